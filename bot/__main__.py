@@ -1,0 +1,171 @@
+"""Command line: ``python -m bot <command> [--config FILE]``.
+
+Every error names its cause and its fix on one line and exits non-zero; no tracebacks
+for mistakes a person can make.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from bot import logs
+from bot.config import ConfigError, Settings, load_config
+from bot.routing import compile_routes
+
+log = logging.getLogger("bot")
+
+Command = Callable[[argparse.Namespace, Settings], int]
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    from aiohttp import web
+
+    from bot.app import build_app
+    from bot.web import RedactingAccessLogger
+
+    app = build_app(settings)
+    log.info(
+        "listening",
+        extra={
+            "host": settings.server.host,
+            "port": settings.server.port,
+            "store": settings.store.url.split(":", 1)[0],
+        },
+    )
+    web.run_app(
+        app,
+        host=settings.server.host,
+        port=settings.server.port,
+        shutdown_timeout=5,
+        access_log=logging.getLogger("bot.access") if settings.server.access_log else None,
+        access_log_class=RedactingAccessLogger,
+        print=None,
+    )
+    return 0
+
+
+def _check_config(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.app import startup_warnings
+
+    print(
+        f"config ok: {len(settings.sources)} sources, {len(settings.targets)} targets, "
+        f"{len(settings.routes)} routes"
+    )
+    for name, source in settings.sources.items():
+        print(f"  POST /hooks/{name}  ({source.provider})")
+    print("routes, in order:")
+    for route in compile_routes(settings.routes):
+        print(f"  {route.index + 1}. {route.describe()}")
+    if not settings.routes:
+        print("  (none: events are stored but not posted)")
+    for warning in startup_warnings(settings):
+        print(f"warning: {warning}")
+    return 0
+
+
+def _with_store(
+    work: Callable[[Any, Settings, argparse.Namespace], Awaitable[int]],
+) -> Command:
+    def command(args: argparse.Namespace, settings: Settings) -> int:
+        async def run() -> int:
+            from bot.store import open_store
+
+            store = await open_store(settings.store.url, synchronous=settings.store.synchronous)
+            try:
+                return await work(store, settings, args)
+            finally:
+                await store.close()
+
+        return asyncio.run(run())
+
+    return command
+
+
+async def _migrate(store: Any, settings: Settings, args: argparse.Namespace) -> int:
+    print(f"store ready: {settings.store.url.split('://', 1)[0]} schema is current")
+    return 0
+
+
+async def _dead_list(store: Any, settings: Settings, args: argparse.Namespace) -> int:
+    rows = await store.dead_letters(args.limit)
+    if not rows:
+        print("no dead letters")
+        return 0
+    for row in rows:
+        when = time.strftime("%Y-%m-%d %H:%M", time.gmtime(row["at"]))
+        print(f"{row['id']:<28} {row['kind']:<8} {row['target']:<16} {when}  {row['error']}")
+    print(f"{len(rows)} dead letter(s); replay one with: python -m bot replay ID")
+    return 0
+
+
+async def _replay(store: Any, settings: Settings, args: argparse.Namespace) -> int:
+    now = time.time()
+    ident: str = args.id
+    if "/" in ident:
+        ok = await store.requeue_delivery(ident, now)
+        what = f"delivery {ident}"
+    elif "." in ident:
+        deliveries = await store.deliveries_for(ident)
+        ok = bool(deliveries)
+        for delivery in deliveries:
+            await store.requeue_delivery(delivery.id, now)
+        what = f"event {ident} ({len(deliveries)} deliveries)"
+    elif ident.isdigit():
+        ok = await store.requeue_inbox(int(ident), now)
+        what = f"request {ident} (normalized again with today's config)"
+    else:
+        print(f"error: {ident!r} is not an id (inbox 12, event 12.0 or delivery 12.0/target)")
+        return 2
+    if not ok:
+        print(f"error: no {what.split(' ')[0]} with id {ident}")
+        return 1
+    print(f"queued {what}; a running bot delivers it within a second")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
+    parser.add_argument("--config", help="TOML config file (default: $BOT_CONFIG)")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser("serve", help="HTTP server and background workers")
+    commands.add_parser("check-config", help="validate the config and print the routes")
+    commands.add_parser("migrate", help="create or upgrade the store's schema")
+    dead = commands.add_parser("dead", help="dead letters")
+    dead_commands = dead.add_subparsers(dest="dead_command", required=True)
+    dead_list = dead_commands.add_parser("list", help="list dead letters, newest first")
+    dead_list.add_argument("--limit", type=int, default=100)
+    replay = commands.add_parser("replay", help="deliver again: an inbox, event or delivery id")
+    replay.add_argument("id")
+    for sub in commands.choices.values():
+        sub.add_argument("--config", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    return parser
+
+
+COMMANDS: dict[str, Command] = {
+    "serve": _serve,
+    "check-config": _check_config,
+    "migrate": _with_store(_migrate),
+    "dead": _with_store(_dead_list),
+    "replay": _with_store(_replay),
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logs.configure()
+    try:
+        settings = load_config(args.config)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return COMMANDS[args.command](args, settings)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

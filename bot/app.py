@@ -1,0 +1,82 @@
+"""The application: store, HTTP session, chat adapters and workers, wired once.
+
+Resources with a start and an end live in ``cleanup_ctx``, so tests and ``serve`` get
+the same lifecycle, and shutdown drains deliveries before the store closes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import AsyncIterator
+
+import aiohttp
+from aiohttp import web
+
+from bot.chat import ChatAdapter
+from bot.chat.slack import SlackAdapter
+from bot.config import Settings
+from bot.metrics import Metrics
+from bot.store import open_store
+from bot.web import METRICS, PIPELINE, SETTINGS, STORE, add_routes
+from bot.workers import Pipeline
+
+log = logging.getLogger("bot")
+
+HTTP_SESSION = web.AppKey("http_session", aiohttp.ClientSession)
+DRAIN_SECONDS = 18.0
+
+
+def build_app(settings: Settings) -> web.Application:
+    app = web.Application(client_max_size=settings.server.max_body_bytes)
+    app[SETTINGS] = settings
+    app[METRICS] = Metrics()
+    app.cleanup_ctx.append(_runtime)
+    add_routes(app)
+    return app
+
+
+def build_adapters(settings: Settings, session: aiohttp.ClientSession) -> dict[str, ChatAdapter]:
+    adapters: dict[str, ChatAdapter] = {}
+    if settings.slack_enabled:
+        adapters["slack"] = SlackAdapter(settings.slack.bot_token, settings.slack.api_url, session)
+    return adapters
+
+
+def startup_warnings(settings: Settings) -> list[str]:
+    """Things an operator should fix, said once at start."""
+    warnings = [
+        f"source {name!r} still uses the placeholder secret 'change-me': set a real one"
+        for name in settings.placeholder_secrets()
+    ]
+    if not settings.slack_enabled:
+        warnings.append(
+            "Slack delivery is disabled: [slack] bot_token is empty "
+            "(set BOT_SLACK__BOT_TOKEN); Slack deliveries wait as dead letters to replay"
+        )
+    if os.environ.get("DYNO") and settings.store.url.startswith("sqlite"):
+        warnings.append(
+            "running on Heroku with SQLite: the dyno disk is wiped on every restart; "
+            "add Heroku Postgres (DATABASE_URL) so accepted events survive"
+        )
+    return warnings
+
+
+async def _runtime(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    store = await open_store(settings.store.url, synchronous=settings.store.synchronous)
+    session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+    pipeline = Pipeline(settings, store, build_adapters(settings, session), app[METRICS])
+    app[STORE] = store
+    app[HTTP_SESSION] = session
+    app[PIPELINE] = pipeline
+    for warning in startup_warnings(settings):
+        log.warning(warning)
+    await store.recover()
+    pipeline.start()
+    try:
+        yield
+    finally:
+        await pipeline.stop(DRAIN_SECONDS)
+        await session.close()
+        await store.close()

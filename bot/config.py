@@ -1,0 +1,305 @@
+"""Configuration: one TOML file, overridden by ``BOT_*`` environment variables.
+
+Every model forbids unknown keys, so a typo such as ``secrett`` fails at start instead of
+silently dropping a secret. ``load_config`` turns any problem into one ``ConfigError``
+line that names the key.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+from pydantic_settings.exceptions import SettingsError
+
+from bot.durations import parse_duration
+from bot.events import SEVERITIES
+
+PLACEHOLDER_SECRET = "change-me"
+
+ProviderName = Literal[
+    "github", "stripe", "pagerduty", "alertmanager", "grafana", "datadog", "generic"
+]
+Lifecycle = Literal["update+thread", "update", "thread", "new"]
+
+
+def _seconds(value: Any) -> Any:
+    return parse_duration(value) if isinstance(value, str) else value
+
+
+Duration = Annotated[float, BeforeValidator(_seconds)]
+"""Seconds, written in config as ``"5m"``, ``"24h"`` or a plain number."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ServerConfig(_Section):
+    host: str = "0.0.0.0"
+    port: int = 8080
+    max_body_bytes: int = 26_214_400
+    access_log: bool = False
+
+
+class StoreConfig(_Section):
+    url: str = "sqlite:///bot.db"
+    retention_days: float = 7
+    synchronous: Literal["normal", "full"] = "normal"
+
+
+class DeliveryConfig(_Section):
+    max_attempts: int = Field(12, ge=1)
+    max_age: Duration = 86400.0
+    notify: str = ""
+    concurrency: int = Field(32, ge=1)
+    retry_base: Duration = 2.0
+    retry_cap: Duration = 600.0
+
+
+class SlackConfig(_Section):
+    bot_token: str = ""
+    signing_secret: str = ""
+    app_token: str = ""
+    api_url: str = "https://slack.com/api/"
+
+
+class DiscordConfig(_Section):
+    bot_token: str = ""
+    public_key: str = ""
+    application_id: str = ""
+    api_url: str = "https://discord.com/api/v10"
+
+
+class CommandsConfig(_Section):
+    admins: list[str] = []
+
+
+class TemplatesConfig(_Section):
+    dir: str = ""
+
+
+class InspectorConfig(_Section):
+    token: str = ""
+
+
+class SourceConfig(_Section):
+    """One webhook endpoint, ``POST /hooks/<name>``."""
+
+    provider: ProviderName
+    secret: str | list[str] | None = None
+    token: str | list[str] | None = None
+    token_header: str = "Authorization"
+    username: str | None = None
+    password: str | None = None
+    allow_unsigned: bool = False
+    tolerance: Duration = 300.0
+
+    @property
+    def secrets(self) -> list[str]:
+        """All accepted secrets, newest first (a list allows rotation)."""
+        return _as_list(self.secret)
+
+    @property
+    def tokens(self) -> list[str]:
+        return _as_list(self.token)
+
+    @model_validator(mode="after")
+    def _needs_credentials(self) -> SourceConfig:
+        has_basic = self.username is not None and self.password is not None
+        if not (self.secrets or self.tokens or has_basic or self.allow_unsigned):
+            raise ValueError(
+                "needs a secret or token (or username/password); "
+                "set allow_unsigned = true to accept anyone"
+            )
+        return self
+
+
+def _as_list(value: str | list[str] | None) -> list[str]:
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(value)
+
+
+class TargetConfig(_Section):
+    """A place messages go: exactly one of a Slack channel, a Discord channel or webhook."""
+
+    slack: str | None = None
+    discord: str | None = None
+    discord_webhook: str | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> TargetConfig:
+        given = [k for k in ("slack", "discord", "discord_webhook") if getattr(self, k)]
+        if len(given) != 1:
+            raise ValueError("needs exactly one of slack, discord, discord_webhook")
+        return self
+
+    @property
+    def platform(self) -> Literal["slack", "discord"]:
+        return "slack" if self.slack else "discord"
+
+    @property
+    def address(self) -> str:
+        return self.slack or self.discord or self.discord_webhook or ""
+
+
+MatchValue = str | list[str]
+
+
+class RouteConfig(_Section):
+    match: dict[str, MatchValue] = {}
+    exclude: dict[str, MatchValue] = {}
+    to: list[str] = Field(min_length=1)
+    continue_: bool = Field(False, alias="continue")
+    lifecycle: Lifecycle = "update+thread"
+    group_wait: Duration = 0.0
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    @field_validator("match", "exclude")
+    @classmethod
+    def _severity_levels(cls, value: dict[str, MatchValue]) -> dict[str, MatchValue]:
+        for pattern in _as_list(value.get("severity")):
+            level = pattern.removeprefix(">=")
+            if level not in SEVERITIES and not any(c in level for c in "*?["):
+                raise ValueError(f"severity {pattern!r} is not one of {', '.join(SEVERITIES)}")
+        return value
+
+
+class _EnvironmentConventions(PydanticBaseSettingsSource):
+    """``PORT`` and ``DATABASE_URL`` win over everything, as platforms expect."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        if port := os.environ.get("PORT"):
+            values["server"] = {"port": port}
+        if database_url := os.environ.get("DATABASE_URL"):
+            values["store"] = {"url": database_url}
+        return values
+
+
+class Settings(BaseSettings):
+    """The whole configuration."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="BOT_", env_nested_delimiter="__", extra="forbid", populate_by_name=True
+    )
+
+    server: ServerConfig = ServerConfig()
+    store: StoreConfig = StoreConfig()
+    delivery: DeliveryConfig = DeliveryConfig()
+    slack: SlackConfig = SlackConfig()
+    discord: DiscordConfig = DiscordConfig()
+    commands: CommandsConfig = CommandsConfig()
+    templates: TemplatesConfig = TemplatesConfig()
+    inspector: InspectorConfig = InspectorConfig()
+    sources: dict[str, SourceConfig] = {}
+    targets: dict[str, TargetConfig] = {}
+    routes: list[RouteConfig] = []
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The file arrives as init kwargs, so it ranks lowest; the environment wins.
+        return (_EnvironmentConventions(settings_cls), env_settings, init_settings)
+
+    @model_validator(mode="after")
+    def _references_exist(self) -> Settings:
+        for index, route in enumerate(self.routes):
+            for name in route.to:
+                if name not in self.targets:
+                    raise ValueError(
+                        f"routes[{index}].to names unknown target {name!r} "
+                        f"(known: {', '.join(sorted(self.targets)) or 'none'})"
+                    )
+        if self.delivery.notify and self.delivery.notify not in self.targets:
+            raise ValueError(f"delivery.notify names unknown target {self.delivery.notify!r}")
+        return self
+
+    @property
+    def slack_enabled(self) -> bool:
+        return bool(self.slack.bot_token)
+
+    @property
+    def discord_bot_enabled(self) -> bool:
+        return bool(self.discord.bot_token)
+
+    def placeholder_secrets(self) -> list[str]:
+        """Sources still using the example's placeholder secret."""
+        return [
+            name
+            for name, source in self.sources.items()
+            if any(PLACEHOLDER_SECRET in s for s in source.secrets + source.tokens)
+        ]
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message is one line naming the key."""
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> Settings:
+    """Read ``path`` (or ``$BOT_CONFIG``), apply the environment, validate."""
+    chosen = path if path is not None else os.environ.get("BOT_CONFIG")
+    data: dict[str, Any] = {}
+    if chosen:
+        file = Path(chosen)
+        if not file.is_file():
+            raise ConfigError(f"config file {str(file)!r} does not exist (check --config)")
+        try:
+            data = tomllib.loads(file.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{file}: not valid TOML: {exc}") from None
+    try:
+        return Settings(**data)
+    except ValidationError as exc:
+        raise ConfigError(_first_problem(exc)) from None
+    except SettingsError as exc:
+        raise ConfigError(f"environment: {exc}") from None
+
+
+def _first_problem(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    key = ".".join(str(part) for part in error["loc"])
+    if error["type"] == "extra_forbidden":
+        message = "unknown key (check the spelling; see config.example.toml)"
+    else:
+        message = error["msg"].removeprefix("Value error, ")
+    more = exc.error_count() - 1
+    suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+    return f"config error: {key or 'top level'}: {message}{suffix}"
+
+
+__all__ = [
+    "ConfigError",
+    "RouteConfig",
+    "Settings",
+    "SourceConfig",
+    "TargetConfig",
+    "load_config",
+]

@@ -1,0 +1,29 @@
+"""A shallow hierarchy: each stage raises one kind, the stage above decides what to do."""
+
+from __future__ import annotations
+
+
+class BotError(Exception):
+    """Base of every error the bot raises on purpose."""
+
+
+class VerificationError(BotError):
+    """The request is not from the configured sender (401); ``reason`` is safe to show."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class PayloadError(BotError):
+    """The body cannot be read as the sender's format (400)."""
+
+
+class DeliveryError(BotError):
+    """A chat platform refused or failed a call."""
+
+    def __init__(self, reason: str, *, retryable: bool, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retryable = retryable
+        self.retry_after = retry_after

@@ -1,0 +1,52 @@
+"""The normalized Event: what every provider produces and everything downstream reads."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+SEVERITIES = ("info", "warning", "error", "critical")
+Severity = Literal["info", "warning", "error", "critical"]
+Status = Literal["open", "acknowledged", "resolved"]
+
+
+def severity_rank(severity: str) -> int:
+    """Position in ``SEVERITIES``; unknown values rank as ``info``."""
+    return SEVERITIES.index(severity) if severity in SEVERITIES else 0
+
+
+class Event(BaseModel):
+    """One thing that happened, in our words, ready for routing and rendering.
+
+    ``event`` is our dotted type chosen for routing (``pull_request.merged``,
+    ``incident.triggered``); ``labels`` are the flat keys routes match on.
+    """
+
+    id: str = ""
+    source: str
+    provider: str
+    event: str
+    severity: Severity = "info"
+    status: Status | None = None
+    title: str
+    text: str = ""
+    url: str | None = None
+    actor: str | None = None
+    labels: dict[str, str] = Field(default_factory=dict)
+    thread_key: str | None = None
+    occurred_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    payload: Any = None
+
+    @property
+    def family(self) -> str:
+        """The template family: the part of ``event`` before the first dot."""
+        return self.event.split(".", 1)[0]
+
+    def match_value(self, key: str) -> str | None:
+        """The value a route's ``match`` key compares against."""
+        if key in ("source", "provider", "event", "severity", "status", "actor"):
+            value = getattr(self, key)
+            return None if value is None else str(value)
+        return self.labels.get(key)

@@ -1,0 +1,62 @@
+"""Structured logs: one JSON object per line when ``LOG_FORMAT=json``.
+
+Callers log what happened to an event (``accepted``, ``ignored``, ``delivered``...) with
+its ids as fields; secrets never reach a log call, and ``redact`` guards the rest.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+_RESERVED = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message"}
+_SECRETISH = re.compile(r"(xox[abprs]-|xapp-|whsec_)[A-Za-z0-9-_]+")
+
+
+def redact(text: str) -> str:
+    """Hide anything shaped like a Slack token or webhook secret."""
+    return _SECRETISH.sub(lambda m: m.group(1) + "…", text)
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": redact(record.getMessage()),
+        }
+        entry.update({k: v for k, v in record.__dict__.items() if k not in _RESERVED})
+        if record.exc_info:
+            entry["error"] = redact(self.formatException(record.exc_info))
+        return json.dumps(entry, default=str)
+
+
+class TextFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        extras = " ".join(
+            f"{k}={v}" for k, v in record.__dict__.items() if k not in _RESERVED and v is not None
+        )
+        line = f"{record.levelname.lower():7} {redact(record.getMessage())}"
+        if extras:
+            line += f"  {redact(extras)}"
+        if record.exc_info:
+            line += "\n" + redact(self.formatException(record.exc_info))
+        return line
+
+
+def configure(level: str | None = None) -> None:
+    """Set up the root logger from ``LOG_FORMAT`` (text|json) and ``LOG_LEVEL``."""
+    handler = logging.StreamHandler(sys.stderr)
+    json_wanted = os.environ.get("LOG_FORMAT", "text").lower() == "json"
+    handler.setFormatter(JsonFormatter() if json_wanted else TextFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level or os.environ.get("LOG_LEVEL", "INFO").upper())
+    for noisy in ("aiohttp.access", "slack_sdk", "discord", "asyncio"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -1,0 +1,12 @@
+"""The provider registry: adding a provider is one module and one line here."""
+
+from __future__ import annotations
+
+from bot.providers import github
+from bot.providers.base import Provider, WebhookRequest
+
+PROVIDERS: dict[str, Provider] = {
+    "github": github.PROVIDER,
+}
+
+__all__ = ["PROVIDERS", "Provider", "WebhookRequest"]

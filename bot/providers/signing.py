@@ -1,0 +1,79 @@
+"""Signature and credential checks shared by the providers.
+
+Signatures are checked on the raw bytes, in constant time, against every configured
+secret (a list allows rotation without downtime).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+from collections.abc import Callable
+
+from bot.config import SourceConfig
+from bot.errors import VerificationError
+from bot.providers.base import WebhookRequest
+
+SignFn = Callable[[str], str]
+"""``sign(secret)`` -> the signature expected under that secret."""
+
+
+def hmac_sha256(key: str | bytes, message: bytes) -> bytes:
+    raw_key = key.encode() if isinstance(key, str) else key
+    return hmac.new(raw_key, message, hashlib.sha256).digest()
+
+
+def hmac_sha256_hex(key: str | bytes, message: bytes) -> str:
+    return hmac_sha256(key, message).hex()
+
+
+def matches_any(candidates: list[str], secrets: list[str], sign: SignFn) -> bool:
+    """True when any presented signature equals the signature under any secret."""
+    for secret in secrets:
+        expected = sign(secret)
+        for candidate in candidates:
+            if hmac.compare_digest(expected.encode(), candidate.strip().encode()):
+                return True
+    return False
+
+
+def check_credentials(source: SourceConfig, request: WebhookRequest) -> None:
+    """Bearer/static token or HTTP Basic, for senders that cannot sign."""
+    if source.tokens:
+        presented = request.header(source.token_header) or ""
+        if source.token_header.lower() == "authorization":
+            scheme, _, value = presented.partition(" ")
+            presented = value if scheme.lower() == "bearer" else presented
+        if not presented:
+            raise VerificationError(f"missing {source.token_header} header")
+        if any(hmac.compare_digest(presented.encode(), t.encode()) for t in source.tokens):
+            return
+        if source.username is None:
+            raise VerificationError(f"{source.token_header} token does not match")
+    if source.username is not None and source.password is not None:
+        scheme, _, encoded = (request.header("authorization") or "").partition(" ")
+        if scheme.lower() != "basic":
+            raise VerificationError("missing basic auth")
+        try:
+            user, _, password = base64.b64decode(encoded, validate=True).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            raise VerificationError("malformed basic auth") from None
+        user_ok = hmac.compare_digest(user.encode(), source.username.encode())
+        password_ok = hmac.compare_digest(password.encode(), source.password.encode())
+        if not (user_ok and password_ok):
+            raise VerificationError("basic auth does not match")
+
+
+def check_timestamp(timestamp: str | None, now: float, tolerance: float) -> int:
+    """Parse a Unix timestamp header and reject it outside ``now ± tolerance``."""
+    if not timestamp:
+        raise VerificationError("missing timestamp")
+    try:
+        value = int(timestamp)
+    except ValueError:
+        raise VerificationError("malformed timestamp") from None
+    if abs(now - value) > tolerance:
+        raise VerificationError("timestamp outside tolerance (replayed or clock skew)")
+    return value

@@ -1,0 +1,118 @@
+"""Routing rules: which targets an event goes to, and why.
+
+Routes are tried in order; the first match wins unless it says ``continue = true``.
+A route matches when every key of ``match`` matches and ``exclude`` does not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+
+from bot.config import RouteConfig, Settings
+from bot.events import Event, severity_rank
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One key of a match table: the event's value must fit any of the patterns."""
+
+    key: str
+    patterns: tuple[str, ...]
+
+    def holds(self, event: Event) -> bool:
+        value = event.match_value(self.key)
+        if value is None:
+            return False
+        for pattern in self.patterns:
+            if self.key == "severity" and pattern.startswith(">="):
+                if severity_rank(value) >= severity_rank(pattern[2:]):
+                    return True
+            elif fnmatchcase(value, pattern):
+                return True
+        return False
+
+    def describe(self) -> str:
+        shown = " or ".join(self.patterns)
+        return f"{self.key} {'is' if len(self.patterns) == 1 else 'is one of'} {shown}"
+
+
+@dataclass(frozen=True)
+class Route:
+    index: int
+    match: tuple[Condition, ...]
+    exclude: tuple[Condition, ...]
+    targets: tuple[str, ...]
+    keep_going: bool
+    lifecycle: str
+    group_wait: float
+
+    def matches(self, event: Event) -> bool:
+        if not all(condition.holds(event) for condition in self.match):
+            return False
+        return not (self.exclude and all(c.holds(event) for c in self.exclude))
+
+    def describe(self) -> str:
+        """The route in plain words, for ``check-config``."""
+        when = " and ".join(c.describe() for c in self.match) or "every event"
+        unless = " and ".join(c.describe() for c in self.exclude)
+        text = f"{when}{f', unless {unless}' if unless else ''} -> {', '.join(self.targets)}"
+        extras = []
+        if self.lifecycle != "update+thread":
+            extras.append(f"lifecycle {self.lifecycle}")
+        if self.group_wait:
+            extras.append(f"grouped after {self.group_wait:g}s")
+        text += f" ({'; '.join(extras)})" if extras else ""
+        return text + ("; then keep looking" if self.keep_going else "")
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Where one event goes and which route sent it there."""
+
+    target: str
+    route: int
+    lifecycle: str
+    group_wait: float
+
+
+def _conditions(table: dict[str, str | list[str]]) -> tuple[Condition, ...]:
+    return tuple(
+        Condition(key, (value,) if isinstance(value, str) else tuple(value))
+        for key, value in table.items()
+    )
+
+
+def compile_routes(routes: list[RouteConfig]) -> list[Route]:
+    return [
+        Route(
+            index=index,
+            match=_conditions(route.match),
+            exclude=_conditions(route.exclude),
+            targets=tuple(route.to),
+            keep_going=route.continue_,
+            lifecycle=route.lifecycle,
+            group_wait=route.group_wait,
+        )
+        for index, route in enumerate(routes)
+    ]
+
+
+class Router:
+    """Applies the configured routes; each target gets an event at most once."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.routes = compile_routes(settings.routes)
+
+    def route(self, event: Event) -> list[Decision]:
+        decisions: dict[str, Decision] = {}
+        for route in self.routes:
+            if not route.matches(event):
+                continue
+            for target in route.targets:
+                decisions.setdefault(
+                    target, Decision(target, route.index, route.lifecycle, route.group_wait)
+                )
+            if not route.keep_going:
+                break
+        return list(decisions.values())

@@ -1,0 +1,80 @@
+"""What the pipeline needs from a store; SQLite and PostgreSQL both provide it."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from bot.store.records import DeliveryRecord, EventRecord, InboxItem
+
+
+class Store(Protocol):
+    """Every write is durable when the awaited call returns."""
+
+    async def close(self) -> None: ...
+
+    async def ping(self) -> None:
+        """Raise if the store cannot be reached (``/readyz``)."""
+
+    async def recover(self) -> None:
+        """Called once by the process that runs the workers, before they start.
+
+        SQLite serves one process, so leases left by a killed predecessor are void at once;
+        a shared store lets them expire instead.
+        """
+
+    async def accept(
+        self, source: str, delivery_id: str, headers: dict[str, str], body: bytes, now: float
+    ) -> tuple[int, bool]:
+        """Store a raw request; return ``(inbox id, duplicate?)``."""
+
+    async def claim_inbox(self, limit: int, now: float, lease: float) -> list[InboxItem]:
+        """Lease up to ``limit`` unprocessed requests for normalizing."""
+
+    async def record_outcome(
+        self,
+        inbox_id: int,
+        events: list[EventRecord],
+        deliveries: list[DeliveryRecord],
+        now: float,
+    ) -> None:
+        """Mark a request normalized, storing its events and their deliveries at once."""
+
+    async def fail_inbox(self, inbox_id: int, error: str, now: float) -> None:
+        """A request that cannot be normalized: kept as dead, with the reason."""
+
+    async def claim_deliveries(self, limit: int, now: float, lease: float) -> list[DeliveryRecord]:
+        """Lease up to ``limit`` deliveries that are due."""
+
+    async def mark_sent(self, delivery_id: str, ref: dict[str, Any], now: float) -> None: ...
+
+    async def mark_retry(
+        self, delivery_id: str, error: str, next_attempt_at: float, now: float
+    ) -> None: ...
+
+    async def defer(self, delivery_id: str, until: float) -> None:
+        """Hand a lease back unattempted: the lane is busy until ``until``."""
+
+    async def mark_dead(self, delivery_id: str, error: str, now: float) -> None: ...
+
+    async def count_rejection(self, source: str, reason: str, now: float) -> None: ...
+
+    async def rejections(self) -> list[dict[str, Any]]: ...
+
+    async def get_event(self, event_id: str) -> EventRecord | None: ...
+
+    async def get_inbox(self, inbox_id: int) -> InboxItem | None: ...
+
+    async def deliveries_for(self, event_prefix: str) -> list[DeliveryRecord]:
+        """Deliveries whose id starts with an inbox or event id."""
+
+    async def dead_letters(self, limit: int = 100) -> list[dict[str, Any]]:
+        """Dead deliveries and dead inbox requests, newest first."""
+
+    async def requeue_delivery(self, delivery_id: str, now: float) -> bool:
+        """Put a delivery back in the outbox for another full round of attempts."""
+
+    async def requeue_inbox(self, inbox_id: int, now: float) -> bool:
+        """Normalize a raw request again (with today's config); its old events are replaced."""
+
+    async def counts(self) -> dict[str, int]:
+        """Queue depths by state, for ``status`` and metrics."""

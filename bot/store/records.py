@@ -1,0 +1,57 @@
+"""Rows as the pipeline sees them, independent of the database behind the store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class InboxItem:
+    """A raw webhook request as it was accepted: the source of truth for replay."""
+
+    id: int
+    source: str
+    delivery_id: str
+    received_at: float
+    headers: dict[str, str]
+    body: bytes
+    attempts: int = 0
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    """A normalized event and what routing decided for it."""
+
+    id: str
+    inbox_id: int
+    source: str
+    type: str
+    severity: str
+    status: str | None
+    title: str
+    thread_key: str | None
+    occurred_at: float
+    outcome: str
+    detail: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class DeliveryRecord:
+    """One (event, target) pair in the outbox, with the message rendered for it."""
+
+    id: str
+    event_id: str
+    target: str
+    platform: str
+    address: str
+    message: dict[str, Any]
+    state: str = "pending"
+    lifecycle: str = "update+thread"
+    thread_key: str | None = None
+    status: str | None = None
+    occurred_at: float = 0.0
+    attempts: int = 0
+    created_at: float = 0.0
+    last_error: str | None = None
+    ref: dict[str, Any] = field(default_factory=dict)

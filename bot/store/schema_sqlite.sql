@@ -1,0 +1,65 @@
+-- Idempotent: run at every start.
+CREATE TABLE IF NOT EXISTS inbox (
+    id           INTEGER PRIMARY KEY,
+    source       TEXT    NOT NULL,
+    delivery_id  TEXT    NOT NULL,
+    received_at  REAL    NOT NULL,
+    headers      TEXT    NOT NULL,
+    body         BLOB    NOT NULL,
+    state        TEXT    NOT NULL DEFAULT 'new',  -- new | done | ignored | dead
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    lease_until  REAL,
+    error        TEXT,
+    UNIQUE (source, delivery_id)
+);
+CREATE INDEX IF NOT EXISTS inbox_new ON inbox (id) WHERE state = 'new';
+CREATE INDEX IF NOT EXISTS inbox_received ON inbox (received_at);
+
+CREATE TABLE IF NOT EXISTS events (
+    id           TEXT    PRIMARY KEY,            -- <inbox>.<n>
+    inbox_id     INTEGER NOT NULL,
+    source       TEXT    NOT NULL,
+    type         TEXT    NOT NULL,
+    severity     TEXT    NOT NULL,
+    status       TEXT,
+    title        TEXT    NOT NULL,
+    thread_key   TEXT,
+    occurred_at  REAL    NOT NULL,
+    outcome      TEXT    NOT NULL,               -- routed | unrouted | ignored | muted
+    detail       TEXT    NOT NULL,
+    created_at   REAL    NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_inbox ON events (inbox_id);
+
+CREATE TABLE IF NOT EXISTS deliveries (
+    id              TEXT    PRIMARY KEY,         -- <event>/<target>
+    event_id        TEXT    NOT NULL,
+    inbox_id        INTEGER NOT NULL,
+    target          TEXT    NOT NULL,
+    platform        TEXT    NOT NULL,
+    address         TEXT    NOT NULL,
+    message         TEXT    NOT NULL,
+    state           TEXT    NOT NULL,            -- pending | sent | dead
+    lifecycle       TEXT    NOT NULL,
+    thread_key      TEXT,
+    status          TEXT,
+    occurred_at     REAL    NOT NULL,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at REAL    NOT NULL,
+    lease_until     REAL,
+    last_error      TEXT,
+    ref             TEXT,
+    created_at      REAL    NOT NULL,
+    updated_at      REAL    NOT NULL
+);
+CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (next_attempt_at) WHERE state = 'pending';
+CREATE INDEX IF NOT EXISTS deliveries_event ON deliveries (event_id);
+CREATE INDEX IF NOT EXISTS deliveries_inbox ON deliveries (inbox_id);
+
+CREATE TABLE IF NOT EXISTS rejections (
+    source   TEXT    NOT NULL,
+    reason   TEXT    NOT NULL,
+    count    INTEGER NOT NULL,
+    last_at  REAL    NOT NULL,
+    PRIMARY KEY (source, reason)
+);

@@ -1,0 +1,451 @@
+"""The embedded store: one SQLite file in WAL mode.
+
+One writer task owns the write connection and commits in groups: callers hand it an
+operation and await a future that resolves only after COMMIT. Each operation runs inside
+its own SAVEPOINT, so one failing request never rolls back another's insert (a shared
+aiosqlite connection shares one transaction among every coroutine using it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from bot.store.records import DeliveryRecord, EventRecord, InboxItem
+
+_SCHEMA = (Path(__file__).with_name("schema_sqlite.sql")).read_text(encoding="utf-8")
+
+WriteOp = Callable[[aiosqlite.Connection], Awaitable[Any]]
+
+_DELIVERY_COLUMNS = (
+    "id, event_id, target, platform, address, message, state, lifecycle, thread_key, "
+    "status, occurred_at, attempts, created_at, last_error, ref"
+)
+_EVENT_COLUMNS = (
+    "id, inbox_id, source, type, severity, status, title, thread_key, occurred_at, outcome, detail"
+)
+_INBOX_COLUMNS = "id, source, delivery_id, received_at, headers, body, attempts"
+
+
+class _GroupCommitWriter:
+    """Serializes writes and commits them in batches; see the module docstring."""
+
+    def __init__(self, conn: aiosqlite.Connection, max_batch: int = 256) -> None:
+        self._conn = conn
+        self._max_batch = max_batch
+        self._queue: asyncio.Queue[tuple[WriteOp, asyncio.Future[Any]] | None] = asyncio.Queue()
+        self._task = asyncio.create_task(self._run(), name="sqlite-writer")
+
+    async def submit(self, op: WriteOp) -> Any:
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait((op, future))
+        return await future
+
+    async def close(self) -> None:
+        self._queue.put_nowait(None)
+        await self._task
+
+    async def _run(self) -> None:
+        while True:
+            item = await self._queue.get()
+            if item is None:
+                return
+            batch = [item]
+            stop = False
+            while len(batch) < self._max_batch and not self._queue.empty():
+                queued = self._queue.get_nowait()
+                if queued is None:
+                    stop = True
+                    break
+                batch.append(queued)
+            await self._commit(batch)
+            if stop:
+                return
+
+    async def _commit(self, batch: list[tuple[WriteOp, asyncio.Future[Any]]]) -> None:
+        conn = self._conn
+        outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
+        try:
+            await conn.execute("BEGIN IMMEDIATE")
+            isolate = len(batch) > 1
+            for op, future in batch:
+                if isolate:
+                    await conn.execute("SAVEPOINT op")
+                try:
+                    result = await op(conn)
+                except Exception as exc:  # one operation's failure is its caller's alone
+                    if isolate:
+                        await conn.execute("ROLLBACK TO op")
+                        await conn.execute("RELEASE op")
+                    else:
+                        await conn.execute("ROLLBACK")
+                        await conn.execute("BEGIN IMMEDIATE")
+                    outcomes.append((future, None, exc))
+                    continue
+                if isolate:
+                    await conn.execute("RELEASE op")
+                outcomes.append((future, result, None))
+            await conn.execute("COMMIT")
+        except Exception as exc:
+            if conn.in_transaction:
+                await conn.execute("ROLLBACK")
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        for future, result, error in outcomes:
+            if future.done():
+                continue
+            if error is None:
+                future.set_result(result)
+            else:
+                future.set_exception(error)
+
+
+class SQLiteStore:
+    """The ``Store`` for one process and one file (see DESIGN: where SQLite is right)."""
+
+    def __init__(
+        self, path: str, writer_conn: aiosqlite.Connection, reader: aiosqlite.Connection
+    ) -> None:
+        self.path = path
+        self._writer_conn = writer_conn
+        self._writer = _GroupCommitWriter(writer_conn)
+        self._reader = reader
+
+    @classmethod
+    async def open(cls, path: str, *, synchronous: str = "normal") -> SQLiteStore:
+        writer = await aiosqlite.connect(path, isolation_level=None)
+        await writer.execute("PRAGMA journal_mode=WAL")
+        await writer.execute(f"PRAGMA synchronous={'FULL' if synchronous == 'full' else 'NORMAL'}")
+        await writer.execute("PRAGMA busy_timeout=5000")
+        await writer.executescript(_SCHEMA)
+        reader = await aiosqlite.connect(path, isolation_level=None)
+        await reader.execute("PRAGMA busy_timeout=5000")
+        reader.row_factory = aiosqlite.Row
+        return cls(path, writer, reader)
+
+    async def close(self) -> None:
+        await self._writer.close()
+        await self._writer_conn.close()
+        await self._reader.close()
+
+    async def ping(self) -> None:
+        await self._fetch("SELECT 1")
+
+    async def recover(self) -> None:
+        async def op(conn: aiosqlite.Connection) -> None:
+            await conn.execute("UPDATE inbox SET lease_until = NULL WHERE state = 'new'")
+            await conn.execute("UPDATE deliveries SET lease_until = NULL WHERE state = 'pending'")
+
+        await self._writer.submit(op)
+
+    # -- intake ---------------------------------------------------------------
+
+    async def accept(
+        self, source: str, delivery_id: str, headers: dict[str, str], body: bytes, now: float
+    ) -> tuple[int, bool]:
+        async def op(conn: aiosqlite.Connection) -> tuple[int, bool]:
+            cursor = await conn.execute(
+                "INSERT INTO inbox (source, delivery_id, received_at, headers, body) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (source, delivery_id) DO NOTHING "
+                "RETURNING id",
+                (source, delivery_id, now, json.dumps(headers), body),
+            )
+            row = await cursor.fetchone()
+            if row is not None:
+                return int(row[0]), False
+            cursor = await conn.execute(
+                "SELECT id FROM inbox WHERE source = ? AND delivery_id = ?",
+                (source, delivery_id),
+            )
+            existing = await cursor.fetchone()
+            assert existing is not None
+            return int(existing[0]), True
+
+        result: tuple[int, bool] = await self._writer.submit(op)
+        return result
+
+    async def count_rejection(self, source: str, reason: str, now: float) -> None:
+        await self._execute(
+            "INSERT INTO rejections (source, reason, count, last_at) VALUES (?, ?, 1, ?) "
+            "ON CONFLICT (source, reason) DO UPDATE SET count = count + 1, last_at = ?",
+            (source, reason, now, now),
+        )
+
+    async def rejections(self) -> list[dict[str, Any]]:
+        rows = await self._fetch(
+            "SELECT source, reason, count, last_at FROM rejections ORDER BY last_at DESC"
+        )
+        return [dict(row) for row in rows]
+
+    # -- normalize stage ----------------------------------------------------
+
+    async def claim_inbox(self, limit: int, now: float, lease: float) -> list[InboxItem]:
+        rows = await self._write_fetch(
+            f"UPDATE inbox SET lease_until = ?, attempts = attempts + 1 WHERE id IN ("
+            "SELECT id FROM inbox WHERE state = 'new' AND (lease_until IS NULL OR lease_until < ?)"
+            f" ORDER BY id LIMIT ?) RETURNING {_INBOX_COLUMNS}",
+            (now + lease, now, limit),
+        )
+        return sorted((_inbox(row) for row in rows), key=lambda item: item.id)
+
+    async def record_outcome(
+        self,
+        inbox_id: int,
+        events: list[EventRecord],
+        deliveries: list[DeliveryRecord],
+        now: float,
+    ) -> None:
+        async def op(conn: aiosqlite.Connection) -> None:
+            await conn.executemany(
+                f"INSERT OR IGNORE INTO events ({_EVENT_COLUMNS}, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(*_event_values(e), now) for e in events],
+            )
+            await conn.executemany(
+                f"INSERT OR IGNORE INTO deliveries ({_DELIVERY_COLUMNS}, inbox_id, "
+                "next_attempt_at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(*_delivery_values(d), inbox_id, now, now) for d in deliveries],
+            )
+            await conn.execute(
+                "UPDATE inbox SET state = ?, lease_until = NULL, error = NULL WHERE id = ?",
+                ("done" if events else "ignored", inbox_id),
+            )
+
+        await self._writer.submit(op)
+
+    async def fail_inbox(self, inbox_id: int, error: str, now: float) -> None:
+        await self._execute(
+            "UPDATE inbox SET state = 'dead', lease_until = NULL, error = ? WHERE id = ?",
+            (error, inbox_id),
+        )
+
+    # -- deliver stage ------------------------------------------------------
+
+    async def claim_deliveries(self, limit: int, now: float, lease: float) -> list[DeliveryRecord]:
+        rows = await self._write_fetch(
+            "UPDATE deliveries SET lease_until = ? WHERE id IN ("
+            "SELECT id FROM deliveries WHERE state = 'pending' AND next_attempt_at <= ? "
+            "AND (lease_until IS NULL OR lease_until < ?) ORDER BY next_attempt_at LIMIT ?) "
+            f"RETURNING {_DELIVERY_COLUMNS}",
+            (now + lease, now, now, limit),
+        )
+        return sorted((_delivery(row) for row in rows), key=lambda d: (d.created_at, d.id))
+
+    async def mark_sent(self, delivery_id: str, ref: dict[str, Any], now: float) -> None:
+        await self._execute(
+            "UPDATE deliveries SET state = 'sent', ref = ?, attempts = attempts + 1, "
+            "lease_until = NULL, last_error = NULL, updated_at = ? WHERE id = ?",
+            (json.dumps(ref), now, delivery_id),
+        )
+
+    async def mark_retry(
+        self, delivery_id: str, error: str, next_attempt_at: float, now: float
+    ) -> None:
+        await self._execute(
+            "UPDATE deliveries SET attempts = attempts + 1, last_error = ?, "
+            "next_attempt_at = ?, lease_until = NULL, updated_at = ? WHERE id = ?",
+            (error, next_attempt_at, now, delivery_id),
+        )
+
+    async def defer(self, delivery_id: str, until: float) -> None:
+        await self._execute(
+            "UPDATE deliveries SET next_attempt_at = ?, lease_until = NULL WHERE id = ?",
+            (until, delivery_id),
+        )
+
+    async def mark_dead(self, delivery_id: str, error: str, now: float) -> None:
+        await self._execute(
+            "UPDATE deliveries SET state = 'dead', attempts = attempts + 1, last_error = ?, "
+            "lease_until = NULL, updated_at = ? WHERE id = ?",
+            (error, now, delivery_id),
+        )
+
+    # -- reading and replay -------------------------------------------------
+
+    async def get_event(self, event_id: str) -> EventRecord | None:
+        rows = await self._fetch(f"SELECT {_EVENT_COLUMNS} FROM events WHERE id = ?", (event_id,))
+        return _event(rows[0]) if rows else None
+
+    async def events_of(self, inbox_id: int) -> list[EventRecord]:
+        rows = await self._fetch(
+            f"SELECT {_EVENT_COLUMNS} FROM events WHERE inbox_id = ? ORDER BY id", (inbox_id,)
+        )
+        return [_event(row) for row in rows]
+
+    async def get_inbox(self, inbox_id: int) -> InboxItem | None:
+        rows = await self._fetch(f"SELECT {_INBOX_COLUMNS} FROM inbox WHERE id = ?", (inbox_id,))
+        return _inbox(rows[0]) if rows else None
+
+    async def inbox_state(self, inbox_id: int) -> tuple[str, str | None] | None:
+        rows = await self._fetch("SELECT state, error FROM inbox WHERE id = ?", (inbox_id,))
+        return (rows[0]["state"], rows[0]["error"]) if rows else None
+
+    async def deliveries_for(self, event_prefix: str) -> list[DeliveryRecord]:
+        args: tuple[str | int, ...]
+        if "/" in event_prefix:
+            where, args = "id = ?", (event_prefix,)
+        elif "." in event_prefix:
+            where, args = "event_id = ?", (event_prefix,)
+        else:
+            where, args = "inbox_id = ?", (int(event_prefix),)
+        rows = await self._fetch(
+            f"SELECT {_DELIVERY_COLUMNS} FROM deliveries WHERE {where} ORDER BY id", args
+        )
+        return [_delivery(row) for row in rows]
+
+    async def dead_letters(self, limit: int = 100) -> list[dict[str, Any]]:
+        rows = await self._fetch(
+            "SELECT id, target, last_error AS error, updated_at AS at, 'delivery' AS kind "
+            "FROM deliveries WHERE state = 'dead' "
+            "UNION ALL SELECT CAST(id AS TEXT), source, error, received_at, 'inbox' "
+            "FROM inbox WHERE state = 'dead' ORDER BY at DESC LIMIT ?",
+            (limit,),
+        )
+        return [dict(row) for row in rows]
+
+    async def requeue_delivery(self, delivery_id: str, now: float) -> bool:
+        changed: int = await self._execute(
+            "UPDATE deliveries SET state = 'pending', attempts = 0, next_attempt_at = ?, "
+            "lease_until = NULL, created_at = ?, updated_at = ? WHERE id = ?",
+            (now, now, now, delivery_id),
+        )
+        return changed > 0
+
+    async def requeue_inbox(self, inbox_id: int, now: float) -> bool:
+        async def op(conn: aiosqlite.Connection) -> bool:
+            await conn.execute("DELETE FROM deliveries WHERE inbox_id = ?", (inbox_id,))
+            await conn.execute("DELETE FROM events WHERE inbox_id = ?", (inbox_id,))
+            cursor = await conn.execute(
+                "UPDATE inbox SET state = 'new', attempts = 0, lease_until = NULL, error = NULL "
+                "WHERE id = ?",
+                (inbox_id,),
+            )
+            return cursor.rowcount > 0
+
+        result: bool = await self._writer.submit(op)
+        return result
+
+    async def counts(self) -> dict[str, int]:
+        rows = await self._fetch(
+            "SELECT 'deliveries_' || state AS name, count(*) AS n FROM deliveries GROUP BY state "
+            "UNION ALL SELECT 'inbox_' || state, count(*) FROM inbox GROUP BY state"
+        )
+        return {row["name"]: int(row["n"]) for row in rows}
+
+    # -- plumbing -------------------------------------------------------------
+
+    async def _execute(self, sql: str, args: Iterable[Any] = ()) -> int:
+        async def op(conn: aiosqlite.Connection) -> int:
+            cursor = await conn.execute(sql, tuple(args))
+            return cursor.rowcount
+
+        result: int = await self._writer.submit(op)
+        return result
+
+    async def _write_fetch(self, sql: str, args: Iterable[Any] = ()) -> list[Any]:
+        async def op(conn: aiosqlite.Connection) -> list[Any]:
+            conn.row_factory = aiosqlite.Row
+            try:
+                cursor = await conn.execute(sql, tuple(args))
+                return list(await cursor.fetchall())
+            finally:
+                conn.row_factory = None
+
+        result: list[Any] = await self._writer.submit(op)
+        return result
+
+    async def _fetch(self, sql: str, args: Iterable[Any] = ()) -> list[Any]:
+        cursor = await self._reader.execute(sql, tuple(args))
+        return list(await cursor.fetchall())
+
+
+def _inbox(row: Any) -> InboxItem:
+    return InboxItem(
+        id=row["id"],
+        source=row["source"],
+        delivery_id=row["delivery_id"],
+        received_at=row["received_at"],
+        headers=json.loads(row["headers"]),
+        body=bytes(row["body"]),
+        attempts=row["attempts"],
+    )
+
+
+def _event_values(e: EventRecord) -> tuple[Any, ...]:
+    return (
+        e.id,
+        e.inbox_id,
+        e.source,
+        e.type,
+        e.severity,
+        e.status,
+        e.title,
+        e.thread_key,
+        e.occurred_at,
+        e.outcome,
+        json.dumps(e.detail),
+    )
+
+
+def _event(row: Any) -> EventRecord:
+    return EventRecord(
+        id=row["id"],
+        inbox_id=row["inbox_id"],
+        source=row["source"],
+        type=row["type"],
+        severity=row["severity"],
+        status=row["status"],
+        title=row["title"],
+        thread_key=row["thread_key"],
+        occurred_at=row["occurred_at"],
+        outcome=row["outcome"],
+        detail=json.loads(row["detail"]),
+    )
+
+
+def _delivery_values(d: DeliveryRecord) -> tuple[Any, ...]:
+    return (
+        d.id,
+        d.event_id,
+        d.target,
+        d.platform,
+        d.address,
+        json.dumps(d.message),
+        d.state,
+        d.lifecycle,
+        d.thread_key,
+        d.status,
+        d.occurred_at,
+        d.attempts,
+        d.created_at,
+        d.last_error,
+        json.dumps(d.ref),
+    )
+
+
+def _delivery(row: Any) -> DeliveryRecord:
+    return DeliveryRecord(
+        id=row["id"],
+        event_id=row["event_id"],
+        target=row["target"],
+        platform=row["platform"],
+        address=row["address"],
+        message=json.loads(row["message"]),
+        state=row["state"],
+        lifecycle=row["lifecycle"],
+        thread_key=row["thread_key"],
+        status=row["status"],
+        occurred_at=row["occurred_at"],
+        attempts=row["attempts"],
+        created_at=row["created_at"],
+        last_error=row["last_error"],
+        ref=json.loads(row["ref"] or "{}"),
+    )

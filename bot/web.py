@@ -1,0 +1,128 @@
+"""HTTP routes: the webhook intake (verify -> persist -> ack), health and metrics.
+
+The intake answers only after the raw request is durable, and does nothing else on
+the request path: normalizing, routing and posting happen in the background workers.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
+from aiohttp.web_exceptions import HTTPRequestEntityTooLarge
+
+from bot.config import Settings
+from bot.errors import PayloadError, VerificationError
+from bot.metrics import Metrics
+from bot.providers import PROVIDERS, WebhookRequest
+from bot.store import Store
+from bot.workers import Pipeline
+
+log = logging.getLogger("bot.intake")
+
+SETTINGS = web.AppKey("settings", Settings)
+METRICS = web.AppKey("metrics", Metrics)
+STORE = web.AppKey("store", Store)
+PIPELINE = web.AppKey("pipeline", Pipeline)
+
+
+def _error(status: int, message: str, **extra: str) -> web.Response:
+    return web.json_response({"status": "error", "error": message, **extra}, status=status)
+
+
+async def receive_hook(request: web.Request) -> web.Response:
+    started = time.perf_counter()
+    settings = request.app[SETTINGS]
+    metrics = request.app[METRICS]
+    name = request.match_info["source"]
+    source = settings.sources.get(name)
+    if source is None:
+        return _error(404, f"unknown source {name!r}")
+    limit = settings.server.max_body_bytes
+    if request.content_length is not None and request.content_length > limit:
+        metrics.requests.labels(name, "too_large").inc()
+        return _error(413, f"body larger than {limit} bytes")
+    try:
+        body = await request.read()
+    except HTTPRequestEntityTooLarge:
+        metrics.requests.labels(name, "too_large").inc()
+        return _error(413, f"body larger than {limit} bytes")
+    hook = WebhookRequest(
+        headers={k.lower(): v for k, v in request.headers.items()},
+        body=body,
+        query=dict(request.query),
+    )
+    provider = PROVIDERS[source.provider]
+    now = time.time()
+    try:
+        provider.verify(source, hook, now)
+    except VerificationError as exc:
+        await _reject(request, name, exc.reason, now)
+        return _error(401, exc.reason)
+    try:
+        payload = hook.json()
+    except PayloadError as exc:
+        metrics.requests.labels(name, "bad_payload").inc()
+        log.warning("refused", extra={"source": name, "reason": str(exc)})
+        return _error(400, str(exc))
+    delivery_id = provider.delivery_id(hook, payload)
+    kept = {h: v for h in provider.kept_headers if (v := hook.header(h)) is not None}
+    store = request.app[STORE]
+    inbox_id, duplicate = await store.accept(name, delivery_id, kept, body, now)
+    outcome = "duplicate" if duplicate else "accepted"
+    if not duplicate:
+        request.app[PIPELINE].inbox_wake.nudge()
+    metrics.requests.labels(name, outcome).inc()
+    metrics.ack_seconds.observe(time.perf_counter() - started)
+    log.info(outcome, extra={"inbox": inbox_id, "source": name, "delivery_id": delivery_id})
+    return web.json_response({"status": outcome, "id": str(inbox_id)}, status=200)
+
+
+async def _reject(request: web.Request, source: str, reason: str, now: float) -> None:
+    """Count a refused request where operators will see it: status, metrics, logs."""
+    request.app[METRICS].rejected.labels(source, reason).inc()
+    request.app[METRICS].requests.labels(source, "rejected").inc()
+    log.warning("rejected", extra={"source": source, "reason": reason, "peer": request.remote})
+    await request.app[STORE].count_rejection(source, reason, now)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    try:
+        await request.app[STORE].ping()
+    except Exception as exc:
+        return _error(503, f"store unreachable: {type(exc).__name__}")
+    return web.json_response({"status": "ready"})
+
+
+async def metrics_endpoint(request: web.Request) -> web.Response:
+    body = request.app[METRICS].render()
+    return web.Response(body=body, content_type="text/plain", charset="utf-8")
+
+
+class RedactingAccessLogger(AbstractAccessLogger):
+    """Access log without query strings (they may carry tokens)."""
+
+    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        self.logger.info(
+            "http",
+            extra={
+                "method": request.method,
+                "path": request.path,
+                "status": response.status,
+                "ms": round(time * 1000, 2),
+                "peer": request.remote,
+            },
+        )
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_post("/hooks/{source}", receive_hook)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics_endpoint)

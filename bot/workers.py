@@ -1,0 +1,371 @@
+"""The background pipeline, read top to bottom like the data flow:
+
+    inbox -> normalize -> route -> render -> outbox -> deliver (paced, retried, dead-lettered)
+
+Both stages read their work from the store, so a crash anywhere resumes from the store.
+The intake wakes the normalizer and the normalizer wakes the deliverer, so nothing waits
+for a poll in the common case; polling only catches leases that expired.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+
+from bot.chat import ChatAdapter, Ref
+from bot.config import Settings
+from bot.errors import DeliveryError
+from bot.events import Event
+from bot.metrics import Metrics
+from bot.pacing import Pacer
+from bot.providers import PROVIDERS, WebhookRequest
+from bot.rendering import Message, Renderer
+from bot.routing import Router
+from bot.store import DeliveryRecord, EventRecord, InboxItem, Store
+
+log = logging.getLogger("bot.pipeline")
+
+POLL_SECONDS = 1.0
+INBOX_LEASE = 60.0
+DELIVERY_LEASE = 120.0
+MAX_NORMALIZE_ATTEMPTS = 5
+LANE_QUEUE_LIMIT = 20
+
+StageRun = Callable[[asyncio.Event], Awaitable[None]]
+
+
+def backoff(attempt: int, base: float, cap: float) -> float:
+    """Exponential backoff with full jitter (AWS's recommendation against retry storms)."""
+    return random.uniform(0, min(cap, base * 2**attempt))
+
+
+@dataclass
+class Wakeup:
+    """A nudge between stages; a missed nudge only costs one poll interval."""
+
+    event: asyncio.Event
+
+    @classmethod
+    def new(cls) -> Wakeup:
+        return cls(asyncio.Event())
+
+    def nudge(self) -> None:
+        self.event.set()
+
+    async def wait(self, timeout: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.event.wait(), timeout)
+        self.event.clear()
+
+
+class NormalizeStage:
+    """inbox -> normalize -> route -> render -> outbox, one raw request at a time."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        renderer: Renderer,
+        metrics: Metrics,
+        wake: Wakeup,
+        next_stage: Wakeup,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.router = Router(settings)
+        self.renderer = renderer
+        self.metrics = metrics
+        self.wake = wake
+        self.next_stage = next_stage
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        while not stopping.is_set():
+            items = await self.store.claim_inbox(64, time.time(), INBOX_LEASE)
+            for item in items:
+                await self.process(item)
+            if items:
+                self.next_stage.nudge()
+            if len(items) < 64:
+                await self.wake.wait(POLL_SECONDS)
+
+    async def process(self, item: InboxItem) -> None:
+        now = time.time()
+        try:
+            events = self.normalize(item)
+        except Exception as exc:  # a poison request must not stop the stage
+            await self._fail(item, f"normalize failed: {type(exc).__name__}: {exc}", now)
+            return
+        if item.attempts > MAX_NORMALIZE_ATTEMPTS:
+            await self._fail(item, "normalize was interrupted too many times", now)
+            return
+        records: list[EventRecord] = []
+        deliveries: list[DeliveryRecord] = []
+        for event in events:
+            record, outbox = self.plan(item, event)
+            records.append(record)
+            deliveries.extend(outbox)
+        await self.store.record_outcome(item.id, records, deliveries, now)
+        if not events:
+            self.metrics.events.labels(item.source, "ignored").inc()
+            log.info(
+                "ignored",
+                extra={
+                    "inbox": item.id,
+                    "source": item.source,
+                    "reason": "no handler for this event type",
+                },
+            )
+        for record in records:
+            self.metrics.events.labels(item.source, record.outcome).inc()
+            log.info(
+                record.outcome,
+                extra={
+                    "event_id": record.id,
+                    "source": record.source,
+                    "type": record.type,
+                    "targets": record.detail.get("targets", []),
+                },
+            )
+
+    def normalize(self, item: InboxItem) -> list[Event]:
+        source = self.settings.sources.get(item.source)
+        if source is None:
+            raise LookupError(f"source {item.source!r} is no longer configured")
+        provider = PROVIDERS[source.provider]
+        request = WebhookRequest(item.headers, item.body)
+        events = provider.normalize(item.source, source, request, request.json())
+        for number, event in enumerate(events):
+            event.id = f"{item.id}.{number}"
+        return events
+
+    def plan(self, item: InboxItem, event: Event) -> tuple[EventRecord, list[DeliveryRecord]]:
+        """Route and render one event: its record and its outbox rows."""
+        decisions = self.router.route(event)
+        deliveries = []
+        for decision in decisions:
+            target = self.settings.targets[decision.target]
+            message = self.renderer.render(event, target.platform)
+            deliveries.append(
+                DeliveryRecord(
+                    id=f"{event.id}/{decision.target}",
+                    event_id=event.id,
+                    target=decision.target,
+                    platform=target.platform,
+                    address=target.address,
+                    message=message.model_dump(),
+                    lifecycle=decision.lifecycle,
+                    thread_key=event.thread_key,
+                    status=event.status,
+                    occurred_at=event.occurred_at.timestamp(),
+                    created_at=item.received_at,
+                )
+            )
+        detail = event.model_dump(mode="json", exclude={"payload"})
+        detail["targets"] = [d.target for d in decisions]
+        detail["routes"] = [d.route for d in decisions]
+        record = EventRecord(
+            id=event.id,
+            inbox_id=item.id,
+            source=event.source,
+            type=event.event,
+            severity=event.severity,
+            status=event.status,
+            title=event.title,
+            thread_key=event.thread_key,
+            occurred_at=event.occurred_at.timestamp(),
+            outcome="routed" if decisions else "unrouted",
+            detail=detail,
+        )
+        return record, deliveries
+
+    async def _fail(self, item: InboxItem, error: str, now: float) -> None:
+        await self.store.fail_inbox(item.id, error, now)
+        self.metrics.events.labels(item.source, "dead").inc()
+        log.error("dead", extra={"inbox": item.id, "source": item.source, "error": error})
+
+
+class DeliveryStage:
+    """outbox -> chat, one lane per channel so a slow channel never blocks the others."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        adapters: Mapping[str, ChatAdapter],
+        metrics: Metrics,
+        wake: Wakeup,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.adapters = adapters
+        self.metrics = metrics
+        self.wake = wake
+        self.pacer = Pacer()
+        self._lanes: dict[str, deque[DeliveryRecord]] = {}
+        self._lane_tasks: dict[str, asyncio.Task[None]] = {}
+        self._slots = asyncio.Semaphore(settings.delivery.concurrency)
+
+    @property
+    def in_flight(self) -> int:
+        return sum(len(queue) for queue in self._lanes.values())
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        while not stopping.is_set():
+            room = max(0, 512 - self.in_flight)
+            claimed = await self.store.claim_deliveries(room, time.time(), DELIVERY_LEASE)
+            for delivery in claimed:
+                await self._dispatch(delivery)
+            if len(claimed) < max(room, 1):
+                await self.wake.wait(POLL_SECONDS)
+
+    async def drain(self, timeout: float) -> None:
+        """Let queued deliveries finish, up to ``timeout``; the rest resume after restart."""
+        tasks = [t for t in self._lane_tasks.values() if not t.done()]
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=timeout)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    def _lane_of(self, delivery: DeliveryRecord) -> str:
+        adapter = self.adapters.get(delivery.platform)
+        return adapter.lane(delivery.address) if adapter else f"{delivery.platform}:unconfigured"
+
+    async def _dispatch(self, delivery: DeliveryRecord) -> None:
+        lane = self._lane_of(delivery)
+        queue = self._lanes.setdefault(lane, deque())
+        if len(queue) >= LANE_QUEUE_LIMIT:
+            # The lane is busy for a while: hand the lease back instead of sitting on it.
+            later = time.time() + self.pacer.backlog_seconds(lane, len(queue))
+            await self.store.defer(delivery.id, later)
+            return
+        queue.append(delivery)
+        task = self._lane_tasks.get(lane)
+        if task is None or task.done():
+            self._lane_tasks[lane] = asyncio.create_task(self._drain_lane(lane), name=lane)
+
+    async def _drain_lane(self, lane: str) -> None:
+        queue = self._lanes[lane]
+        while queue:
+            delivery = queue[0]
+            await self.pacer.wait_turn(lane)
+            async with self._slots:
+                await self.deliver(delivery, lane)
+            queue.popleft()
+
+    async def deliver(self, delivery: DeliveryRecord, lane: str) -> None:
+        started = time.time()
+        try:
+            ref = await self.send(delivery)
+        except DeliveryError as exc:
+            await self._failed(delivery, lane, exc)
+            return
+        except Exception as exc:  # an adapter bug: retried like an outage, and logged loudly
+            log.exception("adapter failed", extra={"delivery": delivery.id})
+            await self._failed(delivery, lane, DeliveryError(repr(exc), retryable=True))
+            return
+        now = time.time()
+        await self.store.mark_sent(delivery.id, ref, now)
+        self.metrics.deliveries.labels(delivery.target, "delivered").inc()
+        self.metrics.end_to_end_seconds.observe(max(0.0, now - delivery.created_at))
+        log.info(
+            "delivered",
+            extra={
+                "delivery": delivery.id,
+                "target": delivery.target,
+                "latency_ms": round((now - started) * 1000, 1),
+            },
+        )
+
+    async def send(self, delivery: DeliveryRecord) -> Ref:
+        adapter = self.adapters.get(delivery.platform)
+        if adapter is None:
+            raise DeliveryError(f"{delivery.platform} not configured", retryable=False)
+        message = Message.model_validate(delivery.message)
+        return await adapter.post(delivery.address, message)
+
+    async def _failed(self, delivery: DeliveryRecord, lane: str, exc: DeliveryError) -> None:
+        now = time.time()
+        if exc.retry_after is not None:
+            self.pacer.bucket(lane).block(time.monotonic(), exc.retry_after)
+        attempts = delivery.attempts + 1
+        too_old = now - delivery.created_at > self.settings.delivery.max_age
+        if not exc.retryable or attempts >= self.settings.delivery.max_attempts or too_old:
+            reason = exc.reason if not exc.retryable else f"gave up after {attempts} attempts: "
+            reason += exc.reason if exc.retryable else ""
+            await self.store.mark_dead(delivery.id, reason, now)
+            self.metrics.deliveries.labels(delivery.target, "dead").inc()
+            log.error(
+                "dead", extra={"delivery": delivery.id, "target": delivery.target, "error": reason}
+            )
+            return
+        policy = self.settings.delivery
+        delay = exc.retry_after
+        if delay is None:
+            delay = backoff(attempts, policy.retry_base, policy.retry_cap)
+        await self.store.mark_retry(delivery.id, exc.reason, now + delay, now)
+        self.metrics.deliveries.labels(delivery.target, "retried").inc()
+        log.warning(
+            "retried",
+            extra={
+                "delivery": delivery.id,
+                "target": delivery.target,
+                "error": exc.reason,
+                "attempt": attempts,
+                "retry_in_s": round(delay, 2),
+            },
+        )
+
+
+class Pipeline:
+    """Both stages, started and stopped together with the app."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        adapters: Mapping[str, ChatAdapter],
+        metrics: Metrics,
+    ) -> None:
+        self.inbox_wake = Wakeup.new()
+        self.outbox_wake = Wakeup.new()
+        renderer = Renderer(settings.templates.dir)
+        self.normalizer = NormalizeStage(
+            settings, store, renderer, metrics, self.inbox_wake, self.outbox_wake
+        )
+        self.deliverer = DeliveryStage(settings, store, adapters, metrics, self.outbox_wake)
+        self._stopping = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def start(self) -> None:
+        self._tasks = [
+            asyncio.create_task(self._supervise("normalize", self.normalizer.run)),
+            asyncio.create_task(self._supervise("deliver", self.deliverer.run)),
+        ]
+
+    async def _supervise(self, name: str, run: StageRun) -> None:
+        """Restart a stage that crashed (a store hiccup) after a short pause."""
+        while not self._stopping.is_set():
+            try:
+                await run(self._stopping)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("stage crashed; restarting", extra={"stage": name})
+                await asyncio.sleep(1)
+
+    async def stop(self, timeout: float = 20.0) -> None:
+        self._stopping.set()
+        self.inbox_wake.nudge()
+        self.outbox_wake.nudge()
+        _, pending = await asyncio.wait(self._tasks, timeout=2)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        await self.deliverer.drain(max(0.0, timeout - 2))

@@ -1,0 +1,89 @@
+"""Shared fixtures: a real bot app, a fake Slack on loopback, signed requests."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from bot.app import build_app
+from bot.config import Settings
+from tests.fakes.slack import FakeSlack
+
+FIXTURES = Path(__file__).parent / "fixtures"
+GITHUB_SECRET = "It's a Secret to Everybody"
+SLACK_TOKEN = "xoxb-test-token"
+
+
+def fixture_bytes(name: str) -> bytes:
+    return (FIXTURES / name).read_bytes()
+
+
+def github_headers(body: bytes, event: str, delivery: str, secret: str = GITHUB_SECRET) -> dict:
+    signature = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return {
+        "X-GitHub-Event": event,
+        "X-GitHub-Delivery": delivery,
+        "X-Hub-Signature-256": f"sha256={signature}",
+        "Content-Type": "application/json",
+    }
+
+
+@pytest.fixture
+async def fake_slack() -> AsyncIterator[FakeSlack]:
+    fake = FakeSlack()
+    server = TestServer(fake.app, host="127.0.0.1")
+    await server.start_server()
+    fake.url = str(server.make_url("/api/"))
+    yield fake
+    await server.close()
+
+
+def base_config(tmp_path: Path, slack_url: str | None = None, **sections: Any) -> dict[str, Any]:
+    """A config as a dict (what a TOML file holds): one GitHub source, one Slack target."""
+    config: dict[str, Any] = {
+        "store": {"url": f"sqlite:///{tmp_path / 'bot.db'}"},
+        "slack": {"bot_token": SLACK_TOKEN if slack_url else "", "api_url": slack_url or ""},
+        "sources": {"github": {"provider": "github", "secret": GITHUB_SECRET}},
+        "targets": {"eng": {"slack": "#eng"}},
+        "routes": [{"to": ["eng"]}],
+    }
+    for key, value in sections.items():
+        config[key] = value
+    return config
+
+
+@pytest.fixture
+def make_bot(
+    aiohttp_client: Callable[..., Any],
+) -> Callable[[dict[str, Any]], Any]:
+    async def make(config: dict[str, Any]) -> TestClient[web.Request, web.Application]:
+        settings = Settings(**config)
+        client: TestClient[web.Request, web.Application] = await aiohttp_client(build_app(settings))
+        return client
+
+    return make
+
+
+def dumps(payload: Any) -> bytes:
+    return json.dumps(payload).encode()
+
+
+async def eventually(check: Callable[[], Any], timeout: float = 10.0) -> Any:
+    """Await ``check()`` until it returns something truthy (work happens in the background)."""
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        result = await check()
+        if result or loop.time() > deadline:
+            return result
+        await asyncio.sleep(0.02)

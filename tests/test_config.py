@@ -1,0 +1,113 @@
+"""Config: TOML file, BOT_ environment overrides, PORT/DATABASE_URL, one-line errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, load_config
+
+ROOT = Path(__file__).resolve().parent.parent
+
+MINIMAL = """
+[sources.github]
+provider = "github"
+secret = "from-file"
+
+[targets.eng]
+slack = "C0123ENG"
+
+[[routes]]
+match = { source = "github", repo = "acme/*" }
+to = ["eng"]
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "bot.toml"
+    path.write_text(text)
+    return path
+
+
+def test_environment_overrides_file_and_port_database_url_win(tmp_path, monkeypatch):
+    monkeypatch.setenv("BOT_SOURCES__GITHUB__SECRET", '["new", "old"]')
+    monkeypatch.setenv("BOT_SLACK__BOT_TOKEN", "xoxb-env")
+    monkeypatch.setenv("BOT_SERVER__PORT", "9000")
+    monkeypatch.setenv("PORT", "5555")
+    monkeypatch.setenv("DATABASE_URL", "sqlite:///elsewhere.db")
+
+    settings = load_config(write(tmp_path, MINIMAL))
+
+    assert settings.sources["github"].secrets == ["new", "old"]
+    assert settings.sources["github"].provider == "github"  # deep merge kept the file's key
+    assert settings.slack.bot_token == "xoxb-env"
+    assert settings.server.port == 5555
+    assert settings.store.url == "sqlite:///elsewhere.db"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            MINIMAL.replace('secret = "from-file"', 'secrett = "x"'),
+            "sources.github.secrett: unknown key",
+        ),
+        (MINIMAL.replace('secret = "from-file"', ""), "sources.github: needs a secret or token"),
+        (MINIMAL.replace('to = ["eng"]', 'to = ["ops"]'), "unknown target 'ops'"),
+        (MINIMAL + '\n[delivery]\nmax_age = "soon"\n', "delivery.max_age: bad duration"),
+        (MINIMAL.replace('provider = "github"', 'provider = "gitlab"'), "sources.github.provider"),
+        ("[server\n", "not valid TOML"),
+    ],
+)
+def test_bad_config_is_one_line_naming_the_key(tmp_path, text, expected):
+    with pytest.raises(ConfigError) as raised:
+        load_config(write(tmp_path, text))
+    message = str(raised.value)
+    assert expected in message
+    assert "\n" not in message
+
+
+def test_missing_named_file_is_an_error(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "nope.toml")
+
+
+def test_unsigned_source_needs_explicit_consent(tmp_path):
+    text = MINIMAL.replace('secret = "from-file"', "allow_unsigned = true")
+    assert load_config(write(tmp_path, text)).sources["github"].allow_unsigned
+
+
+def test_check_config_prints_routes_in_plain_words_and_fails_cleanly(tmp_path):
+    good = write(tmp_path, MINIMAL)
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "--config", str(good), "check-config"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "source is github and repo is acme/* -> eng" in result.stdout
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text(MINIMAL.replace("secret =", "secrett ="))
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "check-config", "--config", str(bad)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert "sources.github.secrett" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_example_config_is_valid():
+    settings = load_config(ROOT / "config.example.toml")
+    assert "github" in settings.sources
+    assert settings.placeholder_secrets() == ["github"]

@@ -1,0 +1,129 @@
+"""Slack delivery: Block Kit within limits, escaping, and what each failure leads to."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from bot.chat.slack import MAX_BLOCK_CHARS, blocks_for, classify
+from bot.rendering import Field, Message
+from bot.web import STORE
+from tests.conftest import base_config, dumps, eventually, github_headers
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "headers", "retryable", "retry_after"),
+    [
+        (429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "7"}, True, 7.0),
+        (200, {"ok": False, "error": "ratelimited"}, {}, True, 1.0),
+        (500, {"ok": False, "error": "internal_error"}, {}, True, None),
+        (503, "<html>down</html>", {}, True, None),
+        (200, {"ok": False, "error": "channel_not_found"}, {}, False, None),
+        (200, {"ok": False, "error": "not_in_channel"}, {}, False, None),
+        (200, {"ok": False, "error": "invalid_auth"}, {}, False, None),
+        (200, {"ok": False, "error": "msg_blocks_too_long"}, {}, False, None),
+        (200, {"ok": False, "error": "fatal_error"}, {}, True, None),
+    ],
+)
+def test_failure_classification(status, body, headers, retryable, retry_after):
+    error = classify(status, body, headers)
+    assert error.retryable is retryable
+    assert error.retry_after == retry_after
+
+
+def test_huge_messages_are_cut_below_slacks_real_limit():
+    message = Message(
+        title="T" * 5000,
+        url="https://example.com",
+        text="x" * 50_000,
+        fields=[Field(name=f"f{i}", value="v" * 5000) for i in range(30)],
+        footer="f" * 5000,
+    )
+    blocks = blocks_for(message)
+    size = len(json.dumps(blocks))
+    assert size < MAX_BLOCK_CHARS + 2000
+    assert len(blocks[1]["fields"]) == 10
+    assert all(len(f["text"]) <= 2000 for f in blocks[1]["fields"])
+    assert len(blocks[0]["text"]["text"]) <= 3000
+    assert blocks[0]["text"]["text"].endswith("…")
+
+
+def issue_with_title(title: str) -> bytes:
+    return dumps(
+        {
+            "action": "opened",
+            "issue": {
+                "number": 7,
+                "title": title,
+                "html_url": "https://github.com/a/b/issues/7",
+                "body": "body <!here>",
+                "labels": [],
+            },
+            "repository": {"full_name": "a/b"},
+            "sender": {"login": "mallory"},
+        }
+    )
+
+
+async def post_issue(bot, title: str, delivery: str):
+    body = issue_with_title(title)
+    return await bot.post(
+        "/hooks/github", data=body, headers=github_headers(body, "issues", delivery)
+    )
+
+
+async def test_hostile_titles_ping_nobody(tmp_path, fake_slack, make_bot):
+    bot = await make_bot(base_config(tmp_path, fake_slack.url))
+    await post_issue(bot, "@everyone <!channel> <@U123> & `code`", "hostile")
+    [post] = await fake_slack.wait_for(1)
+    seen = json.dumps(post.body)
+    assert "<!channel>" not in seen and "<!here>" not in seen and "<@U123>" not in seen
+    assert "&lt;!channel&gt;" in seen and "&lt;!here&gt;" in seen and "&amp;" in seen
+
+
+async def test_429_waits_for_retry_after_then_delivers(tmp_path, fake_slack, make_bot):
+    fake_slack.fail_next(status=429, error="ratelimited", headers={"Retry-After": "1"})
+    bot = await make_bot(base_config(tmp_path, fake_slack.url))
+    await post_issue(bot, "rate limited", "rl")
+
+    [post] = await fake_slack.wait_for(1)
+
+    [refused] = [c for c in fake_slack.calls if c.method.endswith(":failed")]
+    assert post.at - refused.at >= 0.95
+
+    async def sent():
+        [delivery] = await bot.app[STORE].deliveries_for("1")
+        return delivery.state == "sent"
+
+    assert await eventually(sent)
+
+
+async def test_server_errors_are_retried_with_backoff(tmp_path, fake_slack, make_bot):
+    fake_slack.fail_next(times=2, status=500, error="internal_error")
+    config = base_config(tmp_path, fake_slack.url, delivery={"retry_base": "0.05s"})
+    bot = await make_bot(config)
+    await post_issue(bot, "flaky", "flaky")
+    await fake_slack.wait_for(1)
+    assert len(fake_slack.calls) == 3
+
+
+async def test_permanent_error_is_dead_with_its_reason_and_not_retried(
+    tmp_path, fake_slack, make_bot
+):
+    fake_slack.fail_next(error="channel_not_found")
+    bot = await make_bot(base_config(tmp_path, fake_slack.url))
+    await post_issue(bot, "lost channel", "lost")
+    dead = await eventually(bot.app[STORE].dead_letters)
+    assert dead[0]["error"] == "slack error: channel_not_found"
+    assert dead[0]["id"] == "1.0/eng"
+    await asyncio.sleep(0.3)
+    assert len(fake_slack.calls) == 1
+
+
+async def test_without_a_token_deliveries_are_dead_as_not_configured(tmp_path, make_bot):
+    bot = await make_bot(base_config(tmp_path))
+    await post_issue(bot, "nowhere", "nowhere")
+    dead = await eventually(bot.app[STORE].dead_letters)
+    assert dead[0]["error"] == "slack not configured"
