@@ -19,7 +19,6 @@ from jinja2 import (
     ChoiceLoader,
     FileSystemLoader,
     Template,
-    TemplateError,
     Undefined,
 )
 from jinja2.sandbox import SandboxedEnvironment
@@ -224,7 +223,7 @@ class Renderer:
                 footer=parts.get("footer", ""),
                 timestamp=event.occurred_at.timestamp(),
             )
-        except (TemplateError, LookupError, TypeError, ValueError, AttributeError) as exc:
+        except Exception as exc:  # a template is user code: any failure still posts
             formatter = Formatter(platform)
             return Message(
                 title=formatter.escape(event.title),
