@@ -21,12 +21,10 @@ from dataclasses import dataclass
 from bot.chat import ChatAdapter, Ref
 from bot.config import Settings
 from bot.errors import DeliveryError
-from bot.events import Event
 from bot.metrics import Metrics
 from bot.pacing import Pacer
-from bot.providers import PROVIDERS, WebhookRequest
+from bot.planning import Planner
 from bot.rendering import Message, Renderer
-from bot.routing import Router
 from bot.store import DeliveryRecord, EventRecord, InboxItem, Store
 
 log = logging.getLogger("bot.pipeline")
@@ -78,8 +76,7 @@ class NormalizeStage:
     ) -> None:
         self.settings = settings
         self.store = store
-        self.router = Router(settings)
-        self.renderer = renderer
+        self.planner = Planner(settings, renderer)
         self.metrics = metrics
         self.wake = wake
         self.next_stage = next_stage
@@ -97,7 +94,7 @@ class NormalizeStage:
     async def process(self, item: InboxItem) -> None:
         now = time.time()
         try:
-            events = self.normalize(item)
+            events = self.planner.normalize(item)
         except Exception as exc:  # a poison request must not stop the stage
             await self._fail(item, f"normalize failed: {type(exc).__name__}: {exc}", now)
             return
@@ -107,7 +104,7 @@ class NormalizeStage:
         records: list[EventRecord] = []
         deliveries: list[DeliveryRecord] = []
         for event in events:
-            record, outbox = self.plan(item, event)
+            record, outbox = self.planner.plan(item, event)
             records.append(record)
             deliveries.extend(outbox)
         await self.store.record_outcome(item.id, records, deliveries, now)
@@ -132,57 +129,6 @@ class NormalizeStage:
                     "targets": record.detail.get("targets", []),
                 },
             )
-
-    def normalize(self, item: InboxItem) -> list[Event]:
-        source = self.settings.sources.get(item.source)
-        if source is None:
-            raise LookupError(f"source {item.source!r} is no longer configured")
-        provider = PROVIDERS[source.provider]
-        request = WebhookRequest(item.headers, item.body)
-        events = provider.normalize(item.source, source, request, request.json())
-        for number, event in enumerate(events):
-            event.id = f"{item.id}.{number}"
-        return events
-
-    def plan(self, item: InboxItem, event: Event) -> tuple[EventRecord, list[DeliveryRecord]]:
-        """Route and render one event: its record and its outbox rows."""
-        decisions = self.router.route(event)
-        deliveries = []
-        for decision in decisions:
-            target = self.settings.targets[decision.target]
-            message = self.renderer.render(event, target.platform)
-            deliveries.append(
-                DeliveryRecord(
-                    id=f"{event.id}/{decision.target}",
-                    event_id=event.id,
-                    target=decision.target,
-                    platform=target.platform,
-                    address=target.address,
-                    message=message.model_dump(),
-                    lifecycle=decision.lifecycle,
-                    thread_key=event.thread_key,
-                    status=event.status,
-                    occurred_at=event.occurred_at.timestamp(),
-                    created_at=item.received_at,
-                )
-            )
-        detail = event.model_dump(mode="json", exclude={"payload"})
-        detail["targets"] = [d.target for d in decisions]
-        detail["routes"] = [d.route for d in decisions]
-        record = EventRecord(
-            id=event.id,
-            inbox_id=item.id,
-            source=event.source,
-            type=event.event,
-            severity=event.severity,
-            status=event.status,
-            title=event.title,
-            thread_key=event.thread_key,
-            occurred_at=event.occurred_at.timestamp(),
-            outcome="routed" if decisions else "unrouted",
-            detail=detail,
-        )
-        return record, deliveries
 
     async def _fail(self, item: InboxItem, error: str, now: float) -> None:
         await self.store.fail_inbox(item.id, error, now)
