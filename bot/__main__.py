@@ -69,6 +69,28 @@ def _check_config(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _explain(args: argparse.Namespace, settings: Settings) -> int:
+    from pathlib import Path
+
+    from bot.explain import ExplainError, explain, parse_headers
+
+    path = Path(args.payload)
+    try:
+        body = path.read_bytes()
+    except OSError as exc:
+        print(
+            f"error: cannot read payload {str(path)!r}: {exc.strerror} (check the path)",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        print(explain(settings, args.source, body, parse_headers(args.header)))
+    except ExplainError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def _with_store(
     work: Callable[[Any, Settings, argparse.Namespace], Awaitable[int]],
 ) -> Command:
@@ -136,6 +158,18 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("serve", help="HTTP server and background workers")
     commands.add_parser("check-config", help="validate the config and print the routes")
     commands.add_parser("migrate", help="create or upgrade the store's schema")
+    explain = commands.add_parser(
+        "explain", help="what would happen to a payload (nothing is sent or stored)"
+    )
+    explain.add_argument("payload", help="a JSON file, the body as the sender posts it")
+    explain.add_argument("--source", required=True, help="the source name in the config")
+    explain.add_argument(
+        "--header",
+        action="append",
+        default=[],
+        metavar="'NAME: VALUE'",
+        help="a request header, e.g. 'X-GitHub-Event: push' (repeatable)",
+    )
     dead = commands.add_parser("dead", help="dead letters")
     dead_commands = dead.add_subparsers(dest="dead_command", required=True)
     dead_list = dead_commands.add_parser("list", help="list dead letters, newest first")
@@ -151,6 +185,7 @@ COMMANDS: dict[str, Command] = {
     "serve": _serve,
     "check-config": _check_config,
     "migrate": _with_store(_migrate),
+    "explain": _explain,
     "dead": _with_store(_dead_list),
     "replay": _with_store(_replay),
 }

@@ -1,0 +1,105 @@
+"""``python -m bot explain``: the real CLI prints what would happen and touches nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+from tests.conftest import FIXTURES, SLACK_TOKEN
+
+ROOT = Path(__file__).resolve().parent.parent
+
+CONFIG = """
+[store]
+url = "sqlite:///{db}"
+
+[slack]
+bot_token = "{token}"
+api_url = "{slack}"
+
+[sources.github]
+provider = "github"
+secret = "explain-secret"
+
+[targets.eng]
+slack = "#eng"
+
+[targets.ops]
+slack = "C0OPS"
+
+[[routes]]
+match = {{ source = "github", event = "pull_request.*", repo = "Codertocat/*" }}
+to = ["eng", "ops"]
+
+[[routes]]
+match = {{ event = "push" }}
+to = ["ops"]
+"""
+
+
+async def explain(tmp_path: Path, slack_url: str, *args: str) -> tuple[int, str, str]:
+    config = tmp_path / "bot.toml"
+    config.write_text(CONFIG.format(db=tmp_path / "bot.db", token=SLACK_TOKEN, slack=slack_url))
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "explain",
+        "--config",
+        str(config),
+        *args,
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await process.communicate()
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+async def test_explain_shows_event_routes_targets_and_messages(tmp_path, fake_slack):
+    payload = FIXTURES / "github/pull_request__opened.json"
+
+    code, out, err = await explain(
+        tmp_path,
+        fake_slack.url,
+        str(payload),
+        "--source",
+        "github",
+        "--header",
+        "X-GitHub-Event: pull_request",
+    )
+
+    assert code == 0, err
+    assert "event 1 of 1: pull_request.opened" in out
+    assert "repo=Codertocat/Hello-World" in out
+    assert "route 1   source is github and event is pull_request.* and repo is Codertocat/*" in out
+    assert "-> eng: slack #eng (lifecycle update+thread, template github/pull_request.j2)" in out
+    assert "-> ops: slack C0OPS" in out
+    assert out.count("title   [Codertocat/Hello-World] Pull request #2") == 2
+    assert "Branch: `changes` → `master`" in out
+    assert fake_slack.calls == []
+    assert not (tmp_path / "bot.db").exists()
+
+
+async def test_explain_says_why_nothing_would_be_posted(tmp_path, fake_slack):
+    star = FIXTURES / "github/star__created.json"
+
+    header = ("--header", "X-GitHub-Event: star")
+    code, unrouted, _ = await explain(
+        tmp_path, fake_slack.url, str(star), "--source", "github", *header
+    )
+    assert code == 0
+    assert "routes    none match" in unrouted
+
+    code, ignored, _ = await explain(tmp_path, fake_slack.url, str(star), "--source", "github")
+    assert code == 0
+    assert ignored.startswith("ignored:")
+    assert "need --header" in ignored
+
+    code, _, err = await explain(tmp_path, fake_slack.url, str(star), "--source", "gitlab")
+    assert code == 2
+    assert "no source 'gitlab' in the config (known: github)" in err
+    assert "Traceback" not in err
+    assert fake_slack.calls == []
