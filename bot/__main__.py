@@ -27,14 +27,21 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from aiohttp import web
 
     from bot.app import build_app
+    from bot.ingress import tls_context
     from bot.web import RedactingAccessLogger
 
+    try:
+        ssl_context = tls_context(settings.server)
+    except (OSError, ValueError) as exc:
+        print(f"error: [server] tls_cert/tls_key cannot be loaded: {exc}", file=sys.stderr)
+        return 2
     app = build_app(settings)
     log.info(
         "listening",
         extra={
             "host": settings.server.host,
             "port": settings.server.port,
+            "tls": ssl_context is not None,
             "store": settings.store.url.split(":", 1)[0],
         },
     )
@@ -43,6 +50,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         host=settings.server.host,
         port=settings.server.port,
         shutdown_timeout=5,
+        ssl_context=ssl_context,
         access_log=logging.getLogger("bot.access") if settings.server.access_log else None,
         access_log_class=RedactingAccessLogger,
         print=None,

@@ -16,9 +16,10 @@ from aiohttp import web
 from bot.chat import ChatAdapter
 from bot.chat.slack import SlackAdapter
 from bot.config import Settings
+from bot.ingress import IngressPolicy
 from bot.metrics import Metrics
 from bot.store import open_store
-from bot.web import METRICS, PIPELINE, SETTINGS, STORE, add_routes
+from bot.web import INGRESS, METRICS, PIPELINE, SETTINGS, STORE, add_routes
 from bot.workers import Pipeline
 
 log = logging.getLogger("bot")
@@ -31,6 +32,7 @@ def build_app(settings: Settings) -> web.Application:
     app = web.Application(client_max_size=settings.server.max_body_bytes)
     app[SETTINGS] = settings
     app[METRICS] = Metrics()
+    app[INGRESS] = IngressPolicy(settings)
     app.cleanup_ctx.append(_runtime)
     add_routes(app)
     return app

@@ -17,6 +17,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    IPvAnyNetwork,
     ValidationError,
     field_validator,
     model_validator,
@@ -28,7 +29,7 @@ from pydantic_settings import (
 )
 from pydantic_settings.exceptions import SettingsError
 
-from bot.durations import parse_duration
+from bot.durations import parse_duration, parse_rate
 from bot.events import SEVERITIES
 
 PLACEHOLDER_SECRET = "change-me"
@@ -47,6 +48,14 @@ Duration = Annotated[float, BeforeValidator(_seconds)]
 """Seconds, written in config as ``"5m"``, ``"24h"`` or a plain number."""
 
 
+def _per_second(value: Any) -> Any:
+    return parse_rate(value) if isinstance(value, str) else value
+
+
+Rate = Annotated[float, BeforeValidator(_per_second), Field(gt=0)]
+"""Requests per second, written in config as ``"50/s"`` or ``"600/m"``."""
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -56,6 +65,17 @@ class ServerConfig(_Section):
     port: int = 8080
     max_body_bytes: int = 26_214_400
     access_log: bool = False
+    read_timeout: Duration = Field(10.0, gt=0)
+    trusted_proxies: list[IPvAnyNetwork] = []
+    trust_forwarded: bool = False
+    tls_cert: str = ""
+    tls_key: str = ""
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> ServerConfig:
+        if bool(self.tls_cert) != bool(self.tls_key):
+            raise ValueError("tls_cert and tls_key go together: set both or neither")
+        return self
 
 
 class StoreConfig(_Section):
@@ -110,6 +130,10 @@ class SourceConfig(_Section):
     password: str | None = None
     allow_unsigned: bool = False
     tolerance: Duration = 300.0
+    allow_ips: list[IPvAnyNetwork] = []
+    rate_limit: Rate | None = None
+    rate_burst: int | None = Field(None, ge=1)
+    challenge: str | None = None
 
     @property
     def secrets(self) -> list[str]:
@@ -119,6 +143,17 @@ class SourceConfig(_Section):
     @property
     def tokens(self) -> list[str]:
         return _as_list(self.token)
+
+    @field_validator("challenge")
+    @classmethod
+    def _challenge_shape(cls, value: str | None) -> str | None:
+        where, _, name = (value or "").partition(":")
+        if value is not None and (where not in ("body", "query") or not name):
+            raise ValueError(
+                f"challenge {value!r} must be 'body:<field>' or 'query:<parameter>' "
+                "(e.g. 'body:challenge', 'query:hub.challenge')"
+            )
+        return value
 
     @model_validator(mode="after")
     def _needs_credentials(self) -> SourceConfig:

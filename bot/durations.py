@@ -30,6 +30,22 @@ def parse_duration(text: str) -> float:
     return total
 
 
+def parse_rate(text: str) -> float:
+    """Events per second in ``50/s``, ``600/m`` or ``10/5m``.
+
+    Raises ValueError with a message a person can act on.
+    """
+    count, slash, per = text.strip().lower().replace(" ", "").partition("/")
+    try:
+        amount = float(count)
+        seconds = parse_duration(per if per[:1].isdigit() else f"1{per}")
+    except ValueError:
+        seconds = 0.0
+    if not (slash and per) or seconds <= 0:
+        raise ValueError(f"bad rate {text!r} (use e.g. 50/s, 600/m)")
+    return amount / seconds
+
+
 def format_duration(seconds: float) -> str:
     """The shortest readable form, for messages: ``2h``, ``1d 4h``, ``45s``."""
     seconds = round(seconds)

@@ -6,6 +6,7 @@ the request path: normalizing, routing and posting happen in the background work
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 
@@ -13,8 +14,10 @@ from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 from aiohttp.web_exceptions import HTTPRequestEntityTooLarge
 
-from bot.config import Settings
+from bot.challenge import challenge_value
+from bot.config import Settings, SourceConfig
 from bot.errors import PayloadError, VerificationError
+from bot.ingress import Address, IngressPolicy
 from bot.metrics import Metrics
 from bot.providers import PROVIDERS, WebhookRequest
 from bot.store import Store
@@ -26,13 +29,14 @@ SETTINGS = web.AppKey("settings", Settings)
 METRICS = web.AppKey("metrics", Metrics)
 STORE = web.AppKey("store", Store)
 PIPELINE = web.AppKey("pipeline", Pipeline)
+INGRESS = web.AppKey("ingress", IngressPolicy)
 
 
 def _error(status: int, message: str, **extra: str) -> web.Response:
     return web.json_response({"status": "error", "error": message, **extra}, status=status)
 
 
-async def receive_hook(request: web.Request) -> web.Response:
+async def receive_hook(request: web.Request) -> web.StreamResponse:
     started = time.perf_counter()
     settings = request.app[SETTINGS]
     metrics = request.app[METRICS]
@@ -40,15 +44,20 @@ async def receive_hook(request: web.Request) -> web.Response:
     source = settings.sources.get(name)
     if source is None:
         return _error(404, f"unknown source {name!r}")
+    if (refused := await _admit(request, name, source)) is not None:
+        return refused
     limit = settings.server.max_body_bytes
     if request.content_length is not None and request.content_length > limit:
         metrics.requests.labels(name, "too_large").inc()
         return _error(413, f"body larger than {limit} bytes")
     try:
-        body = await request.read()
+        async with asyncio.timeout(settings.server.read_timeout):
+            body = await request.read()
     except HTTPRequestEntityTooLarge:
         metrics.requests.labels(name, "too_large").inc()
         return _error(413, f"body larger than {limit} bytes")
+    except TimeoutError:
+        return await _cut_off(request, name)
     hook = WebhookRequest(
         headers={k.lower(): v for k, v in request.headers.items()},
         body=body,
@@ -67,6 +76,8 @@ async def receive_hook(request: web.Request) -> web.Response:
         metrics.requests.labels(name, "bad_payload").inc()
         log.warning("refused", extra={"source": name, "reason": str(exc)})
         return _error(400, str(exc))
+    if (echo := challenge_value(source.challenge, hook.query, payload)) is not None:
+        return _challenge_answer(name, echo)
     delivery_id = provider.delivery_id(hook, payload)
     kept = {h: v for h in provider.kept_headers if (v := hook.header(h)) is not None}
     store = request.app[STORE]
@@ -80,12 +91,80 @@ async def receive_hook(request: web.Request) -> web.Response:
     return web.json_response({"status": outcome, "id": str(inbox_id)}, status=200)
 
 
-async def _reject(request: web.Request, source: str, reason: str, now: float) -> None:
+async def _reject(
+    request: web.Request,
+    source: str,
+    reason: str,
+    now: float,
+    client: Address | None = None,
+) -> None:
     """Count a refused request where operators will see it: status, metrics, logs."""
     request.app[METRICS].rejected.labels(source, reason).inc()
     request.app[METRICS].requests.labels(source, "rejected").inc()
-    log.warning("rejected", extra={"source": source, "reason": reason, "peer": request.remote})
+    log.warning(
+        "rejected",
+        extra={"source": source, "reason": reason, "peer": request.remote, "client": client},
+    )
     await request.app[STORE].count_rejection(source, reason, now)
+
+
+async def _admit(request: web.Request, name: str, source: SourceConfig) -> web.Response | None:
+    """Allowlist and rate limit, before the body is read: ``None`` lets the request in."""
+    ingress = request.app[INGRESS]
+    client = ingress.client(request.remote, request.headers.getall("X-Forwarded-For", []))
+    refusal = ingress.admit(name, source, client, time.monotonic())
+    if refusal is None:
+        return None
+    if refusal.status == 429:
+        request.app[METRICS].requests.labels(name, "rate_limited").inc()
+        if refusal.first:
+            log.warning("rate limited", extra={"source": name, "reason": refusal.reason})
+        return web.json_response(
+            {"status": "error", "error": refusal.reason},
+            status=refusal.status,
+            headers={"Retry-After": str(refusal.retry_after)},
+        )
+    await _reject(request, name, refusal.reason, time.time(), client)
+    return _error(refusal.status, refusal.reason)
+
+
+async def _cut_off(request: web.Request, name: str) -> web.StreamResponse:
+    """A body still arriving after ``read_timeout``: answer 408 and drop the connection.
+
+    aiohttp would otherwise keep reading ("lingering") for up to ten more seconds, which
+    is what a slow-body client wants.
+    """
+    timeout = request.app[SETTINGS].server.read_timeout
+    request.app[METRICS].requests.labels(name, "too_slow").inc()
+    log.warning("body too slow", extra={"source": name, "peer": request.remote})
+    response = _error(408, f"body not received within read_timeout ({timeout:g}s)")
+    response.force_close()
+    await response.prepare(request)
+    await response.write_eof()
+    request.protocol.force_close()
+    return response
+
+
+def _challenge_answer(name: str, value: str) -> web.Response:
+    log.info("challenge answered", extra={"source": name})
+    # Echoing a sender's value is safe as plain text the browser may not re-interpret.
+    return web.Response(
+        text=value, content_type="text/plain", headers={"X-Content-Type-Options": "nosniff"}
+    )
+
+
+async def answer_query_challenge(request: web.Request) -> web.Response:
+    """``GET /hooks/{source}``: a URL-confirmation handshake, never an event."""
+    name = request.match_info["source"]
+    source = request.app[SETTINGS].sources.get(name)
+    if source is None:
+        return _error(404, f"unknown source {name!r}")
+    if (refused := await _admit(request, name, source)) is not None:
+        return refused
+    echo = challenge_value(source.challenge, request.query, None)
+    if echo is None:
+        raise web.HTTPMethodNotAllowed("GET", ["POST"])
+    return _challenge_answer(name, echo)
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -123,6 +202,7 @@ class RedactingAccessLogger(AbstractAccessLogger):
 
 def add_routes(app: web.Application) -> None:
     app.router.add_post("/hooks/{source}", receive_hook)
+    app.router.add_get("/hooks/{source}", answer_query_challenge, allow_head=False)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics_endpoint)

@@ -6,6 +6,7 @@ import asyncio
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -25,9 +26,17 @@ def free_port() -> int:
 class BotProcess:
     """``python -m bot serve`` on a free port; ``kill()`` is ``kill -9``."""
 
-    def __init__(self, config: Path, log: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        config: Path,
+        log: Path,
+        env: dict[str, str] | None = None,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
         self.config = config
         self.log = log
+        self.tls = tls
+        """A client context trusting the bot's certificate, when it serves HTTPS."""
         self.port = free_port()
         self.env = {
             **os.environ,
@@ -40,7 +49,7 @@ class BotProcess:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     async def start(self, timeout: float = 15) -> None:
         with self.log.open("ab") as out:
@@ -58,7 +67,7 @@ class BotProcess:
                 if self.process.poll() is not None:
                     raise RuntimeError(f"bot exited: {self.log.read_text()[-2000:]}")
                 try:
-                    async with session.get(f"{self.url}/healthz") as response:
+                    async with session.get(f"{self.url}/healthz", ssl=self.tls or True) as response:
                         if response.status == 200:
                             return
                 except aiohttp.ClientError:
