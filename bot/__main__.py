@@ -159,6 +159,28 @@ async def _replay(store: Any, settings: Settings, args: argparse.Namespace) -> i
     return 0
 
 
+def _simulate(args: argparse.Namespace, settings: Settings) -> int:
+    from bot import simulate
+
+    if args.list:
+        print(simulate.listing(settings))
+        return 0
+    if not (args.source and args.event):
+        print("error: name a SOURCE and an EVENT (python -m bot simulate --list shows them)")
+        return 2
+    url = simulate.hook_url(settings.server, args.source, args.url)
+    try:
+        request = simulate.build(settings, args.source, args.event, time.time())
+        print(f"POST {url}  ({args.event}, signed as source {args.source!r} expects)")
+        status, answer = asyncio.run(simulate.send(url, request, verify_tls=not args.insecure))
+    except simulate.SimulateError as exc:
+        print(f"error: {exc}")
+        return 1
+    ok, line = simulate.outcome(status, answer, args.source)
+    print(line)
+    return 0 if ok else 1
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
     parser.add_argument("--config", help="TOML config file (default: $BOT_CONFIG)")
@@ -178,6 +200,18 @@ def _parser() -> argparse.ArgumentParser:
         metavar="'NAME: VALUE'",
         help="a request header, e.g. 'X-GitHub-Event: push' (repeatable)",
     )
+    simulate = commands.add_parser(
+        "simulate", help="send a signed sample event to a running bot (try it without a provider)"
+    )
+    simulate.add_argument("source", nargs="?", help="a source name in the config")
+    simulate.add_argument("event", nargs="?", help="a sample event, e.g. pull_request.opened")
+    simulate.add_argument("--list", action="store_true", help="show the samples there are")
+    simulate.add_argument(
+        "--url", help="the bot's URL (default: this config's server on 127.0.0.1)"
+    )
+    simulate.add_argument(
+        "--insecure", action="store_true", help="accept a self-signed TLS certificate"
+    )
     dead = commands.add_parser("dead", help="dead letters")
     dead_commands = dead.add_subparsers(dest="dead_command", required=True)
     dead_list = dead_commands.add_parser("list", help="list dead letters, newest first")
@@ -194,6 +228,7 @@ COMMANDS: dict[str, Command] = {
     "check-config": _check_config,
     "migrate": _with_store(_migrate),
     "explain": _explain,
+    "simulate": _simulate,
     "dead": _with_store(_dead_list),
     "replay": _with_store(_replay),
 }

@@ -56,6 +56,13 @@ DeliveryId = Callable[[WebhookRequest, Any], str]
 Normalizer = Callable[[str, SourceConfig, WebhookRequest, Any], list[Event]]
 """Turn one request into zero or more events; an empty list means known but ignored."""
 
+Signer = Callable[[SourceConfig, bytes, float], dict[str, str]]
+"""The headers that make ``verify`` accept ``body`` from this source at ``now``.
+
+The inverse of ``Verifier``, used by ``simulate`` to send samples as the sender would:
+it lives next to ``verify`` so the two cannot drift apart.
+"""
+
 
 @dataclass(frozen=True)
 class Provider:
@@ -68,6 +75,7 @@ class Provider:
     kept_headers: tuple[str, ...]
     """Headers stored in the inbox (never signatures or credentials)."""
     supported_events: tuple[str, ...] = ()
+    sign: Signer | None = None
 
 
 def content_digest(body: bytes) -> str:

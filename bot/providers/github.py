@@ -38,6 +38,12 @@ def verify(source: SourceConfig, request: WebhookRequest, now: float) -> None:
     raise VerificationError("X-Hub-Signature-256 does not match the configured secret")
 
 
+def sign(source: SourceConfig, body: bytes, now: float) -> dict[str, str]:
+    if not source.secrets:
+        return {}
+    return {"X-Hub-Signature-256": "sha256=" + hmac_sha256_hex(source.secrets[0], body)}
+
+
 def delivery_id(request: WebhookRequest, payload: Any) -> str:
     return request.header("x-github-delivery") or content_digest(request.body)
 
@@ -386,4 +392,5 @@ PROVIDER = Provider(
     normalize=normalize,
     kept_headers=("x-github-event", "x-github-delivery", "x-github-hook-id", "content-type"),
     supported_events=tuple(HANDLERS),
+    sign=sign,
 )

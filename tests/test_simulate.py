@@ -1,0 +1,139 @@
+"""``simulate``: every sample is accepted by the bot's own verifier, over real HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+
+import pytest
+
+from bot import simulate
+from bot.config import Settings
+from bot.providers import PROVIDERS
+from bot.web import STORE
+from tests.conftest import base_config, eventually
+from tests.processes import ROOT
+
+CREDENTIALS = {
+    "github": {"secret": "sample secret"},
+}
+"""How a source of each provider is set up in these tests (its sign() must satisfy it)."""
+
+SAMPLES = [(name, event) for name in PROVIDERS for event in simulate.sample_events(name)]
+
+
+def config_for(tmp_path, provider: str, slack_url: str | None = None) -> dict:
+    config = base_config(tmp_path, slack_url)
+    config["sources"] = {"try": {"provider": provider, **CREDENTIALS[provider]}}
+    return config
+
+
+@pytest.mark.parametrize(("provider", "event"), SAMPLES)
+async def test_every_sample_is_accepted_and_becomes_the_event_it_is_named_after(
+    tmp_path, make_bot, provider, event
+):
+    config = config_for(tmp_path, provider)
+    bot = await make_bot(config)
+    url = simulate.hook_url(Settings(**config).server, "try", str(bot.make_url("/")))
+
+    answers = [
+        await simulate.send(url, simulate.build(Settings(**config), "try", event, time.time()))
+        for _ in range(2)
+    ]
+
+    statuses = [status for status, _ in answers]
+    assert statuses == [200, 200], answers
+    ok, line = simulate.outcome(*answers[1], "try")
+    assert ok and "accepted" in line  # fresh ids: a second run is not a duplicate
+    store = bot.app[STORE]
+    inbox_id = line.split("request id ")[1].split(":")[0]
+
+    async def normalized():
+        return await store.get_event(f"{inbox_id}.0")
+
+    found = await eventually(normalized)
+    assert found is not None and found.type == event
+
+
+def test_every_provider_with_samples_can_sign_them():
+    for provider in {provider for provider, _ in SAMPLES}:
+        assert PROVIDERS[provider].sign is not None, provider
+
+
+async def run_cli(*args: str) -> tuple[int, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        *args,
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await process.communicate()
+    return process.returncode or 0, output.decode()
+
+
+def write_toml(tmp_path, secret: str) -> str:
+    path = tmp_path / f"{secret}.toml"
+    path.write_text(f'[sources.github]\nprovider = "github"\nsecret = "{secret}"\n')
+    return str(path)
+
+
+@pytest.mark.slow
+async def test_cli_sends_a_signed_sample_that_reaches_slack(tmp_path, fake_slack, make_bot):
+    config = base_config(tmp_path, fake_slack.url)
+    config["sources"]["github"]["secret"] = "shared"
+    bot = await make_bot(config)
+    url = str(bot.make_url("/"))
+
+    code, output = await run_cli(
+        "--config", write_toml(tmp_path, "shared"), "simulate", "github", "pull_request.opened",
+        "--url", url,
+    )  # fmt: skip
+
+    assert code == 0, output
+    assert "200 accepted" in output
+    [post] = await fake_slack.wait_for(1)
+    assert "Update the README with new information." in post.body["text"]
+
+
+@pytest.mark.slow
+async def test_cli_explains_a_secret_mismatch_and_an_absent_bot(tmp_path, make_bot):
+    bot = await make_bot(base_config(tmp_path))  # its secret is not "other"
+    url = str(bot.make_url("/"))
+
+    code, output = await run_cli(
+        "--config", write_toml(tmp_path, "other"), "simulate", "github", "push", "--url", url
+    )
+    assert code == 1
+    assert "401" in output and "another secret for 'github'" in output
+
+    code, output = await run_cli(
+        "--config", write_toml(tmp_path, "other"), "simulate", "github", "push",
+        "--url", "http://127.0.0.1:9",
+    )  # fmt: skip
+    assert code == 1 and "no bot answers at http://127.0.0.1:9/hooks/github" in output
+
+
+@pytest.mark.slow
+async def test_cli_lists_samples_and_names_unknown_events(tmp_path):
+    config = write_toml(tmp_path, "s")
+    code, output = await run_cli("--config", config, "simulate", "--list")
+    assert code == 0
+    assert "github (github): " in output and "pull_request.opened" in output
+
+    code, output = await run_cli("--config", config, "simulate", "github", "pull_request.exploded")
+    assert code == 1
+    assert "no github sample 'pull_request.exploded'" in output and "push" in output
+
+
+def test_default_url_is_the_configured_local_server():
+    server = Settings(server={"port": 9123}).server
+    assert simulate.hook_url(server, "github", None) == "http://127.0.0.1:9123/hooks/github"
+    assert simulate.hook_url(server, "github", "https://bot.example.com/") == (
+        "https://bot.example.com/hooks/github"
+    )
+    ipv6 = Settings(server={"host": "::1", "port": 80}).server
+    assert simulate.hook_url(ipv6, "x", None) == "http://[::1]:80/hooks/x"
