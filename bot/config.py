@@ -119,6 +119,26 @@ class InspectorConfig(_Section):
     token: str = ""
 
 
+# How each provider proves a request is genuine: "secret" signs the body (HMAC), "token"
+# and "basic" are presented credentials. A kind a sender cannot produce is a config error,
+# so a GitHub source given a token instead of a secret cannot end up unchecked.
+_CREDENTIALS: dict[str, frozenset[str]] = {
+    "github": frozenset({"secret"}),
+    "stripe": frozenset({"secret"}),
+    "pagerduty": frozenset({"secret"}),
+    "alertmanager": frozenset({"token", "basic"}),
+    "grafana": frozenset({"secret", "token", "basic"}),
+    "datadog": frozenset({"token", "basic"}),
+    "generic": frozenset({"secret", "token", "basic"}),
+}
+_CREDENTIAL_WORDS = {"secret": "secret", "token": "token", "basic": "username/password"}
+
+# Keys that mean something for some providers only; elsewhere they are config errors.
+_PROVIDER_KEYS: dict[str, frozenset[str]] = {
+    "group": frozenset({"alertmanager"}),
+}
+
+
 class SourceConfig(_Section):
     """One webhook endpoint, ``POST /hooks/<name>``."""
 
@@ -134,6 +154,9 @@ class SourceConfig(_Section):
     rate_limit: Rate | None = None
     rate_burst: int | None = Field(None, ge=1)
     challenge: str | None = None
+    group: bool = True
+    """Alerting providers: one message per notification group (listing its alerts), or
+    one per alert when false."""
 
     @property
     def secrets(self) -> list[str]:
@@ -157,12 +180,34 @@ class SourceConfig(_Section):
 
     @model_validator(mode="after")
     def _needs_credentials(self) -> SourceConfig:
-        has_basic = self.username is not None and self.password is not None
-        if not (self.secrets or self.tokens or has_basic or self.allow_unsigned):
+        if (self.username is None) != (self.password is None):
+            raise ValueError("username and password go together (HTTP basic auth)")
+        given = {
+            kind
+            for kind, present in (
+                ("secret", self.secrets),
+                ("token", self.tokens),
+                ("basic", self.username is not None),
+            )
+            if present
+        }
+        accepted = _CREDENTIALS[self.provider]
+        if given - accepted:
+            wrong = ", ".join(w for k, w in _CREDENTIAL_WORDS.items() if k in given - accepted)
+            usable = " or ".join(w for k, w in _CREDENTIAL_WORDS.items() if k in accepted)
+            raise ValueError(f"{self.provider} cannot use {wrong}; give {usable}")
+        if not (given or self.allow_unsigned):
             raise ValueError(
                 "needs a secret or token (or username/password); "
                 "set allow_unsigned = true to accept anyone"
             )
+        for key in self.model_fields_set:
+            allowed = _PROVIDER_KEYS.get(key)
+            if allowed is not None and self.provider not in allowed:
+                raise ValueError(
+                    f"{key} applies only to {', '.join(sorted(allowed))} sources, "
+                    f"not {self.provider}"
+                )
         return self
 
 

@@ -110,4 +110,28 @@ def test_check_config_prints_routes_in_plain_words_and_fails_cleanly(tmp_path):
 def test_example_config_is_valid():
     settings = load_config(ROOT / "config.example.toml")
     assert "github" in settings.sources
-    assert settings.placeholder_secrets() == ["github"]
+    # Every example source runs as is, and each is flagged until given a real secret.
+    assert settings.placeholder_secrets() == list(settings.sources)
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ('provider = "github"\ntoken = "t"', "github cannot use token; give secret"),
+        (
+            'provider = "alertmanager"\nsecret = "s"',
+            "alertmanager cannot use secret; give token or username/password",
+        ),
+        ('provider = "alertmanager"\nusername = "u"', "username and password go together"),
+        ('provider = "github"\nsecret = "s"\ngroup = false', "group applies only to alertmanager"),
+    ],
+)
+def test_source_keys_must_fit_the_provider(tmp_path, source, expected):
+    text = f"[sources.x]\n{source}\n"
+    with pytest.raises(ConfigError, match=expected):
+        load_config(write(tmp_path, text))
+
+
+def test_alerting_sources_group_by_default(tmp_path):
+    text = '[sources.prom]\nprovider = "alertmanager"\ntoken = "t"\n'
+    assert load_config(write(tmp_path, text)).sources["prom"].group is True

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from bot.providers import github
+from bot.providers import alertmanager, github
 from bot.providers.base import Provider, WebhookRequest
 
 PROVIDERS: dict[str, Provider] = {
     "github": github.PROVIDER,
+    "alertmanager": alertmanager.PROVIDER,
 }
 
 __all__ = ["PROVIDERS", "Provider", "WebhookRequest"]

@@ -1,0 +1,201 @@
+"""The notification body Prometheus Alertmanager sends, which Grafana's webhook copies.
+
+One body is one flush of one alert group: ``status``, ``groupKey``, the labels and
+annotations the alerts share, and ``alerts[]``. A source turns it into one event per
+group (``group = true``: one message listing the alerts, updated as the group changes)
+or one event per alert. Provider modules add what their sender puts on top.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.events import Event
+from bot.providers.base import content_digest
+
+# status -> (our event type, conversation status). Top-level ``status`` is "firing" while
+# any alert of the group fires; an alert's own status says the same of that alert.
+STATUS_MAP = {
+    "firing": ("alert.firing", "open"),
+    "resolved": ("alert.resolved", "resolved"),
+}
+
+# The ``severity`` label as people write it -> ours. Alerts without one are warnings:
+# someone wrote a rule for them, but nobody said it pages.
+SEVERITY_MAP = {
+    "critical": "critical",
+    "crit": "critical",
+    "page": "critical",
+    "fatal": "critical",
+    "emergency": "critical",
+    "error": "error",
+    "high": "error",
+    "major": "error",
+    "warning": "warning",
+    "warn": "warning",
+    "medium": "warning",
+    "minor": "warning",
+    "info": "info",
+    "informational": "info",
+    "low": "info",
+    "none": "info",
+}
+DEFAULT_SEVERITY = "warning"
+_RANK = ("info", "warning", "error", "critical")
+
+Extras = Callable[[dict[str, Any], list[dict[str, Any]]], dict[str, Any]]
+"""(body, the alerts an event covers) -> Event fields a provider adds or overrides."""
+
+
+def alerts_of(body: Any) -> list[dict[str, Any]] | None:
+    """The alerts of an Alertmanager-shaped body, or None when the body is not one."""
+    if not isinstance(body, dict) or body.get("status") not in STATUS_MAP:
+        return None
+    alerts = body.get("alerts")
+    if not isinstance(alerts, list):
+        return None
+    return [a for a in alerts if isinstance(a, dict)]
+
+
+def notification_id(body: Any, raw: bytes) -> str:
+    """A delivery id from content: Alertmanager sends no id header.
+
+    The same group is sent again every ``group_interval`` while it changes and every
+    ``repeat_interval`` while it fires, and an HA pair sends each notification twice;
+    identical (groupKey, status, alerts) is one delivery.
+    """
+    alerts = alerts_of(body)
+    if alerts is None or not isinstance(body, dict):
+        return content_digest(raw)
+    parts = sorted(f"{_fingerprint(a)}:{a.get('startsAt')}:{a.get('endsAt')}" for a in alerts)
+    key = "|".join([str(body.get("groupKey")), str(body.get("status")), *parts])
+    return content_digest(key.encode())
+
+
+def normalize(
+    provider: str, source_name: str, body: Any, *, group: bool, extras: Extras
+) -> list[Event]:
+    """One event for the group, or one per alert; ``[]`` for bodies of another shape."""
+    alerts = alerts_of(body)
+    if not alerts or not isinstance(body, dict):
+        return []
+    if group:
+        return [_group_event(provider, source_name, body, alerts, extras)]
+    return [_alert_event(provider, source_name, body, alert, extras) for alert in alerts]
+
+
+def _group_event(
+    provider: str,
+    source_name: str,
+    body: dict[str, Any],
+    alerts: list[dict[str, Any]],
+    extras: Extras,
+) -> Event:
+    status = str(body["status"])
+    event_type, conversation = STATUS_MAP[status]
+    common = _strings(body.get("commonLabels"))
+    annotations = _strings(body.get("commonAnnotations"))
+    firing = [a for a in alerts if a.get("status") == "firing"]
+    if len(alerts) == 1:
+        annotations = {**annotations, **_strings(alerts[0].get("annotations"))}
+    group_labels = _strings(body.get("groupLabels"))
+    name = common.get("alertname") or group_labels.get("alertname") or "alerts"
+    scope = ", ".join(v for k, v in sorted(group_labels.items()) if k != "alertname" and v)
+    count = f":{len(firing)}" if status == "firing" else ""
+    fields: dict[str, Any] = {
+        "event": event_type,
+        "status": conversation,
+        "severity": _severity([common] if "severity" in common else _labels_of(firing or alerts)),
+        "title": f"[{status.upper()}{count}] {name}" + (f" ({scope})" if scope else ""),
+        "text": annotations.get("summary") or annotations.get("description", ""),
+        "url": _url(body.get("externalURL")),
+        "labels": common,
+        "thread_key": f"{provider}:{source_name}:{_digest(str(body.get('groupKey')))}",
+        "occurred_at": _latest_change(alerts),
+    }
+    fields.update(extras(body, alerts))
+    return Event(source=source_name, provider=provider, payload=body, **fields)
+
+
+def _alert_event(
+    provider: str, source_name: str, body: dict[str, Any], alert: dict[str, Any], extras: Extras
+) -> Event:
+    status = alert.get("status") if alert.get("status") in STATUS_MAP else body["status"]
+    event_type, conversation = STATUS_MAP[str(status)]
+    labels = _strings(alert.get("labels"))
+    annotations = _strings(alert.get("annotations"))
+    name = labels.get("alertname", "alert")
+    summary = annotations.get("summary")
+    fields: dict[str, Any] = {
+        "event": event_type,
+        "status": conversation,
+        "severity": _severity([labels]),
+        "title": f"[{str(status).upper()}] {name}" + (f": {summary}" if summary else ""),
+        "text": annotations.get("description", ""),
+        "url": _url(alert.get("generatorURL")) or _url(body.get("externalURL")),
+        "labels": labels,
+        "thread_key": f"{provider}:{source_name}:{_fingerprint(alert)}",
+        "occurred_at": _latest_change([alert]),
+    }
+    fields.update(extras(body, [alert]))
+    # The template lists payload.alerts: here, just this one, in its group's context.
+    payload = {**body, "alerts": [alert], "truncatedAlerts": 0}
+    return Event(source=source_name, provider=provider, payload=payload, **fields)
+
+
+def _strings(value: Any) -> dict[str, str]:
+    if not isinstance(value, dict):
+        return {}
+    return {str(k): str(v) for k, v in value.items() if isinstance(v, str | int | float)}
+
+
+def _labels_of(alerts: list[dict[str, Any]]) -> list[dict[str, str]]:
+    return [_strings(a.get("labels")) for a in alerts]
+
+
+def _severity(label_sets: list[dict[str, str]]) -> str:
+    """The highest severity among the alerts' ``severity`` labels."""
+    found = [SEVERITY_MAP.get(s.get("severity", "").lower(), DEFAULT_SEVERITY) for s in label_sets]
+    return max(found or [DEFAULT_SEVERITY], key=_RANK.index)
+
+
+def _fingerprint(alert: dict[str, Any]) -> str:
+    fingerprint = alert.get("fingerprint")
+    if isinstance(fingerprint, str) and fingerprint:
+        return fingerprint
+    # Senders older than Alertmanager 0.19 send none; the label set is what it hashes.
+    return _digest(json.dumps(_strings(alert.get("labels")), sort_keys=True))
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+def _moment(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    # Go's zero time (0001-01-01) marks "not ended yet".
+    return moment if moment.year > 1 else None
+
+
+def _latest_change(alerts: list[dict[str, Any]]) -> datetime:
+    """When the group last changed: the latest start of a firing alert or end of a resolved one."""
+    moments = [
+        (_moment(a.get("endsAt")) if a.get("status") == "resolved" else None)
+        or _moment(a.get("startsAt"))
+        for a in alerts
+    ]
+    known = [m if m.tzinfo else m.replace(tzinfo=UTC) for m in moments if m is not None]
+    return max(known) if known else datetime.now(UTC)
+
+
+def _url(value: Any) -> str | None:
+    return value if isinstance(value, str) and value.startswith(("https://", "http://")) else None
