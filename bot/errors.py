@@ -20,10 +20,18 @@ class PayloadError(BotError):
 
 
 class DeliveryError(BotError):
-    """A chat platform refused or failed a call."""
+    """A chat platform refused or failed a call; ``http_status`` is its answer, if any."""
 
-    def __init__(self, reason: str, *, retryable: bool, retry_after: float | None = None) -> None:
+    def __init__(
+        self,
+        reason: str,
+        *,
+        retryable: bool,
+        retry_after: float | None = None,
+        http_status: int | None = None,
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.retryable = retryable
         self.retry_after = retry_after
+        self.http_status = http_status

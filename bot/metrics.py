@@ -1,8 +1,15 @@
-"""Prometheus metrics, one registry per app so tests and instances do not share counts."""
+"""Prometheus metrics, one registry per app so tests and instances do not share counts.
+
+Counters and histograms are updated where things happen; the gauges describe the store
+(what is waiting, what is dead), so ``/metrics`` reads them from it at every scrape and
+every instance sharing a store reports the same backlog.
+"""
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from bot.store import Backlog
 
 
 class Metrics:
@@ -44,6 +51,32 @@ class Metrics:
             buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15, 60, 300),
             registry=self.registry,
         )
+
+        self.queue_depth = Gauge(
+            "bot_queue_depth",
+            "Work waiting in the store: requests to normalize (inbox), messages to post (outbox)",
+            ["queue"],
+            registry=self.registry,
+        )
+        self.oldest_age = Gauge(
+            "bot_oldest_undelivered_age_seconds",
+            "Age of the oldest request or message still waiting (0 when nothing waits)",
+            registry=self.registry,
+        )
+        self.dead_letters = Gauge(
+            "bot_dead_letters",
+            "Dead letters in the store waiting for a replay: deliveries and unreadable requests",
+            ["kind"],
+            registry=self.registry,
+        )
+
+    def observe_backlog(self, backlog: Backlog, now: float) -> None:
+        self.queue_depth.labels("inbox").set(backlog.inbox_pending)
+        self.queue_depth.labels("outbox").set(backlog.deliveries_pending)
+        oldest = backlog.oldest_pending_at
+        self.oldest_age.set(0.0 if oldest is None else max(0.0, now - oldest))
+        self.dead_letters.labels("delivery").set(backlog.dead_deliveries)
+        self.dead_letters.labels("request").set(backlog.dead_requests)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

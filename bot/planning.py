@@ -53,6 +53,8 @@ class Planner:
                     status=event.status,
                     occurred_at=event.occurred_at.timestamp(),
                     created_at=item.received_at,
+                    source=event.source,
+                    event_type=event.event,
                 )
             )
         detail = event.model_dump(mode="json", exclude={"payload"})

@@ -86,8 +86,18 @@ async def receive_hook(request: web.Request) -> web.StreamResponse:
     if not duplicate:
         request.app[PIPELINE].inbox_wake.nudge()
     metrics.requests.labels(name, outcome).inc()
-    metrics.ack_seconds.observe(time.perf_counter() - started)
-    log.info(outcome, extra={"inbox": inbox_id, "source": name, "delivery_id": delivery_id})
+    took = time.perf_counter() - started
+    metrics.ack_seconds.observe(took)
+    log.info(
+        outcome,
+        extra={
+            "inbox": inbox_id,
+            "source": name,
+            "delivery_id": delivery_id,
+            "outcome": outcome,
+            "latency_ms": round(took * 1000, 2),
+        },
+    )
     return web.json_response({"status": outcome, "id": str(inbox_id)}, status=200)
 
 
@@ -103,7 +113,13 @@ async def _reject(
     request.app[METRICS].requests.labels(source, "rejected").inc()
     log.warning(
         "rejected",
-        extra={"source": source, "reason": reason, "peer": request.remote, "client": client},
+        extra={
+            "source": source,
+            "outcome": "rejected",
+            "reason": reason,
+            "peer": request.remote,
+            "client": client,
+        },
     )
     await request.app[STORE].count_rejection(source, reason, now)
 
@@ -180,7 +196,12 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 async def metrics_endpoint(request: web.Request) -> web.Response:
-    body = request.app[METRICS].render()
+    metrics = request.app[METRICS]
+    try:
+        metrics.observe_backlog(await request.app[STORE].backlog(), time.time())
+    except Exception as exc:  # counters are still worth serving; /readyz reports the store
+        log.warning("backlog unreadable", extra={"error": f"{type(exc).__name__}: {exc}"})
+    body = metrics.render()
     return web.Response(body=body, content_type="text/plain", charset="utf-8")
 
 

@@ -115,7 +115,9 @@ class NormalizeStage:
                 extra={
                     "inbox": item.id,
                     "source": item.source,
+                    "outcome": "ignored",
                     "reason": "no handler for this event type",
+                    "latency_ms": _ms(now - item.received_at),
                 },
             )
         for record in records:
@@ -126,14 +128,19 @@ class NormalizeStage:
                     "event_id": record.id,
                     "source": record.source,
                     "type": record.type,
+                    "outcome": record.outcome,
                     "targets": record.detail.get("targets", []),
+                    "latency_ms": _ms(now - item.received_at),
                 },
             )
 
     async def _fail(self, item: InboxItem, error: str, now: float) -> None:
         await self.store.fail_inbox(item.id, error, now)
         self.metrics.events.labels(item.source, "dead").inc()
-        log.error("dead", extra={"inbox": item.id, "source": item.source, "error": error})
+        log.error(
+            "dead",
+            extra={"inbox": item.id, "source": item.source, "outcome": "dead", "error": error},
+        )
 
 
 class DeliveryStage:
@@ -210,24 +217,17 @@ class DeliveryStage:
         try:
             ref = await self.send(delivery)
         except DeliveryError as exc:
-            await self._failed(delivery, lane, exc)
+            await self._failed(delivery, lane, exc, started)
             return
         except Exception as exc:  # an adapter bug: retried like an outage, and logged loudly
             log.exception("adapter failed", extra={"delivery": delivery.id})
-            await self._failed(delivery, lane, DeliveryError(repr(exc), retryable=True))
+            await self._failed(delivery, lane, DeliveryError(repr(exc), retryable=True), started)
             return
         now = time.time()
-        await self.store.mark_sent(delivery.id, ref, now)
+        await self.store.mark_sent(delivery.id, ref, now, started=started)
         self.metrics.deliveries.labels(delivery.target, "delivered").inc()
         self.metrics.end_to_end_seconds.observe(max(0.0, now - delivery.created_at))
-        log.info(
-            "delivered",
-            extra={
-                "delivery": delivery.id,
-                "target": delivery.target,
-                "latency_ms": round((now - started) * 1000, 1),
-            },
-        )
+        log.info("delivered", extra=_attempt_fields(delivery, "delivered", started, now))
 
     async def send(self, delivery: DeliveryRecord) -> Ref:
         adapter = self.adapters.get(delivery.platform)
@@ -236,8 +236,11 @@ class DeliveryStage:
         message = Message.model_validate(delivery.message)
         return await adapter.post(delivery.address, message)
 
-    async def _failed(self, delivery: DeliveryRecord, lane: str, exc: DeliveryError) -> None:
+    async def _failed(
+        self, delivery: DeliveryRecord, lane: str, exc: DeliveryError, started: float
+    ) -> None:
         now = time.time()
+        status = exc.http_status
         if exc.retry_after is not None:
             self.pacer.bucket(lane).block(time.monotonic(), exc.retry_after)
         attempts = delivery.attempts + 1
@@ -245,28 +248,51 @@ class DeliveryStage:
         if not exc.retryable or attempts >= self.settings.delivery.max_attempts or too_old:
             reason = exc.reason if not exc.retryable else f"gave up after {attempts} attempts: "
             reason += exc.reason if exc.retryable else ""
-            await self.store.mark_dead(delivery.id, reason, now)
-            self.metrics.deliveries.labels(delivery.target, "dead").inc()
-            log.error(
-                "dead", extra={"delivery": delivery.id, "target": delivery.target, "error": reason}
+            await self.store.mark_dead(
+                delivery.id, reason, now, started=started, http_status=status
             )
+            self.metrics.deliveries.labels(delivery.target, "dead").inc()
+            fields = _attempt_fields(delivery, "dead", started, now)
+            log.error("dead", extra={**fields, "error": reason, "http_status": status})
             return
         policy = self.settings.delivery
         delay = exc.retry_after
         if delay is None:
             delay = backoff(attempts, policy.retry_base, policy.retry_cap)
-        await self.store.mark_retry(delivery.id, exc.reason, now + delay, now)
+        await self.store.mark_retry(
+            delivery.id, exc.reason, now + delay, now, started=started, http_status=status
+        )
         self.metrics.deliveries.labels(delivery.target, "retried").inc()
         log.warning(
             "retried",
             extra={
-                "delivery": delivery.id,
-                "target": delivery.target,
+                **_attempt_fields(delivery, "retried", started, now),
                 "error": exc.reason,
+                "http_status": status,
                 "attempt": attempts,
                 "retry_in_s": round(delay, 2),
             },
         )
+
+
+def _ms(seconds: float) -> float:
+    return round(max(seconds, 0.0) * 1000, 1)
+
+
+def _attempt_fields(
+    delivery: DeliveryRecord, outcome: str, started: float, now: float
+) -> dict[str, object]:
+    """The log fields of a delivery's state change; latency counts from the webhook's arrival."""
+    return {
+        "event_id": delivery.event_id,
+        "delivery": delivery.id,
+        "source": delivery.source,
+        "type": delivery.event_type,
+        "target": delivery.target,
+        "outcome": outcome,
+        "latency_ms": _ms(now - delivery.created_at),
+        "attempt_ms": _ms(now - started),
+    }
 
 
 class Pipeline:

@@ -134,12 +134,16 @@ def classify(status: int, data: Any, headers: Any) -> DeliveryError:
     error = data.get("error", "") if isinstance(data, dict) else ""
     if status == 429 or error in ("ratelimited", "rate_limited"):
         retry_after = _retry_after(headers)
-        return DeliveryError("slack rate limited (429)", retryable=True, retry_after=retry_after)
+        return DeliveryError(
+            "slack rate limited (429)", retryable=True, retry_after=retry_after, http_status=status
+        )
     if status >= 500:
-        return DeliveryError(f"slack server error {status}", retryable=True)
+        return DeliveryError(f"slack server error {status}", retryable=True, http_status=status)
     if error in PERMANENT_ERRORS:
-        return DeliveryError(f"slack error: {error}", retryable=False)
-    return DeliveryError(f"slack error: {error or f'HTTP {status}'}", retryable=True)
+        return DeliveryError(f"slack error: {error}", retryable=False, http_status=status)
+    return DeliveryError(
+        f"slack error: {error or f'HTTP {status}'}", retryable=True, http_status=status
+    )
 
 
 def _retry_after(headers: Any) -> float:

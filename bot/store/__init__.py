@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.store.base import Store
-from bot.store.records import DeliveryRecord, EventRecord, InboxItem
+from bot.store.records import AttemptRecord, Backlog, DeliveryRecord, EventRecord, InboxItem
 
 
 async def open_store(url: str, *, synchronous: str = "normal") -> Store:
@@ -17,4 +17,12 @@ async def open_store(url: str, *, synchronous: str = "normal") -> Store:
     raise ValueError(f"unsupported store url {url.split(':', 1)[0]!r}: use sqlite:///FILE")
 
 
-__all__ = ["DeliveryRecord", "EventRecord", "InboxItem", "Store", "open_store"]
+__all__ = [
+    "AttemptRecord",
+    "Backlog",
+    "DeliveryRecord",
+    "EventRecord",
+    "InboxItem",
+    "Store",
+    "open_store",
+]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from bot.store.records import DeliveryRecord, EventRecord, InboxItem
+from bot.store.records import AttemptRecord, Backlog, DeliveryRecord, EventRecord, InboxItem
 
 
 class Store(Protocol):
@@ -45,16 +45,47 @@ class Store(Protocol):
     async def claim_deliveries(self, limit: int, now: float, lease: float) -> list[DeliveryRecord]:
         """Lease up to ``limit`` deliveries that are due."""
 
-    async def mark_sent(self, delivery_id: str, ref: dict[str, Any], now: float) -> None: ...
+    async def mark_sent(
+        self,
+        delivery_id: str,
+        ref: dict[str, Any],
+        now: float,
+        *,
+        started: float,
+        http_status: int | None = None,
+    ) -> None:
+        """The platform took it. Like ``mark_retry`` and ``mark_dead``, this also records the
+        attempt (``started`` is when the call began) in the same write as the new state."""
 
     async def mark_retry(
-        self, delivery_id: str, error: str, next_attempt_at: float, now: float
+        self,
+        delivery_id: str,
+        error: str,
+        next_attempt_at: float,
+        now: float,
+        *,
+        started: float,
+        http_status: int | None = None,
     ) -> None: ...
 
     async def defer(self, delivery_id: str, until: float) -> None:
         """Hand a lease back unattempted: the lane is busy until ``until``."""
 
-    async def mark_dead(self, delivery_id: str, error: str, now: float) -> None: ...
+    async def mark_dead(
+        self,
+        delivery_id: str,
+        error: str,
+        now: float,
+        *,
+        started: float,
+        http_status: int | None = None,
+    ) -> None: ...
+
+    async def attempts_of(self, delivery_ids: list[str]) -> list[AttemptRecord]:
+        """Every recorded attempt of these deliveries, oldest first."""
+
+    async def backlog(self) -> Backlog:
+        """Queue depths, the oldest waiting item and dead letters (read at every scrape)."""
 
     async def count_rejection(self, source: str, reason: str, now: float) -> None: ...
 

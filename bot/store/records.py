@@ -55,3 +55,32 @@ class DeliveryRecord:
     created_at: float = 0.0
     last_error: str | None = None
     ref: dict[str, Any] = field(default_factory=dict)
+    source: str = ""
+    event_type: str = ""
+
+
+@dataclass(frozen=True)
+class AttemptRecord:
+    """One call to a chat platform for a delivery, kept so operators can see each try."""
+
+    delivery_id: str
+    at: float
+    outcome: str
+    """``sent``, ``retry`` or ``dead``: what the delivery stage decided after the call."""
+    http_status: int | None
+    """The platform's HTTP status when it answered with an error; ``None`` otherwise."""
+    error: str | None
+    duration: float
+    """Seconds the call took."""
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """What is waiting, for the metrics gauges: cheap enough to read on every scrape."""
+
+    inbox_pending: int
+    deliveries_pending: int
+    oldest_pending_at: float | None
+    """When the oldest request or delivery still waiting was received."""
+    dead_deliveries: int
+    dead_requests: int

@@ -50,11 +50,26 @@ CREATE TABLE IF NOT EXISTS deliveries (
     last_error      TEXT,
     ref             TEXT,
     created_at      REAL    NOT NULL,
-    updated_at      REAL    NOT NULL
+    updated_at      REAL    NOT NULL,
+    source          TEXT    NOT NULL DEFAULT '',
+    event_type      TEXT    NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (next_attempt_at) WHERE state = 'pending';
 CREATE INDEX IF NOT EXISTS deliveries_event ON deliveries (event_id);
 CREATE INDEX IF NOT EXISTS deliveries_inbox ON deliveries (inbox_id);
+CREATE INDEX IF NOT EXISTS deliveries_dead ON deliveries (updated_at) WHERE state = 'dead';
+CREATE INDEX IF NOT EXISTS inbox_dead ON inbox (received_at) WHERE state = 'dead';
+
+-- Every call to a chat platform, written with the delivery's new state (the inspector).
+CREATE TABLE IF NOT EXISTS attempts (
+    delivery_id  TEXT    NOT NULL,
+    at           REAL    NOT NULL,
+    outcome      TEXT    NOT NULL,               -- sent | retry | dead
+    http_status  INTEGER,
+    error        TEXT,
+    duration     REAL    NOT NULL
+);
+CREATE INDEX IF NOT EXISTS attempts_delivery ON attempts (delivery_id, at);
 
 CREATE TABLE IF NOT EXISTS rejections (
     source   TEXT    NOT NULL,

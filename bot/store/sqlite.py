@@ -16,7 +16,7 @@ from typing import Any
 
 import aiosqlite
 
-from bot.store.records import DeliveryRecord, EventRecord, InboxItem
+from bot.store.records import AttemptRecord, Backlog, DeliveryRecord, EventRecord, InboxItem
 
 _SCHEMA = (Path(__file__).with_name("schema_sqlite.sql")).read_text(encoding="utf-8")
 
@@ -24,12 +24,13 @@ WriteOp = Callable[[aiosqlite.Connection], Awaitable[Any]]
 
 _DELIVERY_COLUMNS = (
     "id, event_id, target, platform, address, message, state, lifecycle, thread_key, "
-    "status, occurred_at, attempts, created_at, last_error, ref"
+    "status, occurred_at, attempts, created_at, last_error, ref, source, event_type"
 )
 _EVENT_COLUMNS = (
     "id, inbox_id, source, type, severity, status, title, thread_key, occurred_at, outcome, detail"
 )
 _INBOX_COLUMNS = "id, source, delivery_id, received_at, headers, body, attempts"
+_ATTEMPT_COLUMNS = "delivery_id, at, outcome, http_status, error, duration"
 
 
 class _GroupCommitWriter:
@@ -211,7 +212,7 @@ class SQLiteStore:
             await conn.executemany(
                 f"INSERT OR IGNORE INTO deliveries ({_DELIVERY_COLUMNS}, inbox_id, "
                 "next_attempt_at, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"VALUES ({', '.join('?' * 20)})",
                 [(*_delivery_values(d), inbox_id, now, now) for d in deliveries],
             )
             await conn.execute(
@@ -239,20 +240,37 @@ class SQLiteStore:
         )
         return sorted((_delivery(row) for row in rows), key=lambda d: (d.created_at, d.id))
 
-    async def mark_sent(self, delivery_id: str, ref: dict[str, Any], now: float) -> None:
-        await self._execute(
+    async def mark_sent(
+        self,
+        delivery_id: str,
+        ref: dict[str, Any],
+        now: float,
+        *,
+        started: float,
+        http_status: int | None = None,
+    ) -> None:
+        await self._attempted(
             "UPDATE deliveries SET state = 'sent', ref = ?, attempts = attempts + 1, "
             "lease_until = NULL, last_error = NULL, updated_at = ? WHERE id = ?",
             (json.dumps(ref), now, delivery_id),
+            AttemptRecord(delivery_id, now, "sent", http_status, None, now - started),
         )
 
     async def mark_retry(
-        self, delivery_id: str, error: str, next_attempt_at: float, now: float
+        self,
+        delivery_id: str,
+        error: str,
+        next_attempt_at: float,
+        now: float,
+        *,
+        started: float,
+        http_status: int | None = None,
     ) -> None:
-        await self._execute(
+        await self._attempted(
             "UPDATE deliveries SET attempts = attempts + 1, last_error = ?, "
             "next_attempt_at = ?, lease_until = NULL, updated_at = ? WHERE id = ?",
             (error, next_attempt_at, now, delivery_id),
+            AttemptRecord(delivery_id, now, "retry", http_status, error, now - started),
         )
 
     async def defer(self, delivery_id: str, until: float) -> None:
@@ -261,12 +279,50 @@ class SQLiteStore:
             (until, delivery_id),
         )
 
-    async def mark_dead(self, delivery_id: str, error: str, now: float) -> None:
-        await self._execute(
+    async def mark_dead(
+        self,
+        delivery_id: str,
+        error: str,
+        now: float,
+        *,
+        started: float,
+        http_status: int | None = None,
+    ) -> None:
+        await self._attempted(
             "UPDATE deliveries SET state = 'dead', attempts = attempts + 1, last_error = ?, "
             "lease_until = NULL, updated_at = ? WHERE id = ?",
             (error, now, delivery_id),
+            AttemptRecord(delivery_id, now, "dead", http_status, error, now - started),
         )
+
+    async def _attempted(self, sql: str, args: tuple[Any, ...], attempt: AttemptRecord) -> None:
+        """A delivery's new state and the attempt that led to it, in one write."""
+
+        async def op(conn: aiosqlite.Connection) -> None:
+            await conn.execute(sql, args)
+            await conn.execute(
+                f"INSERT INTO attempts ({_ATTEMPT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    attempt.delivery_id,
+                    attempt.at,
+                    attempt.outcome,
+                    attempt.http_status,
+                    attempt.error,
+                    attempt.duration,
+                ),
+            )
+
+        await self._writer.submit(op)
+
+    async def attempts_of(self, delivery_ids: list[str]) -> list[AttemptRecord]:
+        if not delivery_ids:
+            return []
+        rows = await self._fetch(
+            f"SELECT {_ATTEMPT_COLUMNS} FROM attempts "
+            f"WHERE delivery_id IN ({', '.join('?' * len(delivery_ids))}) ORDER BY at, rowid",
+            delivery_ids,
+        )
+        return [AttemptRecord(**dict(row)) for row in rows]
 
     # -- reading and replay -------------------------------------------------
 
@@ -339,6 +395,28 @@ class SQLiteStore:
             "UNION ALL SELECT 'inbox_' || state, count(*) FROM inbox GROUP BY state"
         )
         return {row["name"]: int(row["n"]) for row in rows}
+
+    async def backlog(self) -> Backlog:
+        # Each count reads a partial index, so a scrape costs the size of the backlog,
+        # not of the history kept for retention_days.
+        rows = await self._fetch(
+            "SELECT (SELECT count(*) FROM inbox WHERE state = 'new') AS inbox_pending, "
+            "(SELECT received_at FROM inbox WHERE state = 'new' ORDER BY id LIMIT 1) "
+            "AS inbox_oldest, "
+            "(SELECT count(*) FROM deliveries WHERE state = 'pending') AS deliveries_pending, "
+            "(SELECT min(created_at) FROM deliveries WHERE state = 'pending') AS outbox_oldest, "
+            "(SELECT count(*) FROM deliveries WHERE state = 'dead') AS dead_deliveries, "
+            "(SELECT count(*) FROM inbox WHERE state = 'dead') AS dead_requests"
+        )
+        row = rows[0]
+        oldest = [t for t in (row["inbox_oldest"], row["outbox_oldest"]) if t is not None]
+        return Backlog(
+            inbox_pending=row["inbox_pending"],
+            deliveries_pending=row["deliveries_pending"],
+            oldest_pending_at=min(oldest) if oldest else None,
+            dead_deliveries=row["dead_deliveries"],
+            dead_requests=row["dead_requests"],
+        )
 
     # -- plumbing -------------------------------------------------------------
 
@@ -428,6 +506,8 @@ def _delivery_values(d: DeliveryRecord) -> tuple[Any, ...]:
         d.created_at,
         d.last_error,
         json.dumps(d.ref),
+        d.source,
+        d.event_type,
     )
 
 
@@ -448,4 +528,6 @@ def _delivery(row: Any) -> DeliveryRecord:
         created_at=row["created_at"],
         last_error=row["last_error"],
         ref=json.loads(row["ref"] or "{}"),
+        source=row["source"],
+        event_type=row["event_type"],
     )

@@ -31,7 +31,8 @@ class Scripted:
 
 
 class FakeSlack:
-    def __init__(self) -> None:
+    def __init__(self, token: str = "xoxb-test-token") -> None:
+        self.token = token
         self.calls: list[Call] = []
         self.script: list[Scripted] = []
         self.delay = 0.0
@@ -84,7 +85,7 @@ class FakeSlack:
                 )
             payload = {"ok": False, "error": scripted.error or "internal_error"}
             return web.json_response(payload, status=scripted.status, headers=scripted.headers)
-        if request.headers.get("Authorization", "") != "Bearer xoxb-test-token":
+        if request.headers.get("Authorization", "") != f"Bearer {self.token}":
             return web.json_response({"ok": False, "error": "invalid_auth"})
         async with self.arrived:
             self.calls.append(
