@@ -73,22 +73,25 @@ def build(settings: Settings, source_name: str, event: str, now: float) -> Sampl
 
 
 def _placeholders(now: float) -> dict[str, Any]:
+    moment = datetime.fromtimestamp(now, UTC).isoformat(timespec="microseconds")
     return {
         "{uuid}": str(uuid.uuid4()),
-        "{now}": datetime.fromtimestamp(now, UTC)
-        .isoformat(timespec="seconds")
-        .replace("+00:00", "Z"),
+        "{now}": moment.replace("+00:00", "Z"),  # to the microsecond: two quick runs differ
         "{now_unix}": int(now),
     }
 
 
 def _filled(value: Any, fill: dict[str, Any]) -> Any:
+    """Placeholders replaced: a whole value keeps the fill's type, inside text it is text."""
     if isinstance(value, dict):
         return {k: _filled(v, fill) for k, v in value.items()}
     if isinstance(value, list):
         return [_filled(v, fill) for v in value]
-    if isinstance(value, str) and value in fill:
-        return fill[value]
+    if isinstance(value, str):
+        if value in fill:
+            return fill[value]
+        for placeholder, filler in fill.items():
+            value = value.replace(placeholder, str(filler))
     return value
 
 

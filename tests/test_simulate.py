@@ -15,17 +15,25 @@ from bot.web import STORE
 from tests.conftest import base_config, eventually
 from tests.processes import ROOT
 
-CREDENTIALS = {
-    "github": {"secret": "sample secret"},
+CREDENTIALS: dict[str, list[dict]] = {
+    "github": [{"secret": "sample secret"}],
+    "alertmanager": [
+        {"token": "sample token"},
+        {"username": "alertmanager", "password": "sample password"},
+    ],
 }
-"""How a source of each provider is set up in these tests (its sign() must satisfy it)."""
+"""Every way a source of each provider can be set up: each sign() must satisfy them all."""
 
 SAMPLES = [(name, event) for name in PROVIDERS for event in simulate.sample_events(name)]
 
 
-def config_for(tmp_path, provider: str, slack_url: str | None = None) -> dict:
-    config = base_config(tmp_path, slack_url)
-    config["sources"] = {"try": {"provider": provider, **CREDENTIALS[provider]}}
+def config_for(tmp_path, provider: str) -> dict:
+    """One source per way of setting the provider up: ``try0``, ``try1``..."""
+    config = base_config(tmp_path)
+    config["sources"] = {
+        f"try{n}": {"provider": provider, **credentials}
+        for n, credentials in enumerate(CREDENTIALS[provider])
+    }
     return config
 
 
@@ -34,26 +42,26 @@ async def test_every_sample_is_accepted_and_becomes_the_event_it_is_named_after(
     tmp_path, make_bot, provider, event
 ):
     config = config_for(tmp_path, provider)
+    settings = Settings(**config)
     bot = await make_bot(config)
-    url = simulate.hook_url(Settings(**config).server, "try", str(bot.make_url("/")))
-
-    answers = [
-        await simulate.send(url, simulate.build(Settings(**config), "try", event, time.time()))
-        for _ in range(2)
-    ]
-
-    statuses = [status for status, _ in answers]
-    assert statuses == [200, 200], answers
-    ok, line = simulate.outcome(*answers[1], "try")
-    assert ok and "accepted" in line  # fresh ids: a second run is not a duplicate
     store = bot.app[STORE]
-    inbox_id = line.split("request id ")[1].split(":")[0]
 
-    async def normalized():
-        return await store.get_event(f"{inbox_id}.0")
+    for source in settings.sources:
+        url = simulate.hook_url(settings.server, source, str(bot.make_url("/")))
+        answers = [
+            await simulate.send(url, simulate.build(settings, source, event, time.time()))
+            for _ in range(2)
+        ]
+        assert [status for status, _ in answers] == [200, 200], (source, answers)
+        ok, line = simulate.outcome(*answers[1], source)
+        assert ok and "accepted" in line  # fresh ids: a second run is not a duplicate
+        inbox_id = line.split("request id ")[1].split(":")[0]
 
-    found = await eventually(normalized)
-    assert found is not None and found.type == event
+        async def normalized(inbox_id: str = inbox_id):
+            return await store.get_event(f"{inbox_id}.0")
+
+        found = await eventually(normalized)
+        assert found is not None and found.type == event, (source, found)
 
 
 def test_every_provider_with_samples_can_sign_them():

@@ -13,7 +13,7 @@ from bot.config import SourceConfig
 from bot.events import Event
 from bot.providers import alerting
 from bot.providers.base import Provider, WebhookRequest
-from bot.providers.signing import check_credentials
+from bot.providers.signing import check_credentials, credential_headers
 
 # Payload versions we read. A body of another version, or one rewritten by a custom
 # ``payload`` template (Alertmanager 0.32+), is accepted and recorded as ignored: point
@@ -23,6 +23,10 @@ VERSIONS = frozenset({"4"})
 
 def verify(source: SourceConfig, request: WebhookRequest, now: float) -> None:
     check_credentials(source, request)
+
+
+def sign(source: SourceConfig, body: bytes, now: float) -> dict[str, str]:
+    return credential_headers(source)
 
 
 def delivery_id(request: WebhookRequest, payload: Any) -> str:
@@ -50,4 +54,5 @@ PROVIDER = Provider(
     normalize=normalize,
     kept_headers=("content-type", "user-agent"),
     supported_events=tuple(event for event, _ in alerting.STATUS_MAP.values()),
+    sign=sign,
 )

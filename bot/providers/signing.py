@@ -66,6 +66,19 @@ def check_credentials(source: SourceConfig, request: WebhookRequest) -> None:
             raise VerificationError("basic auth does not match")
 
 
+def credential_headers(source: SourceConfig) -> dict[str, str]:
+    """What ``check_credentials`` accepts from this source: its first token, else basic auth."""
+    if source.tokens:
+        token = source.tokens[0]
+        if source.token_header.lower() == "authorization":
+            token = f"Bearer {token}"
+        return {source.token_header: token}
+    if source.username is not None and source.password is not None:
+        pair = f"{source.username}:{source.password}".encode()
+        return {"Authorization": "Basic " + base64.b64encode(pair).decode()}
+    return {}
+
+
 def check_timestamp(timestamp: str | None, now: float, tolerance: float) -> int:
     """Parse a Unix timestamp header and reject it outside ``now ± tolerance``."""
     if not timestamp:
