@@ -7,6 +7,8 @@ in our verifier cannot be mirrored by the same mistake in the test.
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 
 ALERTMANAGER_TOKEN = "am-token"
 
@@ -20,3 +22,19 @@ def basic(username: str, password: str) -> dict[str, str]:
     """Alertmanager's ``http_config.basic_auth``."""
     encoded = base64.b64encode(f"{username}:{password}".encode()).decode()
     return {"Authorization": f"Basic {encoded}", "Content-Type": "application/json"}
+
+
+PAGERDUTY_SECRET = "pd_test_secret"
+
+
+def pagerduty(body: bytes, *secrets: str) -> dict[str, str]:
+    """PagerDuty v3: one ``v1=`` HMAC-SHA256 per active signing secret, comma-separated."""
+    signatures = [
+        "v1=" + hmac.new(s.encode(), body, hashlib.sha256).hexdigest()
+        for s in secrets or (PAGERDUTY_SECRET,)
+    ]
+    return {
+        "X-PagerDuty-Signature": ",".join(signatures),
+        "X-Webhook-Id": "wh-" + hashlib.sha1(body).hexdigest()[:12],
+        "Content-Type": "application/json; charset=utf-8",
+    }

@@ -209,3 +209,16 @@ async def test_unreadable_custom_payload_is_accepted_and_ignored(tmp_path, make_
         return (await bot.app[STORE].counts()).get("inbox_ignored") == 1
 
     assert await eventually(ignored)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        GROUP,
+        SourceConfig(provider="alertmanager", token="t", token_header="X-Token"),
+        SourceConfig(provider="alertmanager", username="am", password="pw"),
+    ],
+)
+def test_sign_makes_headers_that_verify_accepts(source):
+    headers = {k.lower(): v for k, v in alertmanager.sign(source, b"{}", 0).items()}
+    alertmanager.verify(source, WebhookRequest(headers, b"{}"), 0)

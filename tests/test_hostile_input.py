@@ -18,7 +18,7 @@ import pytest
 
 from bot.web import STORE
 from tests.conftest import GITHUB_SECRET, base_config, eventually, fixture_bytes, github_headers
-from tests.senders import ALERTMANAGER_TOKEN, bearer
+from tests.senders import ALERTMANAGER_TOKEN, PAGERDUTY_SECRET, bearer, pagerduty
 
 Sign = Callable[[bytes], dict[str, str]]
 
@@ -59,6 +59,14 @@ SENDERS: dict[str, Sender] = {
             json.dumps({"version": "4", "status": "pending", "alerts": []}).encode(),
             lambda body: bearer(ALERTMANAGER_TOKEN),
         ),
+    ),
+    "pagerduty": Sender(
+        source={"provider": "pagerduty", "secret": PAGERDUTY_SECRET},
+        fixture="pagerduty/incident__triggered.json",
+        sign=lambda body: pagerduty(body),
+        wrong_secret=lambda body: pagerduty(body, "wrong-secret"),
+        unknown_event=(fixture_bytes("pagerduty/service__created.json"), pagerduty),
+        signature_headers=("x-pagerduty-signature",),
     ),
 }
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from bot.providers import alertmanager, github
+from bot.providers import alertmanager, github, pagerduty
 from bot.providers.base import Provider, WebhookRequest
 
 PROVIDERS: dict[str, Provider] = {
     "github": github.PROVIDER,
     "alertmanager": alertmanager.PROVIDER,
+    "pagerduty": pagerduty.PROVIDER,
 }
 
 __all__ = ["PROVIDERS", "Provider", "WebhookRequest"]
