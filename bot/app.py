@@ -14,6 +14,7 @@ import aiohttp
 from aiohttp import web
 
 from bot.chat import ChatAdapter
+from bot.chat.discord import DiscordAdapter
 from bot.chat.slack import SlackAdapter
 from bot.config import Settings
 from bot.ingress import IngressPolicy
@@ -42,6 +43,11 @@ def build_adapters(settings: Settings, session: aiohttp.ClientSession) -> dict[s
     adapters: dict[str, ChatAdapter] = {}
     if settings.slack_enabled:
         adapters["slack"] = SlackAdapter(settings.slack.bot_token, settings.slack.api_url, session)
+    if settings.discord_bot_enabled or settings.discord_webhooks_used:
+        # A webhook needs no token; its URL's host gives way to [discord] api_url.
+        adapters["discord"] = DiscordAdapter(
+            settings.discord.api_url, settings.discord.bot_token, session
+        )
     return adapters
 
 
@@ -55,6 +61,12 @@ def startup_warnings(settings: Settings) -> list[str]:
         warnings.append(
             "Slack delivery is disabled: [slack] bot_token is empty "
             "(set BOT_SLACK__BOT_TOKEN); Slack deliveries wait as dead letters to replay"
+        )
+    channels = [n for n, t in settings.targets.items() if t.discord]
+    if channels and not settings.discord_bot_enabled:
+        warnings.append(
+            f"Discord channel targets {', '.join(channels)} cannot be posted to: "
+            "[discord] bot_token is empty (set BOT_DISCORD__BOT_TOKEN)"
         )
     if os.environ.get("DYNO") and settings.store.url.startswith("sqlite"):
         warnings.append(

@@ -8,6 +8,7 @@ line that names the key.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -38,6 +39,12 @@ ProviderName = Literal[
     "github", "stripe", "pagerduty", "alertmanager", "grafana", "datadog", "generic"
 ]
 Lifecycle = Literal["update+thread", "update", "thread", "new"]
+
+DISCORD_WEBHOOK_URL = re.compile(
+    r"^https?://[^/\s]+/api(?:/v\d+)?/webhooks/(?P<id>\d{1,20})/(?P<token>[\w.-]+)/?"
+    r"(?:\?(?P<query>\S*))?$"
+)
+"""A Discord webhook URL as Discord shows it: ``.../api/webhooks/<id>/<token>``."""
 
 
 def _seconds(value: Any) -> Any:
@@ -229,6 +236,17 @@ class TargetConfig(_Section):
         given = [k for k in ("slack", "discord", "discord_webhook") if getattr(self, k)]
         if len(given) != 1:
             raise ValueError("needs exactly one of slack, discord, discord_webhook")
+        if self.discord_webhook and not DISCORD_WEBHOOK_URL.match(self.discord_webhook):
+            raise ValueError(
+                "discord_webhook is not a Discord webhook URL "
+                "(copy it from the channel's Integrations -> Webhooks: "
+                "https://discord.com/api/webhooks/<id>/<token>)"
+            )
+        if self.discord and not self.discord.isdigit():
+            raise ValueError(
+                "discord needs a channel id (digits: enable Developer Mode, "
+                "right-click the channel, Copy Channel ID)"
+            )
         return self
 
     @property
@@ -329,6 +347,10 @@ class Settings(BaseSettings):
     @property
     def discord_bot_enabled(self) -> bool:
         return bool(self.discord.bot_token)
+
+    @property
+    def discord_webhooks_used(self) -> bool:
+        return any(target.discord_webhook for target in self.targets.values())
 
     def placeholder_secrets(self) -> list[str]:
         """Sources still using the example's placeholder secret."""

@@ -35,3 +35,10 @@ class DeliveryError(BotError):
         self.retryable = retryable
         self.retry_after = retry_after
         self.http_status = http_status
+
+
+class MessageGone(DeliveryError):
+    """The message to edit or reply to was deleted; a new one may take its place."""
+
+    def __init__(self, reason: str, *, http_status: int | None = None) -> None:
+        super().__init__(reason, retryable=False, http_status=http_status)

@@ -15,11 +15,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 _RESERVED = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message"}
-_SECRETISH = re.compile(r"(xox[abprs]-|xapp-|whsec_)[A-Za-z0-9-_]+")
+_SECRETISH = re.compile(r"(xox[abprs]-|xapp-|whsec_|/webhooks/\d+/)[A-Za-z0-9_.-]+")
 
 
 def redact(text: str) -> str:
-    """Hide anything shaped like a Slack token or webhook secret."""
+    """Hide anything shaped like a Slack token, a webhook secret or a Discord webhook's token."""
     return _SECRETISH.sub(lambda m: m.group(1) + "…", text)
 
 
@@ -58,5 +58,6 @@ def configure(level: str | None = None) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level or os.environ.get("LOG_LEVEL", "INFO").upper())
-    for noisy in ("aiohttp.access", "slack_sdk", "discord", "asyncio"):
+    # aiosqlite logs every statement with its arguments at DEBUG, target addresses included.
+    for noisy in ("aiohttp.access", "slack_sdk", "discord", "asyncio", "aiosqlite"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -45,7 +45,8 @@ class Field(BaseModel):
 
 
 class Message(BaseModel):
-    """What an adapter posts: text is already formatted for its platform."""
+    """What an adapter posts: text is already formatted for its platform; ``url`` and
+    ``color`` are raw values."""
 
     title: str
     url: str | None = None
@@ -77,6 +78,13 @@ class Formatter:
             return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
         return _escape_discord(text)
 
+    def unescape(self, text: str) -> str:
+        """The raw value behind escaped text: for blocks that are not shown as text (the
+        url, the colour) and for places a platform shows without markup."""
+        if self.platform == "slack":
+            return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+        return _DISCORD_ESCAPED.sub(r"\1", text.replace("@\u200b", "@"))
+
     def _text(self, value: Any) -> str:
         return value if isinstance(value, Formatted) else self.escape(str(value))
 
@@ -86,8 +94,7 @@ class Formatter:
         if not address.startswith(("https://", "http://")):
             return Formatted(label)
         if self.platform == "slack":
-            address = address.replace("|", "%7C").replace(">", "%3E").replace("<", "%3C")
-            return Formatted(f"<{address}|{label}>")
+            return Formatted(f"<{slack_link_address(address)}|{label}>")
         address = address.replace(")", "%29").replace(" ", "%20")
         return Formatted(f"[{label.replace(']', '')}]({address})")
 
@@ -120,14 +127,21 @@ class Formatter:
         return self.escape(str(value))
 
 
-_DISCORD_INLINE = re.compile(r"([\\*_~`|\[\]])")
+_DISCORD_INLINE = re.compile(r"([\\*_~`|\[\]]|<(?=[@#:!]|a:|t:))")
 _DISCORD_LINE_START = re.compile(r"^(\s*)([#>-])", re.MULTILINE)
+_DISCORD_ESCAPED = re.compile(r"\\([\\*_~`|\[\]<#>-])")
+
+
+def slack_link_address(url: str) -> str:
+    """A URL made safe inside Slack's ``<url|label>`` (``|`` and ``>`` would end it)."""
+    return url.replace("|", "%7C").replace(">", "%3E").replace("<", "%3C")
 
 
 def _escape_discord(text: str) -> str:
     # Inline markdown is escaped everywhere, block markers (headings, quotes, lists) only
-    # at line starts. Mentions are made inert by allowed_mentions at send time, and
-    # `@everyone` gets a zero-width joiner so it does not even look live.
+    # at line starts. Mentions are made inert by allowed_mentions at send time; the `<`
+    # of Discord's tags (`<@123>`, `<#1>`, `<:emoji:1>`, `<t:1>`) is escaped so they show
+    # as typed, and `@everyone` gets a zero-width space so it does not even look live.
     escaped = _DISCORD_LINE_START.sub(r"\1\\\2", _DISCORD_INLINE.sub(r"\\\1", text))
     return escaped.replace("@everyone", "@\u200beveryone").replace("@here", "@\u200bhere")
 
@@ -214,12 +228,13 @@ class Renderer:
                 for name in BLOCKS
                 if name in context.blocks
             }
+            formatter = Formatter(platform)
             return Message(
-                title=_one_line(parts.get("title") or Formatter(platform).escape(event.title)),
-                url=parts.get("url") or None,
+                title=_one_line(parts.get("title") or formatter.escape(event.title)),
+                url=formatter.unescape(parts.get("url", "")) or None,
                 text=parts.get("text", ""),
                 fields=_fields(parts.get("fields", "")),
-                color=parts.get("color") or SEVERITY_COLORS["info"],
+                color=formatter.unescape(parts.get("color", "")) or SEVERITY_COLORS["info"],
                 footer=parts.get("footer", ""),
                 timestamp=event.occurred_at.timestamp(),
             )

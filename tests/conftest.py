@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -15,11 +16,15 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import build_app
 from bot.config import Settings
+from tests.fakes.discord import FakeDiscord
 from tests.fakes.slack import FakeSlack
 
 FIXTURES = Path(__file__).parent / "fixtures"
 GITHUB_SECRET = "It's a Secret to Everybody"
 SLACK_TOKEN = "xoxb-test-token"
+DISCORD_WEBHOOK_ID = "223344556677889900"
+DISCORD_WEBHOOK_TOKEN = "hook-token_SECRET.value"
+DISCORD_WEBHOOK = f"https://discord.com/api/webhooks/{DISCORD_WEBHOOK_ID}/{DISCORD_WEBHOOK_TOKEN}"
 
 
 def fixture_bytes(name: str) -> bytes:
@@ -36,14 +41,36 @@ def github_headers(body: bytes, event: str, delivery: str, secret: str = GITHUB_
     }
 
 
+@contextlib.asynccontextmanager
+async def on_loopback(app: web.Application) -> AsyncIterator[TestServer]:
+    """Serve a fake platform API on 127.0.0.1 for the length of a test."""
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        yield server
+    finally:
+        await server.close()
+
+
 @pytest.fixture
 async def fake_slack() -> AsyncIterator[FakeSlack]:
     fake = FakeSlack()
-    server = TestServer(fake.app, host="127.0.0.1")
-    await server.start_server()
-    fake.url = str(server.make_url("/api/"))
-    yield fake
-    await server.close()
+    async with on_loopback(fake.app) as server:
+        fake.url = str(server.make_url("/api/"))
+        yield fake
+
+
+@pytest.fixture
+async def fake_discord() -> AsyncIterator[FakeDiscord]:
+    fake = FakeDiscord()
+    async with on_loopback(fake.app) as server:
+        fake.url = str(server.make_url("/api/v10"))
+        yield fake
+
+
+def discord_section(fake: FakeDiscord, bot_token: str = "") -> dict[str, str]:
+    """``[discord]`` pointing at the fake (its webhooks' hosts give way to this api_url)."""
+    return {"api_url": fake.url, "bot_token": bot_token}
 
 
 def base_config(tmp_path: Path, slack_url: str | None = None, **sections: Any) -> dict[str, Any]:
@@ -87,3 +114,27 @@ async def eventually(check: Callable[[], Any], timeout: float = 10.0) -> Any:
         if result or loop.time() > deadline:
             return result
         await asyncio.sleep(0.02)
+
+
+def issue_with_title(title: str) -> bytes:
+    return dumps(
+        {
+            "action": "opened",
+            "issue": {
+                "number": 7,
+                "title": title,
+                "html_url": "https://github.com/a/b/issues/7",
+                "body": "body <!here>",
+                "labels": [],
+            },
+            "repository": {"full_name": "a/b"},
+            "sender": {"login": "mallory"},
+        }
+    )
+
+
+async def post_issue(bot, title: str, delivery: str):
+    body = issue_with_title(title)
+    return await bot.post(
+        "/hooks/github", data=body, headers=github_headers(body, "issues", delivery)
+    )

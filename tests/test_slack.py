@@ -10,7 +10,7 @@ import pytest
 from bot.chat.slack import MAX_BLOCK_CHARS, blocks_for, classify
 from bot.rendering import Field, Message
 from bot.web import STORE
-from tests.conftest import base_config, dumps, eventually, github_headers
+from tests.conftest import base_config, eventually, post_issue
 
 
 @pytest.mark.parametrize(
@@ -48,30 +48,6 @@ def test_huge_messages_are_cut_below_slacks_real_limit():
     assert all(len(f["text"]) <= 2000 for f in blocks[1]["fields"])
     assert len(blocks[0]["text"]["text"]) <= 3000
     assert blocks[0]["text"]["text"].endswith("…")
-
-
-def issue_with_title(title: str) -> bytes:
-    return dumps(
-        {
-            "action": "opened",
-            "issue": {
-                "number": 7,
-                "title": title,
-                "html_url": "https://github.com/a/b/issues/7",
-                "body": "body <!here>",
-                "labels": [],
-            },
-            "repository": {"full_name": "a/b"},
-            "sender": {"login": "mallory"},
-        }
-    )
-
-
-async def post_issue(bot, title: str, delivery: str):
-    body = issue_with_title(title)
-    return await bot.post(
-        "/hooks/github", data=body, headers=github_headers(body, "issues", delivery)
-    )
 
 
 async def test_hostile_titles_ping_nobody(tmp_path, fake_slack, make_bot):

@@ -14,8 +14,8 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.chat import Ref
-from bot.errors import DeliveryError
-from bot.rendering import Message
+from bot.errors import DeliveryError, MessageGone
+from bot.rendering import Message, slack_link_address
 
 MAX_BLOCK_CHARS = 11_000
 SECTION_LIMIT = 3000
@@ -45,7 +45,6 @@ PERMANENT_ERRORS = frozenset(
         "too_many_attachments",
         "restricted_action",
         "cant_update_message",
-        "message_not_found",
         "edit_window_closed",
         "invalid_arguments",
         "team_access_not_granted",
@@ -63,7 +62,8 @@ def _cut(text: str, limit: int) -> str:
 def blocks_for(message: Message) -> list[dict[str, Any]]:
     """Block Kit for a message, sized to pass Slack's checks."""
     title = _cut(message.title, 250)
-    heading = f"*<{message.url}|{title}>*" if message.url else f"*{title}*"
+    link = slack_link_address(message.url or "")
+    heading = f"*<{link}|{title}>*" if link else f"*{title}*"
     footer = _cut(message.footer, 300)
     budget = MAX_BLOCK_CHARS - len(heading) - len(footer)
     body = _cut(message.text, min(SECTION_LIMIT - len(heading) - 1, budget // 2))
@@ -100,13 +100,22 @@ class SlackAdapter:
             "unfurl_media": False,
         }
 
-    async def post(self, address: str, message: Message, *, reply_to: Ref | None = None) -> Ref:
-        extra = {"thread_ts": reply_to["ts"]} if reply_to else {}
-        channel = reply_to["channel"] if reply_to else address
-        response = await self._call(
-            "chat.postMessage", channel=channel, **self._payload(message), **extra
-        )
+    async def post(self, address: str, message: Message) -> Ref:
+        response = await self._call("chat.postMessage", channel=address, **self._payload(message))
         return {"channel": response["channel"], "ts": response["ts"]}
+
+    async def reply(self, address: str, ref: Ref, message: Message) -> Ref:
+        # thread_ts is the parent's ts, and the channel must be the id Slack returned for it.
+        await self._call(
+            "chat.postMessage",
+            channel=ref["channel"],
+            thread_ts=ref["ts"],
+            **self._payload(message),
+        )
+        return ref
+
+    def can_reply(self, address: str, ref: Ref) -> bool:
+        return True
 
     async def update(self, address: str, ref: Ref, message: Message) -> Ref:
         payload = self._payload(message)
@@ -139,6 +148,10 @@ def classify(status: int, data: Any, headers: Any) -> DeliveryError:
         )
     if status >= 500:
         return DeliveryError(f"slack server error {status}", retryable=True, http_status=status)
+    if error == "message_not_found":
+        return MessageGone(
+            "slack error: message_not_found (the message was deleted)", http_status=status
+        )
     if error in PERMANENT_ERRORS:
         return DeliveryError(f"slack error: {error}", retryable=False, http_status=status)
     return DeliveryError(
