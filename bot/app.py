@@ -16,11 +16,12 @@ from aiohttp import web
 from bot.chat import ChatAdapter
 from bot.chat.discord import DiscordAdapter
 from bot.chat.slack import SlackAdapter
+from bot.commands import CommandCore
 from bot.config import Settings
 from bot.ingress import IngressPolicy
 from bot.metrics import Metrics
 from bot.store import open_store
-from bot.web import INGRESS, METRICS, PIPELINE, SETTINGS, STORE, add_routes
+from bot.web import COMMANDS, INGRESS, METRICS, PIPELINE, SETTINGS, STORE, add_routes
 from bot.workers import Pipeline
 
 log = logging.getLogger("bot")
@@ -84,6 +85,7 @@ async def _runtime(app: web.Application) -> AsyncIterator[None]:
     app[STORE] = store
     app[HTTP_SESSION] = session
     app[PIPELINE] = pipeline
+    app[COMMANDS] = CommandCore(settings, store, nudge=pipeline.nudge)
     for warning in startup_warnings(settings):
         log.warning(warning)
     await store.recover()

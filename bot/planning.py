@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from bot.config import Settings
 from bot.events import Event
+from bot.overrides import Overrides
 from bot.providers import PROVIDERS, WebhookRequest
 from bot.rendering import Renderer
 from bot.routing import Router
@@ -33,33 +34,47 @@ class Planner:
             event.id = f"{item.id}.{number}"
         return events
 
-    def plan(self, item: InboxItem, event: Event) -> tuple[EventRecord, list[DeliveryRecord]]:
-        """Route and render one event: its record and its outbox rows."""
+    def plan(
+        self, item: InboxItem, event: Event, overrides: Overrides | None = None
+    ) -> tuple[EventRecord, list[DeliveryRecord]]:
+        """Route and render one event: its record and its outbox rows.
+
+        Mutes and reroutes (``overrides``) apply on top of the routes; a muted copy is
+        stored in state ``muted`` so ``why``, ``status`` and the mute's digest see it.
+        """
         decisions = self.router.route(event)
+        placements = (overrides or Overrides()).place(event, decisions, self.settings.targets)
         deliveries = []
-        for decision in decisions:
-            target = self.settings.targets[decision.target]
-            message = self.renderer.render(event, target.platform)
+        for placement in placements:
+            where = placement.destination
+            message = self.renderer.render(event, where.platform)
             deliveries.append(
                 DeliveryRecord(
-                    id=f"{event.id}/{decision.target}",
+                    id=f"{event.id}/{where.name}",
                     event_id=event.id,
-                    target=decision.target,
-                    platform=target.platform,
-                    address=target.address,
+                    target=where.name,
+                    platform=where.platform,
+                    address=where.address,
                     message=message.model_dump(),
-                    lifecycle=decision.lifecycle,
+                    state="muted" if placement.muted_by else "pending",
+                    lifecycle=placement.lifecycle,
                     thread_key=event.thread_key,
                     status=event.status,
                     occurred_at=event.occurred_at.timestamp(),
                     created_at=item.received_at,
+                    last_error=placement.note,
                     source=event.source,
                     event_type=event.event,
+                    muted_by=placement.muted_by.id if placement.muted_by else None,
                 )
             )
         detail = event.model_dump(mode="json", exclude={"payload"})
-        detail["targets"] = [d.target for d in decisions]
+        detail["targets"] = [p.destination.name for p in placements]
         detail["routes"] = [d.route for d in decisions]
+        detail["muted"] = {p.destination.name: p.note for p in placements if p.muted_by}
+        if placements and placements[0].rerouted_by:
+            detail["rerouted_by"] = f"r{placements[0].rerouted_by.id}"
+        delivered = [p for p in placements if not p.muted_by]
         record = EventRecord(
             id=event.id,
             inbox_id=item.id,
@@ -70,7 +85,7 @@ class Planner:
             title=event.title,
             thread_key=event.thread_key,
             occurred_at=event.occurred_at.timestamp(),
-            outcome="routed" if decisions else "unrouted",
+            outcome="routed" if delivered else "muted" if placements else "unrouted",
             detail=detail,
         )
         return record, deliveries

@@ -16,6 +16,7 @@ from aiohttp.web_exceptions import HTTPRequestEntityTooLarge
 
 from bot.challenge import challenge_value
 from bot.config import Settings, SourceConfig
+from bot.commands import CommandCore
 from bot.errors import PayloadError, VerificationError
 from bot.ingress import Address, IngressPolicy
 from bot.metrics import Metrics
@@ -30,6 +31,7 @@ METRICS = web.AppKey("metrics", Metrics)
 STORE = web.AppKey("store", Store)
 PIPELINE = web.AppKey("pipeline", Pipeline)
 INGRESS = web.AppKey("ingress", IngressPolicy)
+COMMANDS = web.AppKey("commands", CommandCore)
 
 
 def _error(status: int, message: str, **extra: str) -> web.Response:

@@ -19,9 +19,11 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 from bot.chat import ChatAdapter, Ref
+from bot.commands.notices import MuteClock
 from bot.config import Settings
 from bot.errors import DeliveryError
 from bot.metrics import Metrics
+from bot.overrides import Overrides, load_overrides
 from bot.pacing import Pacer
 from bot.planning import Planner
 from bot.rendering import Message, Renderer
@@ -103,8 +105,9 @@ class NormalizeStage:
             return
         records: list[EventRecord] = []
         deliveries: list[DeliveryRecord] = []
+        overrides = await load_overrides(self.store, now) if events else Overrides()
         for event in events:
-            record, outbox = self.planner.plan(item, event)
+            record, outbox = self.planner.plan(item, event, overrides)
             records.append(record)
             deliveries.extend(outbox)
         await self.store.record_outcome(item.id, records, deliveries, now)
@@ -312,13 +315,20 @@ class Pipeline:
             settings, store, renderer, metrics, self.inbox_wake, self.outbox_wake
         )
         self.deliverer = DeliveryStage(settings, store, adapters, metrics, self.outbox_wake)
+        self.mute_clock = MuteClock(settings, store, self.outbox_wake.nudge)
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+
+    def nudge(self) -> None:
+        """Look for work now: a command changed the store (replay, an announcement)."""
+        self.inbox_wake.nudge()
+        self.outbox_wake.nudge()
 
     def start(self) -> None:
         self._tasks = [
             asyncio.create_task(self._supervise("normalize", self.normalizer.run)),
             asyncio.create_task(self._supervise("deliver", self.deliverer.run)),
+            asyncio.create_task(self._supervise("mutes", self.mute_clock.run)),
         ]
 
     async def _supervise(self, name: str, run: StageRun) -> None:

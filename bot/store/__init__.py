@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from bot.store.base import Store
-from bot.store.records import AttemptRecord, Backlog, DeliveryRecord, EventRecord, InboxItem
+from bot.store.records import (
+    AttemptRecord,
+    Backlog,
+    DeliveryRecord,
+    EventRecord,
+    InboxItem,
+    MuteRecord,
+    RerouteRecord,
+)
 
 
 async def open_store(url: str, *, synchronous: str = "normal") -> Store:
@@ -23,6 +31,8 @@ __all__ = [
     "DeliveryRecord",
     "EventRecord",
     "InboxItem",
+    "MuteRecord",
+    "RerouteRecord",
     "Store",
     "open_store",
 ]

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from bot.store.records import AttemptRecord, Backlog, DeliveryRecord, EventRecord, InboxItem
+from bot.store.records import (
+    AttemptRecord,
+    Backlog,
+    DeliveryRecord,
+    EventRecord,
+    InboxItem,
+    MuteRecord,
+    RerouteRecord,
+)
 
 
 class Store(Protocol):
@@ -37,7 +45,11 @@ class Store(Protocol):
         deliveries: list[DeliveryRecord],
         now: float,
     ) -> None:
-        """Mark a request normalized, storing its events and their deliveries at once."""
+        """Mark a request normalized, storing its events and their deliveries at once.
+
+        A delivery with ``state = "muted"`` is stored but never claimed, and is counted
+        against its ``muted_by`` mute (``suppressed_by``).
+        """
 
     async def fail_inbox(self, inbox_id: int, error: str, now: float) -> None:
         """A request that cannot be normalized: kept as dead, with the reason."""
@@ -109,3 +121,49 @@ class Store(Protocol):
 
     async def counts(self) -> dict[str, int]:
         """Queue depths by state, for ``status`` and metrics."""
+
+    async def events_of(self, inbox_id: int) -> list[EventRecord]:
+        """The events normalized from one raw request, in order."""
+
+    async def enqueue(self, deliveries: list[DeliveryRecord], now: float) -> None:
+        """Put deliveries that belong to no webhook (announcements, tests) in the outbox."""
+
+    # -- mutes and reroutes (set from chat or the CLI) -------------------------------
+    # "Live" means not ended; callers compare ``expires_at`` with their own clock, so an
+    # expired mute stops applying at once, before the clock task ends it.
+
+    async def add_mute(self, mute: MuteRecord) -> int:
+        """Store a new mute; return its id."""
+
+    async def add_reroute(self, reroute: RerouteRecord) -> int:
+        """Store a new reroute; return its id."""
+
+    async def get_mute(self, mute_id: int) -> MuteRecord | None: ...
+
+    async def get_reroute(self, reroute_id: int) -> RerouteRecord | None: ...
+
+    async def live_mutes(self) -> list[MuteRecord]:
+        """Mutes not ended yet (some may be past ``expires_at``), oldest first."""
+
+    async def live_reroutes(self) -> list[RerouteRecord]:
+        """Reroutes not ended yet (some may be past ``expires_at``), oldest first."""
+
+    async def end_mute(self, mute_id: int, now: float, by: str, reason: str) -> MuteRecord | None:
+        """End a live mute and return it as ended; None if it was not live.
+
+        Exactly one of several concurrent callers (instances, the CLI) gets the row, so
+        the end is announced once.
+        """
+
+    async def end_reroute(self, reroute_id: int, now: float, by: str) -> RerouteRecord | None:
+        """End a live reroute and return it as ended; None if it was not live."""
+
+    async def suppressed_by(self, mute_id: int) -> list[DeliveryRecord]:
+        """The deliveries a mute kept from being posted, oldest first."""
+
+    async def open_threads(self, since: float) -> list[EventRecord]:
+        """The latest event of each conversation seen since ``since`` whose latest status
+        is ``open`` or ``acknowledged`` (what ``mute ... until resolved`` binds to)."""
+
+    async def thread_states(self, thread_keys: list[str]) -> dict[str, str | None]:
+        """The status of the latest recorded event of each conversation that has one."""

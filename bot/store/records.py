@@ -57,6 +57,8 @@ class DeliveryRecord:
     ref: dict[str, Any] = field(default_factory=dict)
     source: str = ""
     event_type: str = ""
+    muted_by: int | None = None
+    """With ``state = "muted"``: the mute that suppressed it, counted in that mute's digest."""
 
 
 @dataclass(frozen=True)
@@ -84,3 +86,49 @@ class Backlog:
     """When the oldest request or delivery still waiting was received."""
     dead_deliveries: int
     dead_requests: int
+
+
+@dataclass(frozen=True)
+class MuteRecord:
+    """A mute set from chat or the CLI: matching deliveries are kept but not posted.
+
+    ``platform``/``channel``/``channel_name`` say where it was issued (and what it covers
+    unless ``everywhere``); ``threads`` binds an ``until resolved`` mute to the
+    conversations that were open when it was made.
+    """
+
+    selector: dict[str, list[str]]
+    platform: str
+    channel: str
+    channel_name: str
+    everywhere: bool
+    reason: str
+    creator: str
+    created_at: float
+    expires_at: float | None
+    threads: list[str] = field(default_factory=list)
+    id: int = 0
+    ended_at: float | None = None
+    ended_by: str = ""
+    end_reason: str = ""
+
+
+@dataclass(frozen=True)
+class RerouteRecord:
+    """A reroute set from chat or the CLI: matching events go to one destination instead.
+
+    ``target`` is a configured target's name, or empty when the destination is a channel
+    no target names (then ``platform`` and ``address`` say where it is).
+    """
+
+    selector: dict[str, list[str]]
+    target: str
+    platform: str
+    address: str
+    label: str
+    creator: str
+    created_at: float
+    expires_at: float | None
+    id: int = 0
+    ended_at: float | None = None
+    ended_by: str = ""

@@ -78,3 +78,45 @@ CREATE TABLE IF NOT EXISTS rejections (
     last_at  REAL    NOT NULL,
     PRIMARY KEY (source, reason)
 );
+
+-- Mutes and reroutes set from chat or the CLI; shared by every process using this store.
+CREATE TABLE IF NOT EXISTS mutes (
+    id            INTEGER PRIMARY KEY,
+    selector      TEXT    NOT NULL,              -- JSON {key: [globs]}
+    platform      TEXT    NOT NULL,              -- where it was issued: slack | discord | ''
+    channel       TEXT    NOT NULL,
+    channel_name  TEXT    NOT NULL,
+    everywhere    INTEGER NOT NULL,
+    threads       TEXT    NOT NULL,              -- JSON [thread_key]: until resolved
+    reason        TEXT    NOT NULL,
+    creator       TEXT    NOT NULL,
+    created_at    REAL    NOT NULL,
+    expires_at    REAL,
+    ended_at      REAL,
+    ended_by      TEXT    NOT NULL DEFAULT '',
+    end_reason    TEXT    NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS mutes_live ON mutes (id) WHERE ended_at IS NULL;
+
+CREATE TABLE IF NOT EXISTS reroutes (
+    id            INTEGER PRIMARY KEY,
+    selector      TEXT    NOT NULL,
+    target        TEXT    NOT NULL,              -- a configured target, or '' for a bare channel
+    platform      TEXT    NOT NULL,
+    address       TEXT    NOT NULL,
+    label         TEXT    NOT NULL,
+    creator       TEXT    NOT NULL,
+    created_at    REAL    NOT NULL,
+    expires_at    REAL,
+    ended_at      REAL,
+    ended_by      TEXT    NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS reroutes_live ON reroutes (id) WHERE ended_at IS NULL;
+
+-- Which mute kept which delivery from being posted (deliveries.state = 'muted'): its digest.
+CREATE TABLE IF NOT EXISTS suppressions (
+    mute_id      INTEGER NOT NULL,
+    delivery_id  TEXT    NOT NULL,
+    PRIMARY KEY (mute_id, delivery_id)
+);
+CREATE INDEX IF NOT EXISTS events_thread ON events (thread_key, created_at) WHERE thread_key IS NOT NULL;

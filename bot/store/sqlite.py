@@ -16,7 +16,15 @@ from typing import Any
 
 import aiosqlite
 
-from bot.store.records import AttemptRecord, Backlog, DeliveryRecord, EventRecord, InboxItem
+from bot.store.records import (
+    AttemptRecord,
+    Backlog,
+    DeliveryRecord,
+    EventRecord,
+    InboxItem,
+    MuteRecord,
+    RerouteRecord,
+)
 
 _SCHEMA = (Path(__file__).with_name("schema_sqlite.sql")).read_text(encoding="utf-8")
 
@@ -31,6 +39,18 @@ _EVENT_COLUMNS = (
 )
 _INBOX_COLUMNS = "id, source, delivery_id, received_at, headers, body, attempts"
 _ATTEMPT_COLUMNS = "delivery_id, at, outcome, http_status, error, duration"
+_MUTE_COLUMNS = (
+    "selector, platform, channel, channel_name, everywhere, threads, reason, creator, "
+    "created_at, expires_at, id, ended_at, ended_by, end_reason"
+)
+_REROUTE_COLUMNS = (
+    "selector, target, platform, address, label, creator, created_at, expires_at, "
+    "id, ended_at, ended_by"
+)
+_LATEST_IN_THREAD = (
+    "SELECT *, row_number() OVER (PARTITION BY thread_key ORDER BY created_at DESC, "
+    "rowid DESC) AS newest FROM events WHERE thread_key IS NOT NULL"
+)
 
 
 class _GroupCommitWriter:
@@ -214,6 +234,10 @@ class SQLiteStore:
                 "next_attempt_at, updated_at) "
                 f"VALUES ({', '.join('?' * 20)})",
                 [(*_delivery_values(d), inbox_id, now, now) for d in deliveries],
+            )
+            await conn.executemany(
+                "INSERT OR IGNORE INTO suppressions (mute_id, delivery_id) VALUES (?, ?)",
+                [(d.muted_by, d.id) for d in deliveries if d.muted_by is not None],
             )
             await conn.execute(
                 "UPDATE inbox SET state = ?, lease_until = NULL, error = NULL WHERE id = ?",
@@ -418,7 +442,126 @@ class SQLiteStore:
             dead_requests=row["dead_requests"],
         )
 
+    async def enqueue(self, deliveries: list[DeliveryRecord], now: float) -> None:
+        await self._executemany(
+            f"INSERT OR IGNORE INTO deliveries ({_DELIVERY_COLUMNS}, inbox_id, "
+            "next_attempt_at, updated_at) "
+            f"VALUES ({', '.join('?' * (_DELIVERY_COLUMNS.count(',') + 1))}, 0, ?, ?)",
+            [(*_delivery_values(d), now, now) for d in deliveries],
+        )
+
+    # -- mutes and reroutes ---------------------------------------------------
+
+    async def add_mute(self, mute: MuteRecord) -> int:
+        rows = await self._write_fetch(
+            "INSERT INTO mutes (selector, platform, channel, channel_name, everywhere, threads, "
+            "reason, creator, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "RETURNING id",
+            (
+                json.dumps(mute.selector),
+                mute.platform,
+                mute.channel,
+                mute.channel_name,
+                int(mute.everywhere),
+                json.dumps(mute.threads),
+                mute.reason,
+                mute.creator,
+                mute.created_at,
+                mute.expires_at,
+            ),
+        )
+        return int(rows[0]["id"])
+
+    async def add_reroute(self, reroute: RerouteRecord) -> int:
+        rows = await self._write_fetch(
+            "INSERT INTO reroutes (selector, target, platform, address, label, creator, "
+            "created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            (
+                json.dumps(reroute.selector),
+                reroute.target,
+                reroute.platform,
+                reroute.address,
+                reroute.label,
+                reroute.creator,
+                reroute.created_at,
+                reroute.expires_at,
+            ),
+        )
+        return int(rows[0]["id"])
+
+    async def get_mute(self, mute_id: int) -> MuteRecord | None:
+        rows = await self._fetch(f"SELECT {_MUTE_COLUMNS} FROM mutes WHERE id = ?", (mute_id,))
+        return _mute(rows[0]) if rows else None
+
+    async def get_reroute(self, reroute_id: int) -> RerouteRecord | None:
+        rows = await self._fetch(
+            f"SELECT {_REROUTE_COLUMNS} FROM reroutes WHERE id = ?", (reroute_id,)
+        )
+        return _reroute(rows[0]) if rows else None
+
+    async def live_mutes(self) -> list[MuteRecord]:
+        rows = await self._fetch(
+            f"SELECT {_MUTE_COLUMNS} FROM mutes WHERE ended_at IS NULL ORDER BY id"
+        )
+        return [_mute(row) for row in rows]
+
+    async def live_reroutes(self) -> list[RerouteRecord]:
+        rows = await self._fetch(
+            f"SELECT {_REROUTE_COLUMNS} FROM reroutes WHERE ended_at IS NULL ORDER BY id"
+        )
+        return [_reroute(row) for row in rows]
+
+    async def end_mute(self, mute_id: int, now: float, by: str, reason: str) -> MuteRecord | None:
+        rows = await self._write_fetch(
+            "UPDATE mutes SET ended_at = ?, ended_by = ?, end_reason = ? "
+            f"WHERE id = ? AND ended_at IS NULL RETURNING {_MUTE_COLUMNS}",
+            (now, by, reason, mute_id),
+        )
+        return _mute(rows[0]) if rows else None
+
+    async def end_reroute(self, reroute_id: int, now: float, by: str) -> RerouteRecord | None:
+        rows = await self._write_fetch(
+            "UPDATE reroutes SET ended_at = ?, ended_by = ? "
+            f"WHERE id = ? AND ended_at IS NULL RETURNING {_REROUTE_COLUMNS}",
+            (now, by, reroute_id),
+        )
+        return _reroute(rows[0]) if rows else None
+
+    async def suppressed_by(self, mute_id: int) -> list[DeliveryRecord]:
+        columns = ", ".join(f"d.{c.strip()}" for c in _DELIVERY_COLUMNS.split(","))
+        rows = await self._fetch(
+            f"SELECT {columns} FROM suppressions s JOIN deliveries d ON d.id = s.delivery_id "
+            "WHERE s.mute_id = ? ORDER BY d.created_at, d.id",
+            (mute_id,),
+        )
+        return [_delivery(row) for row in rows]
+
+    async def open_threads(self, since: float) -> list[EventRecord]:
+        rows = await self._fetch(
+            f"SELECT {_EVENT_COLUMNS} FROM ({_LATEST_IN_THREAD} AND created_at >= ?) "
+            "WHERE newest = 1 AND status IN ('open', 'acknowledged') ORDER BY created_at",
+            (since,),
+        )
+        return [_event(row) for row in rows]
+
+    async def thread_states(self, thread_keys: list[str]) -> dict[str, str | None]:
+        if not thread_keys:
+            return {}
+        marks = ", ".join("?" * len(thread_keys))
+        rows = await self._fetch(
+            f"SELECT thread_key, status FROM ({_LATEST_IN_THREAD} AND thread_key IN ({marks})) "
+            "WHERE newest = 1",
+            thread_keys,
+        )
+        return {row["thread_key"]: row["status"] for row in rows}
+
     # -- plumbing -------------------------------------------------------------
+
+    async def _executemany(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        async def op(conn: aiosqlite.Connection) -> None:
+            await conn.executemany(sql, rows)
+
+        await self._writer.submit(op)
 
     async def _execute(self, sql: str, args: Iterable[Any] = ()) -> int:
         async def op(conn: aiosqlite.Connection) -> int:
@@ -531,3 +674,17 @@ def _delivery(row: Any) -> DeliveryRecord:
         source=row["source"],
         event_type=row["event_type"],
     )
+
+
+def _mute(row: Any) -> MuteRecord:
+    values = dict(row)
+    values["selector"] = json.loads(values["selector"])
+    values["threads"] = json.loads(values["threads"])
+    values["everywhere"] = bool(values["everywhere"])
+    return MuteRecord(**values)
+
+
+def _reroute(row: Any) -> RerouteRecord:
+    values = dict(row)
+    values["selector"] = json.loads(values["selector"])
+    return RerouteRecord(**values)
