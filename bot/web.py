@@ -15,8 +15,8 @@ from aiohttp.abc import AbstractAccessLogger
 from aiohttp.web_exceptions import HTTPRequestEntityTooLarge
 
 from bot.challenge import challenge_value
-from bot.config import Settings, SourceConfig
 from bot.commands import CommandCore
+from bot.config import Settings, SourceConfig
 from bot.errors import PayloadError, VerificationError
 from bot.ingress import Address, IngressPolicy
 from bot.metrics import Metrics
