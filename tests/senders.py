@@ -38,3 +38,17 @@ def pagerduty(body: bytes, *secrets: str) -> dict[str, str]:
         "X-Webhook-Id": "wh-" + hashlib.sha1(body).hexdigest()[:12],
         "Content-Type": "application/json; charset=utf-8",
     }
+
+
+STRIPE_SECRET = "whsec_test_secret"
+
+
+def stripe(body: bytes, timestamp: int, *secrets: str) -> dict[str, str]:
+    """Stripe: ``t=<unix>,v1=<hex>`` per secret, HMAC-SHA256 of ``"{t}.{body}"`` keyed by
+    the whole ``whsec_...`` string (stripe-python's ``generate_signature_header``)."""
+    signed = f"{timestamp}.".encode() + body
+    parts = [f"t={timestamp}"] + [
+        "v1=" + hmac.new(s.encode(), signed, hashlib.sha256).hexdigest()
+        for s in secrets or (STRIPE_SECRET,)
+    ]
+    return {"Stripe-Signature": ",".join(parts), "Content-Type": "application/json; charset=utf-8"}

@@ -10,6 +10,7 @@ bodies that are not JSON, 2xx (recorded as ignored) for JSON we do not render.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,7 +19,14 @@ import pytest
 
 from bot.web import STORE
 from tests.conftest import GITHUB_SECRET, base_config, eventually, fixture_bytes, github_headers
-from tests.senders import ALERTMANAGER_TOKEN, PAGERDUTY_SECRET, bearer, pagerduty
+from tests.senders import (
+    ALERTMANAGER_TOKEN,
+    PAGERDUTY_SECRET,
+    STRIPE_SECRET,
+    bearer,
+    pagerduty,
+    stripe,
+)
 
 Sign = Callable[[bytes], dict[str, str]]
 
@@ -67,6 +75,18 @@ SENDERS: dict[str, Sender] = {
         wrong_secret=lambda body: pagerduty(body, "wrong-secret"),
         unknown_event=(fixture_bytes("pagerduty/service__created.json"), pagerduty),
         signature_headers=("x-pagerduty-signature",),
+    ),
+    "stripe": Sender(
+        source={"provider": "stripe", "secret": STRIPE_SECRET},
+        fixture="stripe/charge__failed.json",
+        sign=lambda body: stripe(body, int(time.time())),
+        wrong_secret=lambda body: stripe(body, int(time.time()), "whsec_wrong"),
+        stale=lambda body: stripe(body, int(time.time()) - 3600),
+        unknown_event=(
+            fixture_bytes("stripe/charge__refund_updated.json"),
+            lambda body: stripe(body, int(time.time())),
+        ),
+        signature_headers=("stripe-signature",),
     ),
 }
 

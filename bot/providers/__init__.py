@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from bot.providers import alertmanager, github, pagerduty
+from bot.providers import alertmanager, github, pagerduty, stripe
 from bot.providers.base import Provider, WebhookRequest
 
 PROVIDERS: dict[str, Provider] = {
     "github": github.PROVIDER,
     "alertmanager": alertmanager.PROVIDER,
     "pagerduty": pagerduty.PROVIDER,
+    "stripe": stripe.PROVIDER,
 }
 
 __all__ = ["PROVIDERS", "Provider", "WebhookRequest"]
