@@ -83,7 +83,12 @@ async def receive_hook(request: web.Request) -> web.StreamResponse:
     delivery_id = provider.delivery_id(hook, payload)
     kept = {h: v for h in provider.kept_headers if (v := hook.header(h)) is not None}
     store = request.app[STORE]
-    inbox_id, duplicate = await store.accept(name, delivery_id, kept, body, now)
+    try:
+        inbox_id, duplicate = await store.accept(name, delivery_id, kept, body, now)
+    except Exception as exc:  # locked, full or unreachable: not stored, so the sender retries
+        metrics.requests.labels(name, "unavailable").inc()
+        log.error("store unavailable", extra={"source": name, "error": type(exc).__name__})
+        return _error(503, f"could not store the request ({type(exc).__name__}); retry later")
     outcome = "duplicate" if duplicate else "accepted"
     if not duplicate:
         request.app[PIPELINE].inbox_wake.nudge()

@@ -166,6 +166,8 @@ class DeliveryStage:
         self._lanes: dict[str, deque[DeliveryRecord]] = {}
         self._lane_tasks: dict[str, asyncio.Task[None]] = {}
         self._slots = asyncio.Semaphore(settings.delivery.concurrency)
+        self._sending: set[str] = set()
+        self._closing = False
 
     @property
     def in_flight(self) -> int:
@@ -181,13 +183,23 @@ class DeliveryStage:
                 await self.wake.wait(POLL_SECONDS)
 
     async def drain(self, timeout: float) -> None:
-        """Let queued deliveries finish, up to ``timeout``; the rest resume after restart."""
+        """Shutdown: finish the sends under way (up to ``timeout``), start no new one, and
+        hand queued deliveries back to the store so any instance sends them next."""
+        self._closing = True
+        idle = [t for lane, t in self._lane_tasks.items() if lane not in self._sending]
+        for task in idle:
+            task.cancel()  # waiting for a turn or a slot: nothing was sent
         tasks = [t for t in self._lane_tasks.values() if not t.done()]
         if tasks:
             _, pending = await asyncio.wait(tasks, timeout=timeout)
             for task in pending:
                 task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
+            await asyncio.gather(*tasks, return_exceptions=True)
+        now = time.time()
+        for queue in self._lanes.values():
+            for delivery in queue:
+                await self.store.defer(delivery.id, now)
+            queue.clear()
 
     def _lane_of(self, delivery: DeliveryRecord) -> str:
         adapter = self.adapters.get(delivery.platform)
@@ -208,11 +220,15 @@ class DeliveryStage:
 
     async def _drain_lane(self, lane: str) -> None:
         queue = self._lanes[lane]
-        while queue:
+        while queue and not self._closing:
             delivery = queue[0]
             await self.pacer.wait_turn(lane)
             async with self._slots:
-                await self.deliver(delivery, lane)
+                self._sending.add(lane)
+                try:
+                    await self.deliver(delivery, lane)
+                finally:
+                    self._sending.discard(lane)
             queue.popleft()
 
     async def deliver(self, delivery: DeliveryRecord, lane: str) -> None:

@@ -103,6 +103,23 @@ def dumps(payload: Any) -> bytes:
     return json.dumps(payload).encode()
 
 
+def issue_body(number: int, repo: str = "a/b", title: str | None = None) -> bytes:
+    """A GitHub ``issues.opened`` payload, numbered so each message can be told apart."""
+    return dumps(
+        {
+            "action": "opened",
+            "issue": {
+                "number": number,
+                "title": title or f"issue {number}",
+                "labels": [],
+                "html_url": f"https://github.com/{repo}/issues/{number}",
+            },
+            "repository": {"full_name": repo},
+            "sender": {"login": "mona"},
+        }
+    )
+
+
 async def eventually(check: Callable[[], Any], timeout: float = 10.0) -> Any:
     """Await ``check()`` until it returns something truthy (work happens in the background)."""
     import asyncio

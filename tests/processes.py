@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+import select
 import signal
 import socket
 import ssl
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -21,6 +23,54 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+class LogPipe:
+    """The bot's log output through a pipe the test can stop draining.
+
+    Once ``stall()`` fills the pipe, the bot's next log line blocks its event loop, so the
+    process freezes exactly where it logs: right after an event is stored and before it
+    is acknowledged, for instance. No hook in the bot: a full pipe is a real fault.
+    """
+
+    def __init__(self, log: Path) -> None:
+        self.read_fd, self.write_fd = os.pipe()
+        self._log = log
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._copy, daemon=True)
+        self._thread.start()
+
+    def _copy(self) -> None:
+        with self._log.open("ab") as out:
+            while not self._stop.is_set():
+                ready, _, _ = select.select([self.read_fd], [], [], 0.02)
+                if ready:
+                    chunk = os.read(self.read_fd, 65536)
+                    if not chunk:
+                        return
+                    out.write(chunk)
+                    out.flush()
+
+    def stall(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        # A second open file description, so non-blocking applies to ours alone.
+        filler = os.open(f"/proc/self/fd/{self.write_fd}", os.O_WRONLY | os.O_NONBLOCK)
+        try:
+            for size in (4096, 1):
+                while True:
+                    try:
+                        os.write(filler, b"\n" * size)
+                    except BlockingIOError:
+                        break
+        finally:
+            os.close(filler)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        os.close(self.read_fd)
+        os.close(self.write_fd)
 
 
 class BotProcess:
@@ -46,20 +96,21 @@ class BotProcess:
             **(env or {}),
         }
         self.process: subprocess.Popen[bytes] | None = None
+        self.log_pipe: LogPipe | None = None
 
     @property
     def url(self) -> str:
         return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
-    async def start(self, timeout: float = 15) -> None:
-        with self.log.open("ab") as out:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "bot", "--config", str(self.config), "serve"],
-                cwd=ROOT,
-                env=self.env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
+    async def start(self, timeout: float = 15, *, stallable: bool = False) -> None:
+        """Start and wait for ``/healthz``; ``stallable`` logs through a ``LogPipe``."""
+        if stallable:
+            self.log_pipe = LogPipe(self.log)
+            self._spawn(self.log_pipe.write_fd)
+        else:
+            with self.log.open("ab") as out:
+                self._spawn(out.fileno())
+        assert self.process is not None
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         async with aiohttp.ClientSession() as session:
@@ -75,10 +126,22 @@ class BotProcess:
                 await asyncio.sleep(0.1)
         raise TimeoutError(f"bot did not start: {self.log.read_text()[-2000:]}")
 
+    def _spawn(self, output: int) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bot", "--config", str(self.config), "serve"],
+            cwd=ROOT,
+            env=self.env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+
     def kill(self) -> None:
         assert self.process is not None
         self.process.send_signal(signal.SIGKILL)
         self.process.wait(10)
+        if self.log_pipe is not None:
+            self.log_pipe.close()
+            self.log_pipe = None
 
     def terminate(self, timeout: float = 30) -> float:
         """SIGTERM, as a platform sends on deploy; returns how long the exit took."""
@@ -86,4 +149,40 @@ class BotProcess:
         started = time.monotonic()
         self.process.send_signal(signal.SIGTERM)
         self.process.wait(timeout)
+        if self.log_pipe is not None:
+            self.log_pipe.close()
+            self.log_pipe = None
         return time.monotonic() - started
+
+
+ONE_CHANNEL = """
+[targets.eng]
+slack = "#eng"
+[[routes]]
+to = ["eng"]
+"""
+
+
+def write_config(
+    tmp_path: Path, slack_port: int, extra: str = "", routing: str = ONE_CHANNEL
+) -> Path:
+    """A config file for a bot process: GitHub in, Slack out, fast retries, ``extra`` added."""
+    from tests.conftest import GITHUB_SECRET, SLACK_TOKEN
+
+    path = tmp_path / "bot.toml"
+    path.write_text(f"""
+[store]
+url = "sqlite:///{tmp_path / "bot.db"}"
+[delivery]
+retry_base = "0.1s"
+retry_cap = "0.5s"
+[slack]
+bot_token = "{SLACK_TOKEN}"
+api_url = "http://127.0.0.1:{slack_port}/api/"
+[sources.github]
+provider = "github"
+secret = "{GITHUB_SECRET}"
+{routing}
+{extra}
+""")
+    return path

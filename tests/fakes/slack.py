@@ -1,6 +1,8 @@
 """A fake Slack Web API on loopback: records every call, answers like Slack.
 
 Tests script failures with ``fail_next``: a status code, a Slack error, headers.
+``hold()`` keeps answers back (the message is posted, the bot does not learn it yet), and
+``limit_channels()`` enforces Slack's per-channel pace with real 429s.
 """
 
 from __future__ import annotations
@@ -8,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,12 +33,26 @@ class Scripted:
     raw: str | None = None
 
 
+@dataclass
+class ChannelBucket:
+    """Slack's chat.postMessage pace per channel: about one a second, short bursts."""
+
+    tokens: float
+    updated: float
+
+
 class FakeSlack:
     def __init__(self, token: str = "xoxb-test-token") -> None:
         self.token = token
         self.calls: list[Call] = []
         self.script: list[Scripted] = []
         self.delay = 0.0
+        """Seconds before answering; the call is recorded (posted) on arrival."""
+        self.rate_limited: list[Call] = []
+        self._released = asyncio.Event()
+        self._released.set()
+        self._limit: tuple[float, float] | None = None
+        self._buckets: dict[str, ChannelBucket] = {}
         self._ts = 1_700_000_000_000
         self.arrived = asyncio.Condition()
         self.app = web.Application()
@@ -44,6 +61,30 @@ class FakeSlack:
 
     def fail_next(self, times: int = 1, **scripted: Any) -> None:
         self.script.extend(Scripted(**scripted) for _ in range(times))
+
+    def hold(self) -> None:
+        """Post messages but keep every answer back until ``release()``."""
+        self._released.clear()
+
+    def release(self) -> None:
+        self._released.set()
+
+    def limit_channels(self, per_second: float = 1.0, burst: float = 5.0) -> None:
+        """Answer 429 + Retry-After to posts above ``per_second`` per channel."""
+        self._limit = (per_second, burst)
+
+    def _over_limit(self, channel: str, now: float) -> float:
+        """0 when a post to ``channel`` may go now, else the seconds to wait."""
+        if self._limit is None:
+            return 0.0
+        rate, burst = self._limit
+        bucket = self._buckets.setdefault(channel, ChannelBucket(burst, now))
+        bucket.tokens = min(burst, bucket.tokens + (now - bucket.updated) * rate)
+        bucket.updated = now
+        if bucket.tokens >= 1:
+            bucket.tokens -= 1
+            return 0.0
+        return (1 - bucket.tokens) / rate
 
     def channel_id(self, channel: str) -> str:
         if channel.startswith("#"):
@@ -67,10 +108,9 @@ class FakeSlack:
             body = await request.json()
         else:
             body = dict(await request.post())
-        if self.delay:
-            await asyncio.sleep(self.delay)
         if self.script:
             scripted = self.script.pop(0)
+            await asyncio.sleep(self.delay)
             self.calls.append(
                 Call(
                     method + ":failed",
@@ -87,12 +127,20 @@ class FakeSlack:
             return web.json_response(payload, status=scripted.status, headers=scripted.headers)
         if request.headers.get("Authorization", "") != f"Bearer {self.token}":
             return web.json_response({"ok": False, "error": "invalid_auth"})
-        async with self.arrived:
-            self.calls.append(
-                Call(method, body, dict(request.headers), asyncio.get_running_loop().time())
-            )
-            self.arrived.notify_all()
+        now = asyncio.get_running_loop().time()
         channel = self.channel_id(str(body.get("channel", "")))
+        if method == "chat.postMessage" and (wait := self._over_limit(channel, now)):
+            self.rate_limited.append(Call(method, body, dict(request.headers), now))
+            retry_after = {"Retry-After": str(math.ceil(wait))}
+            return web.json_response(
+                {"ok": False, "error": "ratelimited"}, status=429, headers=retry_after
+            )
+        async with self.arrived:
+            self.calls.append(Call(method, body, dict(request.headers), now))
+            self.arrived.notify_all()
+        # Posted from here on, as in Slack: a slow or held answer does not undo it.
+        await asyncio.sleep(self.delay)
+        await self._released.wait()
         if method == "chat.update":
             return web.json_response({"ok": True, "channel": channel, "ts": body.get("ts")})
         self._ts += 1

@@ -1,0 +1,191 @@
+"""kill -9 in each crash window: nothing accepted is lost, and the one duplicate the design
+allows (a post Slack made whose answer the bot never heard) happens only there.
+
+The windows are hit with real faults, not hooks in the bot: a log pipe nobody drains
+freezes the process right after it stored a request; a database lock held by the test
+keeps a request from being stored; a slow user template keeps normalize busy; a fake
+Slack that holds its answer leaves a post made but unconfirmed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sqlite3
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestServer
+
+from tests.conftest import github_headers, issue_body
+from tests.fakes.slack import FakeSlack
+from tests.processes import BotProcess, free_port, write_config
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+async def slack() -> AsyncIterator[tuple[FakeSlack, int]]:
+    fake = FakeSlack()
+    port = free_port()
+    server = TestServer(fake.app, host="127.0.0.1", port=port)
+    await server.start_server()
+    yield fake, port
+    fake.release()
+    await server.close()
+
+
+def rows(tmp_path: Path, sql: str, *args: Any) -> list[tuple[Any, ...]]:
+    """Read the bot's database the way an operator would, from outside the process."""
+    with sqlite3.connect(tmp_path / "bot.db") as db:
+        return db.execute(sql, args).fetchall()
+
+
+@contextlib.contextmanager
+def store_locked(tmp_path: Path) -> Iterator[None]:
+    """Another process holds the database's write lock: the bot can store nothing."""
+    lock = sqlite3.connect(tmp_path / "bot.db", isolation_level=None)
+    lock.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    finally:
+        lock.execute("ROLLBACK")
+        lock.close()
+
+
+async def until(check: Any, timeout: float = 10.0) -> Any:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not (result := check()):
+        assert asyncio.get_running_loop().time() < deadline, "condition never held"
+        await asyncio.sleep(0.01)
+    return result
+
+
+async def send(bot: BotProcess, body: bytes, delivery: str) -> tuple[int, dict[str, Any]]:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
+            f"{bot.url}/hooks/github",
+            data=body,
+            headers=github_headers(body, "issues", delivery),
+        ) as response,
+    ):
+        return response.status, await response.json()
+
+
+async def settled(tmp_path: Path, fake: FakeSlack, posts: int) -> None:
+    """The one delivery is sent, and a moment later Slack holds exactly ``posts`` posts."""
+    sent = "SELECT id FROM deliveries WHERE state = 'sent'"
+    await until(lambda: len(rows(tmp_path, sent)) == 1)
+    await asyncio.sleep(0.5)  # anything sent twice would arrive by now
+    assert len(fake.posts()) == posts
+
+
+async def test_killed_after_storing_before_answering_the_retry_is_a_duplicate(tmp_path, slack):
+    fake, port = slack
+    bot = BotProcess(write_config(tmp_path, port), tmp_path / "bot.log")
+    await bot.start(stallable=True)
+    assert bot.log_pipe is not None
+    bot.log_pipe.stall()  # the bot freezes at its next log line: "accepted", after the commit
+    body = issue_body(1)
+    request = asyncio.create_task(send(bot, body, "d-1"))
+
+    await until(lambda: rows(tmp_path, "SELECT id FROM inbox WHERE delivery_id = 'd-1'"))
+    assert not request.done()  # stored, and the sender has no answer
+    bot.kill()
+    with pytest.raises(aiohttp.ClientError):
+        await request  # the sender saw no 2xx, so it sends again
+
+    await bot.start()
+    status, answer = await send(bot, body, "d-1")
+    assert (status, answer["status"]) == (200, "duplicate")
+    await settled(tmp_path, fake, posts=1)
+    bot.terminate()
+
+
+async def test_killed_before_storing_the_retry_is_accepted(tmp_path, slack):
+    fake, port = slack
+    bot = BotProcess(write_config(tmp_path, port), tmp_path / "bot.log")
+    await bot.start()
+    body = issue_body(2)
+    with store_locked(tmp_path):  # nothing can be stored, so nothing can be acknowledged
+        request = asyncio.create_task(send(bot, body, "d-2"))
+        await asyncio.sleep(0.5)
+        assert not request.done()
+        bot.kill()
+    with pytest.raises(aiohttp.ClientError):
+        await request
+    assert rows(tmp_path, "SELECT id FROM inbox") == []
+
+    await bot.start()
+    status, answer = await send(bot, body, "d-2")
+    assert (status, answer["status"]) == (200, "accepted")
+    await settled(tmp_path, fake, posts=1)
+    bot.terminate()
+
+
+SLOW_TEMPLATE = """{% extends "default.j2" %}
+{% block text %}{% for i in range(100000) %}{% for j in range(100) %}{% endfor %}{% endfor %}
+{{ event.text }}{% endblock %}
+"""
+
+
+async def test_killed_during_normalize_the_request_is_normalized_again_once(tmp_path, slack):
+    fake, port = slack
+    templates = tmp_path / "templates" / "github"
+    templates.mkdir(parents=True)
+    (templates / "issues.j2").write_text(SLOW_TEMPLATE)
+    config = write_config(tmp_path, port, f'[templates]\ndir = "{tmp_path / "templates"}"')
+    bot = BotProcess(config, tmp_path / "bot.log")
+    await bot.start()
+    status, _ = await send(bot, issue_body(3), "d-3")
+    assert status == 200
+
+    claimed = "SELECT id FROM inbox WHERE state = 'new' AND lease_until IS NOT NULL"
+    await until(lambda: rows(tmp_path, claimed))
+    bot.kill()
+    assert rows(tmp_path, claimed)  # it died holding the request, mid-normalize
+    assert rows(tmp_path, "SELECT id FROM deliveries") == []
+
+    await bot.start(timeout=30)
+    await settled(tmp_path, fake, posts=1)
+    assert rows(tmp_path, "SELECT state, attempts FROM inbox") == [("done", 2)]
+    bot.terminate()
+
+
+async def test_killed_after_slack_posted_before_marked_sent_posts_twice(tmp_path, slack):
+    """The documented duplicate: Slack has no idempotency key for chat.postMessage."""
+    fake, port = slack
+    bot = BotProcess(write_config(tmp_path, port), tmp_path / "bot.log")
+    await bot.start()
+    fake.hold()  # Slack posts the message but the answer (the ts) never reaches the bot
+    status, _ = await send(bot, issue_body(4), "d-4")
+    assert status == 200
+    await fake.wait_for(1)
+    bot.kill()
+    fake.release()
+    assert rows(tmp_path, "SELECT state FROM deliveries") == [("pending",)]
+
+    await bot.start()
+    await settled(tmp_path, fake, posts=2)
+    first, second = fake.posts()
+    assert first.body["text"] == second.body["text"] == "[a/b] Issue #4: issue 4"
+    bot.terminate()
+
+
+async def test_a_store_that_cannot_commit_answers_503_and_stores_nothing(tmp_path, slack):
+    """A locked store (another process holding it past the busy timeout) is not a 500."""
+    fake, port = slack
+    bot = BotProcess(write_config(tmp_path, port), tmp_path / "bot.log")
+    await bot.start()
+    with store_locked(tmp_path):
+        status, answer = await send(bot, issue_body(5), "d-5")
+    assert status == 503
+    assert "retry later" in answer["error"]
+    status, answer = await send(bot, issue_body(5), "d-5")
+    assert (status, answer["status"]) == (200, "accepted")  # the sender's retry
+    await settled(tmp_path, fake, posts=1)
+    bot.terminate()

@@ -1,0 +1,61 @@
+"""SIGTERM (a deploy): stop accepting, finish the posts under way, exit well within
+Heroku's 30 seconds, and deliver the rest after the restart, with nothing posted twice."""
+
+from __future__ import annotations
+
+import asyncio
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestServer
+
+from tests.conftest import github_headers, issue_body
+from tests.fakes.slack import FakeSlack
+from tests.processes import BotProcess, free_port, write_config
+
+pytestmark = pytest.mark.slow
+
+REPOS = [f"acme/r{n}" for n in range(4)]
+ROUTES = "\n".join(
+    f'[targets.r{n}]\nslack = "#r{n}"\n[[routes]]\nmatch = {{ repo = "acme/r{n}" }}\nto = ["r{n}"]'
+    for n in range(4)
+)
+
+
+async def test_sigterm_finishes_posts_under_way_and_loses_nothing(tmp_path):
+    fake = FakeSlack()
+    fake.delay = 2.0  # each post takes two seconds: SIGTERM lands while four are under way
+    port = free_port()
+    server = TestServer(fake.app, host="127.0.0.1", port=port)
+    await server.start_server()
+    bot = BotProcess(write_config(tmp_path, port, routing=ROUTES), tmp_path / "bot.log")
+    await bot.start()
+    try:
+        async with aiohttp.ClientSession() as session:
+            for number in range(12):
+                body = issue_body(number, repo=REPOS[number % 4])
+                headers = github_headers(body, "issues", f"d{number}")
+                async with session.post(f"{bot.url}/hooks/github", data=body, headers=headers) as r:
+                    assert r.status == 200
+            while len(fake.calls) < 4:  # the first post of each channel has reached Slack
+                await asyncio.sleep(0.01)
+
+            exit_took = asyncio.create_task(asyncio.to_thread(bot.terminate))
+            await asyncio.sleep(0.3)
+            with pytest.raises(aiohttp.ClientError):  # no longer accepting
+                await session.post(f"{bot.url}/hooks/github", data=b"{}")
+            assert await exit_took < 25
+
+        finished = len(fake.posts())
+        assert finished == 4  # the four under way were finished; no new one was started
+        await bot.start()
+        posts = await fake.wait_for(12, timeout=30)
+        await asyncio.sleep(0.5)
+        texts = sorted(p.body["text"] for p in posts)
+        assert len(posts) == 12
+        assert texts == sorted(
+            f"[{REPOS[n % 4]}] Issue #{n}: issue {n}" for n in range(12)
+        )  # every one, none twice
+        await asyncio.to_thread(bot.terminate)
+    finally:
+        await server.close()
