@@ -150,7 +150,7 @@ def test_token_bucket_burst_is_one_seconds_worth_then_refills():
     refused = policy.admit("flood", flood, None, t)
     assert refused is not None and refused.status == 429 and refused.retry_after == 1
     assert refused.first and not policy.admit("flood", flood, None, t).first
-    assert policy.admit("flood", flood, None, t + 0.2) is None  # 5/s: a token every 0.2 s
+    assert policy.admit("flood", flood, None, t + 0.201) is None  # 5/s: a token every 0.2 s
 
     assert [policy.admit("slow", slow, None, t) for _ in range(3)] == [None] * 3
     assert policy.admit("slow", slow, None, t).retry_after == 1
