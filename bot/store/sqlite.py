@@ -25,28 +25,26 @@ from bot.store.records import (
     MuteRecord,
     RerouteRecord,
 )
+from bot.store.rows import (
+    ATTEMPT_COLUMNS,
+    DELIVERY_COLUMNS,
+    EVENT_COLUMNS,
+    INBOX_COLUMNS,
+    MUTE_COLUMNS,
+    REROUTE_COLUMNS,
+    delivery_from_row,
+    delivery_values,
+    event_from_row,
+    event_values,
+    inbox_from_row,
+    mute_from_row,
+    reroute_from_row,
+)
 
 _SCHEMA = (Path(__file__).with_name("schema_sqlite.sql")).read_text(encoding="utf-8")
 
 WriteOp = Callable[[aiosqlite.Connection], Awaitable[Any]]
 
-_DELIVERY_COLUMNS = (
-    "id, event_id, target, platform, address, message, state, lifecycle, thread_key, "
-    "status, occurred_at, attempts, created_at, last_error, ref, source, event_type"
-)
-_EVENT_COLUMNS = (
-    "id, inbox_id, source, type, severity, status, title, thread_key, occurred_at, outcome, detail"
-)
-_INBOX_COLUMNS = "id, source, delivery_id, received_at, headers, body, attempts"
-_ATTEMPT_COLUMNS = "delivery_id, at, outcome, http_status, error, duration"
-_MUTE_COLUMNS = (
-    "selector, platform, channel, channel_name, everywhere, threads, reason, creator, "
-    "created_at, expires_at, id, ended_at, ended_by, end_reason"
-)
-_REROUTE_COLUMNS = (
-    "selector, target, platform, address, label, creator, created_at, expires_at, "
-    "id, ended_at, ended_by"
-)
 _LATEST_IN_THREAD = (
     "SELECT *, row_number() OVER (PARTITION BY thread_key ORDER BY created_at DESC, "
     "rowid DESC) AS newest FROM events WHERE thread_key IS NOT NULL"
@@ -211,10 +209,10 @@ class SQLiteStore:
         rows = await self._write_fetch(
             f"UPDATE inbox SET lease_until = ?, attempts = attempts + 1 WHERE id IN ("
             "SELECT id FROM inbox WHERE state = 'new' AND (lease_until IS NULL OR lease_until < ?)"
-            f" ORDER BY id LIMIT ?) RETURNING {_INBOX_COLUMNS}",
+            f" ORDER BY id LIMIT ?) RETURNING {INBOX_COLUMNS}",
             (now + lease, now, limit),
         )
-        return sorted((_inbox(row) for row in rows), key=lambda item: item.id)
+        return sorted((inbox_from_row(row) for row in rows), key=lambda item: item.id)
 
     async def record_outcome(
         self,
@@ -225,15 +223,15 @@ class SQLiteStore:
     ) -> None:
         async def op(conn: aiosqlite.Connection) -> None:
             await conn.executemany(
-                f"INSERT OR IGNORE INTO events ({_EVENT_COLUMNS}, created_at) "
+                f"INSERT OR IGNORE INTO events ({EVENT_COLUMNS}, created_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(*_event_values(e), now) for e in events],
+                [(*event_values(e), now) for e in events],
             )
             await conn.executemany(
-                f"INSERT OR IGNORE INTO deliveries ({_DELIVERY_COLUMNS}, inbox_id, "
+                f"INSERT OR IGNORE INTO deliveries ({DELIVERY_COLUMNS}, inbox_id, "
                 "next_attempt_at, updated_at) "
                 f"VALUES ({', '.join('?' * 20)})",
-                [(*_delivery_values(d), inbox_id, now, now) for d in deliveries],
+                [(*delivery_values(d), inbox_id, now, now) for d in deliveries],
             )
             await conn.executemany(
                 "INSERT OR IGNORE INTO suppressions (mute_id, delivery_id) VALUES (?, ?)",
@@ -259,10 +257,10 @@ class SQLiteStore:
             "UPDATE deliveries SET lease_until = ? WHERE id IN ("
             "SELECT id FROM deliveries WHERE state = 'pending' AND next_attempt_at <= ? "
             "AND (lease_until IS NULL OR lease_until < ?) ORDER BY next_attempt_at LIMIT ?) "
-            f"RETURNING {_DELIVERY_COLUMNS}",
+            f"RETURNING {DELIVERY_COLUMNS}",
             (now + lease, now, now, limit),
         )
-        return sorted((_delivery(row) for row in rows), key=lambda d: (d.created_at, d.id))
+        return sorted((delivery_from_row(row) for row in rows), key=lambda d: (d.created_at, d.id))
 
     async def mark_sent(
         self,
@@ -325,7 +323,7 @@ class SQLiteStore:
         async def op(conn: aiosqlite.Connection) -> None:
             await conn.execute(sql, args)
             await conn.execute(
-                f"INSERT INTO attempts ({_ATTEMPT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO attempts ({ATTEMPT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
                 (
                     attempt.delivery_id,
                     attempt.at,
@@ -342,7 +340,7 @@ class SQLiteStore:
         if not delivery_ids:
             return []
         rows = await self._fetch(
-            f"SELECT {_ATTEMPT_COLUMNS} FROM attempts "
+            f"SELECT {ATTEMPT_COLUMNS} FROM attempts "
             f"WHERE delivery_id IN ({', '.join('?' * len(delivery_ids))}) ORDER BY at, rowid",
             delivery_ids,
         )
@@ -351,18 +349,18 @@ class SQLiteStore:
     # -- reading and replay -------------------------------------------------
 
     async def get_event(self, event_id: str) -> EventRecord | None:
-        rows = await self._fetch(f"SELECT {_EVENT_COLUMNS} FROM events WHERE id = ?", (event_id,))
-        return _event(rows[0]) if rows else None
+        rows = await self._fetch(f"SELECT {EVENT_COLUMNS} FROM events WHERE id = ?", (event_id,))
+        return event_from_row(rows[0]) if rows else None
 
     async def events_of(self, inbox_id: int) -> list[EventRecord]:
         rows = await self._fetch(
-            f"SELECT {_EVENT_COLUMNS} FROM events WHERE inbox_id = ? ORDER BY id", (inbox_id,)
+            f"SELECT {EVENT_COLUMNS} FROM events WHERE inbox_id = ? ORDER BY id", (inbox_id,)
         )
-        return [_event(row) for row in rows]
+        return [event_from_row(row) for row in rows]
 
     async def get_inbox(self, inbox_id: int) -> InboxItem | None:
-        rows = await self._fetch(f"SELECT {_INBOX_COLUMNS} FROM inbox WHERE id = ?", (inbox_id,))
-        return _inbox(rows[0]) if rows else None
+        rows = await self._fetch(f"SELECT {INBOX_COLUMNS} FROM inbox WHERE id = ?", (inbox_id,))
+        return inbox_from_row(rows[0]) if rows else None
 
     async def inbox_state(self, inbox_id: int) -> tuple[str, str | None] | None:
         rows = await self._fetch("SELECT state, error FROM inbox WHERE id = ?", (inbox_id,))
@@ -377,9 +375,9 @@ class SQLiteStore:
         else:
             where, args = "inbox_id = ?", (int(event_prefix),)
         rows = await self._fetch(
-            f"SELECT {_DELIVERY_COLUMNS} FROM deliveries WHERE {where} ORDER BY id", args
+            f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE {where} ORDER BY id", args
         )
-        return [_delivery(row) for row in rows]
+        return [delivery_from_row(row) for row in rows]
 
     async def dead_letters(self, limit: int = 100) -> list[dict[str, Any]]:
         rows = await self._fetch(
@@ -444,10 +442,10 @@ class SQLiteStore:
 
     async def enqueue(self, deliveries: list[DeliveryRecord], now: float) -> None:
         await self._executemany(
-            f"INSERT OR IGNORE INTO deliveries ({_DELIVERY_COLUMNS}, inbox_id, "
+            f"INSERT OR IGNORE INTO deliveries ({DELIVERY_COLUMNS}, inbox_id, "
             "next_attempt_at, updated_at) "
-            f"VALUES ({', '.join('?' * (_DELIVERY_COLUMNS.count(',') + 1))}, 0, ?, ?)",
-            [(*_delivery_values(d), now, now) for d in deliveries],
+            f"VALUES ({', '.join('?' * (DELIVERY_COLUMNS.count(',') + 1))}, 0, ?, ?)",
+            [(*delivery_values(d), now, now) for d in deliveries],
         )
 
     # -- mutes and reroutes ---------------------------------------------------
@@ -490,59 +488,59 @@ class SQLiteStore:
         return int(rows[0]["id"])
 
     async def get_mute(self, mute_id: int) -> MuteRecord | None:
-        rows = await self._fetch(f"SELECT {_MUTE_COLUMNS} FROM mutes WHERE id = ?", (mute_id,))
-        return _mute(rows[0]) if rows else None
+        rows = await self._fetch(f"SELECT {MUTE_COLUMNS} FROM mutes WHERE id = ?", (mute_id,))
+        return mute_from_row(rows[0]) if rows else None
 
     async def get_reroute(self, reroute_id: int) -> RerouteRecord | None:
         rows = await self._fetch(
-            f"SELECT {_REROUTE_COLUMNS} FROM reroutes WHERE id = ?", (reroute_id,)
+            f"SELECT {REROUTE_COLUMNS} FROM reroutes WHERE id = ?", (reroute_id,)
         )
-        return _reroute(rows[0]) if rows else None
+        return reroute_from_row(rows[0]) if rows else None
 
     async def live_mutes(self) -> list[MuteRecord]:
         rows = await self._fetch(
-            f"SELECT {_MUTE_COLUMNS} FROM mutes WHERE ended_at IS NULL ORDER BY id"
+            f"SELECT {MUTE_COLUMNS} FROM mutes WHERE ended_at IS NULL ORDER BY id"
         )
-        return [_mute(row) for row in rows]
+        return [mute_from_row(row) for row in rows]
 
     async def live_reroutes(self) -> list[RerouteRecord]:
         rows = await self._fetch(
-            f"SELECT {_REROUTE_COLUMNS} FROM reroutes WHERE ended_at IS NULL ORDER BY id"
+            f"SELECT {REROUTE_COLUMNS} FROM reroutes WHERE ended_at IS NULL ORDER BY id"
         )
-        return [_reroute(row) for row in rows]
+        return [reroute_from_row(row) for row in rows]
 
     async def end_mute(self, mute_id: int, now: float, by: str, reason: str) -> MuteRecord | None:
         rows = await self._write_fetch(
             "UPDATE mutes SET ended_at = ?, ended_by = ?, end_reason = ? "
-            f"WHERE id = ? AND ended_at IS NULL RETURNING {_MUTE_COLUMNS}",
+            f"WHERE id = ? AND ended_at IS NULL RETURNING {MUTE_COLUMNS}",
             (now, by, reason, mute_id),
         )
-        return _mute(rows[0]) if rows else None
+        return mute_from_row(rows[0]) if rows else None
 
     async def end_reroute(self, reroute_id: int, now: float, by: str) -> RerouteRecord | None:
         rows = await self._write_fetch(
             "UPDATE reroutes SET ended_at = ?, ended_by = ? "
-            f"WHERE id = ? AND ended_at IS NULL RETURNING {_REROUTE_COLUMNS}",
+            f"WHERE id = ? AND ended_at IS NULL RETURNING {REROUTE_COLUMNS}",
             (now, by, reroute_id),
         )
-        return _reroute(rows[0]) if rows else None
+        return reroute_from_row(rows[0]) if rows else None
 
     async def suppressed_by(self, mute_id: int) -> list[DeliveryRecord]:
-        columns = ", ".join(f"d.{c.strip()}" for c in _DELIVERY_COLUMNS.split(","))
+        columns = ", ".join(f"d.{c.strip()}" for c in DELIVERY_COLUMNS.split(","))
         rows = await self._fetch(
             f"SELECT {columns} FROM suppressions s JOIN deliveries d ON d.id = s.delivery_id "
             "WHERE s.mute_id = ? ORDER BY d.created_at, d.id",
             (mute_id,),
         )
-        return [_delivery(row) for row in rows]
+        return [delivery_from_row(row) for row in rows]
 
     async def open_threads(self, since: float) -> list[EventRecord]:
         rows = await self._fetch(
-            f"SELECT {_EVENT_COLUMNS} FROM ({_LATEST_IN_THREAD} AND created_at >= ?) "
+            f"SELECT {EVENT_COLUMNS} FROM ({_LATEST_IN_THREAD} AND created_at >= ?) "
             "WHERE newest = 1 AND status IN ('open', 'acknowledged') ORDER BY created_at",
             (since,),
         )
-        return [_event(row) for row in rows]
+        return [event_from_row(row) for row in rows]
 
     async def thread_states(self, thread_keys: list[str]) -> dict[str, str | None]:
         if not thread_keys:
@@ -586,105 +584,3 @@ class SQLiteStore:
     async def _fetch(self, sql: str, args: Iterable[Any] = ()) -> list[Any]:
         cursor = await self._reader.execute(sql, tuple(args))
         return list(await cursor.fetchall())
-
-
-def _inbox(row: Any) -> InboxItem:
-    return InboxItem(
-        id=row["id"],
-        source=row["source"],
-        delivery_id=row["delivery_id"],
-        received_at=row["received_at"],
-        headers=json.loads(row["headers"]),
-        body=bytes(row["body"]),
-        attempts=row["attempts"],
-    )
-
-
-def _event_values(e: EventRecord) -> tuple[Any, ...]:
-    return (
-        e.id,
-        e.inbox_id,
-        e.source,
-        e.type,
-        e.severity,
-        e.status,
-        e.title,
-        e.thread_key,
-        e.occurred_at,
-        e.outcome,
-        json.dumps(e.detail),
-    )
-
-
-def _event(row: Any) -> EventRecord:
-    return EventRecord(
-        id=row["id"],
-        inbox_id=row["inbox_id"],
-        source=row["source"],
-        type=row["type"],
-        severity=row["severity"],
-        status=row["status"],
-        title=row["title"],
-        thread_key=row["thread_key"],
-        occurred_at=row["occurred_at"],
-        outcome=row["outcome"],
-        detail=json.loads(row["detail"]),
-    )
-
-
-def _delivery_values(d: DeliveryRecord) -> tuple[Any, ...]:
-    return (
-        d.id,
-        d.event_id,
-        d.target,
-        d.platform,
-        d.address,
-        json.dumps(d.message),
-        d.state,
-        d.lifecycle,
-        d.thread_key,
-        d.status,
-        d.occurred_at,
-        d.attempts,
-        d.created_at,
-        d.last_error,
-        json.dumps(d.ref),
-        d.source,
-        d.event_type,
-    )
-
-
-def _delivery(row: Any) -> DeliveryRecord:
-    return DeliveryRecord(
-        id=row["id"],
-        event_id=row["event_id"],
-        target=row["target"],
-        platform=row["platform"],
-        address=row["address"],
-        message=json.loads(row["message"]),
-        state=row["state"],
-        lifecycle=row["lifecycle"],
-        thread_key=row["thread_key"],
-        status=row["status"],
-        occurred_at=row["occurred_at"],
-        attempts=row["attempts"],
-        created_at=row["created_at"],
-        last_error=row["last_error"],
-        ref=json.loads(row["ref"] or "{}"),
-        source=row["source"],
-        event_type=row["event_type"],
-    )
-
-
-def _mute(row: Any) -> MuteRecord:
-    values = dict(row)
-    values["selector"] = json.loads(values["selector"])
-    values["threads"] = json.loads(values["threads"])
-    values["everywhere"] = bool(values["everywhere"])
-    return MuteRecord(**values)
-
-
-def _reroute(row: Any) -> RerouteRecord:
-    values = dict(row)
-    values["selector"] = json.loads(values["selector"])
-    return RerouteRecord(**values)

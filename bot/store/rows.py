@@ -1,0 +1,134 @@
+"""How records map to table rows: the same columns and JSON encoding in every backend.
+
+Both stores keep JSON as text (PostgreSQL's ``jsonb`` refuses ``\\u0000``, which payloads
+may carry), so one set of conversions serves SQLite rows and asyncpg records alike.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from bot.store.records import DeliveryRecord, EventRecord, InboxItem, MuteRecord, RerouteRecord
+
+DELIVERY_COLUMNS = (
+    "id, event_id, target, platform, address, message, state, lifecycle, thread_key, "
+    "status, occurred_at, attempts, created_at, last_error, ref, source, event_type"
+)
+EVENT_COLUMNS = (
+    "id, inbox_id, source, type, severity, status, title, thread_key, occurred_at, outcome, detail"
+)
+INBOX_COLUMNS = "id, source, delivery_id, received_at, headers, body, attempts"
+ATTEMPT_COLUMNS = "delivery_id, at, outcome, http_status, error, duration"
+MUTE_COLUMNS = (
+    "selector, platform, channel, channel_name, everywhere, threads, reason, creator, "
+    "created_at, expires_at, id, ended_at, ended_by, end_reason"
+)
+REROUTE_COLUMNS = (
+    "selector, target, platform, address, label, creator, created_at, expires_at, "
+    "id, ended_at, ended_by"
+)
+
+
+def inbox_from_row(row: Any) -> InboxItem:
+    return InboxItem(
+        id=row["id"],
+        source=row["source"],
+        delivery_id=row["delivery_id"],
+        received_at=row["received_at"],
+        headers=json.loads(row["headers"]),
+        body=bytes(row["body"]),
+        attempts=row["attempts"],
+    )
+
+
+def event_values(e: EventRecord) -> tuple[Any, ...]:
+    """Values in ``EVENT_COLUMNS`` order."""
+    return (
+        e.id,
+        e.inbox_id,
+        e.source,
+        e.type,
+        e.severity,
+        e.status,
+        e.title,
+        e.thread_key,
+        e.occurred_at,
+        e.outcome,
+        json.dumps(e.detail),
+    )
+
+
+def event_from_row(row: Any) -> EventRecord:
+    return EventRecord(
+        id=row["id"],
+        inbox_id=row["inbox_id"],
+        source=row["source"],
+        type=row["type"],
+        severity=row["severity"],
+        status=row["status"],
+        title=row["title"],
+        thread_key=row["thread_key"],
+        occurred_at=row["occurred_at"],
+        outcome=row["outcome"],
+        detail=json.loads(row["detail"]),
+    )
+
+
+def delivery_values(d: DeliveryRecord) -> tuple[Any, ...]:
+    """Values in ``DELIVERY_COLUMNS`` order."""
+    return (
+        d.id,
+        d.event_id,
+        d.target,
+        d.platform,
+        d.address,
+        json.dumps(d.message),
+        d.state,
+        d.lifecycle,
+        d.thread_key,
+        d.status,
+        d.occurred_at,
+        d.attempts,
+        d.created_at,
+        d.last_error,
+        json.dumps(d.ref),
+        d.source,
+        d.event_type,
+    )
+
+
+def delivery_from_row(row: Any) -> DeliveryRecord:
+    return DeliveryRecord(
+        id=row["id"],
+        event_id=row["event_id"],
+        target=row["target"],
+        platform=row["platform"],
+        address=row["address"],
+        message=json.loads(row["message"]),
+        state=row["state"],
+        lifecycle=row["lifecycle"],
+        thread_key=row["thread_key"],
+        status=row["status"],
+        occurred_at=row["occurred_at"],
+        attempts=row["attempts"],
+        created_at=row["created_at"],
+        last_error=row["last_error"],
+        ref=json.loads(row["ref"] or "{}"),
+        source=row["source"],
+        event_type=row["event_type"],
+    )
+
+
+def mute_from_row(row: Any) -> MuteRecord:
+    values = dict(row)
+    values["selector"] = json.loads(values["selector"])
+    values["threads"] = json.loads(values["threads"])
+    values["everywhere"] = bool(values["everywhere"])
+    return MuteRecord(**values)
+
+
+def reroute_from_row(row: Any) -> RerouteRecord:
+    values = dict(row)
+    values["selector"] = json.loads(values["selector"])
+    return RerouteRecord(**values)
