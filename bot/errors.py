@@ -19,6 +19,10 @@ class PayloadError(BotError):
     """The body cannot be read as the sender's format (400)."""
 
 
+class StoreUnavailable(BotError):
+    """The store cannot be opened; the message names the cause and the fix."""
+
+
 class DeliveryError(BotError):
     """A chat platform refused or failed a call; ``http_status`` is its answer, if any."""
 

@@ -1,7 +1,9 @@
 """Per-channel pacing: a token bucket per lane, slowed further by any Retry-After.
 
 Slack allows about one message per second per channel with short bursts; a lane that
-is waiting never holds up another lane.
+is waiting never holds up another lane. One process paces in memory (``Pacer``);
+instances sharing a store take turns through it (``SharedPacer``), so two instances
+posting to one channel still stay within its budget.
 """
 
 from __future__ import annotations
@@ -9,6 +11,19 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
+from typing import Protocol
+
+
+class LanePacer(Protocol):
+    """What the delivery stage needs: a turn per send, and a hold after a 429."""
+
+    async def wait_turn(self, lane: str) -> None: ...
+
+    async def hold(self, lane: str, seconds: float) -> None:
+        """Nothing goes out on ``lane`` for ``seconds`` (a Retry-After)."""
+
+    def backlog_seconds(self, lane: str, queued: int) -> float:
+        """Rough wait for the ``queued``-th message in a lane, to defer work honestly."""
 
 
 @dataclass
@@ -55,6 +70,38 @@ class Pacer:
             await asyncio.sleep(delay)
         bucket.take(time.monotonic())
 
+    async def hold(self, lane: str, seconds: float) -> None:
+        self.bucket(lane).block(time.monotonic(), seconds)
+
     def backlog_seconds(self, lane: str, queued: int) -> float:
-        """Rough wait for the ``queued``-th message in a lane, to defer work honestly."""
+        return queued / self.rate
+
+
+class LaneClock(Protocol):
+    """Turns kept where every instance sees them (the PostgreSQL store)."""
+
+    async def reserve_turn(self, lane: str, interval: float, burst: float) -> float:
+        """Take the lane's next send slot; returns the seconds to wait for it."""
+
+    async def hold_lane(self, lane: str, seconds: float, interval: float, burst: float) -> None:
+        """No slot on ``lane`` for ``seconds``, then one per interval (no burst)."""
+
+
+class SharedPacer:
+    """``Pacer``'s budget (burst, then ``rate`` per second), shared through a ``LaneClock``."""
+
+    def __init__(self, clock: LaneClock, rate: float = 1.0, burst: float = 5.0) -> None:
+        self.clock = clock
+        self.rate = rate
+        self.burst = burst
+
+    async def wait_turn(self, lane: str) -> None:
+        delay = await self.clock.reserve_turn(lane, 1 / self.rate, self.burst)
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+    async def hold(self, lane: str, seconds: float) -> None:
+        await self.clock.hold_lane(lane, seconds, 1 / self.rate, self.burst)
+
+    def backlog_seconds(self, lane: str, queued: int) -> float:
         return queued / self.rate

@@ -6,10 +6,14 @@ import contextlib
 import hashlib
 import hmac
 import json
+import os
+import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
+import asyncpg
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
@@ -25,6 +29,9 @@ SLACK_TOKEN = "xoxb-test-token"
 DISCORD_WEBHOOK_ID = "223344556677889900"
 DISCORD_WEBHOOK_TOKEN = "hook-token_SECRET.value"
 DISCORD_WEBHOOK = f"https://discord.com/api/webhooks/{DISCORD_WEBHOOK_ID}/{DISCORD_WEBHOOK_TOKEN}"
+
+
+POSTGRES_URL = os.environ.get("BOT_TEST_POSTGRES_URL", "")
 
 
 def fixture_bytes(name: str) -> bytes:
@@ -71,6 +78,40 @@ async def fake_discord() -> AsyncIterator[FakeDiscord]:
 def discord_section(fake: FakeDiscord, bot_token: str = "") -> dict[str, str]:
     """``[discord]`` pointing at the fake (its webhooks' hosts give way to this api_url)."""
     return {"api_url": fake.url, "bot_token": bot_token}
+
+
+def with_search_path(url: str, schema: str) -> str:
+    """``url`` with its tables in ``schema`` (asyncpg sends unknown query keys as settings)."""
+    parts = urlsplit(url)
+    query = "&".join(q for q in (parts.query, urlencode({"search_path": schema})) if q)
+    return urlunsplit(parts._replace(query=query))
+
+
+@pytest.fixture
+async def postgres_url() -> AsyncIterator[str]:
+    """A fresh, empty schema on the test server, dropped afterwards: tests never meet."""
+    if not POSTGRES_URL:
+        pytest.skip(
+            "PostgreSQL tests need a server: set BOT_TEST_POSTGRES_URL "
+            "(e.g. postgresql://postgres@127.0.0.1:5432/test)"
+        )
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    conn = await asyncpg.connect(POSTGRES_URL)
+    try:
+        await conn.execute(f'CREATE SCHEMA "{schema}"')
+        yield with_search_path(POSTGRES_URL, schema)
+    finally:
+        await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        await conn.close()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each backend in turn: SQLite always, PostgreSQL when the test server is configured."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'bot.db'}"
+    url: str = request.getfixturevalue("postgres_url")
+    return url
 
 
 def base_config(tmp_path: Path, slack_url: str | None = None, **sections: Any) -> dict[str, Any]:

@@ -10,8 +10,8 @@ from bot.store import DeliveryRecord, EventRecord, MuteRecord, RerouteRecord, op
 
 
 @pytest.fixture
-async def store(tmp_path):
-    opened = await open_store(f"sqlite:///{tmp_path / 'bot.db'}")
+async def store(store_url):
+    opened = await open_store(store_url)
     yield opened
     await opened.close()
 

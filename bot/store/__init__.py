@@ -14,6 +14,11 @@ from bot.store.records import (
 )
 
 
+def is_shared(url: str) -> bool:
+    """Whether several processes (web and worker instances) can use the store at once."""
+    return url.startswith(("postgres://", "postgresql://"))
+
+
 async def open_store(url: str, *, synchronous: str = "normal") -> Store:
     """Open (and migrate) the store named by ``url``."""
     if url.startswith("sqlite://"):
@@ -22,7 +27,14 @@ async def open_store(url: str, *, synchronous: str = "normal") -> Store:
         return await SQLiteStore.open(
             url.removeprefix("sqlite://").removeprefix("/") or "bot.db", synchronous=synchronous
         )
-    raise ValueError(f"unsupported store url {url.split(':', 1)[0]!r}: use sqlite:///FILE")
+    if is_shared(url):
+        from bot.store.postgres import PostgresStore
+
+        return await PostgresStore.open(url)
+    raise ValueError(
+        f"unsupported store url {url.split(':', 1)[0]!r}: "
+        "use sqlite:///FILE or postgresql://USER@HOST/DATABASE"
+    )
 
 
 __all__ = [
@@ -34,5 +46,6 @@ __all__ = [
     "MuteRecord",
     "RerouteRecord",
     "Store",
+    "is_shared",
     "open_store",
 ]

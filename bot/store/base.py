@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Protocol
 
+from bot.pacing import LanePacer
 from bot.store.records import (
     AttemptRecord,
     Backlog,
@@ -29,6 +31,15 @@ class Store(Protocol):
         SQLite serves one process, so leases left by a killed predecessor are void at once;
         a shared store lets them expire instead.
         """
+
+    async def watch(self, on_inbox: Callable[[], None], on_outbox: Callable[[], None]) -> None:
+        """Call back when another process stores work (PostgreSQL: LISTEN/NOTIFY).
+
+        In one process the stages nudge each other directly, so SQLite does nothing.
+        """
+
+    def lane_pacer(self) -> LanePacer:
+        """Per-channel pacing: in memory for one process, in the store when it is shared."""
 
     async def accept(
         self, source: str, delivery_id: str, headers: dict[str, str], body: bytes, now: float
@@ -56,6 +67,9 @@ class Store(Protocol):
 
     async def claim_deliveries(self, limit: int, now: float, lease: float) -> list[DeliveryRecord]:
         """Lease up to ``limit`` deliveries that are due."""
+
+    async def renew_leases(self, delivery_ids: list[str], until: float) -> None:
+        """Keep holding claimed deliveries still waiting in a lane (the pacer is slow)."""
 
     async def mark_sent(
         self,

@@ -16,6 +16,7 @@ from typing import Any
 
 import aiosqlite
 
+from bot.pacing import LanePacer, Pacer
 from bot.store.records import (
     AttemptRecord,
     Backlog,
@@ -164,6 +165,12 @@ class SQLiteStore:
 
         await self._writer.submit(op)
 
+    async def watch(self, on_inbox: Callable[[], None], on_outbox: Callable[[], None]) -> None:
+        return None
+
+    def lane_pacer(self) -> LanePacer:
+        return Pacer()
+
     # -- intake ---------------------------------------------------------------
 
     async def accept(
@@ -261,6 +268,14 @@ class SQLiteStore:
             (now + lease, now, now, limit),
         )
         return sorted((delivery_from_row(row) for row in rows), key=lambda d: (d.created_at, d.id))
+
+    async def renew_leases(self, delivery_ids: list[str], until: float) -> None:
+        if delivery_ids:
+            await self._execute(
+                f"UPDATE deliveries SET lease_until = ? WHERE state = 'pending' "
+                f"AND id IN ({', '.join('?' * len(delivery_ids))})",
+                (until, *delivery_ids),
+            )
 
     async def mark_sent(
         self,

@@ -1,0 +1,429 @@
+"""The store contract, run against every backend (``store_url``: SQLite, then PostgreSQL).
+
+What one backend promises the pipeline, the other must too; tests that only make sense
+for a shared store (two instances on one database) are at the end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+import pytest
+
+from bot.store import DeliveryRecord, EventRecord, Store, open_store
+from bot.store.migrations import migrations
+
+NOW = 1_700_000_000.0
+LEASE = 30.0
+
+
+@pytest.fixture
+async def store(store_url):
+    opened = await open_store(store_url)
+    yield opened
+    await opened.close()
+
+
+def event(inbox_id: int, n: int = 0, **fields) -> EventRecord:
+    values = {
+        "id": f"{inbox_id}.{n}",
+        "inbox_id": inbox_id,
+        "source": "github",
+        "type": "issues.opened",
+        "severity": "info",
+        "status": "open",
+        "title": f"issue {inbox_id}",
+        "thread_key": f"issue-{inbox_id}",
+        "occurred_at": NOW,
+        "outcome": "routed",
+        "detail": {"targets": ["eng"]},
+    }
+    return EventRecord(**{**values, **fields})
+
+
+def delivery(event_id: str, target: str = "eng", **fields) -> DeliveryRecord:
+    values = {
+        "id": f"{event_id}/{target}",
+        "event_id": event_id,
+        "target": target,
+        "platform": "slack",
+        "address": "C1",
+        "message": {"title": f"message for {event_id}"},
+        "thread_key": "k",
+        "status": "open",
+        "occurred_at": NOW,
+        "created_at": NOW,
+    }
+    return DeliveryRecord(**{**values, **fields})
+
+
+async def accepted(store: Store, name: str) -> int:
+    inbox_id, duplicate = await store.accept(
+        "github", name, {"x-github-event": "issues"}, b"{}", NOW
+    )
+    assert not duplicate
+    return inbox_id
+
+
+async def outbox(store: Store, count: int = 1) -> list[str]:
+    """``count`` normalized requests with one delivery each; returns the delivery ids."""
+    ids = []
+    for n in range(count):
+        inbox_id = await accepted(store, f"d{n}")
+        record = event(inbox_id)
+        await store.record_outcome(inbox_id, [record], [delivery(record.id)], NOW)
+        ids.append(f"{record.id}/eng")
+    return ids
+
+
+async def claimed_ids(store: Store, now: float = NOW, limit: int = 100) -> list[str]:
+    return [d.id for d in await store.claim_deliveries(limit, now, LEASE)]
+
+
+# -- intake -------------------------------------------------------------------------------
+
+
+async def test_accept_stores_the_raw_request_and_spots_duplicates(store):
+    body = b'{"zen": "Keep it logically awesome."}'
+    inbox_id, duplicate = await store.accept("github", "d-1", {"x-github-event": "ping"}, body, NOW)
+    again = await store.accept("github", "d-1", {"x-github-event": "ping"}, body, NOW + 1)
+    other_source = await store.accept("stripe", "d-1", {}, b"{}", NOW)
+
+    assert duplicate is False
+    assert again == (inbox_id, True)
+    assert other_source[0] != inbox_id and other_source[1] is False
+    item = await store.get_inbox(inbox_id)
+    assert (item.source, item.delivery_id, item.body) == ("github", "d-1", body)
+    assert item.headers == {"x-github-event": "ping"} and item.received_at == NOW
+    assert await store.get_inbox(inbox_id + 1000) is None
+
+
+async def test_concurrent_requests_get_one_id_per_delivery_and_duplicates_point_at_it(store):
+    names = [f"d{n % 40}" for n in range(60)]  # 20 repeats, some in the same batch
+    answers = await asyncio.gather(
+        *(store.accept("github", name, {}, name.encode(), NOW) for name in names)
+    )
+
+    ids_by_name: dict[str, set[int]] = {}
+    for name, (inbox_id, _) in zip(names, answers, strict=True):
+        ids_by_name.setdefault(name, set()).add(inbox_id)
+    assert all(len(ids) == 1 for ids in ids_by_name.values())
+    assert len({next(iter(ids)) for ids in ids_by_name.values()}) == 40
+    assert sum(not duplicate for _, duplicate in answers) == 40
+    assert (await store.counts())["inbox_new"] == 40
+
+
+async def test_a_request_that_cannot_be_stored_fails_alone(store):
+    # A lone surrogate (JSON allows "\ud800") cannot be encoded: only its request fails.
+    answers = await asyncio.gather(
+        store.accept("github", "good-1", {}, b"{}", NOW),
+        store.accept("github", "bad-\ud800", {}, b"{}", NOW),
+        store.accept("github", "good-2", {}, b"{}", NOW),
+        return_exceptions=True,
+    )
+
+    assert isinstance(answers[1], Exception)
+    assert [answer[1] for answer in (answers[0], answers[2])] == [False, False]
+    assert (await store.counts())["inbox_new"] == 2
+
+
+async def test_text_with_nul_characters_is_kept_readable(store):
+    # PostgreSQL text refuses NUL; payload-derived strings (ids, titles) may carry one.
+    inbox_id, _ = await store.accept("github", "nul\x00id", {}, b"\x00", NOW)
+    record = event(inbox_id, title="broken\x00title")
+    await store.record_outcome(inbox_id, [record], [delivery(record.id)], NOW)
+
+    stored = await store.get_event(record.id)
+    assert stored.title.startswith("broken") and stored.title.endswith("title")
+    assert (await store.get_inbox(inbox_id)).body == b"\x00"
+
+
+async def test_rejections_are_counted_per_source_and_reason(store):
+    await store.count_rejection("github", "bad signature", NOW)
+    await store.count_rejection("github", "bad signature", NOW + 5)
+    await store.count_rejection("stripe", "stale timestamp", NOW + 1)
+
+    rows = {(r["source"], r["reason"]): r for r in await store.rejections()}
+    assert rows[("github", "bad signature")]["count"] == 2
+    assert rows[("github", "bad signature")]["last_at"] == NOW + 5
+    assert rows[("stripe", "stale timestamp")]["count"] == 1
+
+
+# -- normalize stage ----------------------------------------------------------------------
+
+
+async def test_claimed_requests_are_leased_until_the_lease_runs_out(store):
+    first = await accepted(store, "a")
+    second = await accepted(store, "b")
+
+    claimed = await store.claim_inbox(10, NOW, LEASE)
+    assert [item.id for item in claimed] == [first, second]
+    assert [item.attempts for item in claimed] == [1, 1]
+    assert await store.claim_inbox(10, NOW + LEASE - 1, LEASE) == []
+
+    again = await store.claim_inbox(1, NOW + LEASE + 1, LEASE)
+    assert [(item.id, item.attempts) for item in again] == [(first, 2)]
+
+
+async def test_an_outcome_stores_events_and_deliveries_once(store):
+    inbox_id = await accepted(store, "a")
+    records = [event(inbox_id, 0), event(inbox_id, 1, title="second")]
+    deliveries = [delivery(r.id) for r in records]
+    await store.record_outcome(inbox_id, records, deliveries, NOW)
+    # An instance whose lease ran out may record the same outcome again: nothing doubles.
+    await store.record_outcome(inbox_id, records, deliveries, NOW + 1)
+
+    assert await store.get_event(f"{inbox_id}.1") == records[1]
+    assert [d.id for d in await store.deliveries_for(str(inbox_id))] == [
+        f"{inbox_id}.0/eng",
+        f"{inbox_id}.1/eng",
+    ]
+    counts = await store.counts()
+    assert counts["inbox_done"] == 1 and counts["deliveries_pending"] == 2
+    assert await store.claim_inbox(10, NOW + LEASE + 1, LEASE) == []
+
+
+async def test_events_of_a_request_come_in_order(store):
+    inbox_id = await accepted(store, "a")
+    records = [event(inbox_id, n, title=f"event {n}") for n in range(3)]
+    await store.record_outcome(inbox_id, records, [], NOW)
+
+    assert await store.events_of(inbox_id) == records
+    assert await store.events_of(inbox_id + 1000) == []
+
+
+async def test_a_request_without_events_is_ignored(store):
+    inbox_id = await accepted(store, "ping")
+    await store.record_outcome(inbox_id, [], [], NOW)
+    assert (await store.counts())["inbox_ignored"] == 1
+
+
+async def test_a_failed_request_is_a_dead_letter_that_replays_with_a_clean_slate(store):
+    inbox_id = await accepted(store, "poison")
+    record = event(inbox_id)
+    await store.record_outcome(inbox_id, [record], [delivery(record.id)], NOW)
+    await store.fail_inbox(inbox_id, "normalize failed: KeyError", NOW)
+
+    [dead] = await store.dead_letters()
+    assert (dead["id"], dead["kind"], dead["error"]) == (
+        str(inbox_id),
+        "inbox",
+        "normalize failed: KeyError",
+    )
+    assert await store.requeue_inbox(inbox_id, NOW + 1) is True
+    assert await store.requeue_inbox(inbox_id + 1000, NOW + 1) is False
+    assert await store.get_event(record.id) is None
+    assert await store.deliveries_for(str(inbox_id)) == []
+    [item] = await store.claim_inbox(10, NOW + 2, LEASE)
+    assert (item.id, item.attempts) == (inbox_id, 1)
+
+
+# -- deliver stage ------------------------------------------------------------------------
+
+
+async def test_deliveries_are_claimed_once_per_lease(store):
+    ids = await outbox(store, 3)
+
+    assert sorted(await claimed_ids(store)) == sorted(ids)
+    assert await claimed_ids(store, NOW + 1) == []
+    assert sorted(await claimed_ids(store, NOW + LEASE + 1)) == sorted(ids)
+
+
+async def test_a_sent_delivery_keeps_its_message_ref_and_is_never_claimed_again(store):
+    [delivery_id] = await outbox(store)
+    await claimed_ids(store)
+    await store.mark_sent(delivery_id, {"channel": "C1", "ts": "1.000100"}, NOW + 1, started=NOW)
+
+    [sent] = await store.deliveries_for(delivery_id)
+    assert (sent.state, sent.attempts, sent.ref) == ("sent", 1, {"channel": "C1", "ts": "1.000100"})
+    assert await claimed_ids(store, NOW + 3600) == []
+    [attempt] = await store.attempts_of([delivery_id])
+    assert (attempt.outcome, attempt.at, attempt.duration, attempt.error) == (
+        "sent",
+        NOW + 1,
+        1.0,
+        None,
+    )
+
+
+async def test_a_retry_waits_until_it_is_due(store):
+    [delivery_id] = await outbox(store)
+    await claimed_ids(store)
+    await store.mark_retry(
+        delivery_id, "slack 503", NOW + 60, NOW + 1, started=NOW, http_status=503
+    )
+
+    assert await claimed_ids(store, NOW + 59) == []
+    [again] = await store.claim_deliveries(10, NOW + 60, LEASE)
+    assert (again.attempts, again.last_error) == (1, "slack 503")
+    await store.mark_sent(delivery_id, {}, NOW + 61, started=NOW + 60)
+    attempts = await store.attempts_of([delivery_id, "9.9/elsewhere"])
+    assert [(a.outcome, a.http_status) for a in attempts] == [("retry", 503), ("sent", None)]
+
+
+async def test_a_deferred_delivery_waits_unattempted(store):
+    [delivery_id] = await outbox(store)
+    await claimed_ids(store)
+    await store.defer(delivery_id, NOW + 20)
+
+    assert await claimed_ids(store, NOW + 19) == []
+    [again] = await store.claim_deliveries(10, NOW + 20, LEASE)
+    assert again.attempts == 0
+
+
+async def test_renewed_leases_hold_deliveries_past_the_first_lease(store):
+    first, second = await outbox(store, 2)
+    await claimed_ids(store)
+    await store.renew_leases([first], NOW + 100)
+
+    assert await claimed_ids(store, NOW + LEASE + 1) == [second]
+    assert await claimed_ids(store, NOW + 99) == [second]
+    assert await claimed_ids(store, NOW + 101) == [first]  # the renewal ran out
+
+
+async def test_a_dead_delivery_is_listed_and_replays_from_scratch(store):
+    [delivery_id] = await outbox(store)
+    await claimed_ids(store)
+    await store.mark_dead(delivery_id, "channel_not_found", NOW + 1, started=NOW)
+
+    [dead] = await store.dead_letters()
+    assert (dead["id"], dead["kind"], dead["target"], dead["error"]) == (
+        delivery_id,
+        "delivery",
+        "eng",
+        "channel_not_found",
+    )
+    assert await claimed_ids(store, NOW + 3600) == []
+    assert await store.requeue_delivery(delivery_id, NOW + 10) is True
+    assert await store.requeue_delivery("9.9/nowhere", NOW + 10) is False
+    [again] = await store.claim_deliveries(10, NOW + 10, LEASE)
+    assert (again.id, again.attempts, again.state) == (delivery_id, 0, "pending")
+
+
+async def test_deliveries_are_found_by_inbox_event_or_delivery_id(store):
+    inbox_id = await accepted(store, "a")
+    records = [event(inbox_id, 0), event(inbox_id, 1)]
+    deliveries = [delivery(records[0].id, "eng"), delivery(records[0].id, "ops")]
+    deliveries.append(delivery(records[1].id, "eng"))
+    await store.record_outcome(inbox_id, records, deliveries, NOW)
+
+    def ids(found: list[DeliveryRecord]) -> list[str]:
+        return [d.id for d in found]
+
+    assert ids(await store.deliveries_for(str(inbox_id))) == sorted(d.id for d in deliveries)
+    assert ids(await store.deliveries_for(f"{inbox_id}.0")) == [
+        f"{inbox_id}.0/eng",
+        f"{inbox_id}.0/ops",
+    ]
+    assert ids(await store.deliveries_for(f"{inbox_id}.1/eng")) == [f"{inbox_id}.1/eng"]
+
+
+async def test_the_backlog_counts_what_waits_and_what_died(store):
+    first, second, _ = await outbox(store, 3)
+    await accepted(store, "waiting")
+    await store.mark_sent(first, {}, NOW + 1, started=NOW)
+    await store.mark_dead(second, "gone", NOW + 1, started=NOW)
+    await store.fail_inbox(await accepted(store, "poison"), "bad", NOW)
+
+    backlog = await store.backlog()
+    assert (backlog.inbox_pending, backlog.deliveries_pending) == (1, 1)
+    assert (backlog.dead_deliveries, backlog.dead_requests) == (1, 1)
+    assert backlog.oldest_pending_at == NOW
+
+
+async def test_recover_frees_leases_only_when_the_store_serves_one_process(store, store_url):
+    await outbox(store, 2)
+    assert len(await claimed_ids(store)) == 2
+
+    await store.recover()
+
+    # SQLite: a killed predecessor's leases are void. PostgreSQL: they may belong to a live
+    # instance, so they run out on their own.
+    expected = 2 if store_url.startswith("sqlite") else 0
+    assert len(await claimed_ids(store, NOW + 1)) == expected
+
+
+# -- a shared store: several instances on one PostgreSQL database -------------------------
+
+
+@pytest.fixture
+async def two_instances(postgres_url):
+    first = await open_store(postgres_url)
+    second = await open_store(postgres_url)
+    yield first, second
+    await first.close()
+    await second.close()
+
+
+async def test_instances_never_claim_the_same_work(two_instances):
+    first, second = two_instances
+    ids = await outbox(first, 40)
+
+    rounds = await asyncio.gather(
+        *(claimed_ids(store, limit=7) for _ in range(4) for store in (first, second))
+    )
+
+    taken = [delivery_id for batch in rounds for delivery_id in batch]
+    assert sorted(taken) == sorted(ids)  # 8 claims of up to 7: every one taken, none twice
+
+
+async def test_a_dead_instances_work_is_taken_over_when_its_lease_runs_out(two_instances):
+    first, second = two_instances
+    ids = await outbox(first, 3)
+    await claimed_ids(first)
+    await first.close()  # stops renewing, as a killed process would
+
+    assert await claimed_ids(second, NOW + LEASE - 1) == []
+    assert sorted(await claimed_ids(second, NOW + LEASE + 1)) == sorted(ids)
+
+
+async def test_stored_work_wakes_the_other_instance(two_instances):
+    first, second = two_instances
+    inbox_woken, outbox_woken = asyncio.Event(), asyncio.Event()
+    await second.watch(inbox_woken.set, outbox_woken.set)
+    await asyncio.sleep(0.2)
+    inbox_woken.clear()
+    outbox_woken.clear()
+
+    inbox_id = await accepted(first, "a")
+    await asyncio.wait_for(inbox_woken.wait(), 5)
+    assert not outbox_woken.is_set()
+    record = event(inbox_id)
+    await first.record_outcome(inbox_id, [record], [delivery(record.id)], NOW)
+    await asyncio.wait_for(outbox_woken.wait(), 5)
+
+
+async def test_instances_share_each_channels_pace(two_instances):
+    first, second = two_instances
+    burst = [await first.reserve_turn("slack:C1", 1.0, 5) for _ in range(5)]
+    after_burst = await second.reserve_turn("slack:C1", 1.0, 5)
+    other_channel = await second.reserve_turn("slack:C2", 1.0, 5)
+
+    assert burst == [0.0] * 5
+    assert 0.5 < after_burst <= 1.0
+    assert other_channel == 0.0
+
+
+async def test_a_rate_limit_holds_the_channel_for_every_instance(two_instances):
+    first, second = two_instances
+    await first.hold_lane("slack:C1", 30.0, 1.0, 5)
+
+    wait = await second.reserve_turn("slack:C1", 1.0, 5)
+    next_wait = await second.reserve_turn("slack:C1", 1.0, 5)
+
+    assert 29 < wait <= 30
+    assert 30 < next_wait <= 31  # after a 429 the lane restarts without a burst
+
+
+async def test_instances_starting_together_migrate_once(postgres_url):
+    stores = await asyncio.gather(*(open_store(postgres_url) for _ in range(3)))
+    for opened in stores:
+        await opened.close()
+
+    conn = await asyncpg.connect(postgres_url)
+    try:
+        rows = await conn.fetch("SELECT version FROM schema_migrations ORDER BY version")
+    finally:
+        await conn.close()
+    assert [row["version"] for row in rows] == [m.version for m in migrations()]
