@@ -16,6 +16,7 @@ from typing import Any
 
 from bot import logs
 from bot.config import ConfigError, Settings, load_config
+from bot.errors import StoreUnavailable
 from bot.routing import compile_routes
 
 log = logging.getLogger("bot")
@@ -55,6 +56,22 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         access_log_class=RedactingAccessLogger,
         print=None,
     )
+    return 0
+
+
+def _work(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.app import run_workers
+    from bot.store import is_shared
+
+    if not is_shared(settings.store.url):
+        print(
+            "error: `work` runs the workers apart from the web process, so they need a store "
+            "both can reach: set [store] url or DATABASE_URL to postgresql://... "
+            "(with SQLite, `serve` runs the workers itself)",
+            file=sys.stderr,
+        )
+        return 2
+    asyncio.run(run_workers(settings))
     return 0
 
 
@@ -186,6 +203,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", help="TOML config file (default: $BOT_CONFIG)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands.add_parser("serve", help="HTTP server and background workers")
+    commands.add_parser("work", help="background workers only (PostgreSQL: a `worker` process)")
     commands.add_parser("check-config", help="validate the config and print the routes")
     commands.add_parser("migrate", help="create or upgrade the store's schema")
     explain = commands.add_parser(
@@ -225,6 +243,7 @@ def _parser() -> argparse.ArgumentParser:
 
 COMMANDS: dict[str, Command] = {
     "serve": _serve,
+    "work": _work,
     "check-config": _check_config,
     "migrate": _with_store(_migrate),
     "explain": _explain,
@@ -242,7 +261,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    return COMMANDS[args.command](args, settings)
+    try:
+        return COMMANDS[args.command](args, settings)
+    except StoreUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

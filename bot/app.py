@@ -6,8 +6,10 @@ the same lifecycle, and shutdown drains deliveries before the store closes.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
+import signal
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -20,7 +22,7 @@ from bot.commands import CommandCore
 from bot.config import Settings
 from bot.ingress import IngressPolicy
 from bot.metrics import Metrics
-from bot.store import open_store
+from bot.store import is_shared, open_store
 from bot.web import COMMANDS, INGRESS, METRICS, PIPELINE, SETTINGS, STORE, add_routes
 from bot.workers import Pipeline
 
@@ -69,7 +71,7 @@ def startup_warnings(settings: Settings) -> list[str]:
             f"Discord channel targets {', '.join(channels)} cannot be posted to: "
             "[discord] bot_token is empty (set BOT_DISCORD__BOT_TOKEN)"
         )
-    if os.environ.get("DYNO") and settings.store.url.startswith("sqlite"):
+    if os.environ.get("DYNO") and not is_shared(settings.store.url):
         warnings.append(
             "running on Heroku with SQLite: the dyno disk is wiped on every restart; "
             "add Heroku Postgres (DATABASE_URL) so accepted events survive"
@@ -89,10 +91,28 @@ async def _runtime(app: web.Application) -> AsyncIterator[None]:
     for warning in startup_warnings(settings):
         log.warning(warning)
     await store.recover()
-    pipeline.start()
+    await pipeline.start()
     try:
         yield
     finally:
         await pipeline.stop(DRAIN_SECONDS)
         await session.close()
         await store.close()
+
+
+async def run_workers(settings: Settings) -> None:
+    """``work``: the app's runtime (store, session, pipeline) without an HTTP listener.
+
+    Runs until SIGTERM or SIGINT, then drains like ``serve`` does.
+    """
+    runner = web.AppRunner(build_app(settings), handle_signals=False)
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stopping.set)
+    await runner.setup()
+    log.info("working", extra={"store": settings.store.url.split(":", 1)[0]})
+    try:
+        await stopping.wait()
+    finally:
+        await runner.cleanup()

@@ -89,6 +89,8 @@ class StoreConfig(_Section):
     url: str = "sqlite:///bot.db"
     retention_days: float = 7
     synchronous: Literal["normal", "full"] = "normal"
+    lease: Duration = Field(30.0, gt=0)
+    """How long claimed work stays with an instance that stopped renewing it (crashed)."""
 
 
 class DeliveryConfig(_Section):

@@ -24,7 +24,7 @@ from bot.config import Settings
 from bot.errors import DeliveryError
 from bot.metrics import Metrics
 from bot.overrides import Overrides, load_overrides
-from bot.pacing import Pacer
+from bot.pacing import LanePacer
 from bot.planning import Planner
 from bot.rendering import Message, Renderer
 from bot.store import DeliveryRecord, EventRecord, InboxItem, Store
@@ -32,8 +32,6 @@ from bot.store import DeliveryRecord, EventRecord, InboxItem, Store
 log = logging.getLogger("bot.pipeline")
 
 POLL_SECONDS = 1.0
-INBOX_LEASE = 60.0
-DELIVERY_LEASE = 120.0
 MAX_NORMALIZE_ATTEMPTS = 5
 LANE_QUEUE_LIMIT = 20
 
@@ -85,7 +83,7 @@ class NormalizeStage:
 
     async def run(self, stopping: asyncio.Event) -> None:
         while not stopping.is_set():
-            items = await self.store.claim_inbox(64, time.time(), INBOX_LEASE)
+            items = await self.store.claim_inbox(64, time.time(), self.settings.store.lease)
             for item in items:
                 await self.process(item)
             if items:
@@ -162,7 +160,7 @@ class DeliveryStage:
         self.adapters = adapters
         self.metrics = metrics
         self.wake = wake
-        self.pacer = Pacer()
+        self.pacer: LanePacer = store.lane_pacer()
         self._lanes: dict[str, deque[DeliveryRecord]] = {}
         self._lane_tasks: dict[str, asyncio.Task[None]] = {}
         self._slots = asyncio.Semaphore(settings.delivery.concurrency)
@@ -176,11 +174,29 @@ class DeliveryStage:
     async def run(self, stopping: asyncio.Event) -> None:
         while not stopping.is_set():
             room = max(0, 512 - self.in_flight)
-            claimed = await self.store.claim_deliveries(room, time.time(), DELIVERY_LEASE)
+            claimed = await self.store.claim_deliveries(
+                room, time.time(), self.settings.store.lease
+            )
             for delivery in claimed:
                 await self._dispatch(delivery)
             if len(claimed) < max(room, 1):
                 await self.wake.wait(POLL_SECONDS)
+
+    async def keep_leases(self) -> None:
+        """Renew the leases of deliveries waiting in lanes until cancelled.
+
+        A paced or rate-limited lane can hold a claimed delivery longer than a lease; without
+        renewal another instance (or this one's next claim) would take it and post it twice.
+        A crashed instance stops renewing, so its work is free again one lease later.
+        """
+        lease = self.settings.store.lease
+        while True:
+            await asyncio.sleep(lease / 3)
+            held = [delivery.id for queue in self._lanes.values() for delivery in queue]
+            try:
+                await self.store.renew_leases(held, time.time() + lease)
+            except Exception:  # a store hiccup: the next round tries again
+                log.exception("renewing leases failed", extra={"deliveries": len(held)})
 
     async def drain(self, timeout: float) -> None:
         """Shutdown: finish the sends under way (up to ``timeout``), start no new one, and
@@ -261,7 +277,7 @@ class DeliveryStage:
         now = time.time()
         status = exc.http_status
         if exc.retry_after is not None:
-            self.pacer.bucket(lane).block(time.monotonic(), exc.retry_after)
+            await self.pacer.hold(lane, exc.retry_after)
         attempts = delivery.attempts + 1
         too_old = now - delivery.created_at > self.settings.delivery.max_age
         if not exc.retryable or attempts >= self.settings.delivery.max_attempts or too_old:
@@ -324,6 +340,7 @@ class Pipeline:
         adapters: Mapping[str, ChatAdapter],
         metrics: Metrics,
     ) -> None:
+        self.store = store
         self.inbox_wake = Wakeup.new()
         self.outbox_wake = Wakeup.new()
         renderer = Renderer(settings.templates.dir)
@@ -334,18 +351,21 @@ class Pipeline:
         self.mute_clock = MuteClock(settings, store, self.outbox_wake.nudge)
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._renewing: asyncio.Task[None] | None = None
 
     def nudge(self) -> None:
         """Look for work now: a command changed the store (replay, an announcement)."""
         self.inbox_wake.nudge()
         self.outbox_wake.nudge()
 
-    def start(self) -> None:
+    async def start(self) -> None:
+        await self.store.watch(self.inbox_wake.nudge, self.outbox_wake.nudge)
         self._tasks = [
             asyncio.create_task(self._supervise("normalize", self.normalizer.run)),
             asyncio.create_task(self._supervise("deliver", self.deliverer.run)),
             asyncio.create_task(self._supervise("mutes", self.mute_clock.run)),
         ]
+        self._renewing = asyncio.create_task(self.deliverer.keep_leases())
 
     async def _supervise(self, name: str, run: StageRun) -> None:
         """Restart a stage that crashed (a store hiccup) after a short pause."""
@@ -367,3 +387,6 @@ class Pipeline:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
         await self.deliverer.drain(max(0.0, timeout - 2))
+        if self._renewing is not None:
+            self._renewing.cancel()
+            await asyncio.gather(self._renewing, return_exceptions=True)
