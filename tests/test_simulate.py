@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 import time
 
@@ -17,6 +18,8 @@ from tests.processes import ROOT
 
 CREDENTIALS: dict[str, list[dict]] = {
     "github": [{"secret": "sample secret"}],
+    "stripe": [{"secret": "whsec_sample"}, {"secret": ["whsec_new", "whsec_old"]}],
+    "pagerduty": [{"secret": "sample secret"}],
     "alertmanager": [
         {"token": "sample token"},
         {"username": "alertmanager", "password": "sample password"},
@@ -62,6 +65,31 @@ async def test_every_sample_is_accepted_and_becomes_the_event_it_is_named_after(
 
         found = await eventually(normalized)
         assert found is not None and found.type == event, (source, found)
+
+
+@pytest.mark.parametrize(
+    ("provider", "story"),
+    [
+        ("github", ["pull_request.opened", "pull_request.merged"]),
+        ("pagerduty", ["incident.triggered", "incident.acknowledged", "incident.resolved"]),
+        ("alertmanager", ["alert.firing", "alert.resolved"]),
+    ],
+)
+async def test_samples_of_one_story_are_one_conversation(tmp_path, make_bot, provider, story):
+    config = config_for(tmp_path, provider)
+    settings = Settings(**config)
+    bot = await make_bot(config)
+    url = simulate.hook_url(settings.server, "try0", str(bot.make_url("/")))
+    keys = []
+    for event in story:
+        _, answer = await simulate.send(url, simulate.build(settings, "try0", event, time.time()))
+        inbox_id = json.loads(answer)["id"]
+
+        async def normalized(inbox_id: str = inbox_id):
+            return await bot.app[STORE].get_event(f"{inbox_id}.0")
+
+        keys.append((await eventually(normalized)).thread_key)
+    assert keys[0] and set(keys) == {keys[0]}
 
 
 def test_every_provider_with_samples_can_sign_them():
