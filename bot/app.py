@@ -18,7 +18,7 @@ from aiohttp import web
 from bot.chat import ChatAdapter
 from bot.chat.discord import DiscordAdapter
 from bot.chat.slack import SlackAdapter
-from bot.commands import CommandCore
+from bot.commands import CommandCore, slack_app
 from bot.config import Settings
 from bot.ingress import IngressPolicy
 from bot.metrics import Metrics
@@ -38,7 +38,10 @@ def build_app(settings: Settings) -> web.Application:
     app[METRICS] = Metrics()
     app[INGRESS] = IngressPolicy(settings)
     app.cleanup_ctx.append(_runtime)
+    if slack_app.http_mode(settings) or slack_app.socket_mode(settings):
+        app.cleanup_ctx.append(_slack_commands)
     add_routes(app)
+    slack_app.add_routes(app, settings)
     return app
 
 
@@ -116,3 +119,10 @@ async def run_workers(settings: Settings) -> None:
         await stopping.wait()
     finally:
         await runner.cleanup()
+
+
+async def _slack_commands(app: web.Application) -> AsyncIterator[None]:
+    """Slack's /notify, once the command core and the HTTP session exist."""
+    async with slack_app.running(app[SETTINGS], app[COMMANDS], app[HTTP_SESSION]) as bolt:
+        app[slack_app.BOLT] = bolt
+        yield

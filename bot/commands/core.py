@@ -289,7 +289,7 @@ class CommandCore:
                 (
                     f"r{reroute.id}",
                     str(Selector(reroute.selector)),
-                    f"-> {reroute.label or reroute.target or reroute.address}",
+                    f"→ {reroute.label or reroute.target or reroute.address}",
                     _who(reroute.creator),
                     "-",
                     _ends(reroute.expires_at, now, 0),

@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiohttp import web
+from aiohttp import WSMsgType, web
 
 
 @dataclass
@@ -57,7 +57,12 @@ class FakeSlack:
         self.arrived = asyncio.Condition()
         self.app = web.Application()
         self.app.router.add_post("/api/{method}", self._handle)
+        self.app.router.add_get("/socket", self._socket)
         self.url = ""
+        self.app_token = "xapp-test-token"
+        self.sockets: list[web.WebSocketResponse] = []
+        self.socket_open = asyncio.Event()
+        self.socket_replies: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
 
     def fail_next(self, times: int = 1, **scripted: Any) -> None:
         self.script.extend(Scripted(**scripted) for _ in range(times))
@@ -125,8 +130,14 @@ class FakeSlack:
                 )
             payload = {"ok": False, "error": scripted.error or "internal_error"}
             return web.json_response(payload, status=scripted.status, headers=scripted.headers)
+        if method == "apps.connections.open":
+            return self._open_socket(request)
         if request.headers.get("Authorization", "") != f"Bearer {self.token}":
             return web.json_response({"ok": False, "error": "invalid_auth"})
+        if method == "auth.test":  # slack-bolt asks once, on its first request
+            return web.json_response(
+                {"ok": True, "team_id": "T0FAKE", "user_id": "UBOT", "bot_id": "BBOT"}
+            )
         now = asyncio.get_running_loop().time()
         channel = self.channel_id(str(body.get("channel", "")))
         if method == "chat.postMessage" and (wait := self._over_limit(channel, now)):
@@ -148,6 +159,31 @@ class FakeSlack:
         return web.json_response(
             {"ok": True, "channel": channel, "ts": ts, "message": {"text": body.get("text")}}
         )
+
+    # -- Socket Mode: apps.connections.open hands out a WebSocket on this server ----------
+
+    def _open_socket(self, request: web.Request) -> web.Response:
+        if request.headers.get("Authorization", "") != f"Bearer {self.app_token}":
+            return web.json_response({"ok": False, "error": "invalid_auth"})
+        url = request.url.with_scheme("ws").with_path("/socket").with_query(None)
+        return web.json_response({"ok": True, "url": str(url)})
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        socket = web.WebSocketResponse(autoping=True)
+        await socket.prepare(request)
+        self.sockets.append(socket)
+        await socket.send_json({"type": "hello", "num_connections": 1})
+        self.socket_open.set()
+        async for message in socket:
+            if message.type == WSMsgType.TEXT:
+                await self.socket_replies.put(json.loads(message.data))
+        return socket
+
+    async def socket_send(self, envelope: dict[str, Any], timeout: float = 10) -> dict[str, Any]:
+        """Send an envelope as Slack would and return the app's acknowledgement."""
+        await asyncio.wait_for(self.socket_open.wait(), timeout)
+        await self.sockets[-1].send_json(envelope)
+        return await asyncio.wait_for(self.socket_replies.get(), timeout)
 
     @staticmethod
     def text_of(call: Call) -> str:
