@@ -89,8 +89,23 @@ async def test_serve_answers_https_with_the_configured_certificate(tmp_path):
                 await session.get(f"http://127.0.0.1:{bot.port}/healthz")
             with pytest.raises(aiohttp.ClientConnectorCertificateError):
                 await session.get(f"{bot.url}/healthz")  # the system CAs do not know it
+        config = str(bot.config)
+        untrusted = simulate_cli(config, "--url", bot.url)
+        insecure = simulate_cli(config, "--url", bot.url, "--insecure")
+        assert untrusted.returncode == 1 and "add --insecure" in untrusted.stdout
+        assert insecure.returncode == 0 and "200 accepted" in insecure.stdout
     finally:
         bot.terminate()
+
+
+def simulate_cli(config: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "--config", config, "simulate", "github", "push", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_serve_with_an_unreadable_certificate_fails_with_one_line(tmp_path):
