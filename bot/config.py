@@ -232,6 +232,10 @@ class TargetConfig(_Section):
     slack: str | None = None
     discord: str | None = None
     discord_webhook: str | None = None
+    max_attempts: int | None = Field(None, ge=1)
+    """This target's own retry limit; ``[delivery] max_attempts`` when unset."""
+    max_age: Duration | None = None
+    """How long this target's deliveries keep trying; ``[delivery] max_age`` when unset."""
 
     @model_validator(mode="after")
     def _exactly_one(self) -> TargetConfig:
@@ -353,6 +357,13 @@ class Settings(BaseSettings):
     @property
     def discord_webhooks_used(self) -> bool:
         return any(target.discord_webhook for target in self.targets.values())
+
+    def retry_limits(self, target: str) -> tuple[int, float]:
+        """``(max_attempts, max_age)`` for a target: its own, else ``[delivery]``'s."""
+        own = self.targets.get(target)
+        attempts = own.max_attempts if own and own.max_attempts else self.delivery.max_attempts
+        age = own.max_age if own and own.max_age is not None else self.delivery.max_age
+        return attempts, age
 
     def placeholder_secrets(self) -> list[str]:
         """Sources still using the example's placeholder secret."""

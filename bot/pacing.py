@@ -65,10 +65,20 @@ class Pacer:
         return self._buckets[lane]
 
     async def wait_turn(self, lane: str) -> None:
+        """Wait until the lane may send; call ``sent`` when the platform has answered."""
         bucket = self.bucket(lane)
         while (delay := bucket.delay(time.monotonic())) > 0:
             await asyncio.sleep(delay)
-        bucket.take(time.monotonic())
+
+    def sent(self, lane: str) -> None:
+        """Count a send when its answer arrives, not when it left.
+
+        The platform counts a post when it arrives, which is later than we sent it by a
+        varying delay (the first post of a lane also opens a connection). Counting at the
+        answer, which comes after the platform counted, keeps our bucket never fuller
+        than the platform's, so pacing at its rate never draws a 429.
+        """
+        self.bucket(lane).take(time.monotonic())
 
     async def hold(self, lane: str, seconds: float) -> None:
         self.bucket(lane).block(time.monotonic(), seconds)

@@ -245,6 +245,7 @@ class DeliveryStage:
                     await self.deliver(delivery, lane)
                 finally:
                     self._sending.discard(lane)
+                    self.pacer.sent(lane)
             queue.popleft()
 
     async def deliver(self, delivery: DeliveryRecord, lane: str) -> None:
@@ -279,10 +280,13 @@ class DeliveryStage:
         if exc.retry_after is not None:
             await self.pacer.hold(lane, exc.retry_after)
         attempts = delivery.attempts + 1
-        too_old = now - delivery.created_at > self.settings.delivery.max_age
-        if not exc.retryable or attempts >= self.settings.delivery.max_attempts or too_old:
-            reason = exc.reason if not exc.retryable else f"gave up after {attempts} attempts: "
-            reason += exc.reason if exc.retryable else ""
+        max_attempts, max_age = self.settings.retry_limits(delivery.target)
+        limit = "max_attempts" if attempts >= max_attempts else ""
+        limit = limit or ("max_age" if now - delivery.created_at > max_age else "")
+        if not exc.retryable or limit:
+            reason = exc.reason
+            if exc.retryable:
+                reason = f"gave up after {attempts} attempts ({limit}): {exc.reason}"
             await self.store.mark_dead(
                 delivery.id, reason, now, started=started, http_status=status
             )

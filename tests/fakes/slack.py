@@ -31,6 +31,8 @@ class Scripted:
     error: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
     raw: str | None = None
+    channel: str | None = None
+    """Only calls to this channel (as the bot names it) fail; others pass it by."""
 
 
 @dataclass
@@ -113,8 +115,10 @@ class FakeSlack:
             body = await request.json()
         else:
             body = dict(await request.post())
-        if self.script:
-            scripted = self.script.pop(0)
+        scripted_for = [s for s in self.script if s.channel in (None, body.get("channel"))]
+        if scripted_for:
+            scripted = scripted_for[0]
+            self.script.remove(scripted)
             await asyncio.sleep(self.delay)
             self.calls.append(
                 Call(
