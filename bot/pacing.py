@@ -19,6 +19,9 @@ class LanePacer(Protocol):
 
     async def wait_turn(self, lane: str) -> None: ...
 
+    def sent(self, lane: str) -> None:
+        """The platform answered a send on ``lane`` (whatever it said)."""
+
     async def hold(self, lane: str, seconds: float) -> None:
         """Nothing goes out on ``lane`` for ``seconds`` (a Retry-After)."""
 
@@ -109,6 +112,9 @@ class SharedPacer:
         delay = await self.clock.reserve_turn(lane, 1 / self.rate, self.burst)
         if delay > 0:
             await asyncio.sleep(delay)
+
+    def sent(self, lane: str) -> None:
+        """Nothing to count: ``wait_turn`` already reserved the slot in the shared clock."""
 
     async def hold(self, lane: str, seconds: float) -> None:
         await self.clock.hold_lane(lane, seconds, 1 / self.rate, self.burst)
