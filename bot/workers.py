@@ -18,15 +18,16 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
-from bot.chat import ChatAdapter, Ref
+from bot.chat import ChatAdapter
 from bot.commands.notices import MuteClock
 from bot.config import Settings
+from bot.conversations import Conversations, Outcome
 from bot.errors import DeliveryError
 from bot.metrics import Metrics
 from bot.overrides import Overrides, load_overrides
 from bot.pacing import LanePacer
 from bot.planning import Planner
-from bot.rendering import Message, Renderer
+from bot.rendering import Renderer
 from bot.store import DeliveryRecord, EventRecord, InboxItem, Store
 
 log = logging.getLogger("bot.pipeline")
@@ -161,6 +162,7 @@ class DeliveryStage:
         self.metrics = metrics
         self.wake = wake
         self.pacer: LanePacer = store.lane_pacer()
+        self.conversations = Conversations(store)
         self._lanes: dict[str, deque[DeliveryRecord]] = {}
         self._lane_tasks: dict[str, asyncio.Task[None]] = {}
         self._slots = asyncio.Semaphore(settings.delivery.concurrency)
@@ -251,7 +253,7 @@ class DeliveryStage:
     async def deliver(self, delivery: DeliveryRecord, lane: str) -> None:
         started = time.time()
         try:
-            ref = await self.send(delivery)
+            outcome = await self.send(delivery)
         except DeliveryError as exc:
             await self._failed(delivery, lane, exc, started)
             return
@@ -260,17 +262,20 @@ class DeliveryStage:
             await self._failed(delivery, lane, DeliveryError(repr(exc), retryable=True), started)
             return
         now = time.time()
-        await self.store.mark_sent(delivery.id, ref, now, started=started)
+        await self.store.mark_sent(
+            delivery.id, outcome.ref, now, started=started, conversation=outcome.conversation
+        )
         self.metrics.deliveries.labels(delivery.target, "delivered").inc()
         self.metrics.end_to_end_seconds.observe(max(0.0, now - delivery.created_at))
-        log.info("delivered", extra=_attempt_fields(delivery, "delivered", started, now))
+        fields = _attempt_fields(delivery, "delivered", started, now)
+        log.info("delivered", extra={**fields, "action": outcome.ref.get("action")})
 
-    async def send(self, delivery: DeliveryRecord) -> Ref:
+    async def send(self, delivery: DeliveryRecord) -> Outcome:
+        """Post, update or thread, as the delivery's conversation calls for."""
         adapter = self.adapters.get(delivery.platform)
         if adapter is None:
             raise DeliveryError(f"{delivery.platform} not configured", retryable=False)
-        message = Message.model_validate(delivery.message)
-        return await adapter.post(delivery.address, message)
+        return await self.conversations.deliver(adapter, delivery)
 
     async def _failed(
         self, delivery: DeliveryRecord, lane: str, exc: DeliveryError, started: float

@@ -59,6 +59,22 @@ async def test_hostile_titles_ping_nobody(tmp_path, fake_slack, make_bot):
     assert "&lt;!channel&gt;" in seen and "&lt;!here&gt;" in seen and "&amp;" in seen
 
 
+async def test_long_hostile_titles_stay_literal_and_within_limits(tmp_path, fake_slack, make_bot):
+    hostile = "@everyone <!here> <@U123> <#C1|x> `rm -rf` *bold* שלום مرحبا 🔥👩‍👩‍👧 "
+    bot = await make_bot(base_config(tmp_path, fake_slack.url))
+    await post_issue(bot, hostile + "x" * 10_000, "hostile-long")
+    [post] = await fake_slack.wait_for(1)
+    [attachment] = post.body["attachments"]
+    heading = attachment["blocks"][0]["text"]["text"]
+    title = heading.split("|", 1)[1].split(">*", 1)[0]
+    assert title.endswith("…") and len(title) <= 250
+    assert "&lt;!here&gt; &lt;@U123&gt; &lt;#C1|x&gt;" in title
+    assert "@everyone" in title  # plain text on Slack: only <!everyone> would ping
+    assert "שלום مرحبا 🔥👩‍👩‍👧" in title
+    assert len(post.body["text"]) <= 3000
+    assert "<!" not in json.dumps(post.body, ensure_ascii=False)
+
+
 async def test_429_waits_for_retry_after_then_delivers(tmp_path, fake_slack, make_bot):
     fake_slack.fail_next(status=429, error="ratelimited", headers={"Retry-After": "1"})
     bot = await make_bot(base_config(tmp_path, fake_slack.url))

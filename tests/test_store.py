@@ -7,11 +7,12 @@ for a shared store (two instances on one database) are at the end.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 import asyncpg
 import pytest
 
-from bot.store import DeliveryRecord, EventRecord, Store, open_store
+from bot.store import ConversationRecord, DeliveryRecord, EventRecord, Store, open_store
 from bot.store.migrations import migrations
 
 NOW = 1_700_000_000.0
@@ -245,6 +246,24 @@ async def test_a_sent_delivery_keeps_its_message_ref_and_is_never_claimed_again(
         1.0,
         None,
     )
+
+
+async def test_the_conversation_is_written_with_the_delivery_that_learned_its_message(store):
+    first, second = await outbox(store, 2)
+    await claimed_ids(store)
+    assert await store.get_conversation("eng", "k") is None
+    started = ConversationRecord(
+        "eng", "k", {"channel": "C1", "ts": "1.1"}, "open", NOW, False, first
+    )
+    await store.mark_sent(first, {"action": "started"}, NOW + 1, started=NOW, conversation=started)
+    assert await store.get_conversation("eng", "k") == started
+    assert await store.get_conversation("eng", "other") is None
+
+    ended = dataclasses.replace(started, status="resolved", latest_at=NOW + 5, ended=True)
+    await store.mark_sent(second, {"action": "updated"}, NOW + 6, started=NOW, conversation=ended)
+    assert await store.get_conversation("eng", "k") == ended
+    [sent] = await store.deliveries_for(second)
+    assert sent.state == "sent"
 
 
 async def test_a_retry_waits_until_it_is_due(store):

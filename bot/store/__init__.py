@@ -6,6 +6,7 @@ from bot.store.base import Store
 from bot.store.records import (
     AttemptRecord,
     Backlog,
+    ConversationRecord,
     DeliveryRecord,
     EventRecord,
     InboxItem,
@@ -40,6 +41,7 @@ async def open_store(url: str, *, synchronous: str = "normal") -> Store:
 __all__ = [
     "AttemptRecord",
     "Backlog",
+    "ConversationRecord",
     "DeliveryRecord",
     "EventRecord",
     "InboxItem",

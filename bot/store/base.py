@@ -9,6 +9,7 @@ from bot.pacing import LanePacer
 from bot.store.records import (
     AttemptRecord,
     Backlog,
+    ConversationRecord,
     DeliveryRecord,
     EventRecord,
     InboxItem,
@@ -79,9 +80,17 @@ class Store(Protocol):
         *,
         started: float,
         http_status: int | None = None,
+        conversation: ConversationRecord | None = None,
     ) -> None:
         """The platform took it. Like ``mark_retry`` and ``mark_dead``, this also records the
-        attempt (``started`` is when the call began) in the same write as the new state."""
+        attempt (``started`` is when the call began) in the same write as the new state.
+
+        ``conversation`` is the state of the delivery's conversation after it, written in
+        the same transaction (replacing the row of its target and thread key), so the
+        message id learned by a post is never lost between two writes."""
+
+    async def get_conversation(self, target: str, thread_key: str) -> ConversationRecord | None:
+        """The conversation of ``thread_key`` at ``target``, ended or not."""
 
     async def mark_retry(
         self,

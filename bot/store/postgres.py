@@ -32,6 +32,7 @@ from bot.store.migrations import migrate
 from bot.store.records import (
     AttemptRecord,
     Backlog,
+    ConversationRecord,
     DeliveryRecord,
     EventRecord,
     InboxItem,
@@ -40,11 +41,14 @@ from bot.store.records import (
 )
 from bot.store.rows import (
     ATTEMPT_COLUMNS,
+    CONVERSATION_COLUMNS,
     DELIVERY_COLUMNS,
     EVENT_COLUMNS,
     INBOX_COLUMNS,
     MUTE_COLUMNS,
     REROUTE_COLUMNS,
+    conversation_from_row,
+    conversation_values,
     delivery_from_row,
     delivery_values,
     event_from_row,
@@ -67,6 +71,12 @@ _INSERT_DELIVERY = (
     f"INSERT INTO deliveries ({DELIVERY_COLUMNS}, inbox_id, next_attempt_at, updated_at) "
     f"VALUES ({', '.join(f'${n}' for n in range(1, DELIVERY_COLUMNS.count(',') + 5))}) "
     "ON CONFLICT (id) DO NOTHING"
+)
+_CONVERSATION_UPSERT = (
+    f"INSERT INTO conversations ({CONVERSATION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
+    "ON CONFLICT (target, thread_key) DO UPDATE SET ref = excluded.ref, "
+    "status = excluded.status, latest_at = excluded.latest_at, ended = excluded.ended, "
+    "started_by = excluded.started_by, updated_at = excluded.updated_at"
 )
 _LATEST_IN_THREAD = (
     "SELECT *, row_number() OVER (PARTITION BY thread_key ORDER BY created_at DESC, "
@@ -398,13 +408,27 @@ class PostgresStore:
         *,
         started: float,
         http_status: int | None = None,
+        conversation: ConversationRecord | None = None,
     ) -> None:
+        also = []
+        if conversation is not None:
+            also.append((_CONVERSATION_UPSERT, conversation_values(conversation, now)))
         await self._attempted(
             "UPDATE deliveries SET state = 'sent', ref = $1, attempts = attempts + 1, "
             "lease_until = NULL, last_error = NULL, updated_at = $2 WHERE id = $3",
             (json.dumps(ref), now, delivery_id),
             AttemptRecord(delivery_id, now, "sent", http_status, None, now - started),
+            also,
         )
+
+    async def get_conversation(self, target: str, thread_key: str) -> ConversationRecord | None:
+        rows = await self._fetch(
+            f"SELECT {CONVERSATION_COLUMNS} FROM conversations "
+            "WHERE target = $1 AND thread_key = $2",
+            target,
+            thread_key,
+        )
+        return conversation_from_row(rows[0]) if rows else None
 
     async def mark_retry(
         self,
@@ -446,10 +470,19 @@ class PostgresStore:
             AttemptRecord(delivery_id, now, "dead", http_status, error, now - started),
         )
 
-    async def _attempted(self, sql: str, args: tuple[Any, ...], attempt: AttemptRecord) -> None:
-        """A delivery's new state and the attempt that led to it, in one transaction."""
+    async def _attempted(
+        self,
+        sql: str,
+        args: tuple[Any, ...],
+        attempt: AttemptRecord,
+        also: Sequence[tuple[str, tuple[Any, ...]]] = (),
+    ) -> None:
+        """A delivery's new state and the attempt that led to it (and ``also`` any statements
+        that belong with them), in one transaction."""
         async with self._pool.acquire() as conn, conn.transaction():
             await conn.execute(sql, *_args(args))
+            for statement, values in also:
+                await conn.execute(statement, *_args(values))
             await conn.execute(
                 f"INSERT INTO attempts ({ATTEMPT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)",
                 *_args(

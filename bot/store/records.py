@@ -62,6 +62,24 @@ class DeliveryRecord:
 
 
 @dataclass(frozen=True)
+class ConversationRecord:
+    """Events sharing a ``thread_key`` at a target: where their first message lives and
+    the state it shows."""
+
+    target: str
+    thread_key: str
+    ref: dict[str, Any]
+    """The platform's address of the first message (and of its thread, once there is one)."""
+    status: str | None
+    latest_at: float
+    """``occurred_at`` of the newest state shown; older events no longer change it."""
+    ended: bool
+    """Resolved: the next event with this key starts a new message."""
+    started_by: str
+    """The delivery that posted the first message."""
+
+
+@dataclass(frozen=True)
 class AttemptRecord:
     """One call to a chat platform for a delivery, kept so operators can see each try."""
 

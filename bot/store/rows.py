@@ -9,7 +9,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot.store.records import DeliveryRecord, EventRecord, InboxItem, MuteRecord, RerouteRecord
+from bot.store.records import (
+    ConversationRecord,
+    DeliveryRecord,
+    EventRecord,
+    InboxItem,
+    MuteRecord,
+    RerouteRecord,
+)
 
 DELIVERY_COLUMNS = (
     "id, event_id, target, platform, address, message, state, lifecycle, thread_key, "
@@ -24,6 +31,7 @@ MUTE_COLUMNS = (
     "selector, platform, channel, channel_name, everywhere, threads, reason, creator, "
     "created_at, expires_at, id, ended_at, ended_by, end_reason"
 )
+CONVERSATION_COLUMNS = "target, thread_key, ref, status, latest_at, ended, started_by, updated_at"
 REROUTE_COLUMNS = (
     "selector, target, platform, address, label, creator, created_at, expires_at, "
     "id, ended_at, ended_by"
@@ -132,3 +140,29 @@ def reroute_from_row(row: Any) -> RerouteRecord:
     values = dict(row)
     values["selector"] = json.loads(values["selector"])
     return RerouteRecord(**values)
+
+
+def conversation_values(c: ConversationRecord, now: float) -> tuple[Any, ...]:
+    """Values in ``CONVERSATION_COLUMNS`` order; ``now`` is when it changed."""
+    return (
+        c.target,
+        c.thread_key,
+        json.dumps(c.ref),
+        c.status,
+        c.latest_at,
+        int(c.ended),
+        c.started_by,
+        now,
+    )
+
+
+def conversation_from_row(row: Any) -> ConversationRecord:
+    return ConversationRecord(
+        target=row["target"],
+        thread_key=row["thread_key"],
+        ref=json.loads(row["ref"]),
+        status=row["status"],
+        latest_at=row["latest_at"],
+        ended=bool(row["ended"]),
+        started_by=row["started_by"],
+    )

@@ -71,6 +71,19 @@ CREATE TABLE IF NOT EXISTS attempts (
 );
 CREATE INDEX IF NOT EXISTS attempts_delivery ON attempts (delivery_id, at);
 
+-- Events sharing a thread_key at a target: where the first message lives, what it shows.
+CREATE TABLE IF NOT EXISTS conversations (
+    target       TEXT    NOT NULL,
+    thread_key   TEXT    NOT NULL,
+    ref          TEXT    NOT NULL,               -- JSON: the platform's message (and thread) ids
+    status       TEXT,
+    latest_at    REAL    NOT NULL,               -- occurred_at of the newest state shown
+    ended        INTEGER NOT NULL,               -- 1 once resolved: the next event starts anew
+    started_by   TEXT    NOT NULL,               -- the delivery that posted the first message
+    updated_at   REAL    NOT NULL,
+    PRIMARY KEY (target, thread_key)
+);
+
 CREATE TABLE IF NOT EXISTS rejections (
     source   TEXT    NOT NULL,
     reason   TEXT    NOT NULL,

@@ -20,6 +20,7 @@ from bot.pacing import LanePacer, Pacer
 from bot.store.records import (
     AttemptRecord,
     Backlog,
+    ConversationRecord,
     DeliveryRecord,
     EventRecord,
     InboxItem,
@@ -28,11 +29,14 @@ from bot.store.records import (
 )
 from bot.store.rows import (
     ATTEMPT_COLUMNS,
+    CONVERSATION_COLUMNS,
     DELIVERY_COLUMNS,
     EVENT_COLUMNS,
     INBOX_COLUMNS,
     MUTE_COLUMNS,
     REROUTE_COLUMNS,
+    conversation_from_row,
+    conversation_values,
     delivery_from_row,
     delivery_values,
     event_from_row,
@@ -45,6 +49,13 @@ from bot.store.rows import (
 _SCHEMA = (Path(__file__).with_name("schema_sqlite.sql")).read_text(encoding="utf-8")
 
 WriteOp = Callable[[aiosqlite.Connection], Awaitable[Any]]
+
+_CONVERSATION_UPSERT = (
+    f"INSERT INTO conversations ({CONVERSATION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (target, thread_key) DO UPDATE SET ref = excluded.ref, "
+    "status = excluded.status, latest_at = excluded.latest_at, ended = excluded.ended, "
+    "started_by = excluded.started_by, updated_at = excluded.updated_at"
+)
 
 _LATEST_IN_THREAD = (
     "SELECT *, row_number() OVER (PARTITION BY thread_key ORDER BY created_at DESC, "
@@ -285,13 +296,25 @@ class SQLiteStore:
         *,
         started: float,
         http_status: int | None = None,
+        conversation: ConversationRecord | None = None,
     ) -> None:
+        also = []
+        if conversation is not None:
+            also.append((_CONVERSATION_UPSERT, conversation_values(conversation, now)))
         await self._attempted(
             "UPDATE deliveries SET state = 'sent', ref = ?, attempts = attempts + 1, "
             "lease_until = NULL, last_error = NULL, updated_at = ? WHERE id = ?",
             (json.dumps(ref), now, delivery_id),
             AttemptRecord(delivery_id, now, "sent", http_status, None, now - started),
+            also,
         )
+
+    async def get_conversation(self, target: str, thread_key: str) -> ConversationRecord | None:
+        rows = await self._fetch(
+            f"SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE target = ? AND thread_key = ?",
+            (target, thread_key),
+        )
+        return conversation_from_row(rows[0]) if rows else None
 
     async def mark_retry(
         self,
@@ -332,11 +355,20 @@ class SQLiteStore:
             AttemptRecord(delivery_id, now, "dead", http_status, error, now - started),
         )
 
-    async def _attempted(self, sql: str, args: tuple[Any, ...], attempt: AttemptRecord) -> None:
-        """A delivery's new state and the attempt that led to it, in one write."""
+    async def _attempted(
+        self,
+        sql: str,
+        args: tuple[Any, ...],
+        attempt: AttemptRecord,
+        also: Iterable[tuple[str, tuple[Any, ...]]] = (),
+    ) -> None:
+        """A delivery's new state and the attempt that led to it (and ``also`` any statements
+        that belong with them), in one write."""
 
         async def op(conn: aiosqlite.Connection) -> None:
             await conn.execute(sql, args)
+            for statement, values in also:
+                await conn.execute(statement, values)
             await conn.execute(
                 f"INSERT INTO attempts ({ATTEMPT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
                 (

@@ -95,7 +95,7 @@ class FakeDiscord:
         self._next_id = 1_200_000_000_000_000_000
         self.arrived = asyncio.Condition()
         self.url = ""
-        self.app = web.Application()
+        self.app = web.Application(middlewares=[self._note_status])
         self.app.router.add_post(API + "/webhooks/{hook}/{token}", self._execute)
         self.app.router.add_patch(API + "/webhooks/{hook}/{token}/messages/{mid}", self._edit)
         self.app.router.add_post(API + "/channels/{channel}/messages", self._create)
@@ -147,6 +147,15 @@ class FakeDiscord:
 
     # -- handlers ---------------------------------------------------------------
 
+    @web.middleware
+    async def _note_status(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        """Every call keeps the status it was answered with, whoever refused it."""
+        response: web.StreamResponse = await handler(request)
+        call = request.get("call")
+        if call is not None:
+            call.status = response.status
+        return response
+
     async def _record(self, request: web.Request) -> tuple[Call, web.Response | None]:
         body = await request.json() if request.can_read_body else None
         call = Call(
@@ -160,6 +169,7 @@ class FakeDiscord:
         answer = self._scripted(call) or self._refused(call)
         if answer is not None:
             call.status = answer.status
+        request["call"] = call
         async with self.arrived:
             self.calls.append(call)
             self.arrived.notify_all()

@@ -56,6 +56,9 @@ class FakeSlack:
         self._limit: tuple[float, float] | None = None
         self._buckets: dict[str, ChannelBucket] = {}
         self._ts = 1_700_000_000_000
+        # (channel id, ts) -> every body the message was given; replies by parent.
+        self.messages: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self.replies: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.arrived = asyncio.Condition()
         self.app = web.Application()
         self.app.router.add_post("/api/{method}", self._handle)
@@ -157,9 +160,18 @@ class FakeSlack:
         await asyncio.sleep(self.delay)
         await self._released.wait()
         if method == "chat.update":
+            # Like Slack, an update needs the channel id chat.postMessage answered with.
+            versions = self.messages.get((str(body.get("channel")), str(body.get("ts"))))
+            if versions is None:
+                return web.json_response({"ok": False, "error": "message_not_found"})
+            versions.append(body)
             return web.json_response({"ok": True, "channel": channel, "ts": body.get("ts")})
         self._ts += 1
         ts = f"{self._ts // 1000}.{self._ts % 1000:06d}"
+        if method == "chat.postMessage" and body.get("thread_ts"):
+            self.replies.setdefault((channel, str(body["thread_ts"])), []).append(body)
+        elif method == "chat.postMessage":
+            self.messages[(channel, ts)] = [body]
         return web.json_response(
             {"ok": True, "channel": channel, "ts": ts, "message": {"text": body.get("text")}}
         )
