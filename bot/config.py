@@ -144,7 +144,9 @@ _CREDENTIAL_WORDS = {"secret": "secret", "token": "token", "basic": "username/pa
 
 # Keys that mean something for some providers only; elsewhere they are config errors.
 _PROVIDER_KEYS: dict[str, frozenset[str]] = {
-    "group": frozenset({"alertmanager"}),
+    "group": frozenset({"alertmanager", "grafana"}),
+    "signature_header": frozenset({"grafana"}),
+    "timestamp_header": frozenset({"grafana"}),
 }
 
 
@@ -166,6 +168,10 @@ class SourceConfig(_Section):
     group: bool = True
     """Alerting providers: one message per notification group (listing its alerts), or
     one per alert when false."""
+    signature_header: str | None = None
+    """The header carrying the body's HMAC (Grafana's default: X-Grafana-Alerting-Signature)."""
+    timestamp_header: str | None = None
+    """When set, the HMAC covers ``"{timestamp}:{body}"`` and the timestamp must be fresh."""
 
     @property
     def secrets(self) -> list[str]:

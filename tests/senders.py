@@ -52,3 +52,25 @@ def stripe(body: bytes, timestamp: int, *secrets: str) -> dict[str, str]:
         for s in secrets or (STRIPE_SECRET,)
     ]
     return {"Stripe-Signature": ",".join(parts), "Content-Type": "application/json; charset=utf-8"}
+
+
+GRAFANA_SECRET = "gf_test_secret"
+
+
+def grafana(
+    body: bytes,
+    timestamp: int | None = None,
+    secret: str = GRAFANA_SECRET,
+    header: str = "X-Grafana-Alerting-Signature",
+    timestamp_header: str = "X-Grafana-Alerting-Timestamp",
+) -> dict[str, str]:
+    """Grafana 12+ (grafana/alerting ``http/hmac.go``): hex HMAC-SHA256 of the body, or of
+    ``"{timestamp}:{body}"`` when a timestamp header is configured."""
+    signed = body if timestamp is None else f"{timestamp}:".encode() + body
+    headers = {
+        header: hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest(),
+        "Content-Type": "application/json",
+    }
+    if timestamp is not None:
+        headers[timestamp_header] = str(timestamp)
+    return headers

@@ -23,7 +23,9 @@ def body(name: str) -> dict:
 
 
 def normalize(payload: dict, source: SourceConfig = GROUP):
-    return alertmanager.normalize("prom", source, WebhookRequest({}, dumps(payload)), payload)
+    return alertmanager.PROVIDER.normalize(
+        "prom", source, WebhookRequest({}, dumps(payload)), payload
+    )
 
 
 def storm(count: int, truncated: int = 0) -> dict:
@@ -110,12 +112,12 @@ def test_delivery_id_is_a_hash_of_the_notification_content():
     payload = body("firing__two_alerts")
     same = json.dumps(payload, indent=None).encode()
     reformatted = json.dumps(payload, indent=4).encode()
-    first = alertmanager.delivery_id(WebhookRequest({}, same), payload)
-    assert alertmanager.delivery_id(WebhookRequest({}, reformatted), payload) == first
+    first = alertmanager.PROVIDER.delivery_id(WebhookRequest({}, same), payload)
+    assert alertmanager.PROVIDER.delivery_id(WebhookRequest({}, reformatted), payload) == first
     payload["alerts"].reverse()
-    assert alertmanager.delivery_id(WebhookRequest({}, same), payload) == first
+    assert alertmanager.PROVIDER.delivery_id(WebhookRequest({}, same), payload) == first
     payload["status"] = "resolved"
-    assert alertmanager.delivery_id(WebhookRequest({}, same), payload) != first
+    assert alertmanager.PROVIDER.delivery_id(WebhookRequest({}, same), payload) != first
 
 
 @pytest.mark.parametrize(

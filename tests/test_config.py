@@ -123,7 +123,14 @@ def test_example_config_is_valid():
             "alertmanager cannot use secret; give token or username/password",
         ),
         ('provider = "alertmanager"\nusername = "u"', "username and password go together"),
-        ('provider = "github"\nsecret = "s"\ngroup = false', "group applies only to alertmanager"),
+        (
+            'provider = "github"\nsecret = "s"\ngroup = false',
+            "group applies only to alertmanager, grafana sources, not github",
+        ),
+        (
+            'provider = "stripe"\nsecret = "s"\nsignature_header = "X-Sig"',
+            "signature_header applies only to",
+        ),
     ],
 )
 def test_source_keys_must_fit_the_provider(tmp_path, source, expected):

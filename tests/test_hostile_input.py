@@ -21,9 +21,11 @@ from bot.web import STORE
 from tests.conftest import GITHUB_SECRET, base_config, eventually, fixture_bytes, github_headers
 from tests.senders import (
     ALERTMANAGER_TOKEN,
+    GRAFANA_SECRET,
     PAGERDUTY_SECRET,
     STRIPE_SECRET,
     bearer,
+    grafana,
     pagerduty,
     stripe,
 )
@@ -87,6 +89,22 @@ SENDERS: dict[str, Sender] = {
             lambda body: stripe(body, int(time.time())),
         ),
         signature_headers=("stripe-signature",),
+    ),
+    "grafana": Sender(
+        source={
+            "provider": "grafana",
+            "secret": GRAFANA_SECRET,
+            "timestamp_header": "X-Grafana-Alerting-Timestamp",
+        },
+        fixture="grafana/firing__values.json",
+        sign=lambda body: grafana(body, int(time.time())),
+        wrong_secret=lambda body: grafana(body, int(time.time()), secret="wrong"),
+        stale=lambda body: grafana(body, int(time.time()) - 3600),
+        unknown_event=(
+            fixture_bytes("grafana/legacy__ok.json"),
+            lambda body: grafana(body, int(time.time())),
+        ),
+        signature_headers=("x-grafana-alerting-signature",),
     ),
 }
 

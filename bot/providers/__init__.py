@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.providers import alertmanager, github, pagerduty, stripe
+from bot.providers import alertmanager, github, grafana, pagerduty, stripe
 from bot.providers.base import Provider, WebhookRequest
 
 PROVIDERS: dict[str, Provider] = {
@@ -10,6 +10,7 @@ PROVIDERS: dict[str, Provider] = {
     "alertmanager": alertmanager.PROVIDER,
     "pagerduty": pagerduty.PROVIDER,
     "stripe": stripe.PROVIDER,
+    "grafana": grafana.PROVIDER,
 }
 
 __all__ = ["PROVIDERS", "Provider", "WebhookRequest"]

@@ -3,19 +3,20 @@
 One body is one flush of one alert group: ``status``, ``groupKey``, the labels and
 annotations the alerts share, and ``alerts[]``. A source turns it into one event per
 group (``group = true``: one message listing the alerts, updated as the group changes)
-or one event per alert. Provider modules add what their sender puts on top.
+or one event per alert. What a sender adds on top (Grafana's dashboard and silence
+links) is shown by its template, from the payload.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.config import SourceConfig
 from bot.events import Event
-from bot.providers.base import content_digest
+from bot.providers.base import Provider, Signer, Verifier, WebhookRequest, content_digest
 
 # status -> (our event type, conversation status). Top-level ``status`` is "firing" while
 # any alert of the group fires; an alert's own status says the same of that alert.
@@ -47,8 +48,33 @@ SEVERITY_MAP = {
 DEFAULT_SEVERITY = "warning"
 _RANK = ("info", "warning", "error", "critical")
 
-Extras = Callable[[dict[str, Any], list[dict[str, Any]]], dict[str, Any]]
-"""(body, the alerts an event covers) -> Event fields a provider adds or overrides."""
+
+def provider(name: str, versions: frozenset[str], verify: Verifier, sign: Signer) -> Provider:
+    """A provider for a sender of Alertmanager-shaped bodies of the given ``version``s.
+
+    Bodies of other versions, or rewritten by a custom payload template, are accepted and
+    recorded as ignored: a `generic` source with field mappings reads those.
+    """
+
+    def delivery_id(request: WebhookRequest, payload: Any) -> str:
+        return notification_id(payload, request.body)
+
+    def normalize_request(
+        source_name: str, source: SourceConfig, request: WebhookRequest, payload: Any
+    ) -> list[Event]:
+        if not isinstance(payload, dict) or str(payload.get("version")) not in versions:
+            return []
+        return normalize(name, source_name, payload, group=source.group)
+
+    return Provider(
+        name=name,
+        verify=verify,
+        delivery_id=delivery_id,
+        normalize=normalize_request,
+        kept_headers=("content-type", "user-agent"),
+        supported_events=tuple(event for event, _ in STATUS_MAP.values()),
+        sign=sign,
+    )
 
 
 def alerts_of(body: Any) -> list[dict[str, Any]] | None:
@@ -76,24 +102,18 @@ def notification_id(body: Any, raw: bytes) -> str:
     return content_digest(key.encode())
 
 
-def normalize(
-    provider: str, source_name: str, body: Any, *, group: bool, extras: Extras
-) -> list[Event]:
+def normalize(provider: str, source_name: str, body: Any, *, group: bool) -> list[Event]:
     """One event for the group, or one per alert; ``[]`` for bodies of another shape."""
     alerts = alerts_of(body)
     if not alerts or not isinstance(body, dict):
         return []
     if group:
-        return [_group_event(provider, source_name, body, alerts, extras)]
-    return [_alert_event(provider, source_name, body, alert, extras) for alert in alerts]
+        return [_group_event(provider, source_name, body, alerts)]
+    return [_alert_event(provider, source_name, body, alert) for alert in alerts]
 
 
 def _group_event(
-    provider: str,
-    source_name: str,
-    body: dict[str, Any],
-    alerts: list[dict[str, Any]],
-    extras: Extras,
+    provider: str, source_name: str, body: dict[str, Any], alerts: list[dict[str, Any]]
 ) -> Event:
     status = str(body["status"])
     event_type, conversation = STATUS_MAP[status]
@@ -103,7 +123,13 @@ def _group_event(
     if len(alerts) == 1:
         annotations = {**annotations, **_strings(alerts[0].get("annotations"))}
     group_labels = _strings(body.get("groupLabels"))
-    name = common.get("alertname") or group_labels.get("alertname") or "alerts"
+    names = dict.fromkeys(n for a in alerts if (n := _strings(a.get("labels")).get("alertname")))
+    name = (
+        common.get("alertname")
+        or group_labels.get("alertname")
+        or ", ".join(list(names)[:3]) + ("…" if len(names) > 3 else "")
+        or "alerts"
+    )
     scope = ", ".join(v for k, v in sorted(group_labels.items()) if k != "alertname" and v)
     count = f":{len(firing)}" if status == "firing" else ""
     fields: dict[str, Any] = {
@@ -117,12 +143,11 @@ def _group_event(
         "thread_key": f"{provider}:{source_name}:{_digest(str(body.get('groupKey')))}",
         "occurred_at": _latest_change(alerts),
     }
-    fields.update(extras(body, alerts))
     return Event(source=source_name, provider=provider, payload=body, **fields)
 
 
 def _alert_event(
-    provider: str, source_name: str, body: dict[str, Any], alert: dict[str, Any], extras: Extras
+    provider: str, source_name: str, body: dict[str, Any], alert: dict[str, Any]
 ) -> Event:
     status = alert.get("status") if alert.get("status") in STATUS_MAP else body["status"]
     event_type, conversation = STATUS_MAP[str(status)]
@@ -141,7 +166,6 @@ def _alert_event(
         "thread_key": f"{provider}:{source_name}:{_fingerprint(alert)}",
         "occurred_at": _latest_change([alert]),
     }
-    fields.update(extras(body, [alert]))
     # The template lists payload.alerts: here, just this one, in its group's context.
     payload = {**body, "alerts": [alert], "truncatedAlerts": 0}
     return Event(source=source_name, provider=provider, payload=payload, **fields)

@@ -39,6 +39,50 @@ def matches_any(candidates: list[str], secrets: list[str], sign: SignFn) -> bool
     return False
 
 
+def check_signature_header(
+    source: SourceConfig,
+    request: WebhookRequest,
+    now: float,
+    *,
+    header: str,
+    timestamp_header: str | None = None,
+    prefix: str = "",
+    encoding: str = "hex",
+) -> None:
+    """One HMAC-SHA256 in one header, of the body or of ``"{timestamp}:{body}"``.
+
+    Grafana's scheme (``http/hmac.go``), and the custom scheme of ``generic`` sources
+    (where the header name, a prefix such as ``sha256=`` and hex or base64 are chosen).
+    """
+    presented = (request.header(header) or "").strip()
+    if not presented:
+        raise VerificationError(f"missing {header} header (set the same secret on both sides)")
+    timestamp = request.header(timestamp_header) if timestamp_header else None
+    if timestamp_header and not timestamp:
+        raise VerificationError(f"missing {timestamp_header} header")
+    if not presented.startswith(prefix):
+        raise VerificationError(f"{header} does not start with {prefix!r}")
+    presented = presented[len(prefix) :]
+    if encoding == "hex":
+        presented = presented.lower()
+    signed = signed_content(request.body, timestamp)
+    if not matches_any(
+        [presented], source.secrets, lambda secret: encode_signature(secret, signed, encoding)
+    ):
+        raise VerificationError(f"{header} does not match the configured secret")
+    if timestamp is not None:
+        check_timestamp(timestamp, now, source.tolerance)
+
+
+def signed_content(body: bytes, timestamp: str | None) -> bytes:
+    return body if timestamp is None else timestamp.encode() + b":" + body
+
+
+def encode_signature(secret: str, signed: bytes, encoding: str) -> str:
+    digest = hmac_sha256(secret, signed)
+    return digest.hex() if encoding == "hex" else base64.b64encode(digest).decode()
+
+
 def check_credentials(source: SourceConfig, request: WebhookRequest) -> None:
     """Bearer/static token or HTTP Basic, for senders that cannot sign."""
     if source.tokens:
