@@ -152,27 +152,14 @@ async def _dead_list(store: Any, settings: Settings, args: argparse.Namespace) -
 
 
 async def _replay(store: Any, settings: Settings, args: argparse.Namespace) -> int:
-    now = time.time()
-    ident: str = args.id
-    if "/" in ident:
-        ok = await store.requeue_delivery(ident, now)
-        what = f"delivery {ident}"
-    elif "." in ident:
-        deliveries = await store.deliveries_for(ident)
-        ok = bool(deliveries)
-        for delivery in deliveries:
-            await store.requeue_delivery(delivery.id, now)
-        what = f"event {ident} ({len(deliveries)} deliveries)"
-    elif ident.isdigit():
-        ok = await store.requeue_inbox(int(ident), now)
-        what = f"request {ident} (normalized again with today's config)"
-    else:
-        print(f"error: {ident!r} is not an id (inbox 12, event 12.0 or delivery 12.0/target)")
-        return 2
-    if not ok:
-        print(f"error: no {what.split(' ')[0]} with id {ident}")
+    from bot.replay import ReplayError, replay
+
+    try:
+        replayed = await replay(store, args.id, time.time())
+    except ReplayError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 1
-    print(f"queued {what}; a running bot delivers it within a second")
+    print(f"queued {replayed.what}; a running bot delivers it within a second")
     return 0
 
 

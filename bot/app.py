@@ -21,6 +21,7 @@ from bot.chat.slack import SlackAdapter
 from bot.commands import CommandCore, slack_app
 from bot.config import Settings
 from bot.ingress import IngressPolicy
+from bot.inspector import add_inspector
 from bot.metrics import Metrics
 from bot.store import is_shared, open_store
 from bot.web import COMMANDS, INGRESS, METRICS, PIPELINE, SETTINGS, STORE, add_routes
@@ -42,6 +43,8 @@ def build_app(settings: Settings) -> web.Application:
         app.cleanup_ctx.append(_slack_commands)
     add_routes(app)
     slack_app.add_routes(app, settings)
+    if settings.inspector.token:
+        add_inspector(app, settings.inspector.token)
     return app
 
 

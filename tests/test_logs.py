@@ -21,6 +21,7 @@ WRONG_SECRET = "an-attacker-guess-4Kd2"
 SLACK_TOKEN = "xoxb-2048-4096-LogsNeverShowThis"
 SIGNING_SECRET = "slack-signing-secret-Zr81"
 QUERY_TOKEN = "query-string-token-Pm33"
+INSPECTOR_TOKEN = "inspector-token-Lg55"
 
 
 def write_config(tmp_path, slack_url: str):
@@ -62,6 +63,7 @@ async def test_state_changes_are_json_lines_without_secrets(tmp_path):
             "BOT_SOURCES__GITHUB__SECRET": GITHUB_SECRET,
             "BOT_SLACK__BOT_TOKEN": SLACK_TOKEN,
             "BOT_SLACK__SIGNING_SECRET": SIGNING_SECRET,
+            "BOT_INSPECTOR__TOKEN": INSPECTOR_TOKEN,
         },
     )
     pr = fixture_bytes("github/pull_request__opened.json")
@@ -69,7 +71,7 @@ async def test_state_changes_are_json_lines_without_secrets(tmp_path):
     answers: list[str] = []
     await bot.start()
     try:
-        async with aiohttp.ClientSession() as session:
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
 
             async def post(path: str, body: bytes, headers: dict) -> int:
                 async with session.post(f"{bot.url}{path}", data=body, headers=headers) as r:
@@ -87,6 +89,13 @@ async def test_state_changes_are_json_lines_without_secrets(tmp_path):
             assert await post(f"{hook}?token={QUERY_TOKEN}", push, signed) == 200
             async with session.get(f"{bot.url}/metrics") as r:
                 answers.append(await r.text())
+            async with session.get(f"{bot.url}/inspect?token={INSPECTOR_TOKEN}") as r:
+                assert r.status == 200  # the cookie it set was sent after the redirect
+                answers.append(await r.text())
+            bearer = {"Authorization": f"Bearer {INSPECTOR_TOKEN}"}
+            async with session.get(f"{bot.url}/inspect?text=d-3", headers=bearer) as r:
+                answers.append(await r.text())
+                assert "slack error: invalid_auth" in answers[-1]
 
             async def logged(message: str) -> bool:
                 return any(e["message"] == message for e in lines_of(bot.log.read_text()))
@@ -99,6 +108,7 @@ async def test_state_changes_are_json_lines_without_secrets(tmp_path):
     text = bot.log.read_text()
     entries = lines_of(text)  # every line is one JSON object
     secrets = [GITHUB_SECRET, WRONG_SECRET, SLACK_TOKEN, SIGNING_SECRET, QUERY_TOKEN]
+    secrets.append(INSPECTOR_TOKEN)
     signatures = [signature(pr, GITHUB_SECRET), signature(push, WRONG_SECRET)]
     signatures.append(signature(push, GITHUB_SECRET))
     for secret in secrets + signatures:

@@ -12,7 +12,15 @@ import dataclasses
 import asyncpg
 import pytest
 
-from bot.store import ConversationRecord, DeliveryRecord, EventRecord, Store, open_store
+from bot.store import (
+    Activity,
+    ActivityFilter,
+    ConversationRecord,
+    DeliveryRecord,
+    EventRecord,
+    Store,
+    open_store,
+)
 from bot.store.migrations import migrations
 
 NOW = 1_700_000_000.0
@@ -446,3 +454,59 @@ async def test_instances_starting_together_migrate_once(postgres_url):
     finally:
         await conn.close()
     assert [row["version"] for row in rows] == [m.version for m in migrations()]
+
+
+# -- the inspector's reads --------------------------------------------------------------
+
+
+async def test_activity_lists_events_and_eventless_requests_with_their_state(store):
+    delivered, dead, waiting = await outbox(store, 3)
+    await store.mark_sent(delivered, {}, NOW + 1, started=NOW)
+    await store.mark_dead(dead, "channel_not_found", NOW + 1, started=NOW, http_status=200)
+    ignored = await accepted(store, "ping")
+    await store.record_outcome(ignored, [], [], NOW)
+    unrouted = await accepted(store, "star")
+    record = event(unrouted, title="Star_100% <b>", outcome="unrouted", detail={"labels": {}})
+    await store.record_outcome(unrouted, [record], [], NOW)
+    poison = await accepted(store, "poison")
+    await store.fail_inbox(poison, "normalize failed: KeyError", NOW)
+
+    def summary(rows: list[Activity]) -> list[tuple[int, str | None, str]]:
+        return [(a.inbox_id, a.event.id if a.event else None, a.state) for a in rows]
+
+    everything = await store.activity(ActivityFilter())
+    assert summary(everything) == [
+        (poison, None, "failed"),
+        (unrouted, f"{unrouted}.0", "unrouted"),
+        (ignored, None, "ignored"),
+        (3, "3.0", "pending"),
+        (2, "2.0", "failed"),
+        (1, "1.0", "delivered"),
+    ]
+    assert everything[0].error == "normalize failed: KeyError"
+    assert everything[2].headers == {"x-github-event": "issues"}
+    assert everything[1].event.title == "Star_100% <b>"
+
+    async def found(**wanted) -> list[tuple[int, str | None, str]]:
+        return summary(await store.activity(ActivityFilter(**wanted)))
+
+    assert await found(state="failed") == [(poison, None, "failed"), (2, "2.0", "failed")]
+    assert await found(text="STAR_100%") == [(unrouted, f"{unrouted}.0", "unrouted")]
+    assert await found(text="100_") == []  # LIKE wildcards in the text are literal
+    assert await found(text="2.0/eng") == [(2, "2.0", "failed")]
+    assert await found(text=str(ignored)) == [(ignored, None, "ignored")]
+    assert await found(text="d1") == [(2, "2.0", "failed")]  # the sender's delivery id
+    assert await found(source="stripe") == []
+    assert await found(limit=2) == summary(everything)[:2]
+    assert await found(before=3) == summary(everything)[4:]
+
+    shown = await store.deliveries_of(["1.0", "2.0", f"{unrouted}.0"])
+    assert [(d.id, d.state) for d in shown] == [(delivered, "sent"), (dead, "dead")]
+    assert await store.deliveries_of([]) == []
+    [attempt] = await store.attempts_of([dead])
+    assert (attempt.outcome, attempt.http_status, attempt.error) == (
+        "dead",
+        200,
+        "channel_not_found",
+    )
+    assert waiting == "3.0/eng"

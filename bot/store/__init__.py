@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from bot.store.base import Store
 from bot.store.records import (
+    Activity,
+    ActivityFilter,
     AttemptRecord,
     Backlog,
     ConversationRecord,
@@ -39,6 +41,8 @@ async def open_store(url: str, *, synchronous: str = "normal") -> Store:
 
 
 __all__ = [
+    "Activity",
+    "ActivityFilter",
     "AttemptRecord",
     "Backlog",
     "ConversationRecord",

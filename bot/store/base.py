@@ -7,6 +7,8 @@ from typing import Any, Protocol
 
 from bot.pacing import LanePacer
 from bot.store.records import (
+    Activity,
+    ActivityFilter,
     AttemptRecord,
     Backlog,
     ConversationRecord,
@@ -118,6 +120,17 @@ class Store(Protocol):
 
     async def attempts_of(self, delivery_ids: list[str]) -> list[AttemptRecord]:
         """Every recorded attempt of these deliveries, oldest first."""
+
+    async def activity(self, wanted: ActivityFilter) -> list[Activity]:
+        """The latest requests and their events, newest first (the inspector's list).
+
+        A request with events gives one row per event, one without gives one row; the
+        limit counts rows. ``state`` is derived from the request, the event's outcome and
+        its deliveries: see ``Activity.state``.
+        """
+
+    async def deliveries_of(self, event_ids: list[str]) -> list[DeliveryRecord]:
+        """The deliveries of these events."""
 
     async def backlog(self) -> Backlog:
         """Queue depths, the oldest waiting item and dead letters (read at every scrape)."""

@@ -30,6 +30,8 @@ from bot.errors import StoreUnavailable
 from bot.pacing import LanePacer, SharedPacer
 from bot.store.migrations import migrate
 from bot.store.records import (
+    Activity,
+    ActivityFilter,
     AttemptRecord,
     Backlog,
     ConversationRecord,
@@ -47,6 +49,9 @@ from bot.store.rows import (
     INBOX_COLUMNS,
     MUTE_COLUMNS,
     REROUTE_COLUMNS,
+    activity_args,
+    activity_from_row,
+    activity_query,
     conversation_from_row,
     conversation_values,
     delivery_from_row,
@@ -82,6 +87,10 @@ _LATEST_IN_THREAD = (
     "SELECT *, row_number() OVER (PARTITION BY thread_key ORDER BY created_at DESC, "
     "seq DESC) AS newest FROM events WHERE thread_key IS NOT NULL"
 )
+
+# PostgreSQL cannot infer a parameter's type from ``$1 IS NULL``, so each one is cast.
+_ACTIVITY_TYPES = {1: "bigint", 2: "text", 3: "text", 4: "text", 5: "text", 6: "int"}
+_ACTIVITY = activity_query(lambda n: f"${n}::{_ACTIVITY_TYPES[n]}")
 
 _Accept = tuple[str, str, float, str, bytes]
 """(source, delivery id, received at, headers as JSON, body): one row for the inbox."""
@@ -573,6 +582,18 @@ class PostgresStore:
             "UNION ALL SELECT 'inbox_' || state, count(*) FROM inbox GROUP BY state"
         )
         return {row["name"]: int(row["n"]) for row in rows}
+
+    async def activity(self, wanted: ActivityFilter) -> list[Activity]:
+        rows = await self._fetch(_ACTIVITY, *activity_args(wanted))
+        return [activity_from_row(row) for row in rows]
+
+    async def deliveries_of(self, event_ids: list[str]) -> list[DeliveryRecord]:
+        rows = await self._fetch(
+            f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE event_id = ANY($1::text[]) "
+            "ORDER BY event_id, id",
+            event_ids,
+        )
+        return [delivery_from_row(row) for row in rows]
 
     async def backlog(self) -> Backlog:
         row = (

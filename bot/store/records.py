@@ -150,3 +150,36 @@ class RerouteRecord:
     id: int = 0
     ended_at: float | None = None
     ended_by: str = ""
+
+
+@dataclass(frozen=True)
+class Activity:
+    """One line of the inspector: an event, or a request that produced none."""
+
+    inbox_id: int
+    source: str
+    delivery_id: str
+    """The sender's id of the request (GitHub's ``X-GitHub-Delivery``...)."""
+    received_at: float
+    headers: dict[str, str]
+    """The headers the inbox keeps (the sender's event type, never credentials)."""
+    state: str
+    """``pending``, ``delivered``, ``failed``, ``ignored``, or the event's own outcome
+    when it was not routed (``unrouted``, ``muted``...)."""
+    error: str | None
+    """Why the request could not be normalized, if it could not."""
+    event: EventRecord | None
+
+
+@dataclass(frozen=True)
+class ActivityFilter:
+    """What the inspector asks for; ``None`` means any."""
+
+    limit: int = 100
+    before: int | None = None
+    """Only requests with a smaller inbox id (the next page)."""
+    source: str | None = None
+    state: str | None = None
+    text: str | None = None
+    """Case-insensitive substring of the title, type, labels, actor or sender's id;
+    or exactly a request, event or delivery id."""

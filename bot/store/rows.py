@@ -7,9 +7,12 @@ may carry), so one set of conversions serves SQLite rows and asyncpg records ali
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from bot.store.records import (
+    Activity,
+    ActivityFilter,
     ConversationRecord,
     DeliveryRecord,
     EventRecord,
@@ -165,4 +168,60 @@ def conversation_from_row(row: Any) -> ConversationRecord:
         latest_at=row["latest_at"],
         ended=bool(row["ended"]),
         started_by=row["started_by"],
+    )
+
+
+# How a request (i) and its event (e) look to an operator; see Activity.state.
+_ACTIVITY_STATE = (
+    "CASE WHEN i.state = 'new' THEN 'pending' "
+    "WHEN i.state = 'dead' THEN 'failed' "
+    "WHEN e.id IS NULL THEN 'ignored' "
+    "WHEN e.outcome <> 'routed' THEN e.outcome "
+    "WHEN EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id AND d.state = 'dead') "
+    "THEN 'failed' "
+    "WHEN EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id AND d.state = 'pending') "
+    "THEN 'pending' "
+    "ELSE 'delivered' END"
+)
+
+
+def activity_query(param: Callable[[int], str]) -> str:
+    """``Store.activity`` in SQL both backends run; ``param(n)`` spells the n-th value of
+    ``activity_args`` in the backend's placeholder style."""
+    before, source, state, text, pattern, limit = (param(n) for n in range(1, 7))
+    event_columns = ", ".join(f"e.{c.strip()}" for c in EVENT_COLUMNS.split(","))
+    return (
+        "SELECT * FROM (SELECT i.id AS request_id, i.source AS request_source, "
+        "i.delivery_id AS sender_id, i.received_at, i.headers AS request_headers, "
+        f"i.error AS inbox_error, {event_columns}, {_ACTIVITY_STATE} AS state "
+        "FROM inbox i LEFT JOIN events e ON e.inbox_id = i.id "
+        f"WHERE ({before} IS NULL OR i.id < {before}) "
+        f"AND ({source} IS NULL OR i.source = {source}) "
+        f"AND ({text} = '' OR CAST(i.id AS TEXT) = {text} OR e.id = {text} "
+        f"OR {text} LIKE e.id || '/%' "
+        f"OR lower(i.delivery_id) LIKE {pattern} ESCAPE '\\' "
+        f"OR lower(e.title) LIKE {pattern} ESCAPE '\\' "
+        f"OR lower(e.detail) LIKE {pattern} ESCAPE '\\')) AS activity "
+        f"WHERE ({state} IS NULL OR state = {state}) "
+        f"ORDER BY request_id DESC, occurred_at, id LIMIT {limit}"
+    )
+
+
+def activity_args(wanted: ActivityFilter) -> tuple[Any, ...]:
+    """The values ``activity_query`` expects, in order."""
+    text = (wanted.text or "").strip()
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return (wanted.before, wanted.source, wanted.state, text, f"%{escaped}%", wanted.limit)
+
+
+def activity_from_row(row: Any) -> Activity:
+    return Activity(
+        inbox_id=row["request_id"],
+        source=row["request_source"],
+        delivery_id=row["sender_id"],
+        received_at=row["received_at"],
+        headers=json.loads(row["request_headers"]),
+        state=row["state"],
+        error=row["inbox_error"],
+        event=event_from_row(row) if row["id"] is not None else None,
     )

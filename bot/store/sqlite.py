@@ -18,6 +18,8 @@ import aiosqlite
 
 from bot.pacing import LanePacer, Pacer
 from bot.store.records import (
+    Activity,
+    ActivityFilter,
     AttemptRecord,
     Backlog,
     ConversationRecord,
@@ -35,6 +37,9 @@ from bot.store.rows import (
     INBOX_COLUMNS,
     MUTE_COLUMNS,
     REROUTE_COLUMNS,
+    activity_args,
+    activity_from_row,
+    activity_query,
     conversation_from_row,
     conversation_values,
     delivery_from_row,
@@ -464,6 +469,20 @@ class SQLiteStore:
             "UNION ALL SELECT 'inbox_' || state, count(*) FROM inbox GROUP BY state"
         )
         return {row["name"]: int(row["n"]) for row in rows}
+
+    async def activity(self, wanted: ActivityFilter) -> list[Activity]:
+        rows = await self._fetch(activity_query(lambda n: f"?{n}"), activity_args(wanted))
+        return [activity_from_row(row) for row in rows]
+
+    async def deliveries_of(self, event_ids: list[str]) -> list[DeliveryRecord]:
+        if not event_ids:
+            return []
+        rows = await self._fetch(
+            f"SELECT {DELIVERY_COLUMNS} FROM deliveries "
+            f"WHERE event_id IN ({', '.join('?' * len(event_ids))}) ORDER BY event_id, id",
+            event_ids,
+        )
+        return [delivery_from_row(row) for row in rows]
 
     async def backlog(self) -> Backlog:
         # Each count reads a partial index, so a scrape costs the size of the backlog,
