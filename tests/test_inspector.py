@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+
+from bot.store import MuteRecord, RerouteRecord
 from bot.web import STORE
 from tests.conftest import base_config, dumps, eventually, fixture_bytes, github_headers
 
@@ -154,3 +157,45 @@ async def test_unrouted_event_offers_to_route_its_request_again(tmp_path, fake_s
     html = await eventually(unrouted)
     assert "No route matched" in html
     assert 'name="id" value="1"' in html and "Re-route request" in html
+
+
+async def test_mutes_and_reroutes_show_in_the_route_decision(tmp_path, fake_slack, make_bot):
+    config = base_config(tmp_path, fake_slack.url, inspector={"token": TOKEN})
+    config["targets"]["ops"] = {"slack": "#ops"}
+    bot = await make_bot(config)
+    store = bot.app[STORE]
+    now = time.time()
+    common = {"creator": "slack:U1 (alice)", "created_at": now, "expires_at": now + 3600}
+    await store.add_mute(
+        MuteRecord(
+            selector={"event": ["push*"]},
+            platform="slack",
+            channel="",
+            channel_name="",
+            everywhere=True,
+            reason="deploy freeze",
+            **common,
+        )
+    )
+    await store.add_reroute(
+        RerouteRecord(
+            selector={"event": ["star.*"]},
+            target="ops",
+            platform="slack",
+            address="#ops",
+            label="ops",
+            **common,
+        )
+    )
+    await post(bot, fixture_bytes("github/push.json"), "push", "m-1")
+    await post(bot, fixture_bytes("github/star__created.json"), "star", "r-1")
+    await fake_slack.wait_for(1)
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+
+    muted = await (await bot.get("/inspect?state=muted", headers=auth)).text()
+    assert "push.tag" in muted and "star.created" not in muted
+    assert "muted by m1 because deploy freeze" in muted
+
+    rerouted = await (await bot.get("/inspect?text=star", headers=auth)).text()
+    assert "<dt>rerouted_by</dt><dd>r1</dd>" in rerouted
+    assert "→ ops · slack #ops · sent" in rerouted

@@ -92,15 +92,15 @@ async def test_state_changes_are_json_lines_without_secrets(tmp_path):
             async with session.get(f"{bot.url}/inspect?token={INSPECTOR_TOKEN}") as r:
                 assert r.status == 200  # the cookie it set was sent after the redirect
                 answers.append(await r.text())
-            bearer = {"Authorization": f"Bearer {INSPECTOR_TOKEN}"}
-            async with session.get(f"{bot.url}/inspect?text=d-3", headers=bearer) as r:
-                answers.append(await r.text())
-                assert "slack error: invalid_auth" in answers[-1]
 
             async def logged(message: str) -> bool:
                 return any(e["message"] == message for e in lines_of(bot.log.read_text()))
 
             assert await eventually(lambda: logged("dead"))
+            bearer = {"Authorization": f"Bearer {INSPECTOR_TOKEN}"}
+            async with session.get(f"{bot.url}/inspect?text=d-3", headers=bearer) as r:
+                answers.append(await r.text())
+                assert "slack error: invalid_auth" in answers[-1]
     finally:
         bot.terminate()
         await slack.close()

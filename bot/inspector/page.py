@@ -139,12 +139,19 @@ def _row(
         for index in sorted(set(event.detail.get("routes", [])))
     ]
     notes = [
-        (key, value if isinstance(value, str) else json.dumps(value))
+        (key, _note(value))
         for key, value in event.detail.items()
-        if key not in _EVENT_FIELDS
+        if key not in _EVENT_FIELDS and value
     ]
     deliveries = by_event.get(event.id, [])
     if deliveries:
         return Row(activity, routes, notes, deliveries, event.id, "Replay")
     # Nothing to send again: route the request again with today's rules instead.
     return Row(activity, routes, notes, [], str(activity.inbox_id), "Re-route request")
+
+
+def _note(value: Any) -> str:
+    """A decision note (``muted``, ``rerouted_by``...) as one readable line."""
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {_note(v)}" for k, v in value.items())
+    return value if isinstance(value, str) else json.dumps(value)
