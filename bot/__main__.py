@@ -16,6 +16,7 @@ from typing import Any
 
 from bot import logs
 from bot.config import ConfigError, Settings, load_config
+from bot.deadletters import SCAN_LIMIT, DeadLetterFilter, matching, parse_since
 from bot.errors import StoreUnavailable
 from bot.routing import compile_routes
 
@@ -139,21 +140,71 @@ async def _migrate(store: Any, settings: Settings, args: argparse.Namespace) -> 
     return 0
 
 
+def _dead_filter(args: argparse.Namespace) -> DeadLetterFilter:
+    since = parse_since(args.since, time.time()) if args.since else None
+    return DeadLetterFilter(args.target, args.source, args.error, since)
+
+
 async def _dead_list(store: Any, settings: Settings, args: argparse.Namespace) -> int:
-    rows = await store.dead_letters(args.limit)
+    try:
+        chosen = _dead_filter(args)
+    except ValueError as exc:
+        print(f"error: {exc}")
+        return 2
+    rows = await matching(store, chosen, args.limit)
     if not rows:
-        print("no dead letters")
+        print("no dead letters" + ("" if chosen.describe() == "all" else f" ({chosen.describe()})"))
         return 0
     for row in rows:
         when = time.strftime("%Y-%m-%d %H:%M", time.gmtime(row["at"]))
         print(f"{row['id']:<28} {row['kind']:<8} {row['target']:<16} {when}  {row['error']}")
-    print(f"{len(rows)} dead letter(s); replay one with: python -m bot replay ID")
+    print(
+        f"{len(rows)} dead letter(s); replay one with: python -m bot replay ID, "
+        "or all of these with: python -m bot replay --all (and the same filters)"
+    )
     return 0
+
+
+async def _replay_all(store: Any, args: argparse.Namespace) -> int:
+    """Replay every dead letter the filters admit, saying how far it got as it goes."""
+    from bot.replay import ReplayError, replay
+
+    try:
+        chosen = _dead_filter(args)
+    except ValueError as exc:
+        print(f"error: {exc}")
+        return 2
+    rows = await matching(store, chosen, args.limit)
+    if not rows:
+        print(f"no dead letters to replay ({chosen.describe()})")
+        return 0
+    print(f"replaying {len(rows)} dead letter(s) ({chosen.describe()})")
+    every = max(1, len(rows) // 20)  # one line each for a few, about 20 lines for many
+    queued = 0
+    for number, row in enumerate(rows, 1):
+        try:
+            await replay(store, row["id"], time.time())
+            queued += 1
+        except ReplayError as exc:  # replayed meanwhile (by chat or the inspector) or purged
+            print(f"  {row['id']}: {exc}")
+        if len(rows) <= 50:
+            print(f"  [{number}/{len(rows)}] {row['kind']} {row['id']} ({row['target']})")
+        elif number % every == 0 or number == len(rows):
+            print(f"  {number}/{len(rows)} queued")
+    print(f"{queued} queued; a running bot delivers them within a few seconds")
+    return 0 if queued == len(rows) else 1
 
 
 async def _replay(store: Any, settings: Settings, args: argparse.Namespace) -> int:
     from bot.replay import ReplayError, replay
 
+    if args.all:
+        return await _replay_all(store, args)
+    if args.id is None or any(
+        getattr(args, k) is not None for k in ("target", "source", "error", "since")
+    ):
+        print("error: give one ID, or --all to replay the dead letters the filters choose")
+        return 2
     try:
         replayed = await replay(store, args.id, time.time())
     except ReplayError as exc:
@@ -183,6 +234,14 @@ def _simulate(args: argparse.Namespace, settings: Settings) -> int:
     ok, line = simulate.outcome(status, answer, args.source)
     print(line)
     return 0 if ok else 1
+
+
+def _add_dead_filters(parser: argparse.ArgumentParser, limit: int) -> None:
+    parser.add_argument("--target", help="only deliveries to targets matching this glob")
+    parser.add_argument("--source", help="only events from sources matching this glob")
+    parser.add_argument("--error", help="only errors containing this text")
+    parser.add_argument("--since", help="only those that died since: 2h, 1d or 2024-05-01")
+    parser.add_argument("--limit", type=int, default=limit, help=argparse.SUPPRESS)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -220,9 +279,15 @@ def _parser() -> argparse.ArgumentParser:
     dead = commands.add_parser("dead", help="dead letters")
     dead_commands = dead.add_subparsers(dest="dead_command", required=True)
     dead_list = dead_commands.add_parser("list", help="list dead letters, newest first")
-    dead_list.add_argument("--limit", type=int, default=100)
-    replay = commands.add_parser("replay", help="deliver again: an inbox, event or delivery id")
-    replay.add_argument("id")
+    _add_dead_filters(dead_list, limit=100)
+    replay = commands.add_parser(
+        "replay", help="deliver again: an inbox, event or delivery id, or --all dead letters"
+    )
+    replay.add_argument("id", nargs="?", help="12 (a request), 12.0 (an event), 12.0/eng")
+    replay.add_argument(
+        "--all", action="store_true", help="every dead letter the filters below choose"
+    )
+    _add_dead_filters(replay, limit=SCAN_LIMIT)
     for sub in commands.choices.values():
         sub.add_argument("--config", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return parser

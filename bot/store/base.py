@@ -147,7 +147,9 @@ class Store(Protocol):
         """Deliveries whose id starts with an inbox or event id."""
 
     async def dead_letters(self, limit: int = 100) -> list[dict[str, Any]]:
-        """Dead deliveries and dead inbox requests, newest first."""
+        """Dead deliveries and dead inbox requests, newest first: ``id``, ``kind``
+        (``delivery`` | ``inbox``), ``target`` (the source, for a request), ``source``,
+        ``error`` and ``at`` (when it died or arrived)."""
 
     async def requeue_delivery(self, delivery_id: str, now: float) -> bool:
         """Put a delivery back in the outbox for another full round of attempts."""

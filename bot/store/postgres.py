@@ -545,9 +545,9 @@ class PostgresStore:
 
     async def dead_letters(self, limit: int = 100) -> list[dict[str, Any]]:
         rows = await self._fetch(
-            "SELECT id, target, last_error AS error, updated_at AS at, 'delivery' AS kind "
-            "FROM deliveries WHERE state = 'dead' "
-            "UNION ALL SELECT CAST(id AS TEXT), source, error, received_at, 'inbox' "
+            "SELECT id, target, source, last_error AS error, updated_at AS at, "
+            "'delivery' AS kind FROM deliveries WHERE state = 'dead' "
+            "UNION ALL SELECT CAST(id AS TEXT), source, source, error, received_at, 'inbox' "
             "FROM inbox WHERE state = 'dead' ORDER BY at DESC LIMIT $1",
             limit,
         )

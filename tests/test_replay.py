@@ -1,0 +1,110 @@
+"""Dead letters and replay from the command line, against the store a running bot uses."""
+
+from __future__ import annotations
+
+import asyncio
+
+from bot.__main__ import main
+from bot.web import STORE
+from tests.conftest import base_config, eventually, github_headers, issue_body
+
+
+async def cli(tmp_path, capsys, *argv: str) -> tuple[int, str]:
+    """``python -m bot --config cli.toml ARGV``, run beside the bot as an operator would."""
+    config = tmp_path / "cli.toml"
+    config.write_text(f'[store]\nurl = "sqlite:///{tmp_path / "bot.db"}"\n')
+    code = await asyncio.to_thread(main, ["--config", str(config), *argv])
+    return code, capsys.readouterr().out
+
+
+async def post_issue(bot, number: int) -> str:
+    body = issue_body(number)
+    response = await bot.post(
+        "/hooks/github", data=body, headers=github_headers(body, "issues", f"d-{number}")
+    )
+    return (await response.json())["id"]
+
+
+def two_targets(tmp_path, slack_url: str) -> dict:
+    return base_config(
+        tmp_path,
+        slack_url,
+        targets={"eng": {"slack": "#eng"}, "ops": {"slack": "#ops"}},
+        routes=[{"to": ["eng", "ops"]}],
+    )
+
+
+async def test_replay_all_with_filters_requeues_just_those_and_shows_progress(
+    tmp_path, fake_slack, make_bot, capsys
+):
+    fake_slack.fail_next(times=3, error="channel_not_found", channel="#eng")
+    fake_slack.fail_next(times=3, error="is_archived", channel="#ops")
+    bot = await make_bot(two_targets(tmp_path, fake_slack.url))
+    for number in range(3):
+        await post_issue(bot, number)
+    store = bot.app[STORE]
+
+    async def six_dead():
+        return len(await store.dead_letters()) == 6
+
+    assert await eventually(six_dead)
+
+    code, out = await cli(tmp_path, capsys, "dead", "list", "--error", "ARCHIVED")
+    assert code == 0
+    assert out.count("/ops") == 3 and "/eng" not in out
+    assert "3 dead letter(s)" in out
+
+    code, out = await cli(tmp_path, capsys, "replay", "--all", "--target", "eng", "--since", "1h")
+    assert code == 0
+    assert "replaying 3 dead letter(s) (target=eng, since " in out
+    assert "[3/3] delivery" in out and "3 queued" in out
+
+    posts = await fake_slack.wait_for(3, timeout=10)  # the bot polls the store: no nudge
+    assert sorted(p.body["channel"] for p in posts) == ["#eng"] * 3
+    remaining = await store.dead_letters()
+    assert sorted(d["target"] for d in remaining) == ["ops"] * 3
+
+    code, out = await cli(tmp_path, capsys, "replay", "--all", "--source", "stripe")
+    assert (code, out.strip()) == (0, "no dead letters to replay (source=stripe)")
+
+
+async def test_replay_needs_an_id_or_all(tmp_path, capsys):
+    code, out = await cli(tmp_path, capsys, "replay", "--target", "eng")
+    assert code == 2 and "give one ID, or --all" in out
+    code, out = await cli(tmp_path, capsys, "dead", "list", "--since", "last tuesday")
+    assert code == 2 and "give a duration" in out
+
+
+async def test_replaying_a_request_uses_todays_routes_and_templates(
+    tmp_path, fake_slack, make_bot, capsys
+):
+    """The request is normalized, routed and rendered again: a fixed config applies."""
+    fake_slack.fail_next(error="channel_not_found", channel="#typo")
+    yesterday = base_config(
+        tmp_path, fake_slack.url, targets={"eng": {"slack": "#typo"}}, routes=[{"to": ["eng"]}]
+    )
+    bot = await make_bot(yesterday)
+    inbox_id = await post_issue(bot, 7)
+    assert await eventually(bot.app[STORE].dead_letters)
+    await bot.close()
+
+    templates = tmp_path / "templates" / "github"
+    templates.mkdir(parents=True)
+    (templates / "issues.j2").write_text(
+        '{% extends "default.j2" %}{% block title %}Today: {{ event.title }}{% endblock %}'
+    )
+    today = base_config(
+        tmp_path,
+        fake_slack.url,
+        targets={"eng": {"slack": "#eng"}},
+        routes=[{"to": ["eng"]}],
+        templates={"dir": str(tmp_path / "templates")},
+    )
+    bot = await make_bot(today)
+    code, out = await cli(tmp_path, capsys, "replay", inbox_id)
+    assert code == 0 and "normalized again with today's config" in out
+
+    [post] = await fake_slack.wait_for(1, timeout=10)
+    assert post.body["channel"] == "#eng"
+    assert post.body["text"] == "Today: [a/b] Issue #7: issue 7"
+    assert await bot.app[STORE].dead_letters() == []
