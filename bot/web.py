@@ -76,7 +76,7 @@ async def receive_hook(request: web.Request) -> web.StreamResponse:
         payload = hook.json()
     except PayloadError as exc:
         metrics.requests.labels(name, "bad_payload").inc()
-        log.warning("refused", extra={"source": name, "reason": str(exc)})
+        log.warning("refused", extra={"source": name, "outcome": "bad_payload", "reason": str(exc)})
         return _error(400, str(exc))
     if (echo := challenge_value(source.challenge, hook.query, payload)) is not None:
         return _challenge_answer(name, echo)
@@ -141,7 +141,10 @@ async def _admit(request: web.Request, name: str, source: SourceConfig) -> web.R
     if refusal.status == 429:
         request.app[METRICS].requests.labels(name, "rate_limited").inc()
         if refusal.first:
-            log.warning("rate limited", extra={"source": name, "reason": refusal.reason})
+            log.warning(
+                "rate limited",
+                extra={"source": name, "outcome": "rate_limited", "reason": refusal.reason},
+            )
         return web.json_response(
             {"status": "error", "error": refusal.reason},
             status=refusal.status,
@@ -159,7 +162,9 @@ async def _cut_off(request: web.Request, name: str) -> web.StreamResponse:
     """
     timeout = request.app[SETTINGS].server.read_timeout
     request.app[METRICS].requests.labels(name, "too_slow").inc()
-    log.warning("body too slow", extra={"source": name, "peer": request.remote})
+    log.warning(
+        "body too slow", extra={"source": name, "outcome": "too_slow", "peer": request.remote}
+    )
     response = _error(408, f"body not received within read_timeout ({timeout:g}s)")
     response.force_close()
     await response.prepare(request)
