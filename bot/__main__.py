@@ -214,6 +214,44 @@ async def _replay(store: Any, settings: Settings, args: argparse.Namespace) -> i
     return 0
 
 
+async def _chat_command(store: Any, settings: Settings, args: argparse.Namespace) -> int:
+    """``mute``, ``unmute``, ``route``, ``list``, ... : the chat commands, for operators
+    without chat. Same core as Slack and Discord; a running bot sees the change at its
+    next event and posts any announcement within a second."""
+    import getpass
+    import shlex
+
+    from bot.commands import Caller, CommandCore
+
+    text = " ".join([args.command, *(shlex.quote(word) for word in args.words)])
+    reply = await CommandCore(settings, store).run(text, Caller("cli", getpass.getuser()))
+    print(reply.text)
+    if reply.table:
+        print(reply.table_text())
+    return 0 if reply.ok else 1
+
+
+def _discord_register(args: argparse.Namespace, settings: Settings) -> int:
+    import aiohttp
+
+    from bot.commands import CommandError
+    from bot.commands.discord_interactions import register
+
+    async def run() -> int:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
+            try:
+                commands = await register(settings, session, args.guild)
+            except CommandError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 1
+        where = f"in guild {args.guild} (usable now)" if args.guild else "globally"
+        names = ", ".join(f"/{c.get('name')}" for c in commands)
+        print(f"registered {names} {where}; Discord may take up to an hour to show global ones")
+        return 0
+
+    return asyncio.run(run())
+
+
 def _simulate(args: argparse.Namespace, settings: Settings) -> int:
     from bot import simulate
 
@@ -242,6 +280,19 @@ def _add_dead_filters(parser: argparse.ArgumentParser, limit: int) -> None:
     parser.add_argument("--error", help="only errors containing this text")
     parser.add_argument("--since", help="only those that died since: 2h, 1d or 2024-05-01")
     parser.add_argument("--limit", type=int, default=limit, help=argparse.SUPPRESS)
+
+
+CHAT_COMMANDS = {
+    "mute": "mute: SELECTOR (in TARGET | everywhere) [for 2h | until resolved] [because ...]",
+    "unmute": "lift a mute: ID (m3); its digest is posted",
+    "route": "reroute: SELECTOR to TARGET [for 1d]",
+    "unroute": "remove a reroute: ID (r2)",
+    "list": "mutes and reroutes in force",
+    "status": "queues, muted and dead counts, rejected webhooks",
+    "why": "how a request, event or delivery was routed, muted or failed: ID",
+    "test": "post a test message: TARGET",
+}
+"""The chat commands the CLI offers too (help text for each)."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -288,6 +339,15 @@ def _parser() -> argparse.ArgumentParser:
         "--all", action="store_true", help="every dead letter the filters below choose"
     )
     _add_dead_filters(replay, limit=SCAN_LIMIT)
+    for name, summary in CHAT_COMMANDS.items():
+        sub = commands.add_parser(name, help=summary)
+        sub.add_argument("words", nargs="*", metavar="WORD")
+    discord = commands.add_parser("discord", help="Discord application commands")
+    discord_commands = discord.add_subparsers(dest="discord_command", required=True)
+    register = discord_commands.add_parser(
+        "register-commands", help="create or update /notify through Discord's API"
+    )
+    register.add_argument("--guild", help="a server id: its commands appear at once")
     for sub in commands.choices.values():
         sub.add_argument("--config", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return parser
@@ -301,7 +361,9 @@ COMMANDS: dict[str, Command] = {
     "explain": _explain,
     "simulate": _simulate,
     "dead": _with_store(_dead_list),
+    "discord": _discord_register,
     "replay": _with_store(_replay),
+    **{name: _with_store(_chat_command) for name in CHAT_COMMANDS},
 }
 
 

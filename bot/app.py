@@ -18,7 +18,7 @@ from aiohttp import web
 from bot.chat import ChatAdapter
 from bot.chat.discord import DiscordAdapter
 from bot.chat.slack import SlackAdapter
-from bot.commands import CommandCore, slack_app
+from bot.commands import CommandCore, discord_interactions, slack_app
 from bot.config import Settings
 from bot.ingress import IngressPolicy
 from bot.inspector import add_inspector
@@ -45,6 +45,7 @@ def build_app(settings: Settings) -> web.Application:
     slack_app.add_routes(app, settings)
     if settings.inspector.token:
         add_inspector(app, settings.inspector.token)
+    discord_interactions.add_routes(app, settings, COMMANDS)
     return app
 
 

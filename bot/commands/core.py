@@ -39,6 +39,7 @@ from bot.config import Settings
 from bot.durations import format_duration
 from bot.overrides import Selector, destination_for, in_force
 from bot.rendering import Message, Platform
+from bot.replay import ReplayError, replay
 from bot.store import DeliveryRecord, EventRecord, MuteRecord, RerouteRecord, Store
 
 log = logging.getLogger("bot.commands")
@@ -127,7 +128,9 @@ class CommandCore:
         """Run a parsed command (Discord builds it from options)."""
         refused = denial(command, caller, self.settings.commands.admins)
         if refused:
-            log.info("command denied", extra={"user": caller.creator, "command": type(command)})
+            log.info(
+                "command denied", extra={"user": caller.creator, "command": type(command).__name__}
+            )
             return Reply(refused, ok=False)
         try:
             reply = await self._actions[type(command)](command, caller, self.clock())
@@ -383,28 +386,12 @@ class CommandCore:
     # -- acting -------------------------------------------------------------------------
 
     async def _replay(self, command: Replay, caller: Caller, now: float) -> Reply:
-        ident = command.id
-        if "/" in ident:
-            if not await self.store.requeue_delivery(ident, now):
-                raise CommandError(f"no delivery {ident}")
-            what = f"delivery {ident}"
-        elif "." in ident:
-            deliveries = await self.store.deliveries_for(ident)
-            if not deliveries:
-                raise CommandError(f"no event {ident} (or it had no deliveries: see `why {ident}`)")
-            for delivery in deliveries:
-                await self.store.requeue_delivery(delivery.id, now)
-            what = f"event {ident} ({len(deliveries)} deliveries)"
-        elif ident.isdigit():
-            if not await self.store.requeue_inbox(int(ident), now):
-                raise CommandError(f"no request {ident}")
-            what = f"request {ident} (normalized again with today's rules)"
-        else:
-            raise CommandError(
-                f"{ident!r} is not an id: a request (12), event (12.0) or delivery (12.0/eng)"
-            )
+        try:
+            replayed = await replay(self.store, command.id, now)
+        except ReplayError as exc:
+            raise CommandError(str(exc)) from None
         self.nudge()
-        return Reply(f"Queued {what}; a running bot delivers it within a second.")
+        return Reply(f"Queued {replayed.what}; a running bot delivers it within a second.")
 
     async def _test(self, command: SendTest, caller: Caller, now: float) -> Reply:
         where = command.destination

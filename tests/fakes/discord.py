@@ -103,6 +103,10 @@ class FakeDiscord:
         self.app.router.add_post(
             API + "/channels/{channel}/messages/{mid}/threads", self._start_thread
         )
+        self.app.router.add_put(API + "/applications/{app}/commands", self._commands)
+        self.app.router.add_put(API + "/applications/{app}/guilds/{guild}/commands", self._commands)
+        self.commands: dict[str, list[dict[str, Any]]] = {}
+        """Application commands by scope (``global`` or the guild id), as registered."""
 
     # -- scripting and reading ------------------------------------------------
 
@@ -242,6 +246,20 @@ class FakeDiscord:
         message = Posted(self._new_id(), request.match_info["channel"], None, [call.body])
         self.messages[message.id] = message
         return self._answer(message)
+
+    async def _commands(self, request: web.Request) -> web.StreamResponse:
+        """Bulk overwrite, as Discord does it: the list sent replaces the scope's commands."""
+        call, refused = await self._record(request)
+        if refused is not None:
+            return refused
+        if call.headers.get("Authorization") != f"Bot {BOT_TOKEN}":
+            return _error(401, 0, "401: Unauthorized")
+        scope = request.match_info.get("guild", "global")
+        self.commands[scope] = [
+            {**command, "id": self._new_id(), "application_id": request.match_info["app"]}
+            for command in call.body
+        ]
+        return web.json_response(self.commands[scope])
 
     async def _about_message(self, request: web.Request) -> tuple[Call, Posted] | web.Response:
         """A request on an existing message: recorded, then refused or the message."""
