@@ -20,6 +20,12 @@ CREDENTIALS: dict[str, list[dict]] = {
     "github": [{"secret": "sample secret"}],
     "stripe": [{"secret": "whsec_sample"}, {"secret": ["whsec_new", "whsec_old"]}],
     "pagerduty": [{"secret": "sample secret"}],
+    "grafana": [
+        {"secret": "sample secret"},
+        {"secret": "sample secret", "timestamp_header": "X-Grafana-Alerting-Timestamp"},
+        {"token": "sample token"},
+        {"username": "grafana", "password": "sample password"},
+    ],
     "alertmanager": [
         {"token": "sample token"},
         {"username": "alertmanager", "password": "sample password"},
