@@ -211,3 +211,28 @@ async def test_test_posts_through_the_outbox(tmp_path, fake_slack, make_bot):
     [post] = await fake_slack.wait_for(1)
     assert post.body["channel"] == "#eng"
     assert "Test message" in bot.slack.text_of(post)
+
+
+async def test_muted_events_are_counted_in_metrics(tmp_path, fake_slack, make_bot):
+    bot = await start(make_bot, tmp_path, fake_slack)
+    await bot.command("mute github")
+    await bot.hook(pull_request())
+
+    metrics = await (await bot.client.get("/metrics")).text()
+
+    assert 'bot_events_total{outcome="muted",source="github"} 1.0' in metrics
+
+
+async def test_a_reroute_for_a_while_expires(tmp_path, fake_slack, make_bot):
+    bot = await start(make_bot, tmp_path, fake_slack)
+    assert "for 1s" in await bot.command("route github to <#CWEB|web> for 1s")
+    await bot.hook(pull_request())
+    [moved] = await fake_slack.wait_for(1)
+
+    async def expired() -> bool:
+        return "No mutes or reroutes" in await bot.command("list")
+
+    assert await eventually(expired)
+    await bot.hook(pull_request("reopened"))
+    posts = await fake_slack.wait_for(2)
+    assert (moved.body["channel"], posts[1].body["channel"]) == ("CWEB", "#eng")
