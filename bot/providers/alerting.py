@@ -16,7 +16,14 @@ from typing import Any
 
 from bot.config import SourceConfig
 from bot.events import Event
-from bot.providers.base import Provider, Signer, Verifier, WebhookRequest, content_digest
+from bot.providers.base import (
+    Provider,
+    Signer,
+    Verifier,
+    WebhookRequest,
+    content_digest,
+    http_url,
+)
 
 # status -> (our event type, conversation status). Top-level ``status`` is "firing" while
 # any alert of the group fires; an alert's own status says the same of that alert.
@@ -138,7 +145,7 @@ def _group_event(
         "severity": _severity([common] if "severity" in common else _labels_of(firing or alerts)),
         "title": f"[{status.upper()}{count}] {name}" + (f" ({scope})" if scope else ""),
         "text": annotations.get("summary") or annotations.get("description", ""),
-        "url": _url(body.get("externalURL")),
+        "url": http_url(body.get("externalURL")),
         "labels": common,
         "thread_key": f"{provider}:{source_name}:{_digest(str(body.get('groupKey')))}",
         "occurred_at": _latest_change(alerts),
@@ -161,7 +168,7 @@ def _alert_event(
         "severity": _severity([labels]),
         "title": f"[{str(status).upper()}] {name}" + (f": {summary}" if summary else ""),
         "text": annotations.get("description", ""),
-        "url": _url(alert.get("generatorURL")) or _url(body.get("externalURL")),
+        "url": http_url(alert.get("generatorURL")) or http_url(body.get("externalURL")),
         "labels": labels,
         "thread_key": f"{provider}:{source_name}:{_fingerprint(alert)}",
         "occurred_at": _latest_change([alert]),
@@ -219,7 +226,3 @@ def _latest_change(alerts: list[dict[str, Any]]) -> datetime:
     ]
     known = [m if m.tzinfo else m.replace(tzinfo=UTC) for m in moments if m is not None]
     return max(known) if known else datetime.now(UTC)
-
-
-def _url(value: Any) -> str | None:
-    return value if isinstance(value, str) and value.startswith(("https://", "http://")) else None

@@ -6,6 +6,7 @@ import hashlib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -96,3 +97,30 @@ def dig(data: Any, path: str, default: Any = None) -> Any:
         if current is None:
             return default
     return current
+
+
+def text(value: Any) -> str:
+    """A payload value as display text: ``None`` is empty, numbers are written out."""
+    return value if isinstance(value, str) else "" if value is None else str(value)
+
+
+def http_url(value: Any) -> str | None:
+    """A payload value that is a web link, else None (never ``javascript:`` and the like)."""
+    return value if isinstance(value, str) and value.startswith(("https://", "http://")) else None
+
+
+def moment(value: Any) -> datetime:
+    """When something happened: ISO 8601, or Unix seconds or milliseconds (as numbers or
+    digit strings); anything unreadable is now, so a bad timestamp never loses an event."""
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        except ValueError:
+            pass
+    try:
+        stamp = float(value) if not isinstance(value, bool) else -1.0
+    except (TypeError, ValueError):
+        return datetime.now(UTC)
+    stamp = stamp / 1000 if stamp > 1e11 else stamp
+    return datetime.fromtimestamp(stamp, UTC) if 0 <= stamp < 2**33 else datetime.now(UTC)

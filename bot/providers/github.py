@@ -9,13 +9,12 @@ ignored, like every event without a handler.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from bot.config import SourceConfig
 from bot.errors import VerificationError
 from bot.events import Event
-from bot.providers.base import Provider, WebhookRequest, content_digest, dig
+from bot.providers.base import Provider, WebhookRequest, content_digest, dig, moment
 from bot.providers.signing import hmac_sha256_hex, matches_any
 
 Handler = Callable[[dict[str, Any]], dict[str, Any] | None]
@@ -78,17 +77,6 @@ def normalize(
     ]
 
 
-def _when(value: Any) -> datetime:
-    if isinstance(value, str):
-        try:
-            return datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            pass
-    if isinstance(value, int | float):
-        return datetime.fromtimestamp(value, UTC)
-    return datetime.now(UTC)
-
-
 def _repo(payload: dict[str, Any]) -> str:
     return str(dig(payload, "repository.full_name", "?"))
 
@@ -108,7 +96,7 @@ def _push(payload: dict[str, Any]) -> dict[str, Any] | None:
             "title": f"[{_repo(payload)}] tag {name} pushed",
             "url": payload.get("compare"),
             "labels": {"tag": name},
-            "occurred_at": _when(dig(payload, "head_commit.timestamp")),
+            "occurred_at": moment(dig(payload, "head_commit.timestamp")),
         }
     count = len(commits)
     forced = " (force-push)" if payload.get("forced") else ""
@@ -119,7 +107,7 @@ def _push(payload: dict[str, Any]) -> dict[str, Any] | None:
         "text": "\n".join(str(c.get("message", "")).splitlines()[0] for c in commits[:5]),
         "url": payload.get("compare"),
         "labels": {"branch": name},
-        "occurred_at": _when(dig(payload, "head_commit.timestamp")),
+        "occurred_at": moment(dig(payload, "head_commit.timestamp")),
     }
 
 
@@ -164,7 +152,7 @@ def _pull_request(payload: dict[str, Any]) -> dict[str, Any] | None:
             "author": dig(pr, "user.login", ""),
             "draft": "true" if pr.get("draft") else "",
         },
-        "occurred_at": _when(pr.get("merged_at") or pr.get("closed_at") or pr.get("updated_at")),
+        "occurred_at": moment(pr.get("merged_at") or pr.get("closed_at") or pr.get("updated_at")),
     }
 
 
@@ -187,7 +175,7 @@ def _pull_request_review(payload: dict[str, Any]) -> dict[str, Any] | None:
         "url": review.get("html_url") or pr.get("html_url"),
         "thread_key": _pr_key(payload),
         "severity": "warning" if state == "changes_requested" else "info",
-        "occurred_at": _when(review.get("submitted_at")),
+        "occurred_at": moment(review.get("submitted_at")),
     }
 
 
@@ -211,7 +199,7 @@ def _issues(payload: dict[str, Any]) -> dict[str, Any] | None:
         "status": "resolved" if action == "closed" else "open",
         "thread_key": _issue_key(payload),
         "labels": {"labels": ",".join(label.get("name", "") for label in issue.get("labels", []))},
-        "occurred_at": _when(issue.get("closed_at") or issue.get("updated_at")),
+        "occurred_at": moment(issue.get("closed_at") or issue.get("updated_at")),
     }
 
 
@@ -226,7 +214,7 @@ def _issue_comment(payload: dict[str, Any]) -> dict[str, Any]:
         "text": _first_paragraph(comment.get("body")),
         "url": comment.get("html_url"),
         "thread_key": _issue_key(payload),
-        "occurred_at": _when(comment.get("created_at")),
+        "occurred_at": moment(comment.get("created_at")),
     }
 
 
@@ -243,7 +231,7 @@ def _release(payload: dict[str, Any]) -> dict[str, Any]:
         "text": _first_paragraph(release.get("body")),
         "url": release.get("html_url"),
         "labels": {"tag": release.get("tag_name", "")},
-        "occurred_at": _when(release.get("published_at")),
+        "occurred_at": moment(release.get("published_at")),
     }
 
 
@@ -272,7 +260,7 @@ def _workflow_run(payload: dict[str, Any]) -> dict[str, Any]:
             "workflow": name,
             "conclusion": conclusion,
         },
-        "occurred_at": _when(run.get("updated_at")),
+        "occurred_at": moment(run.get("updated_at")),
     }
 
 
@@ -294,7 +282,7 @@ def _check(kind: str) -> Handler:
             or check.get("details_url")
             or dig(payload, "repository.html_url"),
             "labels": {"branch": branch, "conclusion": conclusion},
-            "occurred_at": _when(check.get("completed_at") or check.get("updated_at")),
+            "occurred_at": moment(check.get("completed_at") or check.get("updated_at")),
         }
 
     return handler
@@ -320,7 +308,7 @@ def _deployment_status(payload: dict[str, Any]) -> dict[str, Any]:
         or f"{dig(payload, 'repository.html_url', '')}/deployments",
         "thread_key": f"github:{_repo(payload)}:deployment:{deployment.get('id')}",
         "labels": {"env": environment, "branch": deployment.get("ref", "")},
-        "occurred_at": _when(status.get("updated_at") or status.get("created_at")),
+        "occurred_at": moment(status.get("updated_at") or status.get("created_at")),
     }
 
 
@@ -333,7 +321,7 @@ def _star(payload: dict[str, Any]) -> dict[str, Any]:
         "event": "star.created",
         "title": f"[{_repo(payload)}] New star ({count} total)",
         "url": dig(payload, "repository.html_url"),
-        "occurred_at": _when(payload.get("starred_at")),
+        "occurred_at": moment(payload.get("starred_at")),
     }
 
 
@@ -342,7 +330,7 @@ def _fork(payload: dict[str, Any]) -> dict[str, Any]:
         "event": "fork",
         "title": f"[{_repo(payload)}] Forked to {dig(payload, 'forkee.full_name', '?')}",
         "url": dig(payload, "forkee.html_url"),
-        "occurred_at": _when(dig(payload, "forkee.created_at")),
+        "occurred_at": moment(dig(payload, "forkee.created_at")),
     }
 
 

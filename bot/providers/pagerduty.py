@@ -10,13 +10,20 @@ derived from it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from bot.config import SourceConfig
 from bot.errors import VerificationError
 from bot.events import Event
-from bot.providers.base import Provider, WebhookRequest, content_digest, dig
+from bot.providers.base import (
+    Provider,
+    WebhookRequest,
+    content_digest,
+    dig,
+    http_url,
+    moment,
+    text,
+)
 from bot.providers.signing import hmac_sha256_hex, matches_any
 
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
@@ -89,8 +96,8 @@ def normalize(
             source=source_name,
             provider="pagerduty",
             event=str(event["event_type"]),
-            actor=_text(dig(event, "agent.summary")) or None,
-            occurred_at=_when(event.get("occurred_at")),
+            actor=text(dig(event, "agent.summary")) or None,
+            occurred_at=moment(event.get("occurred_at")),
             payload=payload,
             **fields,
         )
@@ -106,19 +113,19 @@ def _incident_change(describe: Callable[[dict[str, Any], str], str]) -> Handler:
         status = STATUS_BY_EVENT.get(event_type) or STATUS_BY_INCIDENT.get(
             str(incident.get("status"))
         )
-        priority = _text(dig(incident, "priority.summary"))
-        urgency = _text(incident.get("urgency"))
+        priority = text(dig(incident, "priority.summary"))
+        urgency = text(incident.get("urgency"))
         labels = {
-            "service": _text(dig(incident, "service.summary")),
+            "service": text(dig(incident, "service.summary")),
             "urgency": urgency,
             "priority": priority,
-            "escalation_policy": _text(dig(incident, "escalation_policy.summary")),
+            "escalation_policy": text(dig(incident, "escalation_policy.summary")),
             "teams": ",".join(_names(incident.get("teams"))),
         }
         return {
-            "title": f"Incident #{incident.get('number', '?')}: {_text(incident.get('title'))}",
-            "text": describe(event, _text(dig(event, "agent.summary"))),
-            "url": _url(incident.get("html_url")),
+            "title": f"Incident #{incident.get('number', '?')}: {text(incident.get('title'))}",
+            "text": describe(event, text(dig(event, "agent.summary"))),
+            "url": http_url(incident.get("html_url")),
             "status": status,
             "severity": PRIORITY_SEVERITY.get(priority)
             or URGENCY_SEVERITY.get(urgency, DEFAULT_SEVERITY),
@@ -141,11 +148,11 @@ def _annotated(event: dict[str, Any]) -> dict[str, Any]:
     """A note on an incident: ``data`` is the note, ``data.incident`` a reference."""
     note = event["data"]
     incident = note.get("incident") if isinstance(note.get("incident"), dict) else {}
-    agent = _text(dig(event, "agent.summary"))
+    agent = text(dig(event, "agent.summary"))
     return {
-        "title": f"Note on incident: {_text(incident.get('summary'))}",
-        "text": f"{agent or 'Someone'} wrote: {_text(note.get('content'))}",
-        "url": _url(incident.get("html_url")),
+        "title": f"Note on incident: {text(incident.get('summary'))}",
+        "text": f"{agent or 'Someone'} wrote: {text(note.get('content'))}",
+        "url": http_url(incident.get("html_url")),
         "thread_key": f"pagerduty:{incident.get('id')}",
         "severity": "info",
     }
@@ -162,7 +169,7 @@ HANDLERS: dict[str, Handler] = {
     ),
     "incident.delegated": _incident_change(
         lambda e, agent: (
-            f"Delegated to {_text(dig(e, 'data.escalation_policy.summary'))}{_by(agent)}"
+            f"Delegated to {text(dig(e, 'data.escalation_policy.summary'))}{_by(agent)}"
         )
     ),
     "incident.escalated": _incident_change(
@@ -170,7 +177,7 @@ HANDLERS: dict[str, Handler] = {
     ),
     "incident.priority_updated": _incident_change(
         lambda e, agent: (
-            f"Priority set to {_text(dig(e, 'data.priority.summary')) or 'none'}{_by(agent)}"
+            f"Priority set to {text(dig(e, 'data.priority.summary')) or 'none'}{_by(agent)}"
         )
     ),
     "incident.annotated": _annotated,
@@ -182,28 +189,10 @@ HANDLERS: dict[str, Handler] = {
 # later. Route them through a `generic` source if a channel wants them.
 
 
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else "" if value is None else str(value)
-
-
 def _names(references: Any) -> list[str]:
     if not isinstance(references, list):
         return []
-    return [_text(r.get("summary")) for r in references if isinstance(r, dict) and r.get("summary")]
-
-
-def _url(value: Any) -> str | None:
-    return value if isinstance(value, str) and value.startswith(("https://", "http://")) else None
-
-
-def _when(value: Any) -> datetime:
-    if isinstance(value, str):
-        try:
-            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-            return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-        except ValueError:
-            pass
-    return datetime.now(UTC)
+    return [text(r.get("summary")) for r in references if isinstance(r, dict) and r.get("summary")]
 
 
 PROVIDER = Provider(

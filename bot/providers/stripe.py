@@ -10,14 +10,13 @@ Amounts arrive in the currency's minor unit and are shown in its major unit.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from bot.config import SourceConfig
 from bot.errors import VerificationError
 from bot.events import Event
-from bot.providers.base import Provider, WebhookRequest, content_digest, dig
+from bot.providers.base import Provider, WebhookRequest, content_digest, dig, moment
 from bot.providers.signing import check_timestamp, hmac_sha256_hex, matches_any
 
 Handler = Callable[["_StripeEvent"], dict[str, Any]]
@@ -94,7 +93,7 @@ def normalize(
             event=kind,
             severity="error" if kind in _FAILURES else "info",
             labels={k: v for k, v in labels.items() if v},
-            occurred_at=_when(payload.get("created")),
+            occurred_at=moment(payload.get("created")),
             payload=payload,
             **fields,
         )
@@ -185,7 +184,7 @@ def _charge(verb: str, status: str | None) -> Handler:
 
 def _dispute(event: _StripeEvent) -> dict[str, Any]:
     due = dig(event.object, "evidence_details.due_by")
-    when = f"; evidence due {_when(due):%Y-%m-%d}" if isinstance(due, int) else ""
+    when = f"; evidence due {moment(due):%Y-%m-%d}" if isinstance(due, int) else ""
     reason = event.get("reason").replace("_", " ")
     return {
         "title": f"Dispute opened on a payment of {event.amount()}",
@@ -222,7 +221,7 @@ def _invoice(verb: str, status: str) -> Handler:
             retry = event.object.get("next_payment_attempt")
             text = f"Attempt {attempts}" if isinstance(attempts, int) else ""
             if isinstance(retry, int):
-                text += f"; next attempt {_when(retry):%Y-%m-%d %H:%M} UTC"
+                text += f"; next attempt {moment(retry):%Y-%m-%d %H:%M} UTC"
         return {
             "title": f"Invoice {number} {verb}: {event.amount(field)}",
             "text": text.lstrip("; "),
@@ -292,7 +291,7 @@ def _payout(verb: str, status: str) -> Handler:
         arrival = event.object.get("arrival_date")
         text = event.get("failure_message") or event.get("failure_code")
         if verb == "paid" and isinstance(arrival, int):
-            text = f"Arrives {_when(arrival):%Y-%m-%d}"
+            text = f"Arrives {moment(arrival):%Y-%m-%d}"
         return {
             "title": f"Payout of {event.amount()} {verb}",
             "text": text,
@@ -333,12 +332,6 @@ _FAILURES = frozenset(
 # Everything else Stripe sends (hundreds of types: customer.updated, charge.refund.updated,
 # invoice.finalized, ...) is accepted and recorded as ignored: pick the events you want
 # in the Stripe endpoint settings, and these are the ones worth a message.
-
-
-def _when(value: Any) -> datetime:
-    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**33:
-        return datetime.fromtimestamp(value, UTC)
-    return datetime.now(UTC)
 
 
 PROVIDER = Provider(
