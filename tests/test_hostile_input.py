@@ -106,6 +106,17 @@ SENDERS: dict[str, Sender] = {
         ),
         signature_headers=("x-grafana-alerting-signature",),
     ),
+    "datadog": Sender(
+        source={"provider": "datadog", "token": "dd-token", "token_header": "X-Bot-Token"},
+        fixture="datadog/alert__triggered.json",
+        sign=lambda body: {"X-Bot-Token": "dd-token", "Content-Type": "application/json"},
+        wrong_secret=lambda body: {"X-Bot-Token": "nope", "Content-Type": "application/json"},
+        unknown_event=(
+            fixture_bytes("datadog/alert__null.json"),
+            lambda body: {"X-Bot-Token": "dd-token", "Content-Type": "application/json"},
+        ),
+        signature_headers=("x-bot-token",),
+    ),
 }
 
 

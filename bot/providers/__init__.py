@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.providers import alertmanager, github, grafana, pagerduty, stripe
+from bot.providers import alertmanager, datadog, github, grafana, pagerduty, stripe
 from bot.providers.base import Provider, WebhookRequest
 
 PROVIDERS: dict[str, Provider] = {
@@ -11,6 +11,7 @@ PROVIDERS: dict[str, Provider] = {
     "pagerduty": pagerduty.PROVIDER,
     "stripe": stripe.PROVIDER,
     "grafana": grafana.PROVIDER,
+    "datadog": datadog.PROVIDER,
 }
 
 __all__ = ["PROVIDERS", "Provider", "WebhookRequest"]
