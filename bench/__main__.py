@@ -1,0 +1,155 @@
+"""``python -m bench``: how fast the bot acknowledges webhooks, against a bare baseline.
+
+Runs each chosen scenario on fresh processes (the bot as ``python -m bot serve``, a
+fake Slack, a separate load-generator process), prints a table with the targets, and
+writes every number as JSON. ``--repeat 3`` runs everything three times and reports the
+medians (the machine is noisy; one run proves little).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.report import check_targets, render_table
+from bench.scenarios import SCENARIOS, Options
+from bench.stats import median_of
+
+DEFAULT_OUTPUT = Path(__file__).resolve().parent / "results.json"
+
+
+def _parser() -> argparse.ArgumentParser:
+    defaults = Options(workdir=Path("."))
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument(
+        "--scenarios",
+        default=",".join(SCENARIOS),
+        help=f"comma-separated, in this order: {', '.join(SCENARIOS)} (default: all)",
+    )
+    parser.add_argument("--concurrency", type=int, default=defaults.concurrency)
+    parser.add_argument(
+        "--duration", type=float, default=defaults.duration, help="seconds measured"
+    )
+    parser.add_argument(
+        "--warmup", type=float, default=defaults.warmup, help="seconds sent first, not measured"
+    )
+    parser.add_argument(
+        "--rate", type=float, default=defaults.rate, help="requests/s of the ack scenario"
+    )
+    parser.add_argument(
+        "--e2e-rate", type=float, default=defaults.e2e_rate, help="events/s of the e2e scenario"
+    )
+    parser.add_argument("--channels", type=int, default=defaults.channels)
+    parser.add_argument("--storm-alerts", type=int, default=defaults.storm_alerts)
+    parser.add_argument(
+        "--storm-per-request",
+        type=int,
+        default=defaults.storm_per_request,
+        help="alerts in each Alertmanager notification",
+    )
+    parser.add_argument("--storm-bursts", type=int, default=defaults.storm_bursts)
+    parser.add_argument(
+        "--storm-wait",
+        type=float,
+        default=defaults.storm_wait,
+        help="seconds to wait for every alert to show in chat",
+    )
+    parser.add_argument(
+        "--memory-events",
+        type=int,
+        default=defaults.memory_events,
+        help="pushes queued while Slack is down",
+    )
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=defaults.settle,
+        help="seconds the memory scenario keeps watching after the last push",
+    )
+    parser.add_argument("--repeat", type=int, default=1, help="runs; medians are reported")
+    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="JSON results")
+    parser.add_argument("--keep", action="store_true", help="keep databases and logs")
+    return parser
+
+
+async def run_once(names: list[str], opts: Options, number: int) -> dict[str, Any]:
+    results: dict[str, Any] = {}
+    for name in names:
+        workdir = opts.workdir / f"run{number}-{name}"
+        workdir.mkdir(parents=True)
+        started = time.monotonic()
+        print(f"run {number}: {name} ...", file=sys.stderr, flush=True)
+        results[name] = await SCENARIOS[name](opts, workdir)
+        results[name]["wall_s"] = round(time.monotonic() - started, 1)
+    if "baseline" in results and "ingest" in results and results["baseline"]["rps"]:
+        results["ingest"]["ratio"] = round(results["ingest"]["rps"] / results["baseline"]["rps"], 3)
+    return results
+
+
+def machine() -> dict[str, Any]:
+    return {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "load_average": os.getloadavg(),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    names = [n.strip() for n in args.scenarios.split(",") if n.strip()]
+    unknown = [n for n in names if n not in SCENARIOS]
+    if unknown:
+        print(f"error: unknown scenario {unknown[0]!r} (known: {', '.join(SCENARIOS)})")
+        return 2
+    tmp = Path(tempfile.mkdtemp(prefix="bot-bench-"))
+    try:
+        opts = Options(
+            workdir=tmp,
+            concurrency=args.concurrency,
+            duration=args.duration,
+            warmup=args.warmup,
+            rate=args.rate,
+            e2e_rate=args.e2e_rate,
+            channels=args.channels,
+            storm_alerts=args.storm_alerts,
+            storm_per_request=args.storm_per_request,
+            storm_bursts=args.storm_bursts,
+            storm_wait=args.storm_wait,
+            memory_events=args.memory_events,
+            settle=args.settle,
+        )
+        started = time.monotonic()
+        runs = [asyncio.run(run_once(names, opts, n + 1)) for n in range(args.repeat)]
+    finally:
+        if args.keep:
+            print(f"kept databases and logs in {tmp}", file=sys.stderr)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    median = {name: median_of([run[name] for run in runs]) for name in names}
+    checks = check_targets(median)
+    document = {
+        "machine": machine(),
+        "options": {k: v for k, v in vars(args).items() if k != "output"} | {"scenarios": names},
+        "wall_s": round(time.monotonic() - started, 1),
+        "runs": runs,
+        "median": median,
+        "targets": checks,
+    }
+    args.output.write_text(json.dumps(document, indent=2, default=str), encoding="utf-8")
+    print(render_table(median, checks, repeat=args.repeat))
+    print(f"\nresults: {args.output}  ({document['wall_s']} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,196 @@
+"""The processes of one scenario: the bot (or the baseline), the fake Slack, the load.
+
+Each runs as a real child process on loopback, so the bot is measured the way it is
+deployed (``python -m bot serve`` with a config file) and the load generator never
+shares an interpreter with the server it measures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from bench.payloads import ALERTMANAGER_TOKEN, GITHUB_SECRET, SLACK_TOKEN, channel_repo
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Service:
+    """A child process serving HTTP on ``port``; ready once ``/healthz`` answers."""
+
+    def __init__(
+        self, name: str, argv: list[str], log: Path, port: int, env: dict[str, str] | None = None
+    ) -> None:
+        self.name = name
+        self.argv = argv
+        self.log = log
+        self.port = port
+        self.env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def start(self, timeout: float = 30) -> None:
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, *self.argv],
+                cwd=ROOT,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        async with aiohttp.ClientSession() as session:
+            while loop.time() < deadline:
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"{self.name} exited: {self._tail()}")
+                try:
+                    async with session.get(f"{self.url}/healthz") as response:
+                        if response.status == 200:
+                            return
+                except aiohttp.ClientError:
+                    pass
+                await asyncio.sleep(0.05)
+        raise TimeoutError(f"{self.name} did not start: {self._tail()}")
+
+    async def stop(self) -> None:
+        """SIGTERM, then SIGKILL: after a scenario its backlog is of no interest."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.to_thread(self.process.wait, 2)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            await asyncio.to_thread(self.process.wait, 5)
+
+    def memory_kb(self) -> dict[str, int]:
+        """Current (``VmRSS``) and peak (``VmHWM``) resident memory, from /proc."""
+        assert self.process is not None
+        found: dict[str, int] = {}
+        with open(f"/proc/{self.process.pid}/status", encoding="ascii") as status:
+            for line in status:
+                key, _, value = line.partition(":")
+                if key in ("VmRSS", "VmHWM"):
+                    found[key] = int(value.split()[0])
+        return found
+
+    async def get_json(self, path: str) -> Any:
+        return json.loads(await self.get_text(path))
+
+    async def get_text(self, path: str) -> str:
+        async with aiohttp.ClientSession() as session, session.get(self.url + path) as response:
+            return await response.text()
+
+    def _tail(self) -> str:
+        return self.log.read_text(errors="replace")[-2000:]
+
+
+async def run_load(job: dict[str, Any]) -> dict[str, Any]:
+    """Run one load-generator process to completion and return its result."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bench.load",
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await process.communicate(json.dumps(job).encode())
+    if process.returncode != 0:
+        raise RuntimeError(f"load generator failed: {err.decode(errors='replace')[-2000:]}")
+    result: dict[str, Any] = json.loads(out)
+    return result
+
+
+def channel_id(channel: int) -> str:
+    return f"CBENCH{channel:03d}"
+
+
+def bot_config(
+    workdir: Path,
+    slack_url: str,
+    *,
+    channels: int,
+    alerts: bool = False,
+    group_wait: str | None = None,
+) -> Path:
+    """A TOML config: pushes to one channel per repository, alerts to ``#alerts``.
+
+    One route per channel, as a team with many repositories writes it; routing walks
+    them in order, so this is routing's realistic worst case rather than its best.
+    """
+    lines = [
+        "[server]",
+        'host = "127.0.0.1"',
+        "[store]",
+        f"url = {json.dumps('sqlite:///' + str(workdir / 'bot.db'))}",
+        "[slack]",
+        f'bot_token = "{SLACK_TOKEN}"',
+        f"api_url = {json.dumps(slack_url + '/api/')}",
+        "[sources.github]",
+        'provider = "github"',
+        f'secret = "{GITHUB_SECRET}"',
+    ]
+    if alerts:
+        lines += [
+            "[sources.prometheus]",
+            'provider = "alertmanager"',
+            f'token = "{ALERTMANAGER_TOKEN}"',
+            "[targets.alerts]",
+            'slack = "CBENCHALERTS"',
+            "[[routes]]",
+            'match = { source = "prometheus" }',
+            'to = ["alerts"]',
+        ]
+        if group_wait is not None:
+            lines.append(f'group_wait = "{group_wait}"')
+    for channel in range(channels):
+        lines += [f"[targets.c{channel:03d}]", f'slack = "{channel_id(channel)}"']
+    for channel in range(channels):
+        lines += [
+            "[[routes]]",
+            f'match = {{ repo = "{channel_repo(channel)}" }}',
+            f'to = ["c{channel:03d}"]',
+        ]
+    path = workdir / "bot.toml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def bot_service(workdir: Path, config: Path) -> Service:
+    port = free_port()
+    argv = ["-m", "bot", "--config", str(config), "serve"]
+    env = {"PORT": str(port), "LOG_FORMAT": "json"}
+    return Service("bot", argv, workdir / "bot.log", port, env)
+
+
+def fake_slack_service(workdir: Path, *, down: bool = False) -> Service:
+    port = free_port()
+    argv = ["-m", "bench.fake_slack", str(port)] + (["--down"] if down else [])
+    return Service("fake-slack", argv, workdir / "fake_slack.log", port)
+
+
+def baseline_service(workdir: Path) -> Service:
+    port = free_port()
+    return Service("baseline", ["-m", "bench.baseline", str(port)], workdir / "baseline.log", port)

@@ -1,0 +1,274 @@
+"""The scenarios, each on fresh processes and a fresh database.
+
+Every scenario returns flat numbers (milliseconds, requests per second, megabytes), so
+runs can be compared and their medians taken key by key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.payloads import alert_marker
+from bench.processes import (
+    Service,
+    baseline_service,
+    bot_config,
+    bot_service,
+    fake_slack_service,
+    run_load,
+)
+from bench.stats import summarize
+
+
+@dataclass
+class Options:
+    workdir: Path
+    concurrency: int = 64
+    duration: float = 5.0
+    warmup: float = 1.0
+    rate: float = 500.0
+    e2e_rate: float = 100.0
+    channels: int = 100
+    storm_alerts: int = 10_000
+    storm_per_request: int = 10
+    storm_bursts: int = 10
+    storm_gap: float = 1.0
+    storm_wait: float = 20.0
+    memory_events: int = 100_000
+    settle: float = 5.0
+
+
+Scenario = Callable[[Options, Path], Awaitable[dict[str, Any]]]
+
+
+@contextlib.asynccontextmanager
+async def running(*services: Service) -> AsyncIterator[None]:
+    async with contextlib.AsyncExitStack() as stack:
+        for service in services:
+            stack.push_async_callback(service.stop)
+            await service.start()
+        yield
+
+
+def _closed_job(opts: Options, url: str) -> dict[str, Any]:
+    return {
+        "url": url,
+        "mode": "closed",
+        "concurrency": opts.concurrency,
+        "duration": opts.duration,
+        "warmup": opts.warmup,
+        "channels": opts.channels,
+    }
+
+
+def _answers(result: dict[str, Any]) -> dict[str, Any]:
+    latency = result["latency_ms"]
+    return {
+        "rps": result["rps"],
+        "requests": result["requests"],
+        "errors": result["error_count"],
+        "p50_ms": latency.get("p50"),
+        "p99_ms": latency.get("p99"),
+        "max_ms": latency.get("max"),
+    }
+
+
+def _bot(opts: Options, workdir: Path, **config: Any) -> tuple[Service, Service]:
+    down = config.pop("slack_down", False)
+    slack = fake_slack_service(workdir, down=down)
+    bot = bot_service(workdir, bot_config(workdir, slack.url, channels=opts.channels, **config))
+    return slack, bot
+
+
+async def baseline(opts: Options, workdir: Path) -> dict[str, Any]:
+    """A bare aiohttp handler, same client, same concurrency: the ceiling."""
+    server = baseline_service(workdir)
+    async with running(server):
+        result = await run_load(_closed_job(opts, f"{server.url}/hooks/github"))
+    return _answers(result)
+
+
+async def ingest(opts: Options, workdir: Path) -> dict[str, Any]:
+    """Signed pushes, verified and committed before each 2xx, while the bot posts."""
+    slack, bot = _bot(opts, workdir)
+    async with running(slack, bot):
+        result = await run_load(_closed_job(opts, f"{bot.url}/hooks/github"))
+        memory = bot.memory_kb()
+    return {**_answers(result), "peak_rss_mb": round(memory["VmHWM"] / 1024, 1)}
+
+
+async def ack(opts: Options, workdir: Path) -> dict[str, Any]:
+    """Acknowledgement latency at a fixed request rate (open loop)."""
+    slack, bot = _bot(opts, workdir)
+    job = {
+        "url": f"{bot.url}/hooks/github",
+        "mode": "open",
+        "rate": opts.rate,
+        "duration": opts.duration,
+        "warmup": opts.warmup,
+        "channels": opts.channels,
+    }
+    async with running(slack, bot):
+        result = await run_load(job)
+    return {"rate": opts.rate, **_answers(result)}
+
+
+async def end_to_end(opts: Options, workdir: Path) -> dict[str, Any]:
+    """Webhook sent -> message at the fake Slack, spread over many channels.
+
+    One channel would measure Slack's pacing (about one message a second), not the
+    bot's latency, so the pushes go round-robin over ``channels`` channels.
+    """
+    slack, bot = _bot(opts, workdir)
+    job = {
+        "url": f"{bot.url}/hooks/github",
+        "mode": "open",
+        "rate": opts.e2e_rate,
+        "duration": opts.duration,
+        "warmup": opts.warmup,
+        "channels": opts.channels,
+        "record_sends": True,
+    }
+    async with running(slack, bot):
+        result = await run_load(job)
+        sent: dict[str, float] = result["sent_at"]
+        arrived = await _wait_for_markers(slack, set(sent), timeout=30)
+    latencies = [(arrived[m] - t) * 1000 for m, t in sent.items() if m in arrived]
+    summary = summarize(latencies)
+    return {
+        "rate": opts.e2e_rate,
+        "channels": opts.channels,
+        "sent": len(sent),
+        "delivered": len(latencies),
+        "p50_ms": summary.get("p50"),
+        "p99_ms": summary.get("p99"),
+        "max_ms": summary.get("max"),
+        "ack_p99_ms": result["latency_ms"].get("p99"),
+        "errors": result["error_count"],
+    }
+
+
+async def storm(opts: Options, workdir: Path) -> dict[str, Any]:
+    """Alertmanager storm: many alerts in bursts to one channel."""
+    from bot.providers import PROVIDERS
+
+    if "alertmanager" not in PROVIDERS:
+        return {"skipped": "the alertmanager provider is not in this build"}
+    requests_per_burst = max(1, opts.storm_alerts // opts.storm_per_request // opts.storm_bursts)
+    alerts = requests_per_burst * opts.storm_bursts * opts.storm_per_request
+    slack, bot = _bot(opts, workdir, alerts=True)
+    job = {
+        "url": f"{bot.url}/hooks/prometheus",
+        "payload": "alertmanager",
+        "mode": "bursts",
+        "bursts": opts.storm_bursts,
+        "count": requests_per_burst,
+        "burst_gap": opts.storm_gap,
+        "concurrency": opts.concurrency,
+        "alerts_per_request": opts.storm_per_request,
+        "warmup": 0,
+    }
+    async with running(slack, bot):
+        result = await run_load(job)
+        wanted = {alert_marker(n) for n in range(alerts)}
+        arrived = await _wait_for_markers(slack, wanted, timeout=opts.storm_wait)
+        stats = await slack.get_json("/stats")
+    represented = len(wanted & set(arrived))
+    done = max(arrived.values()) - result["started_at"] if represented == alerts else None
+    return {
+        "alerts": alerts,
+        "requests": result["requests"],
+        "errors": result["error_count"],
+        "ack_p50_ms": result["latency_ms"].get("p50"),
+        "ack_p99_ms": result["latency_ms"].get("p99"),
+        "ack_max_ms": result["latency_ms"].get("max"),
+        "represented": represented,
+        "all_represented_s": round(done, 2) if done is not None else None,
+        "chat_posts": stats["calls"].get("chat.postMessage", 0),
+        "chat_updates": stats["calls"].get("chat.update", 0),
+    }
+
+
+async def memory(opts: Options, workdir: Path) -> dict[str, Any]:
+    """Peak RSS while ``memory_events`` accepted pushes wait for a Slack that is down."""
+    slack, bot = _bot(opts, workdir, slack_down=True)
+    job = {
+        **_closed_job(opts, f"{bot.url}/hooks/github"),
+        "count": opts.memory_events,
+        "warmup": 0,
+    }
+    async with running(slack, bot):
+        sampler = asyncio.create_task(_sample_rss(bot))
+        started = time.monotonic()
+        result = await run_load(job)
+        seeded = time.monotonic() - started
+        await asyncio.sleep(opts.settle)
+        sampler.cancel()
+        rss_samples = await asyncio.gather(sampler, return_exceptions=True)
+        memory = bot.memory_kb()
+        metrics = await _metrics(bot)
+    samples = rss_samples[0] if isinstance(rss_samples[0], list) else []
+    return {
+        "queued": result["ok"],
+        "errors": result["error_count"],
+        "seed_rps": round(result["ok"] / seeded, 1) if seeded else 0.0,
+        "normalized": int(metrics.get("bot_events_total", 0)),
+        "delivered": int(metrics.get("bot_deliveries_total{delivered}", 0)),
+        "peak_rss_mb": round(max([memory["VmHWM"], *samples]) / 1024, 1),
+        "end_rss_mb": round(memory["VmRSS"] / 1024, 1),
+    }
+
+
+async def _sample_rss(service: Service) -> list[int]:
+    samples: list[int] = []
+    try:
+        while True:
+            samples.append(service.memory_kb()["VmRSS"])
+            await asyncio.sleep(0.1)
+    except asyncio.CancelledError:
+        return samples
+
+
+async def _metrics(service: Service) -> dict[str, float]:
+    """Sums of the bot's counters: ``name`` and ``name{outcome}``."""
+    text = await service.get_text("/metrics")
+    sums: dict[str, float] = {}
+    for line in text.splitlines():
+        if line.startswith("#") or " " not in line:
+            continue
+        name, value = line.rsplit(" ", 1)
+        base = name.split("{", 1)[0]
+        sums[base] = sums.get(base, 0.0) + float(value)
+        if 'outcome="' in name:
+            outcome = name.split('outcome="', 1)[1].split('"', 1)[0]
+            key = f"{base}{{{outcome}}}"
+            sums[key] = sums.get(key, 0.0) + float(value)
+    return sums
+
+
+async def _wait_for_markers(slack: Service, wanted: set[str], timeout: float) -> dict[str, float]:
+    """Poll the fake Slack until every marker arrived (or ``timeout``); their arrivals."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        stats = await slack.get_json("/stats")
+        first: dict[str, float] = stats["first"]
+        if wanted <= first.keys() or loop.time() > deadline:
+            return {m: t for m, t in first.items() if m in wanted}
+        await asyncio.sleep(0.25)
+
+
+SCENARIOS: dict[str, Scenario] = {
+    "baseline": baseline,
+    "ingest": ingest,
+    "ack": ack,
+    "e2e": end_to_end,
+    "storm": storm,
+    "memory": memory,
+}

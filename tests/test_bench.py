@@ -1,0 +1,57 @@
+"""The benchmark still runs: every scenario for a moment, checked for sense, not speed."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.slow
+def test_benchmark_runs_every_scenario_and_writes_results(tmp_path: Path) -> None:
+    output = tmp_path / "results.json"
+    command = [
+        sys.executable,
+        "-m",
+        "bench",
+        "--duration=1",
+        "--warmup=0.2",
+        "--concurrency=4",
+        "--rate=50",
+        "--e2e-rate=20",
+        "--channels=5",
+        "--storm-alerts=40",
+        "--storm-per-request=2",
+        "--storm-bursts=2",
+        "--storm-wait=10",
+        "--memory-events=100",
+        "--settle=0.5",
+        f"--output={output}",
+    ]
+    finished = subprocess.run(
+        command, cwd=ROOT, capture_output=True, text=True, timeout=150, check=False
+    )
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    assert "ingest/baseline throughput ratio" in finished.stdout
+
+    results = json.loads(output.read_text())
+    median = results["median"]
+    assert set(median) == {"baseline", "ingest", "ack", "e2e", "storm", "memory"}
+    assert median["baseline"]["errors"] == 0 and median["baseline"]["requests"] > 0
+    assert median["ingest"]["errors"] == 0 and median["ingest"]["requests"] > 0
+    assert median["ingest"]["ratio"] > 0
+    # Every push of the end-to-end scenario reached the fake Slack.
+    assert median["e2e"]["sent"] == 20
+    assert median["e2e"]["delivered"] == median["e2e"]["sent"]
+    # With Slack down nothing is delivered, and every push is still accepted.
+    assert median["memory"]["queued"] == 100
+    assert median["memory"]["delivered"] == 0
+    assert median["memory"]["peak_rss_mb"] > 0
+    if "skipped" not in median["storm"]:
+        assert median["storm"]["represented"] == 40
+    assert {check["scenario"] for check in results["targets"]} >= {"ingest", "e2e", "memory"}
