@@ -93,6 +93,13 @@ class Service:
                     found[key] = int(value.split()[0])
         return found
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU time the process has used so far, from /proc."""
+        assert self.process is not None
+        with open(f"/proc/{self.process.pid}/stat", encoding="ascii") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     async def get_json(self, path: str) -> Any:
         return json.loads(await self.get_text(path))
 

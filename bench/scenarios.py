@@ -90,17 +90,32 @@ async def baseline(opts: Options, workdir: Path) -> dict[str, Any]:
     """A bare aiohttp handler, same client, same concurrency: the ceiling."""
     server = baseline_service(workdir)
     async with running(server):
+        cpu = server.cpu_seconds()
         result = await run_load(_closed_job(opts, f"{server.url}/hooks/github"))
-    return _answers(result)
+        cpu = server.cpu_seconds() - cpu
+    return {**_answers(result), "cpu_ms_per_request": _cpu_per_request(cpu, result)}
 
 
 async def ingest(opts: Options, workdir: Path) -> dict[str, Any]:
     """Signed pushes, verified and committed before each 2xx, while the bot posts."""
     slack, bot = _bot(opts, workdir)
     async with running(slack, bot):
+        cpu = bot.cpu_seconds()
         result = await run_load(_closed_job(opts, f"{bot.url}/hooks/github"))
+        cpu = bot.cpu_seconds() - cpu
         memory = bot.memory_kb()
-    return {**_answers(result), "peak_rss_mb": round(memory["VmHWM"] / 1024, 1)}
+    return {
+        **_answers(result),
+        "cpu_ms_per_request": _cpu_per_request(cpu, result),
+        "peak_rss_mb": round(memory["VmHWM"] / 1024, 1),
+    }
+
+
+def _cpu_per_request(cpu_seconds: float, result: dict[str, Any]) -> float:
+    """The bot's CPU time (warmup included) per request: steadier than wall time on a
+    busy machine, and it counts the background work each request causes."""
+    sent = result["next_number"] - result["job"]["first"]
+    return round(cpu_seconds * 1000 / sent, 3) if sent else 0.0
 
 
 async def ack(opts: Options, workdir: Path) -> dict[str, Any]:
@@ -115,8 +130,14 @@ async def ack(opts: Options, workdir: Path) -> dict[str, Any]:
         "channels": opts.channels,
     }
     async with running(slack, bot):
+        cpu = bot.cpu_seconds()
         result = await run_load(job)
-    return {"rate": opts.rate, **_answers(result)}
+        cpu = bot.cpu_seconds() - cpu
+    return {
+        "rate": opts.rate,
+        **_answers(result),
+        "cpu_ms_per_request": _cpu_per_request(cpu, result),
+    }
 
 
 async def end_to_end(opts: Options, workdir: Path) -> dict[str, Any]:

@@ -52,6 +52,6 @@ def test_benchmark_runs_every_scenario_and_writes_results(tmp_path: Path) -> Non
     assert median["memory"]["queued"] == 100
     assert median["memory"]["delivered"] == 0
     assert median["memory"]["peak_rss_mb"] > 0
-    if "skipped" not in median["storm"]:
-        assert median["storm"]["represented"] == 40
+    # A storm's alerts reach chat (all of them only once grouping lets one channel keep up).
+    assert median["storm"]["errors"] == 0 and median["storm"]["represented"] > 0
     assert {check["scenario"] for check in results["targets"]} >= {"ingest", "e2e", "memory"}
