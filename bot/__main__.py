@@ -56,6 +56,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         access_log=logging.getLogger("bot.access") if settings.server.access_log else None,
         access_log_class=RedactingAccessLogger,
         print=None,
+        loop=_new_event_loop(),
     )
     return 0
 
@@ -72,8 +73,18 @@ def _work(args: argparse.Namespace, settings: Settings) -> int:
             file=sys.stderr,
         )
         return 2
-    asyncio.run(run_workers(settings))
+    with asyncio.Runner(loop_factory=_new_event_loop) as runner:
+        runner.run(run_workers(settings))
     return 0
+
+
+def _new_event_loop() -> asyncio.AbstractEventLoop:
+    """uvloop when it is installed: its C transports make each request cheaper."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
 
 
 def _check_config(args: argparse.Namespace, settings: Settings) -> int:

@@ -7,6 +7,7 @@ direct peer is a proxy the operator trusts; otherwise anyone could claim any add
 
 from __future__ import annotations
 
+import functools
 import math
 import ssl
 from collections.abc import Iterable, Sequence
@@ -34,8 +35,13 @@ class Refusal:
     """The first refusal since the source was last let in (worth one log line)."""
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_address(text: str) -> Address | None:
-    """An address as proxies write it: bare, ``[v6]``, with a port, or IPv4-mapped IPv6."""
+    """An address as proxies write it: bare, ``[v6]``, with a port, or IPv4-mapped IPv6.
+
+    Cached: the same few peers (a proxy, a sender's pool) send every request, and
+    parsing an address costs more than the rest of admission.
+    """
     text = text.strip()
     if text.startswith("["):
         text = text[1:].partition("]")[0]

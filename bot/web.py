@@ -10,6 +10,7 @@ import asyncio
 import logging
 import time
 
+import orjson
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 from aiohttp.web_exceptions import HTTPRequestEntityTooLarge
@@ -105,7 +106,8 @@ async def receive_hook(request: web.Request) -> web.StreamResponse:
             "latency_ms": round(took * 1000, 2),
         },
     )
-    return web.json_response({"status": outcome, "id": str(inbox_id)}, status=200)
+    answer = orjson.dumps({"status": outcome, "id": str(inbox_id)})
+    return web.Response(body=answer, content_type="application/json")
 
 
 async def _reject(

@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
 
+import orjson
+
 from bot.config import SourceConfig
 from bot.errors import PayloadError
 from bot.events import Event
@@ -27,7 +29,11 @@ class WebhookRequest:
         return self.headers.get(name.lower())
 
     def json(self) -> Any:
-        """The JSON body; GitHub's form-encoded ``payload=`` is accepted too."""
+        """The JSON body; GitHub's form-encoded ``payload=`` is accepted too.
+
+        orjson parses several times faster than ``json`` (the intake parses every body);
+        bodies it refuses (UTF-16, NaN, lone surrogates) fall back to the standard library.
+        """
         content_type = (self.header("content-type") or "").split(";")[0].strip().lower()
         raw = self.body
         if content_type == "application/x-www-form-urlencoded":
@@ -38,6 +44,10 @@ class WebhookRequest:
             if "payload" not in form:
                 raise PayloadError("form body has no 'payload' field")
             raw = form["payload"][0].encode("utf-8")
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            pass  # the standard library names the problem, and reads what orjson refuses
         try:
             return json.loads(raw)
         except UnicodeDecodeError as exc:

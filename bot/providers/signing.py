@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import hmac
 from collections.abc import Callable
 
@@ -22,7 +21,7 @@ SignFn = Callable[[str], str]
 
 def hmac_sha256(key: str | bytes, message: bytes) -> bytes:
     raw_key = key.encode() if isinstance(key, str) else key
-    return hmac.new(raw_key, message, hashlib.sha256).digest()
+    return hmac.digest(raw_key, message, "sha256")  # one OpenSSL call, no HMAC object
 
 
 def hmac_sha256_hex(key: str | bytes, message: bytes) -> str:
