@@ -67,6 +67,17 @@ def _closed_job(opts: Options, url: str) -> dict[str, Any]:
     }
 
 
+def _open_job(opts: Options, url: str, rate: float) -> dict[str, Any]:
+    return {
+        "url": url,
+        "mode": "open",
+        "rate": rate,
+        "duration": opts.duration,
+        "warmup": opts.warmup,
+        "channels": opts.channels,
+    }
+
+
 def _answers(result: dict[str, Any]) -> dict[str, Any]:
     latency = result["latency_ms"]
     return {
@@ -121,14 +132,7 @@ def _cpu_per_request(cpu_seconds: float, result: dict[str, Any]) -> float:
 async def ack(opts: Options, workdir: Path) -> dict[str, Any]:
     """Acknowledgement latency at a fixed request rate (open loop)."""
     slack, bot = _bot(opts, workdir)
-    job = {
-        "url": f"{bot.url}/hooks/github",
-        "mode": "open",
-        "rate": opts.rate,
-        "duration": opts.duration,
-        "warmup": opts.warmup,
-        "channels": opts.channels,
-    }
+    job = _open_job(opts, f"{bot.url}/hooks/github", opts.rate)
     async with running(slack, bot):
         cpu = bot.cpu_seconds()
         result = await run_load(job)
@@ -147,15 +151,7 @@ async def end_to_end(opts: Options, workdir: Path) -> dict[str, Any]:
     bot's latency, so the pushes go round-robin over ``channels`` channels.
     """
     slack, bot = _bot(opts, workdir)
-    job = {
-        "url": f"{bot.url}/hooks/github",
-        "mode": "open",
-        "rate": opts.e2e_rate,
-        "duration": opts.duration,
-        "warmup": opts.warmup,
-        "channels": opts.channels,
-        "record_sends": True,
-    }
+    job = {**_open_job(opts, f"{bot.url}/hooks/github", opts.e2e_rate), "record_sends": True}
     async with running(slack, bot):
         result = await run_load(job)
         sent: dict[str, float] = result["sent_at"]
