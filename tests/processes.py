@@ -74,7 +74,7 @@ class LogPipe:
 
 
 class BotProcess:
-    """``python -m bot serve`` on a free port; ``kill()`` is ``kill -9``."""
+    """``python -m bot serve`` on a free port (or ``work``: no HTTP); ``kill()`` is ``kill -9``."""
 
     def __init__(
         self,
@@ -82,9 +82,11 @@ class BotProcess:
         log: Path,
         env: dict[str, str] | None = None,
         tls: ssl.SSLContext | None = None,
+        command: str = "serve",
     ) -> None:
         self.config = config
         self.log = log
+        self.command = command
         self.tls = tls
         """A client context trusting the bot's certificate, when it serves HTTPS."""
         self.port = free_port()
@@ -117,6 +119,11 @@ class BotProcess:
             while loop.time() < deadline:
                 if self.process.poll() is not None:
                     raise RuntimeError(f"bot exited: {self.log.read_text()[-2000:]}")
+                if self.command == "work":
+                    if '"message": "working"' in self.log.read_text():
+                        return
+                    await asyncio.sleep(0.1)
+                    continue
                 try:
                     async with session.get(f"{self.url}/healthz", ssl=self.tls or True) as response:
                         if response.status == 200:
@@ -128,7 +135,7 @@ class BotProcess:
 
     def _spawn(self, output: int) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "--config", str(self.config), "serve"],
+            [sys.executable, "-m", "bot", "--config", str(self.config), self.command],
             cwd=ROOT,
             env=self.env,
             stdout=output,
@@ -164,15 +171,22 @@ to = ["eng"]
 
 
 def write_config(
-    tmp_path: Path, slack_port: int, extra: str = "", routing: str = ONE_CHANNEL
+    tmp_path: Path,
+    slack_port: int,
+    extra: str = "",
+    routing: str = ONE_CHANNEL,
+    store: str = "",
 ) -> Path:
-    """A config file for a bot process: GitHub in, Slack out, fast retries, ``extra`` added."""
+    """A config file for a bot process: GitHub in, Slack out, fast retries, ``extra`` added.
+
+    ``store`` is the store's URL (default: ``bot.db`` in ``tmp_path``).
+    """
     from tests.conftest import GITHUB_SECRET, SLACK_TOKEN
 
     path = tmp_path / "bot.toml"
     path.write_text(f"""
 [store]
-url = "sqlite:///{tmp_path / "bot.db"}"
+url = "{store or f"sqlite:///{tmp_path / 'bot.db'}"}"
 [delivery]
 retry_base = "0.1s"
 retry_cap = "0.5s"

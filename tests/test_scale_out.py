@@ -1,0 +1,236 @@
+"""Several real bot processes on one PostgreSQL database, as a scaled-out deploy runs them.
+
+Each test starts ``python -m bot serve`` (and ``work``) subprocesses on a fresh schema,
+posts signed webhooks to them over HTTP and counts what reaches a fake Slack.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import Counter
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestServer
+
+from bot.store import MuteRecord, open_store
+from tests.conftest import github_headers, issue_body
+from tests.fakes.slack import FakeSlack
+from tests.processes import BotProcess, free_port, write_config
+
+pytestmark = pytest.mark.slow
+
+CHANNELS = 200
+
+
+@pytest.fixture
+async def slack() -> AsyncIterator[tuple[FakeSlack, int]]:
+    fake = FakeSlack()
+    port = free_port()
+    server = TestServer(fake.app, host="127.0.0.1", port=port)
+    await server.start_server()
+    yield fake, port
+    await server.close()
+
+
+def channels(count: int) -> str:
+    """``count`` channels, each with the route for one repository (acme/rNNN -> CNNN)."""
+    return "\n".join(
+        f'[targets.c{n:03d}]\nslack = "C{n:03d}"\n'
+        f'[[routes]]\nmatch = {{ repo = "acme/r{n:03d}" }}\nto = ["c{n:03d}"]'
+        for n in range(count)
+    )
+
+
+def title(number: int) -> str:
+    return f"issue {number}"
+
+
+async def post_events(
+    bots: list[BotProcess], numbers: range, channel_count: int = CHANNELS
+) -> list[str]:
+    """Send each event to the bots in turn, 32 at a time; returns the ids they answered."""
+    slots = asyncio.Semaphore(32)
+
+    async def send(session: aiohttp.ClientSession, number: int) -> str:
+        bot = bots[number % len(bots)]
+        body = issue_body(number, repo=f"acme/r{number % channel_count:03d}", title=title(number))
+        async with (
+            slots,
+            session.post(
+                f"{bot.url}/hooks/github",
+                data=body,
+                headers=github_headers(body, "issues", f"delivery-{number}"),
+            ) as response,
+        ):
+            answer = await response.json()
+            assert (response.status, answer["status"]) == (200, "accepted"), answer
+            return str(answer["id"])
+
+    async with aiohttp.ClientSession() as session:
+        return await asyncio.gather(*(send(session, n) for n in numbers))
+
+
+def posted_titles(fake: FakeSlack) -> Counter[str]:
+    """How many times each issue reached Slack (its title is in the message text)."""
+    return Counter(call.body["text"].rsplit(": ", 1)[-1] for call in fake.posts())
+
+
+def delivered_by(bot: BotProcess) -> int:
+    """Deliveries this process made, from its JSON log."""
+    return sum(
+        json.loads(line).get("message") == "delivered"
+        for line in bot.log.read_text().splitlines()
+        if line.startswith("{")
+    )
+
+
+async def start(bots: list[BotProcess]) -> None:
+    await asyncio.gather(*(bot.start(timeout=30) for bot in bots))
+
+
+def stop(bots: list[BotProcess]) -> None:
+    for bot in bots:
+        if bot.process is not None and bot.process.poll() is None:
+            bot.terminate()
+
+
+async def sent_count(url: str) -> int:
+    store = await open_store(url)
+    try:
+        return (await store.counts()).get("deliveries_sent", 0)
+    finally:
+        await store.close()
+
+
+async def settle(url: str, expected: int, timeout: float = 120) -> None:
+    """Wait until the store records ``expected`` deliveries as sent, then for stragglers.
+
+    A delivery claimed twice waits in a lane behind the first copy; lanes post once a
+    second, so a second copy of anything reaches Slack within the extra two seconds.
+    """
+    deadline = asyncio.get_running_loop().time() + timeout
+    while (sent := await sent_count(url)) < expected:
+        assert asyncio.get_running_loop().time() < deadline, f"only {sent} of {expected} sent"
+        await asyncio.sleep(0.2)
+    await asyncio.sleep(2)
+
+
+def processes(tmp_path: Path, config: Path, *commands: str, **env: str) -> list[BotProcess]:
+    return [
+        BotProcess(config, tmp_path / f"bot{n}.log", env=env, command=command)
+        for n, command in enumerate(commands)
+    ]
+
+
+async def test_two_instances_deliver_2000_events_exactly_once(tmp_path, postgres_url, slack):
+    fake, port = slack
+    config = write_config(tmp_path, port, routing=channels(CHANNELS), store=postgres_url)
+    bots = processes(tmp_path, config, "serve", "serve")
+    await start(bots)
+    try:
+        ids = await post_events(bots, range(2000))
+        await settle(postgres_url, 2000)
+    finally:
+        stop(bots)
+
+    assert len(set(ids)) == 2000
+    assert posted_titles(fake) == Counter({title(n): 1 for n in range(2000)})
+    shares = [delivered_by(bot) for bot in bots]
+    assert sum(shares) == 2000 and min(shares) > 0, shares
+
+
+async def test_a_killed_instances_work_is_finished_by_the_other(tmp_path, postgres_url, slack):
+    fake, port = slack
+    count, channel_count = 300, 30  # ten posts a channel: paced, so the kill lands mid-run
+    config = write_config(tmp_path, port, routing=channels(channel_count), store=postgres_url)
+    victim, survivor = processes(tmp_path, config, "serve", "serve", BOT_STORE__LEASE="1s")
+    await start([victim, survivor])
+    try:
+        await post_events([victim, survivor], range(count), channel_count)
+        await fake.wait_for(count // 4, timeout=60)
+        victim.kill()
+        at_kill = len(fake.posts())
+        await settle(postgres_url, count, timeout=90)
+    finally:
+        stop([victim, survivor])
+
+    assert at_kill < count, "the kill came after the end: nothing was in flight"
+    found = posted_titles(fake)
+    assert set(found) == {title(n) for n in range(count)}
+    # A post Slack took whose answer died with the victim is sent again: at most the
+    # victim's sends in flight, never its queued work (that waits for the lease instead).
+    assert sum(found.values()) - count <= 32
+
+
+async def test_a_worker_process_shares_the_work_of_the_web_process(tmp_path, postgres_url, slack):
+    fake, port = slack
+    config = write_config(tmp_path, port, routing=channels(CHANNELS), store=postgres_url)
+    web, worker = processes(tmp_path, config, "serve", "work")
+    await start([web, worker])
+    try:
+        await post_events([web], range(400))
+        await settle(postgres_url, 400)
+    finally:
+        stop([web, worker])
+
+    assert posted_titles(fake) == Counter({title(n): 1 for n in range(400)})
+    assert delivered_by(worker) > 0  # woken by NOTIFY: it never saw the HTTP requests
+
+
+async def test_instances_share_each_channels_pace(tmp_path, postgres_url, slack):
+    fake, port = slack
+    fake.limit_channels(per_second=1.0, burst=6)  # Slack's pace, one post of slack for jitter
+    config = write_config(tmp_path, port, routing=channels(1), store=postgres_url)
+    # Posts wait in the lane far longer than a lease: renewing it keeps them from going twice.
+    bots = processes(tmp_path, config, "serve", "serve", BOT_STORE__LEASE="1s")
+    await start(bots)
+    try:
+        await post_events(bots, range(10), channel_count=1)
+        await settle(postgres_url, 10, timeout=30)
+    finally:
+        stop(bots)
+
+    # Each instance alone would burst five posts into the channel: two would be refused.
+    assert fake.rate_limited == []
+    assert posted_titles(fake) == Counter({title(n): 1 for n in range(10)})
+
+
+async def test_a_mute_stored_once_is_obeyed_by_every_instance(tmp_path, postgres_url, slack):
+    fake, port = slack
+    config = write_config(tmp_path, port, routing=channels(1), store=postgres_url)
+    bots = processes(tmp_path, config, "serve", "serve")
+    await start(bots)
+    store = await open_store(postgres_url)
+    try:
+        await store.add_mute(
+            MuteRecord(
+                selector={"repo": ["acme/*"]},
+                platform="slack",
+                channel="C000",
+                channel_name="",
+                everywhere=False,
+                reason="maintenance",
+                creator="cli:ops",
+                created_at=0.0,
+                expires_at=None,
+            )
+        )
+        await post_events(bots, range(20), channel_count=1)
+
+        async def all_muted() -> bool:
+            return (await store.counts()).get("deliveries_muted", 0) == 20
+
+        deadline = asyncio.get_running_loop().time() + 30
+        while not await all_muted():
+            assert asyncio.get_running_loop().time() < deadline
+            await asyncio.sleep(0.1)
+    finally:
+        await store.close()
+        stop(bots)
+
+    assert fake.posts() == []
+    assert all(delivered_by(bot) == 0 for bot in bots)
