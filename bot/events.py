@@ -17,6 +17,37 @@ def severity_rank(severity: str) -> int:
     return SEVERITIES.index(severity) if severity in SEVERITIES else 0
 
 
+# Severity words as senders and people write them (a Prometheus `severity` label, a
+# generic sender's field) -> ours.
+SEVERITY_WORDS: dict[str, Severity] = {
+    "critical": "critical",
+    "crit": "critical",
+    "page": "critical",
+    "fatal": "critical",
+    "emergency": "critical",
+    "error": "error",
+    "err": "error",
+    "high": "error",
+    "major": "error",
+    "failure": "error",
+    "warning": "warning",
+    "warn": "warning",
+    "medium": "warning",
+    "minor": "warning",
+    "info": "info",
+    "informational": "info",
+    "notice": "info",
+    "low": "info",
+    "none": "info",
+    "ok": "info",
+}
+
+
+def severity_of(word: str, default: Severity) -> Severity:
+    """Our severity for a sender's word (case-insensitive), or ``default``."""
+    return SEVERITY_WORDS.get(word.strip().lower(), default)
+
+
 class Event(BaseModel):
     """One thing that happened, in our words, ready for routing and rendering.
 

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.config import SourceConfig
-from bot.events import Event
+from bot.events import Event, Severity, severity_of, severity_rank
 from bot.providers.base import (
     Provider,
     Signer,
@@ -32,28 +32,9 @@ STATUS_MAP = {
     "resolved": ("alert.resolved", "resolved"),
 }
 
-# The ``severity`` label as people write it -> ours. Alerts without one are warnings:
+# Alerts without a ``severity`` label (or with a word we do not know) are warnings:
 # someone wrote a rule for them, but nobody said it pages.
-SEVERITY_MAP = {
-    "critical": "critical",
-    "crit": "critical",
-    "page": "critical",
-    "fatal": "critical",
-    "emergency": "critical",
-    "error": "error",
-    "high": "error",
-    "major": "error",
-    "warning": "warning",
-    "warn": "warning",
-    "medium": "warning",
-    "minor": "warning",
-    "info": "info",
-    "informational": "info",
-    "low": "info",
-    "none": "info",
-}
-DEFAULT_SEVERITY = "warning"
-_RANK = ("info", "warning", "error", "critical")
+DEFAULT_SEVERITY: Severity = "warning"
 
 
 def provider(name: str, versions: frozenset[str], verify: Verifier, sign: Signer) -> Provider:
@@ -190,8 +171,8 @@ def _labels_of(alerts: list[dict[str, Any]]) -> list[dict[str, str]]:
 
 def _severity(label_sets: list[dict[str, str]]) -> str:
     """The highest severity among the alerts' ``severity`` labels."""
-    found = [SEVERITY_MAP.get(s.get("severity", "").lower(), DEFAULT_SEVERITY) for s in label_sets]
-    return max(found or [DEFAULT_SEVERITY], key=_RANK.index)
+    found = [severity_of(s.get("severity", ""), DEFAULT_SEVERITY) for s in label_sets]
+    return max(found or [DEFAULT_SEVERITY], key=severity_rank)
 
 
 def _fingerprint(alert: dict[str, Any]) -> str:
