@@ -7,6 +7,8 @@ line that names the key.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 import re
 import tomllib
@@ -32,6 +34,7 @@ from pydantic_settings.exceptions import SettingsError
 
 from bot.durations import parse_duration, parse_rate
 from bot.events import SEVERITIES
+from bot.expressions import ExpressionError, compile_field
 
 PLACEHOLDER_SECRET = "change-me"
 
@@ -145,9 +148,48 @@ _CREDENTIAL_WORDS = {"secret": "secret", "token": "token", "basic": "username/pa
 # Keys that mean something for some providers only; elsewhere they are config errors.
 _PROVIDER_KEYS: dict[str, frozenset[str]] = {
     "group": frozenset({"alertmanager", "grafana"}),
-    "signature_header": frozenset({"grafana"}),
-    "timestamp_header": frozenset({"grafana"}),
+    "signature_header": frozenset({"grafana", "generic"}),
+    "timestamp_header": frozenset({"grafana", "generic"}),
+    "signature_prefix": frozenset({"generic"}),
+    "signature_encoding": frozenset({"generic"}),
+    "fields": frozenset({"generic"}),
 }
+
+
+class FieldsConfig(_Section):
+    """How a `generic` source reads its body: each value a dotted path or a Jinja template.
+
+    Unset fields fall back to the body's own ``title``/``summary``/``message``... keys.
+    """
+
+    event: str | None = None
+    title: str | None = None
+    text: str | None = None
+    severity: str | None = None
+    status: str | None = None
+    url: str | None = None
+    actor: str | None = None
+    thread_key: str | None = None
+    occurred_at: str | None = None
+    labels: dict[str, str] = {}
+
+    @model_validator(mode="after")
+    def _compiles(self) -> FieldsConfig:
+        for name, source in self.expressions().items():
+            try:
+                compile_field(source)
+            except ExpressionError as exc:
+                raise ValueError(f"{name}: {exc}") from None
+        return self
+
+    def expressions(self) -> dict[str, str]:
+        """Every configured expression by name (labels as ``labels.<key>``)."""
+        named = {
+            name: value
+            for name, value in self.model_dump(exclude={"labels"}).items()
+            if value is not None
+        }
+        return named | {f"labels.{key}": value for key, value in self.labels.items()}
 
 
 class SourceConfig(_Section):
@@ -172,6 +214,11 @@ class SourceConfig(_Section):
     """The header carrying the body's HMAC (Grafana's default: X-Grafana-Alerting-Signature)."""
     timestamp_header: str | None = None
     """When set, the HMAC covers ``"{timestamp}:{body}"`` and the timestamp must be fresh."""
+    signature_prefix: str = ""
+    """`generic`: what precedes the signature in its header (``sha256=``)."""
+    signature_encoding: Literal["hex", "base64"] = "hex"
+    fields: FieldsConfig | None = None
+    """`generic`: how to read the body (``[sources.<name>.fields]``)."""
 
     @property
     def secrets(self) -> list[str]:
@@ -224,6 +271,33 @@ class SourceConfig(_Section):
                     f"not {self.provider}"
                 )
         return self
+
+    @model_validator(mode="after")
+    def _signature_settings(self) -> SourceConfig:
+        header_options = {"timestamp_header", "signature_prefix", "signature_encoding"}
+        custom = header_options & self.model_fields_set
+        if self.provider == "generic" and self.signature_header is None and custom:
+            raise ValueError(
+                "timestamp_header, signature_prefix and signature_encoding describe a "
+                "custom HMAC header: set signature_header too"
+            )
+        if self.signature_header is not None and not self.secrets:
+            raise ValueError("signature_header needs a secret to check the signature with")
+        if self.provider == "generic" and self.signature_header is None:
+            for secret in self.secrets:
+                if not _is_base64(secret.removeprefix("whsec_")):
+                    raise ValueError(
+                        "a Standard Webhooks secret is whsec_ followed by base64 (as the "
+                        "sender shows it); for another HMAC scheme set signature_header"
+                    )
+        return self
+
+
+def _is_base64(text: str) -> bool:
+    try:
+        return bool(base64.b64decode(text, validate=True))
+    except (binascii.Error, ValueError):
+        return False
 
 
 def _as_list(value: str | list[str] | None) -> list[str]:

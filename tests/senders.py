@@ -74,3 +74,25 @@ def grafana(
     if timestamp is not None:
         headers[timestamp_header] = str(timestamp)
     return headers
+
+
+STANDARD_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+
+def standard_webhooks(
+    body: bytes,
+    timestamp: int,
+    message_id: str = "msg_p5jXN8AQM9LWM0D4loKWxJek",
+    secret: str = STANDARD_SECRET,
+) -> dict[str, str]:
+    """Standard Webhooks (the reference library's ``Webhook.sign``): base64 HMAC-SHA256 of
+    ``"{id}.{timestamp}.{body}"``, keyed by the base64-decoded part after ``whsec_``."""
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    signed = f"{message_id}.{timestamp}.".encode() + body
+    signature = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+    return {
+        "webhook-id": message_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": f"v1,{signature}",
+        "Content-Type": "application/json",
+    }

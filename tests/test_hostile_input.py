@@ -23,10 +23,12 @@ from tests.senders import (
     ALERTMANAGER_TOKEN,
     GRAFANA_SECRET,
     PAGERDUTY_SECRET,
+    STANDARD_SECRET,
     STRIPE_SECRET,
     bearer,
     grafana,
     pagerduty,
+    standard_webhooks,
     stripe,
 )
 
@@ -117,6 +119,21 @@ SENDERS: dict[str, Sender] = {
         ),
         signature_headers=("x-bot-token",),
     ),
+    "generic": Sender(
+        source={"provider": "generic", "secret": STANDARD_SECRET},
+        fixture="generic/standard_webhooks__contact_created.json",
+        sign=lambda body: standard_webhooks(body, int(time.time()), f"msg_{hash(body)}"),
+        wrong_secret=lambda body: standard_webhooks(
+            body, int(time.time()), secret="whsec_" + "A" * 32
+        ),
+        stale=lambda body: standard_webhooks(body, int(time.time()) - 3600),
+        # Every JSON body is an event to a generic source; an unknown type is still shown.
+        unknown_event=(
+            b'{"type": "never.seen"}',
+            lambda body: standard_webhooks(body, int(time.time()), "msg_unknown"),
+        ),
+        signature_headers=("webhook-signature",),
+    ),
 }
 
 
@@ -189,6 +206,6 @@ async def test_every_hostile_request_gets_a_contract_answer_never_500(tmp_path, 
     async def all_processed():
         counts = await store.counts()
         done = counts.get("inbox_ignored", 0) + counts.get("inbox_done", 0)
-        return done == len(accepted) and not counts.get("inbox_failed")
+        return done == len(accepted) and not counts.get("inbox_dead")
 
     assert await eventually(all_processed), await store.counts()

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from bot.providers import alertmanager, datadog, github, grafana, pagerduty, stripe
+from bot.providers import (
+    alertmanager,
+    datadog,
+    generic,
+    github,
+    grafana,
+    pagerduty,
+    stripe,
+)
 from bot.providers.base import Provider, WebhookRequest
 
 PROVIDERS: dict[str, Provider] = {
@@ -12,6 +20,7 @@ PROVIDERS: dict[str, Provider] = {
     "stripe": stripe.PROVIDER,
     "grafana": grafana.PROVIDER,
     "datadog": datadog.PROVIDER,
+    "generic": generic.PROVIDER,
 }
 
 __all__ = ["PROVIDERS", "Provider", "WebhookRequest"]
