@@ -16,6 +16,7 @@ import aiohttp
 from aiohttp import web
 
 from bot.chat import ChatAdapter
+from bot.chat.directory import ChannelDirectory
 from bot.chat.discord import DiscordAdapter
 from bot.chat.slack import SlackAdapter
 from bot.commands import CommandCore, discord_interactions, slack_app
@@ -31,6 +32,7 @@ log = logging.getLogger("bot")
 
 HTTP_SESSION = web.AppKey("http_session", aiohttp.ClientSession)
 DRAIN_SECONDS = 18.0
+WEBHOOK_LOOKUP_RETRY = 60.0
 
 
 def build_app(settings: Settings) -> web.Application:
@@ -49,14 +51,16 @@ def build_app(settings: Settings) -> web.Application:
     return app
 
 
-def build_adapters(settings: Settings, session: aiohttp.ClientSession) -> dict[str, ChatAdapter]:
+def build_adapters(
+    settings: Settings, session: aiohttp.ClientSession, directory: ChannelDirectory
+) -> dict[str, ChatAdapter]:
     adapters: dict[str, ChatAdapter] = {}
     if settings.slack_enabled:
         adapters["slack"] = SlackAdapter(settings.slack.bot_token, settings.slack.api_url, session)
     if settings.discord_bot_enabled or settings.discord_webhooks_used:
         # A webhook needs no token; its URL's host gives way to [discord] api_url.
         adapters["discord"] = DiscordAdapter(
-            settings.discord.api_url, settings.discord.bot_token, session
+            settings.discord.api_url, settings.discord.bot_token, session, directory
         )
     return adapters
 
@@ -86,22 +90,38 @@ def startup_warnings(settings: Settings) -> list[str]:
     return warnings
 
 
+def _learn_webhook_channels(
+    settings: Settings, adapters: dict[str, ChatAdapter]
+) -> asyncio.Task[None] | None:
+    """In the background: which channel each Discord webhook target posts into."""
+    discord = adapters.get("discord")
+    webhooks = [t.address for t in settings.targets.values() if t.discord_webhook]
+    if not isinstance(discord, DiscordAdapter) or not webhooks:
+        return None
+    return asyncio.create_task(discord.learn_webhook_channels(webhooks, WEBHOOK_LOOKUP_RETRY))
+
+
 async def _runtime(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     store = await open_store(settings.store.url, synchronous=settings.store.synchronous)
     session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
-    pipeline = Pipeline(settings, store, build_adapters(settings, session), app[METRICS])
+    directory = ChannelDirectory()
+    adapters = build_adapters(settings, session, directory)
+    pipeline = Pipeline(settings, store, adapters, app[METRICS], directory)
     app[STORE] = store
     app[HTTP_SESSION] = session
     app[PIPELINE] = pipeline
-    app[COMMANDS] = CommandCore(settings, store, nudge=pipeline.nudge)
+    app[COMMANDS] = CommandCore(settings, store, nudge=pipeline.nudge, directory=directory)
     for warning in startup_warnings(settings):
         log.warning(warning)
     await store.recover()
     await pipeline.start()
+    learning = _learn_webhook_channels(settings, adapters)
     try:
         yield
     finally:
+        if learning is not None:
+            learning.cancel()
         await pipeline.stop(DRAIN_SECONDS)
         await session.close()
         await store.close()

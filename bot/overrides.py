@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from bot.chat.directory import ChannelDirectory
 from bot.config import TargetConfig
 from bot.events import Event
 from bot.rendering import Platform
@@ -74,12 +75,16 @@ def channel_forms(platform: str, channel: str, channel_name: str) -> set[str]:
 
 
 def destination_for(
-    platform: Platform, channel: str, channel_name: str, targets: Mapping[str, TargetConfig]
+    platform: Platform,
+    channel: str,
+    channel_name: str,
+    targets: Mapping[str, TargetConfig],
+    directory: ChannelDirectory | None = None,
 ) -> Destination:
     """The configured target that posts into a channel, else the bare channel."""
     forms = channel_forms(platform, channel, channel_name)
     for name, target in targets.items():
-        if target.platform == platform and target.address in forms:
+        if target.platform == platform and _posts_into(target.address, forms, directory):
             return Destination(platform, target.address, name, _label(platform, channel_name))
     return Destination(platform, channel, "", _label(platform, channel_name) or channel)
 
@@ -88,13 +93,21 @@ def _label(platform: str, channel_name: str) -> str:
     return f"#{channel_name.lstrip('#')}" if channel_name else ""
 
 
-def covers(mute: MuteRecord, platform: str, address: str) -> bool:
+def covers(
+    mute: MuteRecord, platform: str, address: str, directory: ChannelDirectory | None = None
+) -> bool:
     """Whether a mute applies to copies posted at ``address``: its channel, or everywhere."""
     if mute.everywhere:
         return True
-    return platform == mute.platform and address in channel_forms(
-        mute.platform, mute.channel, mute.channel_name
-    )
+    forms = channel_forms(mute.platform, mute.channel, mute.channel_name)
+    return platform == mute.platform and _posts_into(address, forms, directory)
+
+
+def _posts_into(address: str, forms: set[str], directory: ChannelDirectory | None) -> bool:
+    """An address names the channel itself, or (a webhook) is known to post into it."""
+    if address in forms:
+        return True
+    return directory is not None and directory.channel_of(address) in forms
 
 
 @dataclass(frozen=True)
@@ -123,6 +136,7 @@ class Overrides:
     reroutes: list[RerouteRecord] = field(default_factory=list)
     open_threads: dict[int, set[str]] = field(default_factory=dict)
     """For ``until resolved`` mutes: the bound conversations not resolved yet."""
+    directory: ChannelDirectory | None = None
 
     def place(
         self, event: Event, decisions: list[Decision], targets: Mapping[str, TargetConfig]
@@ -149,7 +163,7 @@ class Overrides:
     def _mute(self, event: Event, placement: Placement) -> Placement:
         where = placement.destination
         for mute in self.mutes:
-            if not covers(mute, where.platform, where.address):
+            if not covers(mute, where.platform, where.address, self.directory):
                 continue
             if mute.threads and not self._in_open_thread(mute, event):
                 continue
@@ -170,7 +184,9 @@ def in_force(records: Iterable[Timed], now: float) -> list[Timed]:
     return [r for r in records if r.expires_at is None or r.expires_at > now]
 
 
-async def load_overrides(store: Store, now: float) -> Overrides:
+async def load_overrides(
+    store: Store, now: float, directory: ChannelDirectory | None = None
+) -> Overrides:
     """The overrides in force at ``now``, read from the store."""
     mutes = in_force(await store.live_mutes(), now)
     reroutes = in_force(await store.live_reroutes(), now)
@@ -179,4 +195,4 @@ async def load_overrides(store: Store, now: float) -> Overrides:
     open_threads = {
         mute.id: {key for key in mute.threads if states.get(key) != "resolved"} for mute in bound
     }
-    return Overrides(mutes, reroutes, open_threads)
+    return Overrides(mutes, reroutes, open_threads, directory)

@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 from bot.chat import ChatAdapter
+from bot.chat.directory import ChannelDirectory
 from bot.commands.notices import MuteClock
 from bot.config import Settings
 from bot.conversations import Conversations, Outcome
@@ -74,9 +75,11 @@ class NormalizeStage:
         metrics: Metrics,
         wake: Wakeup,
         next_stage: Wakeup,
+        directory: ChannelDirectory | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
+        self.directory = directory
         self.planner = Planner(settings, renderer)
         self.metrics = metrics
         self.wake = wake
@@ -104,7 +107,7 @@ class NormalizeStage:
             return
         records: list[EventRecord] = []
         deliveries: list[DeliveryRecord] = []
-        overrides = await load_overrides(self.store, now) if events else Overrides()
+        overrides = await load_overrides(self.store, now, self.directory) if events else Overrides()
         for event in events:
             record, outbox = self.planner.plan(item, event, overrides)
             records.append(record)
@@ -348,16 +351,17 @@ class Pipeline:
         store: Store,
         adapters: Mapping[str, ChatAdapter],
         metrics: Metrics,
+        directory: ChannelDirectory | None = None,
     ) -> None:
         self.store = store
         self.inbox_wake = Wakeup.new()
         self.outbox_wake = Wakeup.new()
         renderer = Renderer(settings.templates.dir)
         self.normalizer = NormalizeStage(
-            settings, store, renderer, metrics, self.inbox_wake, self.outbox_wake
+            settings, store, renderer, metrics, self.inbox_wake, self.outbox_wake, directory
         )
         self.deliverer = DeliveryStage(settings, store, adapters, metrics, self.outbox_wake)
-        self.mute_clock = MuteClock(settings, store, self.outbox_wake.nudge)
+        self.mute_clock = MuteClock(settings, store, self.outbox_wake.nudge, directory)
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._renewing: asyncio.Task[None] | None = None

@@ -13,7 +13,13 @@ import pytest
 from nacl.signing import SigningKey
 
 from bot.commands.discord_interactions import COMMAND
-from tests.conftest import base_config, discord_section, github_headers
+from tests.conftest import (
+    DISCORD_WEBHOOK,
+    DISCORD_WEBHOOK_ID,
+    base_config,
+    discord_section,
+    github_headers,
+)
 from tests.fakes.discord import BOT_TOKEN
 from tests.test_commands import pull_request
 
@@ -239,3 +245,30 @@ async def test_register_commands_from_the_command_line(tmp_path, fake_discord):
     code, output = await run()
     assert code == 1 and "Discord refused the commands (HTTP 401" in output
     assert "global" not in fake_discord.commands
+
+
+async def test_a_channel_mute_covers_a_webhook_target_posting_there(
+    tmp_path, fake_discord, make_bot
+):
+    # The target names a webhook, not a channel: the bot asks Discord where it posts.
+    settings = config(tmp_path, fake_discord)
+    settings["targets"] = {"hooked": {"discord_webhook": DISCORD_WEBHOOK}}
+    settings["routes"] = [{"to": ["hooked"]}]
+    bot = await make_bot(settings)
+    webhook_channel = fake_discord.channel_of(DISCORD_WEBHOOK_ID)
+    await fake_discord.wait_until(lambda: fake_discord.lookups)
+
+    body = interaction("mute", selector="github").replace(
+        CHANNEL.encode(), webhook_channel.encode()
+    )
+    response = await bot.post("/discord/interactions", data=body, headers=signed(body))
+    assert "Muted m1" in (await response.json())["data"]["content"]
+    [announcement] = await fake_discord.wait_until(fake_discord.roots)
+    assert announcement.channel_id == webhook_channel  # announced through the webhook
+    await hook(bot, pull_request(), "d1")
+
+    async def muted() -> bool:
+        return "muted (kept, not posted) 1" in await notify(bot, "status")
+
+    assert await _eventually(muted)
+    assert len(fake_discord.roots()) == 1

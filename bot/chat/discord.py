@@ -33,6 +33,7 @@ import aiohttp
 import discord
 
 from bot.chat import Ref
+from bot.chat.directory import ChannelDirectory
 from bot.config import DISCORD_WEBHOOK_URL
 from bot.errors import DeliveryError, MessageGone
 from bot.rendering import SEVERITY_COLORS, Formatter, Message
@@ -283,10 +284,17 @@ class _Holds:
 class DiscordAdapter:
     platform = "discord"
 
-    def __init__(self, api_url: str, bot_token: str, session: aiohttp.ClientSession) -> None:
+    def __init__(
+        self,
+        api_url: str,
+        bot_token: str,
+        session: aiohttp.ClientSession,
+        directory: ChannelDirectory | None = None,
+    ) -> None:
         self.api_url = api_url.rstrip("/")
         self.bot_token = bot_token
         self.session = session
+        self.directory = directory or ChannelDirectory()
         self._holds = _Holds()
         self._gone_webhooks: set[str] = set()
 
@@ -308,6 +316,8 @@ class DiscordAdapter:
             answer = await self._call(
                 where, "POST", _hook(where), message_payload(message), _execute(where)
             )
+            if not where.thread_id:
+                self.directory.learn(address, str(answer.get("channel_id", "")))
         else:
             path = f"/channels/{where.id}/messages"
             answer = await self._call(where, "POST", path, message_payload(message))
@@ -341,6 +351,27 @@ class DiscordAdapter:
             thread = await self._start_thread(where, ref)
         await self._call(where, "POST", f"/channels/{thread}/messages", payload)
         return {**ref, "thread_id": str(thread)}
+
+    async def learn_webhook_channels(self, addresses: list[str], retry_seconds: float) -> None:
+        """Ask Discord which channel each webhook posts into, until every one is known.
+
+        Mutes are issued in channels; without this a webhook target would only be known
+        to post there after its first message.
+        """
+        unknown = [a for a in addresses if Destination.parse(a).kind == "webhook"]
+        while unknown:
+            for address in list(unknown):
+                where = Destination.parse(address)
+                try:
+                    status, data, _ = await self._exchange(where, "GET", _hook(where), None)
+                except DeliveryError:
+                    continue  # unreachable for now: ask again later
+                if 200 <= status < 300 and _field(data, "channel_id"):
+                    self.directory.learn(address, str(data["channel_id"]))
+                if self.directory.knows(address) or status == 404:
+                    unknown.remove(address)
+            if unknown:
+                await asyncio.sleep(retry_seconds)
 
     async def _start_thread(self, where: Destination, ref: Ref) -> str:
         path = f"/channels/{ref['channel_id']}/messages/{ref['message_id']}/threads"
@@ -382,7 +413,7 @@ class DiscordAdapter:
         where: Destination,
         method: str,
         path: str,
-        body: dict[str, Any],
+        body: dict[str, Any] | None,
         params: Mapping[str, str] | None = None,
     ) -> tuple[int, Any, Mapping[str, str]]:
         if where.kind == "webhook" and where.id in self._gone_webhooks:

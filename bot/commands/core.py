@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
+from bot.chat.directory import ChannelDirectory
 from bot.commands.grammar import (
     FIXED_KEYS,
     SUMMARY,
@@ -84,10 +85,12 @@ class CommandCore:
         store: Store,
         nudge: Callable[[], None] = _nothing,
         clock: Callable[[], float] = time.time,
+        directory: ChannelDirectory | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
         self.nudge = nudge
+        self.directory = directory
         self.clock = clock
         self._actions: dict[type[Any], Callable[[Any, Caller, float], Awaitable[Reply]]] = {
             Mute: self._mute,
@@ -184,7 +187,7 @@ class CommandCore:
             expires_at=now + duration if duration is not None else None,
         )
         mute = replace(record, id=await self.store.add_mute(record))
-        where = notice_destination(mute, self.settings)
+        where = notice_destination(mute, self.settings, self.directory)
         if where is not None:
             message = started_message(mute, where.platform)
             await self.store.enqueue([notice(f"m{mute.id}.started", where, message, now)], now)
@@ -212,11 +215,13 @@ class CommandCore:
         refused = unmute_denial(mute, caller, self.settings.commands.admins)
         if refused:
             return Reply(refused, ok=False)
-        ended = await end_mute(self.store, self.settings, mute.id, now, caller.creator, "unmuted")
+        ended = await end_mute(
+            self.store, self.settings, mute.id, now, caller.creator, "unmuted", self.directory
+        )
         if ended is None:
             raise CommandError(f"m{mute.id} ended a moment ago")
         self.nudge()
-        where = notice_destination(mute, self.settings)
+        where = notice_destination(mute, self.settings, self.directory)
         posted = f"; the digest goes to {where}" if where else ""
         return Reply(f"Unmuted m{mute.id} (`{Selector(mute.selector)}`): {ended[1]}{posted}.")
 
@@ -398,7 +403,11 @@ class CommandCore:
         if where is None:
             platform: Platform = "discord" if caller.platform == "discord" else "slack"
             where = destination_for(
-                platform, caller.channel, caller.channel_name, self.settings.targets
+                platform,
+                caller.channel,
+                caller.channel_name,
+                self.settings.targets,
+                self.directory,
             )
         message = Message(
             title="✅ Test message from /notify",

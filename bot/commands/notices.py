@@ -15,6 +15,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 
+from bot.chat.directory import ChannelDirectory
 from bot.config import Settings
 from bot.durations import format_duration
 from bot.overrides import Destination, Selector, destination_for, in_force
@@ -30,11 +31,15 @@ DIGEST_LINES = 5
 FIRING = ("open", "acknowledged")
 
 
-def notice_destination(mute: MuteRecord, settings: Settings) -> Destination | None:
+def notice_destination(
+    mute: MuteRecord, settings: Settings, directory: ChannelDirectory | None = None
+) -> Destination | None:
     """Where a mute is announced: the channel it was set in, else ``[delivery] notify``."""
     if mute.platform in ("slack", "discord") and mute.channel:
         platform: Platform = "slack" if mute.platform == "slack" else "discord"
-        return destination_for(platform, mute.channel, mute.channel_name, settings.targets)
+        return destination_for(
+            platform, mute.channel, mute.channel_name, settings.targets, directory
+        )
     notify = settings.delivery.notify
     if notify and notify in settings.targets:
         target = settings.targets[notify]
@@ -134,7 +139,13 @@ def ended_message(mute: MuteRecord, platform: str, summary: str, top: str) -> Me
 
 
 async def end_mute(
-    store: Store, settings: Settings, mute_id: int, now: float, by: str, reason: str
+    store: Store,
+    settings: Settings,
+    mute_id: int,
+    now: float,
+    by: str,
+    reason: str,
+    directory: ChannelDirectory | None = None,
 ) -> tuple[MuteRecord, str] | None:
     """End a live mute and queue its closing announcement with the digest.
 
@@ -147,7 +158,7 @@ async def end_mute(
     suppressed = await store.suppressed_by(mute.id)
     states = await store.thread_states(sorted({d.thread_key for d in suppressed if d.thread_key}))
     summary, top = digest(suppressed, states)
-    where = notice_destination(mute, settings)
+    where = notice_destination(mute, settings, directory)
     if where is not None:
         message = ended_message(mute, where.platform, summary, top)
         await store.enqueue([notice(f"m{mute.id}.ended", where, message, now)], now)
@@ -165,10 +176,17 @@ class MuteClock:
     makes the end visible: the announcement and the digest, once, from one instance.
     """
 
-    def __init__(self, settings: Settings, store: Store, nudge: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        nudge: Callable[[], None],
+        directory: ChannelDirectory | None = None,
+    ) -> None:
         self.settings = settings
         self.store = store
         self.nudge = nudge
+        self.directory = directory
 
     async def run(self, stopping: asyncio.Event) -> None:
         while not stopping.is_set():
@@ -198,4 +216,5 @@ class MuteClock:
         return ended
 
     async def _end(self, mute: MuteRecord, now: float, reason: str) -> int:
-        return int(await end_mute(self.store, self.settings, mute.id, now, "", reason) is not None)
+        ended = await end_mute(self.store, self.settings, mute.id, now, "", reason, self.directory)
+        return int(ended is not None)

@@ -91,12 +91,14 @@ class FakeDiscord:
         self.script: list[Scripted] = []
         self.messages: dict[str, Posted] = {}
         self.deleted_webhooks: set[str] = set()
+        self.lookups: list[str] = []
         self.bucket_headers: dict[str, str] = {}
         self._next_id = 1_200_000_000_000_000_000
         self.arrived = asyncio.Condition()
         self.url = ""
         self.app = web.Application(middlewares=[self._note_status])
         self.app.router.add_post(API + "/webhooks/{hook}/{token}", self._execute)
+        self.app.router.add_get(API + "/webhooks/{hook}/{token}", self._webhook)
         self.app.router.add_patch(API + "/webhooks/{hook}/{token}/messages/{mid}", self._edit)
         self.app.router.add_post(API + "/channels/{channel}/messages", self._create)
         self.app.router.add_patch(API + "/channels/{channel}/messages/{mid}", self._edit)
@@ -232,12 +234,28 @@ class FakeDiscord:
         if refused is not None:
             return refused
         hook = request.match_info["hook"]
-        channel = call.query.get("thread_id") or f"9{hook}"
+        channel = call.query.get("thread_id") or self.channel_of(hook)
         message = Posted(self._new_id(), channel, hook, [call.body])
         self.messages[message.id] = message
         if call.query.get("wait") != "true":
             return web.Response(status=204)
         return self._answer(message)
+
+    async def _webhook(self, request: web.Request) -> web.StreamResponse:
+        """Get Webhook with Token: which channel the webhook posts into.
+
+        Counted apart from ``calls``, which are the messages the bot sends.
+        """
+        hook = request.match_info["hook"]
+        async with self.arrived:
+            self.lookups.append(hook)
+            self.arrived.notify_all()
+        return web.json_response({"id": hook, "type": 1, "channel_id": self.channel_of(hook)})
+
+    @staticmethod
+    def channel_of(hook: str) -> str:
+        """The channel a webhook posts into (a fixed mapping, so tests can name it)."""
+        return f"9{hook}"
 
     async def _create(self, request: web.Request) -> web.StreamResponse:
         call, refused = await self._record(request)
