@@ -359,7 +359,9 @@ def _parser() -> argparse.ArgumentParser:
         "register-commands", help="create or update /notify through Discord's API"
     )
     register.add_argument("--guild", help="a server id: its commands appear at once")
-    for sub in commands.choices.values():
+    # `--config` may come anywhere: `python -m bot dead list --config bot.toml` too.
+    nested = [*dead_commands.choices.values(), *discord_commands.choices.values()]
+    for sub in [*commands.choices.values(), *nested]:
         sub.add_argument("--config", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return parser
 

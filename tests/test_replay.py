@@ -75,6 +75,14 @@ async def test_replay_needs_an_id_or_all(tmp_path, capsys):
     assert code == 2 and "give a duration" in out
 
 
+def test_config_may_follow_a_nested_command(tmp_path, capsys):
+    """``dead list --config FILE``, the way the README writes every other command."""
+    config = tmp_path / "cli.toml"
+    config.write_text(f'[store]\nurl = "sqlite:///{tmp_path / "bot.db"}"\n')
+    assert main(["dead", "list", "--config", str(config)]) == 0
+    assert capsys.readouterr().out.strip() == "no dead letters"
+
+
 async def test_replaying_a_request_uses_todays_routes_and_templates(
     tmp_path, fake_slack, make_bot, capsys
 ):
