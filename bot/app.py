@@ -120,11 +120,16 @@ async def _runtime(app: web.Application) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        # A deploy's SIGTERM lands here: say so, so the log explains the gap that follows.
+        log.info(
+            "stopping: no new work; finishing posts under way", extra={"within_s": DRAIN_SECONDS}
+        )
         if learning is not None:
             learning.cancel()
         await pipeline.stop(DRAIN_SECONDS)
         await session.close()
         await store.close()
+        log.info("stopped: anything not yet posted is sent after the restart")
 
 
 async def run_workers(settings: Settings) -> None:

@@ -45,6 +45,8 @@ async def test_sigterm_finishes_posts_under_way_and_loses_nothing(tmp_path):
             with pytest.raises(aiohttp.ClientError):  # no longer accepting
                 await session.post(f"{bot.url}/hooks/github", data=b"{}")
             assert await exit_took < 25
+        said = (tmp_path / "bot.log").read_text()
+        assert "stopping: no new work" in said and "stopped: " in said  # not a silent exit
 
         finished = len(fake.posts())
         assert finished == 4  # the four under way were finished; no new one was started
