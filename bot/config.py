@@ -35,6 +35,7 @@ from pydantic_settings.exceptions import SettingsError
 from bot.durations import parse_duration, parse_rate
 from bot.events import SEVERITIES
 from bot.expressions import ExpressionError, compile_field
+from bot.store import url_problem
 
 PLACEHOLDER_SECRET = "change-me"
 
@@ -94,6 +95,13 @@ class StoreConfig(_Section):
     synchronous: Literal["normal", "full"] = "normal"
     lease: Duration = Field(30.0, gt=0)
     """How long claimed work stays with an instance that stopped renewing it (crashed)."""
+
+    @field_validator("url")
+    @classmethod
+    def _known_kind(cls, url: str) -> str:
+        if problem := url_problem(url):
+            raise ValueError(problem)
+        return url
 
 
 class DeliveryConfig(_Section):

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.__main__ import main
 from bot.config import ConfigError, load_config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,6 +61,7 @@ def test_environment_overrides_file_and_port_database_url_win(tmp_path, monkeypa
         (MINIMAL + '\n[delivery]\nmax_age = "soon"\n', "delivery.max_age: bad duration"),
         (MINIMAL.replace('provider = "github"', 'provider = "gitlab"'), "sources.github.provider"),
         ("[server\n", "not valid TOML"),
+        (MINIMAL + '\n[store]\nurl = "mysql://u:pw@db/bot"\n', "store.url: unsupported store"),
     ],
 )
 def test_bad_config_is_one_line_naming_the_key(tmp_path, text, expected):
@@ -105,6 +107,16 @@ def test_check_config_prints_routes_in_plain_words_and_fails_cleanly(tmp_path):
     assert result.stderr.strip().count("\n") == 0
     assert "sources.github.secrett" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_store_that_cannot_be_opened_is_one_line_naming_the_fix(tmp_path, capsys):
+    config = write(tmp_path, f'[store]\nurl = "sqlite:///{tmp_path / "no-such-dir" / "bot.db"}"\n')
+
+    assert main(["dead", "list", "--config", str(config)]) == 2
+
+    said = capsys.readouterr().err.strip()
+    assert said.startswith("error: cannot open the SQLite store") and "\n" not in said
+    assert "the folder must exist and be writable" in said
 
 
 def test_example_config_is_valid():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.errors import StoreUnavailable
 from bot.store.base import Store
 from bot.store.records import (
     Activity,
@@ -22,22 +23,29 @@ def is_shared(url: str) -> bool:
     return url.startswith(("postgres://", "postgresql://"))
 
 
+def url_problem(url: str) -> str | None:
+    """Why ``url`` names no store the bot can open (checked with the config), or None."""
+    if url.startswith("sqlite://") or is_shared(url):
+        return None
+    return (
+        f"unsupported store url {url.split(':', 1)[0]!r}: "
+        "use sqlite:///FILE or postgresql://USER@HOST/DATABASE"
+    )
+
+
 async def open_store(url: str, *, synchronous: str = "normal") -> Store:
     """Open (and migrate) the store named by ``url``."""
+    if problem := url_problem(url):
+        raise StoreUnavailable(problem)
     if url.startswith("sqlite://"):
         from bot.store.sqlite import SQLiteStore
 
         return await SQLiteStore.open(
             url.removeprefix("sqlite://").removeprefix("/") or "bot.db", synchronous=synchronous
         )
-    if is_shared(url):
-        from bot.store.postgres import PostgresStore
+    from bot.store.postgres import PostgresStore
 
-        return await PostgresStore.open(url)
-    raise ValueError(
-        f"unsupported store url {url.split(':', 1)[0]!r}: "
-        "use sqlite:///FILE or postgresql://USER@HOST/DATABASE"
-    )
+    return await PostgresStore.open(url)
 
 
 __all__ = [
@@ -54,4 +62,5 @@ __all__ = [
     "Store",
     "is_shared",
     "open_store",
+    "url_problem",
 ]

@@ -20,6 +20,7 @@ from typing import Any
 
 import aiosqlite
 
+from bot.errors import StoreUnavailable
 from bot.pacing import LanePacer, Pacer
 from bot.store.records import (
     Activity,
@@ -189,7 +190,14 @@ class SQLiteStore:
         thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
         level = "FULL" if synchronous == "full" else "NORMAL"
         loop = asyncio.get_running_loop()
-        writer = await loop.run_in_executor(thread, _open_writer, path, level)
+        try:
+            writer = await loop.run_in_executor(thread, _open_writer, path, level)
+        except sqlite3.Error as exc:  # a missing folder, no write permission, a directory
+            thread.shutdown()
+            raise StoreUnavailable(
+                f"cannot open the SQLite store {path!r}: {exc} (check [store] url or "
+                "DATABASE_URL: the folder must exist and be writable)"
+            ) from None
         reader = await aiosqlite.connect(path, isolation_level=None)
         await reader.execute("PRAGMA busy_timeout=5000")
         reader.row_factory = aiosqlite.Row
