@@ -16,6 +16,7 @@ from jinja2 import TemplateError
 from bot.config import Settings
 from bot.errors import PayloadError
 from bot.events import Event
+from bot.logs import redact
 from bot.planning import Planner
 from bot.providers import PROVIDERS
 from bot.rendering import Message, Platform, Renderer
@@ -115,7 +116,7 @@ def _describe_delivery(renderer: Renderer, event: Event, delivery: DeliveryRecor
         template = f"none ({exc})"
     message = Message.model_validate(delivery.message)
     lines = [
-        f"  -> {delivery.target}: {delivery.platform} {delivery.address} "
+        f"  -> {delivery.target}: {delivery.platform} {redact(delivery.address)} "
         f"(lifecycle {delivery.lifecycle}, template {template})",
         f"       title   {message.title}",
     ]

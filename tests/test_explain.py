@@ -28,13 +28,16 @@ slack = "#eng"
 [targets.ops]
 slack = "C0OPS"
 
+[targets.hook]
+discord_webhook = "https://discord.com/api/webhooks/1234/hook_SECRET_token"
+
 [[routes]]
 match = {{ source = "github", event = "pull_request.*", repo = "Codertocat/*" }}
 to = ["eng", "ops"]
 
 [[routes]]
-match = {{ event = "push" }}
-to = ["ops"]
+match = {{ event = "push*" }}
+to = ["ops", "hook"]
 """
 
 
@@ -103,3 +106,21 @@ async def test_explain_says_why_nothing_would_be_posted(tmp_path, fake_slack):
     assert "no source 'gitlab' in the config (known: github)" in err
     assert "Traceback" not in err
     assert fake_slack.calls == []
+
+
+async def test_explain_shows_a_discord_webhook_without_its_token(tmp_path, fake_slack):
+    push = FIXTURES / "github/push.json"
+
+    code, out, err = await explain(
+        tmp_path,
+        fake_slack.url,
+        str(push),
+        "--source",
+        "github",
+        "--header",
+        "X-GitHub-Event: push",
+    )
+
+    assert code == 0, err
+    assert "-> hook: discord https://discord.com/api/webhooks/1234/… (lifecycle" in out
+    assert "SECRET" not in out

@@ -6,7 +6,17 @@ import time
 
 from bot.store import MuteRecord, RerouteRecord
 from bot.web import STORE
-from tests.conftest import base_config, dumps, eventually, fixture_bytes, github_headers
+from tests.conftest import (
+    DISCORD_WEBHOOK,
+    DISCORD_WEBHOOK_ID,
+    DISCORD_WEBHOOK_TOKEN,
+    base_config,
+    discord_section,
+    dumps,
+    eventually,
+    fixture_bytes,
+    github_headers,
+)
 
 TOKEN = "inspector-token-Wq71"
 
@@ -199,3 +209,21 @@ async def test_mutes_and_reroutes_show_in_the_route_decision(tmp_path, fake_slac
     rerouted = await (await bot.get("/inspect?text=star", headers=auth)).text()
     assert "<dt>rerouted_by</dt><dd>r1</dd>" in rerouted
     assert "→ ops · slack #ops · sent" in rerouted
+
+
+async def test_a_discord_webhook_shows_without_its_token(tmp_path, fake_discord, make_bot):
+    config = base_config(
+        tmp_path,
+        discord=discord_section(fake_discord),
+        targets={"hook": {"discord_webhook": DISCORD_WEBHOOK}},
+        routes=[{"to": ["hook"]}],
+        inspector={"token": TOKEN},
+    )
+    bot = await make_bot(config)
+    await post(bot, fixture_bytes("github/push.json"), "push", "w-1")
+    await fake_discord.wait_until(lambda: fake_discord.delivered())
+
+    html = await (await bot.get("/inspect", headers={"Authorization": f"Bearer {TOKEN}"})).text()
+
+    assert f"/webhooks/{DISCORD_WEBHOOK_ID}/…" in html
+    assert DISCORD_WEBHOOK_TOKEN not in html

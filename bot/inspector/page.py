@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from bot.config import Settings
 from bot.events import Event
+from bot.logs import redact
 from bot.rendering import Message
 from bot.routing import compile_routes
 from bot.store import Activity, ActivityFilter, AttemptRecord, DeliveryRecord, Store
@@ -67,6 +68,11 @@ class DeliveryView:
     message: Message | None
     color: str
     attempts: list[AttemptRecord] = field(default_factory=list)
+
+    @property
+    def address(self) -> str:
+        """Where it goes, without the token a Discord webhook URL carries."""
+        return redact(self.record.address)
 
 
 @dataclass
