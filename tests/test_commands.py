@@ -236,3 +236,14 @@ async def test_a_reroute_for_a_while_expires(tmp_path, fake_slack, make_bot):
     await bot.hook(pull_request("reopened"))
     posts = await fake_slack.wait_for(2)
     assert (moved.body["channel"], posts[1].body["channel"]) == ("CWEB", "#eng")
+
+
+async def test_why_names_each_matched_route_once(tmp_path, fake_slack, make_bot):
+    targets = {"eng": {"slack": "#eng"}, "ops": {"slack": "#ops"}}
+    bot = await start(
+        make_bot, tmp_path, fake_slack, targets=targets, routes=[{"to": ["eng", "ops"]}]
+    )
+
+    why = await bot.command(f"why {await bot.hook(pull_request())}")
+
+    assert "matched route(s) 1 -> eng, ops" in why

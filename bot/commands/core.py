@@ -462,7 +462,7 @@ def _explain(event: EventRecord | None, deliveries: list[DeliveryRecord], now: f
         status = f", status {event.status}" if event.status else ""
         lines.append(f"{event.id}: {event.source} {event.type} ({event.severity}{status})")
         lines.append(f"  {event.title}")
-        routes = [int(r) + 1 for r in detail.get("routes", [])]
+        routes = sorted({int(r) + 1 for r in detail.get("routes", [])})  # one per target
         if detail.get("rerouted_by"):
             lines.append(f"  rerouted by {detail['rerouted_by']} (routes {routes or 'none'})")
         elif routes:
