@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import select
 import signal
@@ -120,7 +121,7 @@ class BotProcess:
                 if self.process.poll() is not None:
                     raise RuntimeError(f"bot exited: {self.log.read_text()[-2000:]}")
                 if self.command == "work":
-                    if '"message": "working"' in self.log.read_text():
+                    if "working" in self.logged_messages():
                         return
                     await asyncio.sleep(0.1)
                     continue
@@ -132,6 +133,11 @@ class BotProcess:
                     pass
                 await asyncio.sleep(0.1)
         raise TimeoutError(f"bot did not start: {self.log.read_text()[-2000:]}")
+
+    def logged_messages(self) -> list[str]:
+        """The ``message`` of each JSON log line so far."""
+        lines = self.log.read_text().splitlines()
+        return [json.loads(line)["message"] for line in lines if line.startswith("{")]
 
     def _spawn(self, output: int) -> None:
         self.process = subprocess.Popen(

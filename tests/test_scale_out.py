@@ -7,7 +7,6 @@ posts signed webhooks to them over HTTP and counts what reaches a fake Slack.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -81,11 +80,7 @@ def posted_titles(fake: FakeSlack) -> Counter[str]:
 
 def delivered_by(bot: BotProcess) -> int:
     """Deliveries this process made, from its JSON log."""
-    return sum(
-        json.loads(line).get("message") == "delivered"
-        for line in bot.log.read_text().splitlines()
-        if line.startswith("{")
-    )
+    return bot.logged_messages().count("delivered")
 
 
 async def start(bots: list[BotProcess]) -> None:
