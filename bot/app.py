@@ -24,6 +24,7 @@ from bot.config import Settings
 from bot.ingress import IngressPolicy
 from bot.inspector import add_inspector
 from bot.metrics import Metrics
+from bot.routing import route_warnings
 from bot.store import is_shared, open_store
 from bot.web import COMMANDS, INGRESS, METRICS, PIPELINE, SETTINGS, STORE, add_routes
 from bot.workers import Pipeline
@@ -71,6 +72,7 @@ def startup_warnings(settings: Settings) -> list[str]:
         f"source {name!r} still uses the placeholder secret 'change-me': set a real one"
         for name in settings.placeholder_secrets()
     ]
+    warnings.extend(route_warnings(settings))
     if not settings.slack_enabled:
         warnings.append(
             "Slack delivery is disabled: [slack] bot_token is empty "

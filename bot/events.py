@@ -48,6 +48,10 @@ def severity_of(word: str, default: Severity) -> Severity:
     return SEVERITY_WORDS.get(word.strip().lower(), default)
 
 
+MATCH_FIELDS = ("source", "provider", "event", "severity", "status", "actor")
+"""Event fields a route (or a command's selector) matches by name; other keys are labels."""
+
+
 class Event(BaseModel):
     """One thing that happened, in our words, ready for routing and rendering.
 
@@ -77,7 +81,7 @@ class Event(BaseModel):
 
     def match_value(self, key: str) -> str | None:
         """The value a route's ``match`` key compares against."""
-        if key in ("source", "provider", "event", "severity", "status", "actor"):
+        if key in MATCH_FIELDS:
             value = getattr(self, key)
             return None if value is None else str(value)
         return self.labels.get(key)

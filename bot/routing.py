@@ -6,11 +6,13 @@ A route matches when every key of ``match`` matches and ``exclude`` does not.
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
+from typing import get_args
 
-from bot.config import RouteConfig, Settings
-from bot.events import Event, severity_rank
+from bot.config import ProviderName, RouteConfig, Settings
+from bot.events import MATCH_FIELDS, Event, severity_rank
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,35 @@ def compile_routes(routes: list[RouteConfig]) -> list[Route]:
             group_wait=route.group_wait,
         )
         for index, route in enumerate(routes)
+    ]
+
+
+def route_warnings(settings: Settings) -> list[str]:
+    """Route keys that look like mistakes: a source or provider nothing is called, a key
+    one letter off an event field. Warned, not refused: any other key is a label, and a
+    label may be spelled any way."""
+    names = {"source": sorted(settings.sources), "provider": list(get_args(ProviderName))}
+    warnings = []
+    for index, route in enumerate(settings.routes):
+        for table, conditions in (("match", route.match), ("exclude", route.exclude)):
+            for key, value in conditions.items():
+                where = f"routes[{index}].{table}.{key}"
+                warnings.extend(_doubts(where, key, value, names.get(key)))
+    return warnings
+
+
+def _doubts(where: str, key: str, value: str | list[str], names: list[str] | None) -> list[str]:
+    if key not in MATCH_FIELDS and (close := difflib.get_close_matches(key, MATCH_FIELDS, 1, 0.75)):
+        return [
+            f"{where}: not an event field, so it is read as a label; did you mean {close[0]!r}?"
+        ]
+    if names is None:
+        return []
+    patterns = [value] if isinstance(value, str) else value
+    return [
+        f"{where}: {pattern!r} matches no {key} here ({key}s: {', '.join(names) or 'none'})"
+        for pattern in patterns
+        if not any(fnmatchcase(name, pattern) for name in names)
     ]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.config import Settings
 from bot.events import Event
-from bot.routing import Router
+from bot.routing import Router, route_warnings
 
 
 def router(*routes: dict) -> Router:
@@ -59,3 +59,23 @@ def test_continue_collects_targets_once_each():
 def test_missing_label_never_matches_a_pattern():
     r = router({"match": {"repo": "*"}, "to": ["eng"]})
     assert targets(r, event()) == []
+
+
+def test_routes_that_look_mistaken_are_warned_about_with_the_key():
+    settings = Settings(
+        sources={"github": {"provider": "github", "secret": "s"}},
+        targets={"eng": {"slack": "#eng"}},
+        routes=[
+            {"match": {"source": "githbu", "sevrity": ">=error", "repo": "acme/*"}, "to": ["eng"]},
+            {"match": {"source": "git*", "provider": ["github", "alertmanger"]}, "to": ["eng"]},
+            {"exclude": {"actor": "dependabot*"}, "to": ["eng"]},
+        ],
+    )
+
+    assert route_warnings(settings) == [
+        "routes[0].match.source: 'githbu' matches no source here (sources: github)",
+        "routes[0].match.sevrity: not an event field, so it is read as a label; "
+        "did you mean 'severity'?",
+        "routes[1].match.provider: 'alertmanger' matches no provider here (providers: github, "
+        "stripe, pagerduty, alertmanager, grafana, datadog, generic)",
+    ]

@@ -17,13 +17,13 @@ from typing import Literal
 from bot.config import TargetConfig
 from bot.durations import format_duration, parse_duration
 from bot.errors import BotError
-from bot.events import SEVERITIES
+from bot.events import MATCH_FIELDS, SEVERITIES
 from bot.overrides import Destination, Selector, destination_for
 from bot.rendering import Platform
 
 CallerPlatform = Literal["slack", "discord", "cli"]
 
-FIXED_KEYS = ("source", "provider", "event", "severity", "status", "actor")
+FIXED_KEYS = MATCH_FIELDS
 WELL_KNOWN_LABELS = (
     "repo",
     "branch",
