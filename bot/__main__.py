@@ -88,7 +88,7 @@ def _new_event_loop() -> asyncio.AbstractEventLoop:
 
 
 def _check_config(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.app import startup_warnings
+    from bot.app import optional_features_off, startup_warnings
 
     print(
         f"config ok: {len(settings.sources)} sources, {len(settings.targets)} targets, "
@@ -103,6 +103,8 @@ def _check_config(args: argparse.Namespace, settings: Settings) -> int:
         print("  (none: events are stored but not posted)")
     for warning in startup_warnings(settings):
         print(f"warning: {warning}")
+    if off := optional_features_off(settings):
+        print(f"off until configured: {'; '.join(off)}")
     return 0
 
 

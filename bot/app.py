@@ -103,6 +103,17 @@ def _learn_webhook_channels(
     return asyncio.create_task(discord.learn_webhook_channels(webhooks, WEBHOOK_LOOKUP_RETRY))
 
 
+def optional_features_off(settings: Settings) -> list[str]:
+    """What is off until its setting is given: said once at start, so nobody hunts for it."""
+    features = {
+        "Slack /notify ([slack] signing_secret or app_token)": slack_app.http_mode(settings)
+        or slack_app.socket_mode(settings),
+        "Discord /notify ([discord] public_key)": bool(settings.discord.public_key),
+        "the inspector at /inspect ([inspector] token)": bool(settings.inspector.token),
+    }
+    return [feature for feature, on in features.items() if not on]
+
+
 async def _runtime(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     store = await open_store(settings.store.url, synchronous=settings.store.synchronous)
@@ -116,6 +127,8 @@ async def _runtime(app: web.Application) -> AsyncIterator[None]:
     app[COMMANDS] = CommandCore(settings, store, nudge=pipeline.nudge, directory=directory)
     for warning in startup_warnings(settings):
         log.warning(warning)
+    if off := optional_features_off(settings):
+        log.info(f"off until configured: {'; '.join(off)}")
     await store.recover()
     await pipeline.start()
     learning = _learn_webhook_channels(settings, adapters)

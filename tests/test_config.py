@@ -119,6 +119,17 @@ def test_a_store_that_cannot_be_opened_is_one_line_naming_the_fix(tmp_path, caps
     assert "the folder must exist and be writable" in said
 
 
+def test_check_config_says_what_is_off_until_configured(tmp_path, capsys):
+    assert main(["check-config", "--config", str(write(tmp_path, MINIMAL))]) == 0
+    said = capsys.readouterr().out
+    assert "off until configured: Slack /notify ([slack] signing_secret or app_token)" in said
+    assert "the inspector at /inspect ([inspector] token)" in said
+
+    with_inspector = MINIMAL + '\n[inspector]\ntoken = "long-random"\n'
+    assert main(["check-config", "--config", str(write(tmp_path, with_inspector))]) == 0
+    assert "/inspect" not in capsys.readouterr().out
+
+
 def test_example_config_is_valid():
     settings = load_config(ROOT / "config.example.toml")
     assert "github" in settings.sources
