@@ -473,7 +473,8 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Settings:
     if chosen:
         file = Path(chosen)
         if not file.is_file():
-            raise ConfigError(f"config file {str(file)!r} does not exist (check --config)")
+            given = "--config" if path is not None else "BOT_CONFIG"
+            raise ConfigError(f"config file {str(file)!r} does not exist (check {given})")
         try:
             data = tomllib.loads(file.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
@@ -495,7 +496,8 @@ def _first_problem(exc: ValidationError) -> str:
         message = error["msg"].removeprefix("Value error, ")
     more = exc.error_count() - 1
     suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
-    return f"config error: {key or 'top level'}: {message}{suffix}"
+    where = f"{key}: " if key else ""  # a whole-config check names its keys itself
+    return f"config error: {where}{message}{suffix}"
 
 
 __all__ = [

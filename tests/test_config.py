@@ -57,7 +57,10 @@ def test_environment_overrides_file_and_port_database_url_win(tmp_path, monkeypa
             "sources.github.secrett: unknown key",
         ),
         (MINIMAL.replace('secret = "from-file"', ""), "sources.github: needs a secret or token"),
-        (MINIMAL.replace('to = ["eng"]', 'to = ["ops"]'), "unknown target 'ops'"),
+        (
+            MINIMAL.replace('to = ["eng"]', 'to = ["ops"]'),
+            "config error: routes[0].to names unknown target 'ops'",
+        ),
         (MINIMAL + '\n[delivery]\nmax_age = "soon"\n', "delivery.max_age: bad duration"),
         (MINIMAL.replace('provider = "github"', 'provider = "gitlab"'), "sources.github.provider"),
         ("[server\n", "not valid TOML"),
@@ -72,9 +75,12 @@ def test_bad_config_is_one_line_naming_the_key(tmp_path, text, expected):
     assert "\n" not in message
 
 
-def test_missing_named_file_is_an_error(tmp_path):
-    with pytest.raises(ConfigError, match="does not exist"):
+def test_missing_named_file_is_an_error(tmp_path, monkeypatch):
+    with pytest.raises(ConfigError, match=r"does not exist \(check --config\)"):
         load_config(tmp_path / "nope.toml")
+    monkeypatch.setenv("BOT_CONFIG", str(tmp_path / "nope.toml"))
+    with pytest.raises(ConfigError, match=r"does not exist \(check BOT_CONFIG\)"):
+        load_config()
 
 
 def test_unsigned_source_needs_explicit_consent(tmp_path):
