@@ -58,6 +58,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--storm-bursts", type=int, default=defaults.storm_bursts)
     parser.add_argument(
+        "--storm-gap", type=float, default=defaults.storm_gap, help="seconds between bursts"
+    )
+    parser.add_argument(
         "--storm-wait",
         type=float,
         default=defaults.storm_wait,
@@ -124,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
             storm_alerts=args.storm_alerts,
             storm_per_request=args.storm_per_request,
             storm_bursts=args.storm_bursts,
+            storm_gap=args.storm_gap,
             storm_wait=args.storm_wait,
             memory_events=args.memory_events,
             settle=args.settle,

@@ -38,10 +38,10 @@ class Options:
     storm_alerts: int = 10_000
     storm_per_request: int = 10
     storm_bursts: int = 10
-    storm_gap: float = 1.0
-    storm_wait: float = 20.0
+    storm_gap: float = 0.5
+    storm_wait: float = 10.0
     memory_events: int = 100_000
-    settle: float = 5.0
+    settle: float = 2.0
 
 
 Scenario = Callable[[Options, Path], Awaitable[dict[str, Any]]]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import sys
 import time
@@ -38,6 +39,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         print(f"error: [server] tls_cert/tls_key cannot be loaded: {exc}", file=sys.stderr)
         return 2
     app = build_app(settings)
+    app.on_startup.append(_freeze_startup_objects)
     log.info(
         "listening",
         extra={
@@ -76,6 +78,15 @@ def _work(args: argparse.Namespace, settings: Settings) -> int:
     with asyncio.Runner(loop_factory=_new_event_loop) as runner:
         runner.run(run_workers(settings))
     return 0
+
+
+async def _freeze_startup_objects(app: object) -> None:
+    """Exempt what start-up built (modules, templates, clients) from garbage collection.
+
+    They live as long as the process, yet every full collection walked them all: a
+    pause of tens of milliseconds in the middle of acknowledging webhooks.
+    """
+    gc.freeze()
 
 
 def _new_event_loop() -> asyncio.AbstractEventLoop:

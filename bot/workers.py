@@ -88,14 +88,22 @@ class NormalizeStage:
     async def run(self, stopping: asyncio.Event) -> None:
         while not stopping.is_set():
             items = await self.store.claim_inbox(64, time.time(), self.settings.store.lease)
+            # Mutes and reroutes are read once per batch, not once per request: a command
+            # applies from the next batch (milliseconds later), and a backlog of requests
+            # costs no store reads per item.
+            overrides = (
+                await load_overrides(self.store, time.time(), self.directory)
+                if items
+                else Overrides()
+            )
             for item in items:
-                await self.process(item)
+                await self.process(item, overrides)
             if items:
                 self.next_stage.nudge()
             if len(items) < 64:
                 await self.wake.wait(POLL_SECONDS)
 
-    async def process(self, item: InboxItem) -> None:
+    async def process(self, item: InboxItem, overrides: Overrides) -> None:
         now = time.time()
         try:
             events = self.planner.normalize(item)
@@ -107,7 +115,6 @@ class NormalizeStage:
             return
         records: list[EventRecord] = []
         deliveries: list[DeliveryRecord] = []
-        overrides = await load_overrides(self.store, now, self.directory) if events else Overrides()
         for event in events:
             record, outbox = self.planner.plan(item, event, overrides)
             records.append(record)
