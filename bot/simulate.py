@@ -58,8 +58,6 @@ def build(settings: Settings, source_name: str, event: str, now: float) -> Sampl
             "python -m bot simulate --list shows them all)"
         )
     sign = PROVIDERS[source.provider].sign
-    if sign is None:
-        raise SimulateError(f"the {source.provider} provider cannot sign samples yet")
     sample = json.loads((SAMPLES / source.provider / f"{event}.json").read_text("utf-8"))
     fill = _placeholders(now)
     body = json.dumps(_filled(sample["body"], fill)).encode()
@@ -78,6 +76,7 @@ def _placeholders(now: float) -> dict[str, Any]:
         "{uuid}": str(uuid.uuid4()),
         "{now}": moment.replace("+00:00", "Z"),  # to the microsecond: two quick runs differ
         "{now_unix}": int(now),
+        "{now_ms}": str(int(now * 1000)),  # Datadog's $DATE, a string of milliseconds
     }
 
 

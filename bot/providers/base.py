@@ -86,7 +86,7 @@ class Provider:
     kept_headers: tuple[str, ...]
     """Headers stored in the inbox (never signatures or credentials)."""
     supported_events: tuple[str, ...] = ()
-    sign: Signer | None = None
+    sign: Signer = field(kw_only=True)
 
 
 def content_digest(body: bytes) -> str:
