@@ -150,7 +150,10 @@ def _as_datetime(value: Any) -> datetime | None:
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=UTC)
     if isinstance(value, int | float):
-        return datetime.fromtimestamp(value / 1000 if value > 1e11 else value, UTC)
+        try:
+            return datetime.fromtimestamp(value / 1000 if value > 1e11 else value, UTC)
+        except (OverflowError, OSError, ValueError):  # a payload's idea of a time
+            return None
     if isinstance(value, str):
         try:
             return _as_datetime(datetime.fromisoformat(value.replace("Z", "+00:00")))

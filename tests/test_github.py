@@ -10,6 +10,7 @@ from bot.config import SourceConfig
 from bot.errors import VerificationError
 from bot.providers import github
 from bot.providers.base import WebhookRequest
+from bot.rendering import Renderer
 from tests.conftest import fixture_bytes
 
 SOURCE = SourceConfig(provider="github", secret="It's a Secret to Everybody")
@@ -169,3 +170,15 @@ def test_form_encoded_payload_is_accepted():
     body = b"payload=%7B%22zen%22%3A%22Keep+it+logically+awesome.%22%7D"
     hook = WebhookRequest({"content-type": "application/x-www-form-urlencoded"}, body)
     assert hook.json() == {"zen": "Keep it logically awesome."}
+
+
+def test_push_with_an_empty_commit_message_still_renders():
+    # git commit --allow-empty-message: the push must not be lost to an IndexError.
+    def empty(payload):
+        payload["ref"] = "refs/heads/main"
+        payload["commits"] = [{"id": "abc1234def", "message": "", "author": {"name": "M"}}]
+
+    [event] = normalize("push", "push", empty)
+    assert event.text == ""
+    message = Renderer().render(event, "slack")
+    assert not message.text.startswith("event received; template")

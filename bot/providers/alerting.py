@@ -67,7 +67,7 @@ def provider(name: str, versions: frozenset[str], verify: Verifier, sign: Signer
 
 def alerts_of(body: Any) -> list[dict[str, Any]] | None:
     """The alerts of an Alertmanager-shaped body, or None when the body is not one."""
-    if not isinstance(body, dict) or body.get("status") not in STATUS_MAP:
+    if not isinstance(body, dict) or _status(body) is None:
         return None
     alerts = body.get("alerts")
     if not isinstance(alerts, list):
@@ -137,8 +137,8 @@ def _group_event(
 def _alert_event(
     provider: str, source_name: str, body: dict[str, Any], alert: dict[str, Any]
 ) -> Event:
-    status = alert.get("status") if alert.get("status") in STATUS_MAP else body["status"]
-    event_type, conversation = STATUS_MAP[str(status)]
+    status = _status(alert) or str(body["status"])
+    event_type, conversation = STATUS_MAP[status]
     labels = _strings(alert.get("labels"))
     annotations = _strings(alert.get("annotations"))
     name = labels.get("alertname", "alert")
@@ -157,6 +157,11 @@ def _alert_event(
     # The template lists payload.alerts: here, just this one, in its group's context.
     payload = {**body, "alerts": [alert], "truncatedAlerts": 0}
     return Event(source=source_name, provider=provider, payload=payload, **fields)
+
+
+def _status(item: dict[str, Any]) -> str | None:
+    status = item.get("status")
+    return status if isinstance(status, str) and status in STATUS_MAP else None
 
 
 def _strings(value: Any) -> dict[str, str]:

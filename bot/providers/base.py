@@ -134,3 +134,13 @@ def moment(value: Any) -> datetime:
         return datetime.now(UTC)
     stamp = stamp / 1000 if stamp > 1e11 else stamp
     return datetime.fromtimestamp(stamp, UTC) if 0 <= stamp < 2**33 else datetime.now(UTC)
+
+
+def mapping(value: Any) -> dict[str, Any]:
+    """A payload value that should be an object: itself, or ``{}`` when it is not."""
+    return value if isinstance(value, dict) else {}
+
+
+def mappings(value: Any) -> list[dict[str, Any]]:
+    """A payload value that should be a list of objects: the objects in it, if any."""
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []

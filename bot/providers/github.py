@@ -14,7 +14,17 @@ from typing import Any
 from bot.config import SourceConfig
 from bot.errors import VerificationError
 from bot.events import Event
-from bot.providers.base import Provider, WebhookRequest, content_digest, dig, moment
+from bot.providers.base import (
+    Provider,
+    WebhookRequest,
+    content_digest,
+    dig,
+    http_url,
+    mapping,
+    mappings,
+    moment,
+    text,
+)
 from bot.providers.signing import hmac_sha256_hex, matches_any
 
 Handler = Callable[[dict[str, Any]], dict[str, Any] | None]
@@ -60,6 +70,7 @@ def normalize(
     fields = handler(payload)
     if fields is None:
         return []
+    fields["url"] = http_url(fields.get("url"))  # payload values are not trusted to be links
     labels = {
         "repo": dig(payload, "repository.full_name", ""),
         "org": dig(payload, "organization.login") or dig(payload, "repository.owner.login", ""),
@@ -69,7 +80,7 @@ def normalize(
         Event(
             source=source_name,
             provider="github",
-            actor=dig(payload, "sender.login"),
+            actor=text(dig(payload, "sender.login")) or None,
             labels={k: str(v) for k, v in labels.items() if v},
             payload=payload,
             **fields,
@@ -88,7 +99,7 @@ def _push(payload: dict[str, Any]) -> dict[str, Any] | None:
     if payload.get("deleted"):
         return None  # the `delete` event says it better
     ref = str(payload.get("ref", ""))
-    commits = payload.get("commits") or []
+    commits = mappings(payload.get("commits"))
     kind, _, name = ref.removeprefix("refs/").partition("/")
     if kind == "tags":
         return {
@@ -104,7 +115,7 @@ def _push(payload: dict[str, Any]) -> dict[str, Any] | None:
         "event": "push",
         "title": f"[{_repo(payload)}:{name}] {count} new commit{'s' if count != 1 else ''}"
         + forced,
-        "text": "\n".join(str(c.get("message", "")).splitlines()[0] for c in commits[:5]),
+        "text": "\n".join(text(c.get("message")).split("\n")[0] for c in commits[:5]),
         "url": payload.get("compare"),
         "labels": {"branch": name},
         "occurred_at": moment(dig(payload, "head_commit.timestamp")),
@@ -134,7 +145,7 @@ def _pr_key(payload: dict[str, Any]) -> str:
 
 
 def _pull_request(payload: dict[str, Any]) -> dict[str, Any] | None:
-    pr = payload.get("pull_request") or {}
+    pr = mapping(payload.get("pull_request"))
     action = str(payload.get("action"))
     if action == "closed":
         action = "merged" if pr.get("merged") else "closed"
@@ -157,11 +168,11 @@ def _pull_request(payload: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def _pull_request_review(payload: dict[str, Any]) -> dict[str, Any] | None:
-    review = payload.get("review") or {}
+    review = mapping(payload.get("review"))
     state = str(review.get("state", "")).lower()
     if state not in ("approved", "changes_requested", "commented"):
         return None
-    pr = payload.get("pull_request") or {}
+    pr = mapping(payload.get("pull_request"))
     words = {
         "approved": "approved",
         "changes_requested": "requested changes on",
@@ -183,13 +194,13 @@ def _pull_request_review(payload: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def _issue_key(payload: dict[str, Any]) -> str:
-    issue = payload.get("issue") or {}
+    issue = mapping(payload.get("issue"))
     kind = "pr" if "pull_request" in issue else "issue"
     return f"github:{_repo(payload)}#{kind}{issue.get('number')}"
 
 
 def _issues(payload: dict[str, Any]) -> dict[str, Any] | None:
-    issue = payload.get("issue") or {}
+    issue = mapping(payload.get("issue"))
     action = str(payload.get("action"))
     return {
         "event": f"issues.{action}",
@@ -198,14 +209,16 @@ def _issues(payload: dict[str, Any]) -> dict[str, Any] | None:
         "url": issue.get("html_url"),
         "status": "resolved" if action == "closed" else "open",
         "thread_key": _issue_key(payload),
-        "labels": {"labels": ",".join(label.get("name", "") for label in issue.get("labels", []))},
+        "labels": {
+            "labels": ",".join(text(label.get("name")) for label in mappings(issue.get("labels")))
+        },
         "occurred_at": moment(issue.get("closed_at") or issue.get("updated_at")),
     }
 
 
 def _issue_comment(payload: dict[str, Any]) -> dict[str, Any]:
-    issue = payload.get("issue") or {}
-    comment = payload.get("comment") or {}
+    issue = mapping(payload.get("issue"))
+    comment = mapping(payload.get("comment"))
     noun = "pull request" if "pull_request" in issue else "issue"
     return {
         "event": "issue_comment.created",
@@ -222,7 +235,7 @@ def _issue_comment(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def _release(payload: dict[str, Any]) -> dict[str, Any]:
-    release = payload.get("release") or {}
+    release = mapping(payload.get("release"))
     name = release.get("name") or release.get("tag_name")
     kind = "Pre-release" if release.get("prerelease") else "Release"
     return {
@@ -244,7 +257,7 @@ def _conclusion_event(kind: str, conclusion: str) -> tuple[str, str]:
 
 
 def _workflow_run(payload: dict[str, Any]) -> dict[str, Any]:
-    run = payload.get("workflow_run") or {}
+    run = mapping(payload.get("workflow_run"))
     conclusion = str(run.get("conclusion") or "")
     event, severity = _conclusion_event("workflow_run", conclusion)
     name = run.get("name") or dig(payload, "workflow.name", "workflow")
@@ -266,7 +279,7 @@ def _workflow_run(payload: dict[str, Any]) -> dict[str, Any]:
 
 def _check(kind: str) -> Handler:
     def handler(payload: dict[str, Any]) -> dict[str, Any] | None:
-        check = payload.get(kind) or {}
+        check = mapping(payload.get(kind))
         conclusion = str(check.get("conclusion") or "")
         if conclusion not in _FAILED_CONCLUSIONS:
             return None  # successful checks are noise; workflow_run reports success
@@ -293,8 +306,8 @@ _DEPLOY_DONE = {"success", "failure", "error", "inactive"}
 
 
 def _deployment_status(payload: dict[str, Any]) -> dict[str, Any]:
-    status = payload.get("deployment_status") or {}
-    deployment = payload.get("deployment") or {}
+    status = mapping(payload.get("deployment_status"))
+    deployment = mapping(payload.get("deployment"))
     state = str(status.get("state", ""))
     environment = status.get("environment") or deployment.get("environment", "")
     return {

@@ -1,0 +1,98 @@
+"""Any JSON a sender might send: normalizing and rendering never raise.
+
+Each provider's real fixtures are mutated (a random part replaced by random JSON: wrong
+types, nulls, huge numbers, empty containers, odd text), then normalized and rendered
+for both platforms. A provider may ignore what it cannot read, but an exception would
+turn a readable request into a dead one.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bot.config import SourceConfig
+from bot.providers import PROVIDERS
+from bot.providers.base import WebhookRequest
+from bot.rendering import Renderer
+from tests.conftest import FIXTURES
+
+SOURCES = {
+    "github": SourceConfig(provider="github", secret="s"),
+    "alertmanager": SourceConfig(provider="alertmanager", token="t"),
+    "pagerduty": SourceConfig(provider="pagerduty", secret="s"),
+    "stripe": SourceConfig(provider="stripe", secret="s"),
+    "grafana": SourceConfig(provider="grafana", secret="s", group=False),
+    "datadog": SourceConfig(provider="datadog", token="t"),
+    "generic": SourceConfig(
+        provider="generic",
+        token="t",
+        fields={
+            "title": "{{ data.fullName }} {{ type }}",
+            "thread_key": "data.id",
+            "labels": {"k": "type"},
+        },
+    ),
+}
+RENDERER = Renderer()
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=30),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+def fixtures(provider: str) -> list[tuple[str, Any]]:
+    folder = Path(FIXTURES) / provider
+    return [(path.stem, json.loads(path.read_text())) for path in sorted(folder.glob("*.json"))]
+
+
+@st.composite
+def mutated(draw: st.DrawFn, payload: Any) -> Any:
+    """``payload`` with one randomly chosen part replaced by random JSON."""
+    if not isinstance(payload, dict | list) or not payload or draw(st.integers(0, 4)) == 0:
+        return draw(json_values)
+    keys = list(payload) if isinstance(payload, dict) else list(range(len(payload)))
+    key = draw(st.sampled_from(keys))
+    copy = dict(payload) if isinstance(payload, dict) else list(payload)
+    copy[key] = draw(mutated(payload[key]))
+    return copy
+
+
+@pytest.mark.parametrize("provider", sorted(SOURCES))
+def test_mutated_payloads_never_raise(provider):
+    source = SOURCES[provider]
+    cases = fixtures(provider)
+    header = {"x-github-event": "pull_request"} if provider == "github" else {}
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(data=st.data())
+    def check(data: st.DataObject) -> None:
+        name, payload = data.draw(st.sampled_from(cases))
+        changed = data.draw(mutated(payload))
+        if provider == "github":
+            event = name.split("__")[0]
+            headers = {"x-github-event": event}
+        else:
+            headers = header
+        request = WebhookRequest(headers, json.dumps(changed).encode())
+        events = PROVIDERS[provider].normalize("fuzz", source, request, changed)
+        PROVIDERS[provider].delivery_id(request, changed)
+        for event in events:
+            for platform in ("slack", "discord"):
+                message = RENDERER.render(event, platform)
+                assert not message.text.startswith("event received; template"), message.text
+
+    check()
