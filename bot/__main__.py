@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import gc
 import logging
+import os
 import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -49,18 +51,33 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
             "store": settings.store.url.split(":", 1)[0],
         },
     )
-    web.run_app(
-        app,
-        host=settings.server.host,
-        port=settings.server.port,
-        shutdown_timeout=5,
-        ssl_context=ssl_context,
-        access_log=logging.getLogger("bot.access") if settings.server.access_log else None,
-        access_log_class=RedactingAccessLogger,
-        print=None,
-        loop=_new_event_loop(),
-    )
+    try:
+        web.run_app(
+            app,
+            host=settings.server.host,
+            port=settings.server.port,
+            shutdown_timeout=5,
+            ssl_context=ssl_context,
+            access_log=logging.getLogger("bot.access") if settings.server.access_log else None,
+            access_log_class=RedactingAccessLogger,
+            print=None,
+            loop=_new_event_loop(),
+        )
+    except OSError as exc:
+        if exc.errno not in _CANNOT_LISTEN:
+            raise
+        where = f"{settings.server.host}:{settings.server.port}"
+        print(
+            f"error: cannot listen on {where}: {os.strerror(exc.errno)} (another process may hold "
+            "the port: stop it, or choose another with [server] port or PORT)",
+            file=sys.stderr,
+        )
+        return 2
     return 0
+
+
+_CANNOT_LISTEN = {errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES}
+"""Bind errors a person fixes (a port in use or reserved, an address not on this host)."""
 
 
 def _work(args: argparse.Namespace, settings: Settings) -> int:

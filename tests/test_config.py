@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,7 @@ import pytest
 
 from bot.__main__ import main
 from bot.config import ConfigError, load_config
+from tests.processes import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -134,6 +136,27 @@ def test_check_config_says_what_is_off_until_configured(tmp_path, capsys):
     with_inspector = MINIMAL + '\n[inspector]\ntoken = "long-random"\n'
     assert main(["check-config", "--config", str(write(tmp_path, with_inspector))]) == 0
     assert "/inspect" not in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_serve_on_a_port_in_use_is_one_line_naming_the_fix(tmp_path):
+    config = write(
+        tmp_path, f'[server]\nport = {free_port()}\n[store]\nurl = "sqlite:///{tmp_path}/b.db"\n'
+    )
+    with socket.socket() as taken:
+        taken.bind(("0.0.0.0", load_config(config).server.port))
+        taken.listen()
+        result = subprocess.run(
+            [sys.executable, "-m", "bot", "serve", "--config", str(config)],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            check=False,
+            timeout=60,
+        )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "address already in use (another process may hold the port" in result.stderr.lower()
 
 
 def test_example_config_is_valid():
