@@ -412,7 +412,8 @@ COMMANDS: dict[str, Command] = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logs.configure()
+    # A one-shot command prints its answer; its info logs (`command ... ok=True`) are noise.
+    logs.configure("INFO" if args.command in ("serve", "work") else "WARNING")
     try:
         settings = load_config(args.config)
     except ConfigError as exc:

@@ -59,14 +59,14 @@ class TextFormatter(logging.Formatter):
         return line
 
 
-def configure(level: str | None = None) -> None:
+def configure(default_level: str = "INFO") -> None:
     """Set up the root logger from ``LOG_FORMAT`` (text|json) and ``LOG_LEVEL``."""
     handler = logging.StreamHandler(sys.stderr)
     json_wanted = os.environ.get("LOG_FORMAT", "text").lower() == "json"
     handler.setFormatter(JsonFormatter() if json_wanted else TextFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(level or os.environ.get("LOG_LEVEL", "INFO").upper())
+    root.setLevel(os.environ.get("LOG_LEVEL", default_level).upper())
     # Neither format shows the caller, thread or process, so records need not look them
     # up (the logging HOWTO's "Optimization" advice; it matters at a line per webhook).
     logging._srcfile = None

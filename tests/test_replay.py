@@ -83,6 +83,16 @@ def test_config_may_follow_a_nested_command(tmp_path, capsys):
     assert capsys.readouterr().out.strip() == "no dead letters"
 
 
+def test_one_shot_commands_print_their_answer_without_info_logs(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("LOG_LEVEL", raising=False)
+    config = tmp_path / "cli.toml"
+    config.write_text(f'[store]\nurl = "sqlite:///{tmp_path / "bot.db"}"\n')
+    assert main(["list", "--config", str(config)]) == 0
+    said = capsys.readouterr()
+    assert said.out.strip() == "No mutes or reroutes in force."
+    assert said.err == ""  # no `info command ... ok=True` under the answer
+
+
 async def test_replaying_a_request_uses_todays_routes_and_templates(
     tmp_path, fake_slack, make_bot, capsys
 ):
