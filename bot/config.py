@@ -161,6 +161,7 @@ _PROVIDER_KEYS: dict[str, frozenset[str]] = {
     "signature_prefix": frozenset({"generic"}),
     "signature_encoding": frozenset({"generic"}),
     "fields": frozenset({"generic"}),
+    "challenge": frozenset({"generic"}),
 }
 
 
