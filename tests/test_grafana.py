@@ -119,8 +119,26 @@ def test_group_of_differently_named_alerts_is_titled_by_their_names():
     [event] = normalize("firing__two_alerts")
     assert event.event == "alert.firing" and event.status == "open"
     assert event.title == "[FIRING:2] High memory usage, High CPU usage"
-    assert event.labels == {"team": "blue"}
+    assert event.labels == {"team": "blue", "state": "alerting"}  # Grafana's state too
     assert event.url == "https://play.grafana.org/"
+    # No summary or description in common: Grafana's message is the text.
+    assert event.text.startswith("**Firing**\n\nLabels:\n - alertname = T2")
+
+
+def test_grafana_title_is_used_when_alerts_have_no_name():
+    payload = json.loads(fixture_bytes("grafana/firing__two_alerts.json"))
+    for alert in payload["alerts"]:
+        del alert["labels"]["alertname"]
+    source = SourceConfig(provider="grafana", secret=GRAFANA_SECRET)
+    [event] = grafana.PROVIDER.normalize("g", source, WebhookRequest({}, b""), payload)
+    assert event.title == "[FIRING:2] (blue)"  # Grafana's, whitespace collapsed
+
+
+def test_summary_wins_over_grafana_message_and_state_reaches_per_alert_events():
+    [event] = normalize("firing__values")
+    assert event.text == "High memory usage"
+    [single] = normalize("resolved__single_alert", group=False)
+    assert single.labels["state"] == "ok"
 
 
 def test_resolved_notification_closes_the_conversation_of_its_group():

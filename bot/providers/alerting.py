@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -37,7 +39,28 @@ STATUS_MAP = {
 DEFAULT_SEVERITY: Severity = "warning"
 
 
-def provider(name: str, versions: frozenset[str], verify: Verifier, sign: Signer) -> Provider:
+@dataclass(frozen=True)
+class SenderExtras:
+    """What a sender adds to Alertmanager's body, used where the body itself is silent."""
+
+    title: str = ""
+    """The group's title when its alerts carry no ``alertname``."""
+    text: str = ""
+    """The group's text when its annotations have no summary or description."""
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+def _no_extras(body: dict[str, Any]) -> SenderExtras:
+    return SenderExtras()
+
+
+def provider(
+    name: str,
+    versions: frozenset[str],
+    verify: Verifier,
+    sign: Signer,
+    extras: Callable[[dict[str, Any]], SenderExtras] = _no_extras,
+) -> Provider:
     """A provider for a sender of Alertmanager-shaped bodies of the given ``version``s.
 
     Bodies of other versions, or rewritten by a custom payload template, are accepted and
@@ -52,7 +75,7 @@ def provider(name: str, versions: frozenset[str], verify: Verifier, sign: Signer
     ) -> list[Event]:
         if not isinstance(payload, dict) or str(payload.get("version")) not in versions:
             return []
-        return normalize(name, source_name, payload, group=source.group)
+        return normalize(name, source_name, payload, source.group, extras(payload))
 
     return Provider(
         name=name,
@@ -90,18 +113,24 @@ def notification_id(body: Any, raw: bytes) -> str:
     return content_digest(key.encode())
 
 
-def normalize(provider: str, source_name: str, body: Any, *, group: bool) -> list[Event]:
+def normalize(
+    provider: str, source_name: str, body: Any, group: bool, extras: SenderExtras
+) -> list[Event]:
     """One event for the group, or one per alert; ``[]`` for bodies of another shape."""
     alerts = alerts_of(body)
     if not alerts or not isinstance(body, dict):
         return []
     if group:
-        return [_group_event(provider, source_name, body, alerts)]
-    return [_alert_event(provider, source_name, body, alert) for alert in alerts]
+        return [_group_event(provider, source_name, body, alerts, extras)]
+    return [_alert_event(provider, source_name, body, alert, extras) for alert in alerts]
 
 
 def _group_event(
-    provider: str, source_name: str, body: dict[str, Any], alerts: list[dict[str, Any]]
+    provider: str,
+    source_name: str,
+    body: dict[str, Any],
+    alerts: list[dict[str, Any]],
+    extras: SenderExtras,
 ) -> Event:
     status = str(body["status"])
     event_type, conversation = STATUS_MAP[status]
@@ -116,7 +145,6 @@ def _group_event(
         common.get("alertname")
         or group_labels.get("alertname")
         or ", ".join(list(names)[:3]) + ("…" if len(names) > 3 else "")
-        or "alerts"
     )
     scope = ", ".join(v for k, v in sorted(group_labels.items()) if k != "alertname" and v)
     count = f":{len(firing)}" if status == "firing" else ""
@@ -124,10 +152,12 @@ def _group_event(
         "event": event_type,
         "status": conversation,
         "severity": _severity([common] if "severity" in common else _labels_of(firing or alerts)),
-        "title": f"[{status.upper()}{count}] {name}" + (f" ({scope})" if scope else ""),
-        "text": annotations.get("summary") or annotations.get("description", ""),
+        "title": (f"[{status.upper()}{count}] {name}" + (f" ({scope})" if scope else ""))
+        if name
+        else extras.title or f"[{status.upper()}{count}] alerts",
+        "text": annotations.get("summary") or annotations.get("description") or extras.text,
         "url": http_url(body.get("externalURL")),
-        "labels": common,
+        "labels": {**extras.labels, **common},
         "thread_key": f"{provider}:{source_name}:{_digest(str(body.get('groupKey')))}",
         "occurred_at": _latest_change(alerts),
     }
@@ -135,7 +165,11 @@ def _group_event(
 
 
 def _alert_event(
-    provider: str, source_name: str, body: dict[str, Any], alert: dict[str, Any]
+    provider: str,
+    source_name: str,
+    body: dict[str, Any],
+    alert: dict[str, Any],
+    extras: SenderExtras,
 ) -> Event:
     status = _status(alert) or str(body["status"])
     event_type, conversation = STATUS_MAP[status]
@@ -150,7 +184,7 @@ def _alert_event(
         "title": f"[{str(status).upper()}] {name}" + (f": {summary}" if summary else ""),
         "text": annotations.get("description", ""),
         "url": http_url(alert.get("generatorURL")) or http_url(body.get("externalURL")),
-        "labels": labels,
+        "labels": {**extras.labels, **labels},
         "thread_key": f"{provider}:{source_name}:{_fingerprint(alert)}",
         "occurred_at": _latest_change([alert]),
     }

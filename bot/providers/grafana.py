@@ -10,9 +10,11 @@ or basic auth. Both can be required at once.
 
 from __future__ import annotations
 
+from typing import Any
+
 from bot.config import SourceConfig
 from bot.providers import alerting
-from bot.providers.base import WebhookRequest
+from bot.providers.base import WebhookRequest, text
 from bot.providers.signing import (
     check_credentials,
     check_signature_header,
@@ -47,4 +49,19 @@ def sign(source: SourceConfig, body: bytes, now: float) -> dict[str, str]:
     return headers
 
 
-PROVIDER = alerting.provider("grafana", frozenset({"1"}), verify, sign)
+def extras(body: dict[str, Any]) -> alerting.SenderExtras:
+    """Grafana's own ``title``, ``message`` (both templated in Grafana) and ``state``.
+
+    Our title names the alerts, so Grafana's is used only when they have no
+    ``alertname``; its message (by default a long listing of every label) only when the
+    annotations give no summary or description.
+    """
+    message = text(body.get("message")).strip()
+    return alerting.SenderExtras(
+        title=" ".join(text(body.get("title")).split()),
+        text=message if len(message) <= 600 else message[:599] + "…",
+        labels={"state": text(body.get("state"))} if body.get("state") else {},
+    )
+
+
+PROVIDER = alerting.provider("grafana", frozenset({"1"}), verify, sign, extras)
