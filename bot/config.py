@@ -362,7 +362,12 @@ class RouteConfig(_Section):
     to: list[str] = Field(min_length=1)
     continue_: bool = Field(False, alias="continue")
     lifecycle: Lifecycle = "update+thread"
-    group_wait: Duration = 0.0
+    group_wait: Duration | None = Field(None, ge=0)
+    """Over 0: a burst of events on this route becomes one digest message, posted this
+    long after the first. Unset: ``DEFAULT_GROUPING`` for alerting providers, else off."""
+    group_interval: Duration | None = Field(None, gt=0)
+    """How often a digest is edited while the burst goes on; a burst quiet this long is
+    over. Unset: the provider's default, else 30s."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from bot.config import Settings
 from bot.events import Event
+from bot.grouping import Grouping, grouping_for
 from bot.overrides import Overrides
 from bot.providers import PROVIDERS, WebhookRequest
 from bot.rendering import Renderer
@@ -45,9 +46,16 @@ class Planner:
         decisions = self.router.route(event)
         placements = (overrides or Overrides()).place(event, decisions, self.settings.targets)
         deliveries = []
+        grouped = []
         for placement in placements:
             where = placement.destination
             message = self.renderer.render(event, where.platform)
+            grouping, group_key = None, None
+            if placement.route is not None and not placement.muted_by:
+                grouping = grouping_for(self.settings.routes[placement.route], event.provider)
+                group_key = Grouping.key(placement.route, where.name) if grouping else None
+            if grouping:
+                grouped.append(f"{where.name} {grouping.describe()}")
             deliveries.append(
                 DeliveryRecord(
                     id=f"{event.id}/{where.name}",
@@ -66,12 +74,17 @@ class Planner:
                     source=event.source,
                     event_type=event.event,
                     muted_by=placement.muted_by.id if placement.muted_by else None,
+                    group_key=group_key,
+                    group_interval=grouping.interval if grouping else 0.0,
+                    not_before=item.received_at + grouping.wait if grouping else 0.0,
                 )
             )
         detail = event.model_dump(mode="json", exclude={"payload"})
         detail["targets"] = [p.destination.name for p in placements]
         detail["routes"] = [d.route for d in decisions]
         detail["muted"] = {p.destination.name: p.note for p in placements if p.muted_by}
+        if grouped:
+            detail["group"] = "; ".join(grouped)
         if placements and placements[0].rerouted_by:
             detail["rerouted_by"] = f"r{placements[0].rerouted_by.id}"
         delivered = [p for p in placements if not p.muted_by]

@@ -47,7 +47,7 @@ class Route:
     targets: tuple[str, ...]
     keep_going: bool
     lifecycle: str
-    group_wait: float
+    group_wait: float | None
 
     def matches(self, event: Event) -> bool:
         if not all(condition.holds(event) for condition in self.match):
@@ -75,7 +75,7 @@ class Decision:
     target: str
     route: int
     lifecycle: str
-    group_wait: float
+    group_wait: float | None
 
 
 def _conditions(table: dict[str, str | list[str]]) -> tuple[Condition, ...]:

@@ -24,12 +24,13 @@ from bot.commands.notices import MuteClock
 from bot.config import Settings
 from bot.conversations import Conversations, Outcome
 from bot.errors import DeliveryError
+from bot.grouping import Grouper
 from bot.metrics import Metrics
 from bot.overrides import Overrides, load_overrides
 from bot.pacing import LanePacer
 from bot.planning import Planner
 from bot.rendering import Renderer
-from bot.store import DeliveryRecord, EventRecord, InboxItem, Store
+from bot.store import DeliveryRecord, DigestRecord, EventRecord, InboxItem, Store
 
 log = logging.getLogger("bot.pipeline")
 
@@ -173,6 +174,7 @@ class DeliveryStage:
         self.wake = wake
         self.pacer: LanePacer = store.lane_pacer()
         self.conversations = Conversations(store)
+        self.grouper = Grouper(store, settings.store.lease)
         self._lanes: dict[str, deque[DeliveryRecord]] = {}
         self._lane_tasks: dict[str, asyncio.Task[None]] = {}
         self._slots = asyncio.Semaphore(settings.delivery.concurrency)
@@ -250,6 +252,9 @@ class DeliveryStage:
         queue = self._lanes[lane]
         while queue and not self._closing:
             delivery = queue[0]
+            if delivery.group_key is not None and not await self.grouper.ready(delivery):
+                queue.popleft()  # shown in a digest already, or waiting for its next edit
+                continue
             await self.pacer.wait_turn(lane)
             async with self._slots:
                 self._sending.add(lane)
@@ -261,6 +266,57 @@ class DeliveryStage:
             queue.popleft()
 
     async def deliver(self, delivery: DeliveryRecord, lane: str) -> None:
+        if delivery.group_key is None:
+            await self._deliver_one(delivery, lane)
+            return
+        held = [queued.id for queue in self._lanes.values() for queued in queue]
+        members = await self.grouper.take(delivery, held)
+        if not members:
+            return  # a digest showed it meanwhile
+        digest = await self.grouper.current(members)
+        if digest is None and len(members) == 1:
+            await self._deliver_one(members[0], lane)  # a lone event: its own message
+            return
+        await self._deliver_digest(members, digest, held, lane)
+
+    async def _deliver_digest(
+        self,
+        members: list[DeliveryRecord],
+        digest: DigestRecord | None,
+        held: list[str],
+        lane: str,
+    ) -> None:
+        """Post or edit a group's digest; a failure is every member's failed attempt."""
+        started = time.time()
+        first = members[0]
+        adapter = self.adapters.get(first.platform)
+        try:
+            if adapter is None:
+                raise DeliveryError(f"{first.platform} not configured", retryable=False)
+            saved = await self.grouper.show(adapter, members, digest, held, started)
+        except Exception as exc:
+            error = exc if isinstance(exc, DeliveryError) else None
+            if error is None:
+                log.exception("digest failed", extra={"delivery": first.id})
+                error = DeliveryError(repr(exc), retryable=True)
+            for member in members:
+                await self._failed(member, lane, error, started)
+            return
+        now = time.time()
+        self.metrics.deliveries.labels(first.target, "grouped").inc(len(members))
+        fields = _attempt_fields(first, "grouped", started, now)
+        log.info(
+            "grouped",
+            extra={
+                **fields,
+                "digest": saved.id,
+                "members": len(members),
+                "shown": len(saved.entries),
+                "action": "posted" if digest is None else "updated",
+            },
+        )
+
+    async def _deliver_one(self, delivery: DeliveryRecord, lane: str) -> None:
         started = time.time()
         try:
             outcome = await self.send(delivery)

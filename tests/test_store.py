@@ -17,6 +17,7 @@ from bot.store import (
     ActivityFilter,
     ConversationRecord,
     DeliveryRecord,
+    DigestRecord,
     EventRecord,
     Store,
     open_store,
@@ -369,6 +370,58 @@ async def test_recover_frees_leases_only_when_the_store_serves_one_process(store
     # instance, so they run out on their own.
     expected = 2 if store_url.startswith("sqlite") else 0
     assert len(await claimed_ids(store, NOW + 1)) == expected
+
+
+# -- storm grouping -----------------------------------------------------------------------
+
+
+async def test_a_group_waits_then_is_taken_whole_and_its_digest_marks_members_sent(store):
+    inbox_id = await accepted(store, "storm")
+    records = [event(inbox_id, n, thread_key=f"alert-{n}") for n in range(4)]
+    grouped = [
+        delivery(r.id, "ops", group_key="route0:ops", group_interval=30.0, not_before=NOW + 5)
+        for r in records[:3]
+    ]
+    alone = delivery(records[3].id, "eng")
+    await store.record_outcome(inbox_id, records, [*grouped, alone], NOW)
+
+    assert await claimed_ids(store, NOW) == [alone.id]  # the group waits group_wait
+    assert await claimed_ids(store, NOW + 5) == [d.id for d in grouped]
+    later = await accepted(store, "storm-2")
+    late = delivery(f"{later}.0", "ops", group_key="route0:ops", not_before=NOW + 9)
+    await store.record_outcome(later, [event(later)], [late], NOW + 4)
+
+    # This worker holds two of its claimed ones in a lane; the third counts as someone
+    # else's lease. The late one is not due yet, but it is part of the burst: taken too.
+    held = [grouped[0].id, grouped[1].id]
+    taken = await store.take_group("route0:ops", held, NOW + 5, LEASE)
+    assert [d.id for d in taken] == [*held, late.id]
+    assert taken[0].group_key == "route0:ops" and taken[0].group_interval == 30.0
+    assert await store.take_group("route0:ops", [], NOW + 6, LEASE) == []  # all leased now
+    assert await store.take_group("route0:other", held, NOW + 6, LEASE) == []
+    assert await store.latest_digest("route0:ops") is None
+
+    digest = DigestRecord(
+        "route0:ops@1", "route0:ops", {"channel": "C1", "ts": "1.0"}, {"k": {"at": 1}}, NOW, NOW
+    )
+    await store.save_digest(digest, [d.id for d in taken], NOW + 7, started=NOW + 6)
+    assert await store.latest_digest("route0:ops") == digest
+    states = {
+        d.id: (d.state, d.ref.get("digest"))
+        for inbox in (inbox_id, later)
+        for d in await store.deliveries_for(str(inbox))
+        if d.target == "ops"
+    }
+    assert states == {
+        grouped[0].id: ("sent", "route0:ops@1"),
+        grouped[1].id: ("sent", "route0:ops@1"),
+        grouped[2].id: ("pending", None),
+        late.id: ("sent", "route0:ops@1"),
+    }
+    assert [a.outcome for a in await store.attempts_of([grouped[0].id])] == ["sent"]
+    edited = dataclasses.replace(digest, entries={"k": {"at": 2}}, updated_at=NOW + 40)
+    await store.save_digest(edited, [], NOW + 40, started=NOW + 40)
+    assert await store.latest_digest("route0:ops") == edited
 
 
 # -- a shared store: several instances on one PostgreSQL database -------------------------

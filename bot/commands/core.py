@@ -478,6 +478,8 @@ def _explain(event: EventRecord | None, deliveries: list[DeliveryRecord], now: f
 
 
 def _fate(delivery: DeliveryRecord) -> str:
+    if delivery.state == "sent" and delivery.ref.get("action") == "grouped":
+        return f"posted in digest {delivery.ref.get('digest')} (a burst, one message)"
     if delivery.state == "sent":
         return f"posted (attempt {delivery.attempts})"
     if delivery.state == "muted":

@@ -13,6 +13,7 @@ from bot.store.records import (
     Backlog,
     ConversationRecord,
     DeliveryRecord,
+    DigestRecord,
     EventRecord,
     InboxItem,
     MuteRecord,
@@ -165,6 +166,23 @@ class Store(Protocol):
 
     async def enqueue(self, deliveries: list[DeliveryRecord], now: float) -> None:
         """Put deliveries that belong to no webhook (announcements, tests) in the outbox."""
+
+    # -- storm grouping (bot.grouping) ----------------------------------------------
+
+    async def take_group(
+        self, group_key: str, held: list[str], now: float, lease: float
+    ) -> list[DeliveryRecord]:
+        """Lease every pending delivery of a group, due or not, that no other worker holds
+        (``held``: those this worker leased already), oldest first."""
+
+    async def latest_digest(self, group_key: str) -> DigestRecord | None:
+        """The group's most recent digest, if it ever had one."""
+
+    async def save_digest(
+        self, digest: DigestRecord, members: list[str], now: float, *, started: float
+    ) -> None:
+        """Store a digest as just posted or edited, and mark ``members`` sent into it (with
+        the attempt), in one write: what a digest shows is never posted twice."""
 
     # -- mutes and reroutes (set from chat or the CLI) -------------------------------
     # "Live" means not ended; callers compare ``expires_at`` with their own clock, so an

@@ -36,6 +36,7 @@ from bot.store.records import (
     Backlog,
     ConversationRecord,
     DeliveryRecord,
+    DigestRecord,
     EventRecord,
     InboxItem,
     MuteRecord,
@@ -45,6 +46,7 @@ from bot.store.rows import (
     ATTEMPT_COLUMNS,
     CONVERSATION_COLUMNS,
     DELIVERY_COLUMNS,
+    DIGEST_COLUMNS,
     EVENT_COLUMNS,
     INBOX_COLUMNS,
     MUTE_COLUMNS,
@@ -56,6 +58,8 @@ from bot.store.rows import (
     conversation_values,
     delivery_from_row,
     delivery_values,
+    digest_from_row,
+    digest_values,
     event_from_row,
     event_values,
     inbox_from_row,
@@ -363,7 +367,10 @@ class PostgresStore:
             if deliveries:
                 await conn.executemany(
                     _INSERT_DELIVERY,
-                    [_args((*delivery_values(d), inbox_id, now, now)) for d in deliveries],
+                    [
+                        _args((*delivery_values(d), inbox_id, max(now, d.not_before), now))
+                        for d in deliveries
+                    ],
                 )
             if muted := [(d.muted_by, d.id) for d in deliveries if d.muted_by is not None]:
                 await conn.executemany(
@@ -429,6 +436,51 @@ class PostgresStore:
             AttemptRecord(delivery_id, now, "sent", http_status, None, now - started),
             also,
         )
+
+    async def take_group(
+        self, group_key: str, held: list[str], now: float, lease: float
+    ) -> list[DeliveryRecord]:
+        rows = await self._fetch(
+            "UPDATE deliveries SET lease_until = $1 WHERE id IN ("
+            "SELECT id FROM deliveries WHERE group_key = $2 AND state = 'pending' "
+            "AND (lease_until IS NULL OR lease_until < $3 OR id = ANY($4::text[])) "
+            f"FOR UPDATE SKIP LOCKED) RETURNING {DELIVERY_COLUMNS}",
+            now + lease,
+            group_key,
+            now,
+            held,
+        )
+        return sorted((delivery_from_row(row) for row in rows), key=lambda d: (d.created_at, d.id))
+
+    async def latest_digest(self, group_key: str) -> DigestRecord | None:
+        rows = await self._fetch(
+            f"SELECT {DIGEST_COLUMNS} FROM digests WHERE group_key = $1 "
+            "ORDER BY updated_at DESC LIMIT 1",
+            group_key,
+        )
+        return digest_from_row(rows[0]) if rows else None
+
+    async def save_digest(
+        self, digest: DigestRecord, members: list[str], now: float, *, started: float
+    ) -> None:
+        ref = json.dumps({"action": "grouped", "digest": digest.id, **digest.ref})
+        async with self._pool.acquire() as conn, conn.transaction():
+            await conn.execute(
+                f"INSERT INTO digests ({DIGEST_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6) "
+                "ON CONFLICT (id) DO UPDATE SET ref = excluded.ref, "
+                "entries = excluded.entries, updated_at = excluded.updated_at",
+                *_args(digest_values(digest)),
+            )
+            await conn.execute(
+                "UPDATE deliveries SET state = 'sent', ref = $1, attempts = attempts + 1, "
+                "lease_until = NULL, last_error = NULL, updated_at = $2 "
+                "WHERE id = ANY($3::text[])",
+                *_args((ref, now, members)),
+            )
+            await conn.executemany(
+                f"INSERT INTO attempts ({ATTEMPT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)",
+                [_args((member, now, "sent", None, None, now - started)) for member in members],
+            )
 
     async def get_conversation(self, target: str, thread_key: str) -> ConversationRecord | None:
         rows = await self._fetch(
@@ -620,7 +672,8 @@ class PostgresStore:
     async def enqueue(self, deliveries: list[DeliveryRecord], now: float) -> None:
         async with self._pool.acquire() as conn, conn.transaction():
             await conn.executemany(
-                _INSERT_DELIVERY, [_args((*delivery_values(d), 0, now, now)) for d in deliveries]
+                _INSERT_DELIVERY,
+                [_args((*delivery_values(d), 0, max(now, d.not_before), now)) for d in deliveries],
             )
             await conn.execute(f"NOTIFY {OUTBOX_CHANNEL}")
 

@@ -59,6 +59,12 @@ class DeliveryRecord:
     event_type: str = ""
     muted_by: int | None = None
     """With ``state = "muted"``: the mute that suppressed it, counted in that mute's digest."""
+    group_key: str | None = None
+    """Set on a route that groups bursts: deliveries sharing it may become one digest."""
+    group_interval: float = 0.0
+    """How often that group's digest may be edited (see ``bot.grouping``)."""
+    not_before: float = 0.0
+    """When it may first be tried (a grouping route waits ``group_wait``); not stored."""
 
 
 @dataclass(frozen=True)
@@ -183,3 +189,18 @@ class ActivityFilter:
     text: str | None = None
     """Case-insensitive substring of the title, type, labels, actor or sender's id;
     or exactly a request, event or delivery id."""
+
+
+@dataclass(frozen=True)
+class DigestRecord:
+    """One message standing for a burst of grouped deliveries, edited as the burst goes on."""
+
+    id: str
+    group_key: str
+    ref: dict[str, Any]
+    """Where the digest message lives (as the adapter returned it)."""
+    entries: dict[str, dict[str, Any]]
+    """The latest state of each event shown, by conversation (or delivery) id."""
+    opened_at: float
+    updated_at: float
+    """The last post or edit: the next edit waits ``group_interval`` after it."""

@@ -15,6 +15,7 @@ from bot.store.records import (
     ActivityFilter,
     ConversationRecord,
     DeliveryRecord,
+    DigestRecord,
     EventRecord,
     InboxItem,
     MuteRecord,
@@ -23,7 +24,8 @@ from bot.store.records import (
 
 DELIVERY_COLUMNS = (
     "id, event_id, target, platform, address, message, state, lifecycle, thread_key, "
-    "status, occurred_at, attempts, created_at, last_error, ref, source, event_type"
+    "status, occurred_at, attempts, created_at, last_error, ref, source, event_type, "
+    "group_key, group_interval"
 )
 EVENT_COLUMNS = (
     "id, inbox_id, source, type, severity, status, title, thread_key, occurred_at, outcome, detail"
@@ -34,6 +36,7 @@ MUTE_COLUMNS = (
     "selector, platform, channel, channel_name, everywhere, threads, reason, creator, "
     "created_at, expires_at, id, ended_at, ended_by, end_reason"
 )
+DIGEST_COLUMNS = "id, group_key, ref, entries, opened_at, updated_at"
 CONVERSATION_COLUMNS = "target, thread_key, ref, status, latest_at, ended, started_by, updated_at"
 REROUTE_COLUMNS = (
     "selector, target, platform, address, label, creator, created_at, expires_at, "
@@ -106,6 +109,8 @@ def delivery_values(d: DeliveryRecord) -> tuple[Any, ...]:
         json.dumps(d.ref),
         d.source,
         d.event_type,
+        d.group_key,
+        d.group_interval,
     )
 
 
@@ -128,6 +133,8 @@ def delivery_from_row(row: Any) -> DeliveryRecord:
         ref=json.loads(row["ref"] or "{}"),
         source=row["source"],
         event_type=row["event_type"],
+        group_key=row["group_key"],
+        group_interval=row["group_interval"],
     )
 
 
@@ -224,4 +231,20 @@ def activity_from_row(row: Any) -> Activity:
         state=row["state"],
         error=row["inbox_error"],
         event=event_from_row(row) if row["id"] is not None else None,
+    )
+
+
+def digest_values(d: DigestRecord) -> tuple[Any, ...]:
+    """Values in ``DIGEST_COLUMNS`` order."""
+    return (d.id, d.group_key, json.dumps(d.ref), json.dumps(d.entries), d.opened_at, d.updated_at)
+
+
+def digest_from_row(row: Any) -> DigestRecord:
+    return DigestRecord(
+        id=row["id"],
+        group_key=row["group_key"],
+        ref=json.loads(row["ref"]),
+        entries=json.loads(row["entries"]),
+        opened_at=row["opened_at"],
+        updated_at=row["updated_at"],
     )

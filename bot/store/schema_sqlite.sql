@@ -52,12 +52,26 @@ CREATE TABLE IF NOT EXISTS deliveries (
     created_at      REAL    NOT NULL,
     updated_at      REAL    NOT NULL,
     source          TEXT    NOT NULL DEFAULT '',
-    event_type      TEXT    NOT NULL DEFAULT ''
+    event_type      TEXT    NOT NULL DEFAULT '',
+    group_key       TEXT,                        -- a grouping route's burst (bot.grouping)
+    group_interval  REAL    NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (next_attempt_at) WHERE state = 'pending';
 CREATE INDEX IF NOT EXISTS deliveries_event ON deliveries (event_id);
 CREATE INDEX IF NOT EXISTS deliveries_inbox ON deliveries (inbox_id);
 CREATE INDEX IF NOT EXISTS deliveries_dead ON deliveries (updated_at) WHERE state = 'dead';
+CREATE INDEX IF NOT EXISTS deliveries_group ON deliveries (group_key) WHERE state = 'pending';
+
+-- One message standing for a burst of grouped deliveries (bot.grouping).
+CREATE TABLE IF NOT EXISTS digests (
+    id          TEXT    PRIMARY KEY,             -- <group key>@<opened at>
+    group_key   TEXT    NOT NULL,
+    ref         TEXT    NOT NULL,                -- JSON: where the message lives
+    entries     TEXT    NOT NULL,                -- JSON: the latest state of each event shown
+    opened_at   REAL    NOT NULL,
+    updated_at  REAL    NOT NULL                 -- the last post or edit
+);
+CREATE INDEX IF NOT EXISTS digests_group ON digests (group_key, updated_at);
 CREATE INDEX IF NOT EXISTS inbox_dead ON inbox (received_at) WHERE state = 'dead';
 
 -- Every call to a chat platform, written with the delivery's new state (the inspector).

@@ -29,6 +29,7 @@ from bot.store.records import (
     Backlog,
     ConversationRecord,
     DeliveryRecord,
+    DigestRecord,
     EventRecord,
     InboxItem,
     MuteRecord,
@@ -38,6 +39,7 @@ from bot.store.rows import (
     ATTEMPT_COLUMNS,
     CONVERSATION_COLUMNS,
     DELIVERY_COLUMNS,
+    DIGEST_COLUMNS,
     EVENT_COLUMNS,
     INBOX_COLUMNS,
     MUTE_COLUMNS,
@@ -49,6 +51,8 @@ from bot.store.rows import (
     conversation_values,
     delivery_from_row,
     delivery_values,
+    digest_from_row,
+    digest_values,
     event_from_row,
     event_values,
     inbox_from_row,
@@ -293,8 +297,8 @@ class SQLiteStore:
             conn.executemany(
                 f"INSERT OR IGNORE INTO deliveries ({DELIVERY_COLUMNS}, inbox_id, "
                 "next_attempt_at, updated_at) "
-                f"VALUES ({', '.join('?' * 20)})",
-                [(*delivery_values(d), inbox_id, now, now) for d in deliveries],
+                f"VALUES ({', '.join('?' * (DELIVERY_COLUMNS.count(',') + 4))})",
+                [(*delivery_values(d), inbox_id, max(now, d.not_before), now) for d in deliveries],
             )
             conn.executemany(
                 "INSERT OR IGNORE INTO suppressions (mute_id, delivery_id) VALUES (?, ?)",
@@ -353,6 +357,49 @@ class SQLiteStore:
             AttemptRecord(delivery_id, now, "sent", http_status, None, now - started),
             also,
         )
+
+    async def take_group(
+        self, group_key: str, held: list[str], now: float, lease: float
+    ) -> list[DeliveryRecord]:
+        rows = await self._write_fetch(
+            "UPDATE deliveries SET lease_until = ? WHERE group_key = ? AND state = 'pending' "
+            "AND (lease_until IS NULL OR lease_until < ? "
+            f"OR id IN ({', '.join('?' * len(held)) or 'NULL'})) RETURNING {DELIVERY_COLUMNS}",
+            (now + lease, group_key, now, *held),
+        )
+        return sorted((delivery_from_row(row) for row in rows), key=lambda d: (d.created_at, d.id))
+
+    async def latest_digest(self, group_key: str) -> DigestRecord | None:
+        rows = await self._fetch(
+            f"SELECT {DIGEST_COLUMNS} FROM digests WHERE group_key = ? "
+            "ORDER BY updated_at DESC LIMIT 1",
+            (group_key,),
+        )
+        return digest_from_row(rows[0]) if rows else None
+
+    async def save_digest(
+        self, digest: DigestRecord, members: list[str], now: float, *, started: float
+    ) -> None:
+        ref = json.dumps({"action": "grouped", "digest": digest.id, **digest.ref})
+
+        def op(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                f"INSERT INTO digests ({DIGEST_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET ref = excluded.ref, "
+                "entries = excluded.entries, updated_at = excluded.updated_at",
+                digest_values(digest),
+            )
+            conn.executemany(
+                "UPDATE deliveries SET state = 'sent', ref = ?, attempts = attempts + 1, "
+                "lease_until = NULL, last_error = NULL, updated_at = ? WHERE id = ?",
+                [(ref, now, member) for member in members],
+            )
+            conn.executemany(
+                f"INSERT INTO attempts ({ATTEMPT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
+                [(member, now, "sent", None, None, now - started) for member in members],
+            )
+
+        await self._writer.submit(op)
 
     async def get_conversation(self, target: str, thread_key: str) -> ConversationRecord | None:
         rows = await self._fetch(
@@ -551,7 +598,7 @@ class SQLiteStore:
             f"INSERT OR IGNORE INTO deliveries ({DELIVERY_COLUMNS}, inbox_id, "
             "next_attempt_at, updated_at) "
             f"VALUES ({', '.join('?' * (DELIVERY_COLUMNS.count(',') + 1))}, 0, ?, ?)",
-            [(*delivery_values(d), now, now) for d in deliveries],
+            [(*delivery_values(d), max(now, d.not_before), now) for d in deliveries],
         )
 
     # -- mutes and reroutes ---------------------------------------------------

@@ -1,0 +1,195 @@
+"""Storms: a burst on one route becomes one digest message, edited as the burst grows."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+
+import pytest
+
+from bot.commands import Caller
+from bot.config import RouteConfig
+from bot.grouping import DEFAULT_GROUP_WAIT, Grouping, digest_message, grouping_for
+from bot.web import COMMANDS, STORE
+from tests.conftest import base_config, dumps, eventually, fixture_bytes, github_headers, issue_body
+from tests.senders import ALERTMANAGER_TOKEN, bearer
+
+
+def alerts(first: int, count: int, status: str = "firing") -> bytes:
+    """One Alertmanager notification carrying ``count`` alerts that differ by host."""
+    payload = json.loads(fixture_bytes("alertmanager/firing__two_alerts.json"))
+    template = payload["alerts"][0]
+    payload["status"] = status
+    payload["alerts"] = [
+        {
+            **copy.deepcopy(template),
+            "status": status,
+            "labels": {**template["labels"], "host": f"node-{n:04}"},
+            "fingerprint": f"{n:016x}",
+        }
+        for n in range(first, first + count)
+    ]
+    return dumps(payload)
+
+
+def storm_config(tmp_path, slack_url: str, **route) -> dict:
+    config = base_config(
+        tmp_path,
+        slack_url,
+        targets={"ops": {"slack": "#ops"}, "eng": {"slack": "#eng"}},
+        routes=[
+            {"match": {"source": "prometheus"}, "to": ["ops"], **route},
+            {"to": ["eng"]},
+        ],
+    )
+    config["sources"]["prometheus"] = {
+        "provider": "alertmanager",
+        "token": ALERTMANAGER_TOKEN,
+        "group": False,  # one event per alert: the storm reaches the bot as it happens
+    }
+    return config
+
+
+def test_alerting_providers_group_by_default_and_others_do_not():
+    route = RouteConfig(to=["ops"])
+    assert grouping_for(route, "alertmanager") == Grouping(DEFAULT_GROUP_WAIT, 30.0)
+    assert grouping_for(route, "github") is None
+    assert grouping_for(route, "pagerduty") is None
+    assert grouping_for(RouteConfig(to=["ops"], group_wait="0s"), "alertmanager") is None
+    explicit = RouteConfig(to=["ops"], group_wait="10s", group_interval="1m")
+    assert grouping_for(explicit, "github") == Grouping(10.0, 60.0)
+
+
+def test_a_conversation_is_one_line_showing_its_latest_state():
+    lines = {
+        "a": {
+            "title": "DiskFull on a",
+            "url": None,
+            "color": "#E01E5A",
+            "status": "resolved",
+            "type": "alert.resolved",
+            "at": 2.0,
+        },
+        "b": {
+            "title": "DiskFull on b",
+            "url": "https://x/b",
+            "color": "#8B0000",
+            "status": "open",
+            "type": "alert.firing",
+            "at": 1.0,
+        },
+    }
+    message = digest_message(lines, "slack", 3.0)
+    assert message.title == "2 alerts: 1 resolved, 1 firing"
+    assert message.text.splitlines() == [
+        "• DiskFull on a (resolved)",
+        "• <https://x/b|DiskFull on b> (firing)",
+    ]
+    assert message.color == "#8B0000"  # the worst of what is still firing
+
+
+@pytest.mark.slow
+async def test_a_thousand_alerts_in_seconds_are_one_digest_and_a_few_edits(
+    tmp_path, fake_slack, make_bot
+):
+    bot = await make_bot(
+        storm_config(tmp_path, fake_slack.url, group_wait="1s", group_interval="1s")
+    )
+    for batch in range(100):  # 1,000 alerts over about three seconds
+        body = alerts(batch * 10, 10)
+        response = await bot.post(
+            "/hooks/prometheus", data=body, headers=bearer(ALERTMANAGER_TOKEN)
+        )
+        assert response.status == 200
+        await asyncio.sleep(0.03)
+    store = bot.app[STORE]
+
+    async def all_shown():
+        counts = await store.counts()
+        return counts.get("deliveries_sent") == 1000 and counts.get("deliveries_pending", 0) == 0
+
+    assert await eventually(all_shown, timeout=60), await store.counts()
+
+    posts = [c for c in fake_slack.calls if c.method == "chat.postMessage"]
+    edits = [c for c in fake_slack.calls if c.method == "chat.update"]
+    assert len(posts) == 1
+    assert len(edits) <= 10  # edited at most once per group_interval while the storm lasted
+    final = (edits or posts)[-1].body
+    assert final["text"] == "1000 alerts firing"  # every alert is counted in the digest
+    shown = [d for inbox in range(1, 101) for d in await store.deliveries_for(str(inbox))]
+    assert len(shown) == 1000
+    assert {d.ref["action"] for d in shown} == {"grouped"}
+    assert len({d.ref["digest"] for d in shown}) == 1  # all of them in that one message
+
+
+async def test_a_lone_alert_on_a_grouping_route_is_posted_as_itself(tmp_path, fake_slack, make_bot):
+    bot = await make_bot(storm_config(tmp_path, fake_slack.url, group_wait="0.2s"))
+    response = await bot.post(
+        "/hooks/prometheus", data=alerts(1, 1), headers=bearer(ALERTMANAGER_TOKEN)
+    )
+    assert response.status == 200
+    [post] = await fake_slack.wait_for(1)
+    assert post.body["text"].startswith("[FIRING] High CPU Temperature")
+
+    async def sent():
+        [delivery] = await bot.app[STORE].deliveries_for("1")
+        return delivery if delivery.state == "sent" else None
+
+    delivery = await eventually(sent)
+    assert delivery.ref["action"] == "started"  # its own conversation, as any event
+
+
+async def test_github_bursts_are_not_grouped_unless_the_route_says_so(
+    tmp_path, fake_slack, make_bot
+):
+    config = base_config(
+        tmp_path,
+        fake_slack.url,
+        targets={"eng": {"slack": "#eng"}, "ci": {"slack": "#ci"}},
+        routes=[
+            {"match": {"repo": "acme/ci"}, "to": ["ci"], "group_wait": "0.3s"},
+            {"to": ["eng"]},
+        ],
+    )
+    bot = await make_bot(config)
+    for number in range(4):
+        for repo in ("acme/web", "acme/ci"):
+            body = issue_body(number, repo=repo)
+            headers = github_headers(body, "issues", f"{repo}-{number}")
+            assert (await bot.post("/hooks/github", data=body, headers=headers)).status == 200
+
+    posts = await fake_slack.wait_for(5)
+    await asyncio.sleep(0.5)
+    by_channel = {
+        c: [p for p in fake_slack.posts() if p.body["channel"] == c] for c in ("#eng", "#ci")
+    }
+    assert len(by_channel["#eng"]) == 4  # each issue its own message
+    [digest] = by_channel["#ci"]
+    assert digest.body["text"] == "4 events open"
+    listing = json.dumps(digest.body["attachments"])
+    assert all(f"Issue #{n}: issue {n}" in listing for n in range(4))
+    assert len(posts) == 5
+
+
+async def test_a_failed_digest_is_retried_for_every_alert_in_it(tmp_path, fake_slack, make_bot):
+    fake_slack.fail_next(times=2, status=500, channel="#ops")
+    config = storm_config(tmp_path, fake_slack.url, group_wait="0.2s")
+    config["delivery"] = {"retry_base": "0.05s", "retry_cap": "0.1s"}
+    bot = await make_bot(config)
+    response = await bot.post(
+        "/hooks/prometheus", data=alerts(0, 5), headers=bearer(ALERTMANAGER_TOKEN)
+    )
+    assert response.status == 200
+
+    [post] = await fake_slack.wait_for(1, timeout=10)
+    assert post.body["text"] == "5 alerts firing"
+    store = bot.app[STORE]
+
+    async def all_sent():
+        return [d.state for d in await store.deliveries_for("1")] == ["sent"] * 5
+
+    assert await eventually(all_sent)
+    why = (await bot.app[COMMANDS].run("why 1.3", Caller("slack", "U1"))).text
+    assert "grouped: ops after 0.2s with any burst" in why
+    assert "1.3/ops: posted in digest route0:ops@" in why
