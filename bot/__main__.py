@@ -42,15 +42,12 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     app = build_app(settings)
     app.on_startup.append(_freeze_startup_objects)
-    log.info(
-        "listening",
-        extra={
-            "host": settings.server.host,
-            "port": settings.server.port,
-            "tls": ssl_context is not None,
-            "store": settings.store.url.split(":", 1)[0],
-        },
-    )
+    listening = {
+        "host": settings.server.host,
+        "port": settings.server.port,
+        "tls": ssl_context is not None,
+        "store": settings.store.url.split(":", 1)[0],
+    }
     try:
         web.run_app(
             app,
@@ -60,7 +57,8 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
             ssl_context=ssl_context,
             access_log=logging.getLogger("bot.access") if settings.server.access_log else None,
             access_log_class=RedactingAccessLogger,
-            print=None,
+            # run_app "prints" once the socket is bound: only then is the bot listening.
+            print=lambda _banner: log.info("listening", extra=listening),
             loop=_new_event_loop(),
         )
     except OSError as exc:

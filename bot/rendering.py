@@ -104,7 +104,11 @@ class Formatter:
         return Formatted(f"{marker}{inner}{marker}" if inner else "")
 
     def code(self, text: Any) -> Formatted:
+        # Slack still reads <!channel> and &entities inside backticks; Discord shows a
+        # code span literally, so there only the backtick that would end it is replaced.
         inner = str(text).replace("`", "ˋ")
+        if self.platform == "slack":
+            inner = self.escape(inner)
         return Formatted(f"`{inner}`" if inner else "")
 
     def time(self, value: Any) -> Formatted:

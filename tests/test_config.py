@@ -157,6 +157,7 @@ def test_serve_on_a_port_in_use_is_one_line_naming_the_fix(tmp_path):
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert "address already in use (another process may hold the port" in result.stderr.lower()
+    assert "listening" not in result.stderr  # said only once the port is really bound
 
 
 def test_example_config_is_valid():

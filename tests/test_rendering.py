@@ -86,3 +86,12 @@ def test_time_filter_lets_each_reader_see_local_time():
     when = 1_700_000_000
     assert env_slack.from_string(template).render(when=when).startswith("<!date^1700000000^")
     assert env_discord.from_string(template).render(when=when) == "<t:1700000000:R>"
+
+
+def test_code_spans_cannot_ping_on_slack():
+    renderer = Renderer()
+    branch = "<!channel> & `main`"
+    slack = renderer._envs["slack"].from_string("{{ b | code }}").render(b=branch)
+    discord = renderer._envs["discord"].from_string("{{ b | code }}").render(b=branch)
+    assert slack == "`&lt;!channel&gt; &amp; ˋmainˋ`"
+    assert discord == "`<!channel> & ˋmainˋ`"

@@ -129,12 +129,13 @@ def ended_message(mute: MuteRecord, platform: str, summary: str, top: str) -> Me
     text = _formatter(platform)
     what = text.escape(str(Selector(mute.selector)))
     how = text.escape(_ended_how(mute))
+    muted_for = f"Muted for {format_duration((mute.ended_at or 0) - mute.created_at)}."
+    replay_hint = " Any of them can be posted again with /notify replay <event id>."
     return Message(
         title=f"🔔 Mute m{mute.id} ({what}) {how}; {summary}",
         text=top,
         color=UNMUTED_COLOR,
-        footer=f"Muted for {format_duration((mute.ended_at or 0) - mute.created_at)}. "
-        "Any of them can be posted again with /notify replay <event id>.",
+        footer=muted_for + (replay_hint if top else ""),
     )
 
 
