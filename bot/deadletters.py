@@ -1,4 +1,8 @@
-"""Choosing dead letters to list or replay: by target, source, error text and age.
+"""Dead letters: telling the operators, and choosing which to list or replay.
+
+A delivery that dies is announced to ``[delivery] notify`` through the outbox, grouped
+like a storm so an outage is one message, never one per failure; a notice that dies
+itself is never announced (that way lies a loop).
 
 After an outage or a config mistake the dead-letter list holds many entries with one
 cause; an operator fixes the cause and replays exactly those (``replay --all --target
@@ -13,11 +17,56 @@ from datetime import UTC, datetime
 from fnmatch import fnmatchcase
 from typing import Any
 
+from bot.config import Settings
 from bot.durations import parse_duration
-from bot.store import Store
+from bot.rendering import SEVERITY_COLORS, Formatter, Message
+from bot.store import DeliveryRecord, Store
 
 SCAN_LIMIT = 1_000_000
 """Dead letters read to apply a filter: all of them, in practice."""
+NOTICE_TYPE = "delivery.dead"
+NOTICE_WAIT = 2.0
+"""Deaths this close together are one notice (an outage kills many deliveries at once)."""
+NOTICE_INTERVAL = 60.0
+
+
+def death_notice(
+    settings: Settings, dead: DeliveryRecord, reason: str, now: float
+) -> DeliveryRecord | None:
+    """The notice to ``[delivery] notify`` that ``dead`` died, or None when there is none
+    to send: no notify target, or ``dead`` was headed there (or was a notice) itself."""
+    name = settings.delivery.notify
+    target = settings.targets.get(name)
+    if target is None or dead.event_type == NOTICE_TYPE:
+        return None
+    if dead.target == name or (dead.platform, dead.address) == (target.platform, target.address):
+        return None
+    escape = Formatter(target.platform).escape
+    message = Message(
+        title=escape(
+            f"Not delivered to {dead.target}: {dead.event_type or 'event'} {dead.event_id}"
+        ),
+        text=escape(f"{reason}\nFix the cause, then: python -m bot replay {dead.id}"),
+        color=SEVERITY_COLORS["error"],
+        footer=escape(f"{dead.source} · dead letter {dead.id}"),
+        timestamp=now,
+    )
+    return DeliveryRecord(
+        id=f"{dead.id}!dead@{now:.3f}",
+        event_id=dead.event_id,
+        target=name,
+        platform=target.platform,
+        address=target.address,
+        message=message.model_dump(),
+        lifecycle="new",
+        occurred_at=now,
+        created_at=now,
+        source=dead.source,
+        event_type=NOTICE_TYPE,
+        group_key=f"notify:{name}",
+        group_interval=NOTICE_INTERVAL,
+        not_before=now + NOTICE_WAIT,
+    )
 
 
 def parse_since(text: str, now: float) -> float:

@@ -96,7 +96,7 @@ def digest_message(entries: dict[str, dict[str, Any]], platform: str, now: float
     alerts = all(str(line["type"]).startswith("alert") for line in lines)
     words = [_state_word(line["status"], alerts) for line in lines]
     states = Counter(words)
-    total = f"{len(lines)} {'alert' if alerts else 'event'}{'s' if len(lines) != 1 else ''}"
+    total = f"{len(lines)} {_noun(lines, alerts, plural=len(lines) != 1)}"
     named = ", ".join(f"{count} {state}" for state, count in states.most_common() if state)
     # One state for all is said once, in the title; a mix is counted there and per line.
     title = f"{total} {words[0]}".rstrip() if len(states) == 1 else f"{total}: {named}"
@@ -116,6 +116,14 @@ def digest_message(entries: dict[str, dict[str, Any]], platform: str, now: float
         footer="A burst of events, grouped into one message; edited while it goes on",
         timestamp=now,
     )
+
+
+def _noun(lines: list[dict[str, Any]], alerts: bool, *, plural: bool) -> str:
+    if alerts:
+        return "alerts" if plural else "alert"
+    if all(line["type"] == "delivery.dead" for line in lines):  # ``[delivery] notify``
+        return "failed deliveries" if plural else "failed delivery"
+    return "events" if plural else "event"
 
 
 def _state_word(status: str | None, alerts: bool) -> str:

@@ -23,6 +23,7 @@ from bot.chat.directory import ChannelDirectory
 from bot.commands.notices import MuteClock
 from bot.config import Settings
 from bot.conversations import Conversations, Outcome
+from bot.deadletters import death_notice
 from bot.errors import DeliveryError
 from bot.grouping import Grouper
 from bot.metrics import Metrics
@@ -364,6 +365,8 @@ class DeliveryStage:
             self.metrics.deliveries.labels(delivery.target, "dead").inc()
             fields = _attempt_fields(delivery, "dead", started, now)
             log.error("dead", extra={**fields, "error": reason, "http_status": status})
+            if notice := death_notice(self.settings, delivery, reason, now):
+                await self.store.enqueue([notice], now)
             return
         policy = self.settings.delivery
         delay = exc.retry_after

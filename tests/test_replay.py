@@ -1,8 +1,9 @@
-"""Dead letters and replay from the command line, against the store a running bot uses."""
+"""Dead letters: told to the operators, listed and replayed from the command line."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 
 from bot.__main__ import main
 from bot.web import STORE
@@ -126,3 +127,46 @@ async def test_replaying_a_request_uses_todays_routes_and_templates(
     assert post.body["channel"] == "#eng"
     assert post.body["text"] == "Today: [a/b] Issue #7: issue 7"
     assert await bot.app[STORE].dead_letters() == []
+
+
+def notifying(tmp_path, slack_url: str) -> dict:
+    return base_config(
+        tmp_path,
+        slack_url,
+        delivery={"notify": "ops"},
+        targets={"eng": {"slack": "#eng"}, "ops": {"slack": "#ops"}},
+        routes=[{"to": ["eng"]}],
+    )
+
+
+async def test_deaths_are_told_to_the_notify_target_in_one_message(tmp_path, fake_slack, make_bot):
+    fake_slack.fail_next(times=3, error="channel_not_found", channel="#eng")
+    bot = await make_bot(notifying(tmp_path, fake_slack.url))
+    for number in range(3):
+        await post_issue(bot, number)
+
+    [notice] = await fake_slack.wait_for(1, timeout=10)
+    await asyncio.sleep(0.5)
+    assert len(fake_slack.posts()) == 1  # one message for the three, not three
+    assert notice.body["channel"] == "#ops"
+    assert notice.body["text"] == "3 failed deliveries"
+    listing = json.dumps(notice.body["attachments"])
+    assert all(f"Not delivered to eng: issues.opened {n}.0" in listing for n in (1, 2, 3))
+
+
+async def test_a_notice_that_dies_is_not_announced_again(tmp_path, fake_slack, make_bot):
+    fake_slack.fail_next(times=5, error="channel_not_found", channel="#eng")
+    fake_slack.fail_next(times=5, error="channel_not_found", channel="#ops")
+    bot = await make_bot(notifying(tmp_path, fake_slack.url))
+    await post_issue(bot, 1)
+    store = bot.app[STORE]
+
+    async def both_dead():
+        dead = await store.dead_letters()
+        return dead if len(dead) == 2 else None
+
+    dead = await eventually(both_dead)
+    assert sorted(d["target"] for d in dead) == ["eng", "ops"]
+    await asyncio.sleep(2.5)  # a notice about the notice would be due by now
+    assert len(await store.dead_letters()) == 2
+    assert len([c for c in fake_slack.calls if c.body.get("channel") == "#ops"]) == 1
