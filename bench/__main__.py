@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.report import check_targets, render_table
-from bench.scenarios import SCENARIOS, Options
+from bench.scenarios import SCENARIOS, Options, throughput
 from bench.stats import median_of
 
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "results.json"
@@ -78,6 +78,13 @@ def _parser() -> argparse.ArgumentParser:
         default=defaults.settle,
         help="seconds the memory scenario keeps watching after the last push",
     )
+    parser.add_argument(
+        "--slices",
+        type=int,
+        default=defaults.slices,
+        help="baseline and ingest alternate in this many slices each (a busy machine's "
+        "load changes by the second)",
+    )
     parser.add_argument("--repeat", type=int, default=1, help="runs; medians are reported")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="JSON results")
     parser.add_argument("--keep", action="store_true", help="keep databases and logs")
@@ -86,12 +93,19 @@ def _parser() -> argparse.ArgumentParser:
 
 async def run_once(names: list[str], opts: Options, number: int) -> dict[str, Any]:
     results: dict[str, Any] = {}
+    paired = {"baseline", "ingest"} <= set(names)
     for name in names:
+        if name in results:
+            continue
         workdir = opts.workdir / f"run{number}-{name}"
         workdir.mkdir(parents=True)
         started = time.monotonic()
-        print(f"run {number}: {name} ...", file=sys.stderr, flush=True)
-        results[name] = await SCENARIOS[name](opts, workdir)
+        if paired and name in ("baseline", "ingest"):
+            print(f"run {number}: baseline and ingest, alternating ...", file=sys.stderr)
+            results.update(await throughput(opts, workdir))
+        else:
+            print(f"run {number}: {name} ...", file=sys.stderr, flush=True)
+            results[name] = await SCENARIOS[name](opts, workdir)
         results[name]["wall_s"] = round(time.monotonic() - started, 1)
     if "baseline" in results and "ingest" in results and results["baseline"]["rps"]:
         results["ingest"]["ratio"] = round(results["ingest"]["rps"] / results["baseline"]["rps"], 3)
@@ -131,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
             storm_wait=args.storm_wait,
             memory_events=args.memory_events,
             settle=args.settle,
+            slices=args.slices,
         )
         started = time.monotonic()
         runs = [asyncio.run(run_once(names, opts, n + 1)) for n in range(args.repeat)]

@@ -47,6 +47,7 @@ class Job:
     alerts_per_request: int = 10
     first: int = 0
     record_sends: bool = False
+    keep_latencies: bool = False
 
 
 @dataclass
@@ -148,6 +149,7 @@ class LoadGenerator:
         recorder = Recorder()
         if job.mode == "bursts":
             started = time.monotonic()
+            cpu = time.process_time()
             for burst in range(job.bursts):
                 delay = started + burst * job.burst_gap - time.monotonic()
                 if delay > 0:
@@ -157,13 +159,21 @@ class LoadGenerator:
             if job.warmup > 0:
                 await self.open(job.warmup, None)
             started = time.monotonic()
+            cpu = time.process_time()
             await self.open(job.duration, recorder)
         else:
             if job.warmup > 0:
                 await self.closed(job.warmup, 0, None)
             started = time.monotonic()
+            cpu = time.process_time()
             await self.closed(job.duration if not job.count else 0, job.count, recorder)
         result = recorder.result(time.monotonic() - started)
+        measured = result["requests"]
+        result["client_cpu_ms_per_request"] = (
+            round((time.process_time() - cpu) * 1000 / measured, 3) if measured else 0.0
+        )
+        if job.keep_latencies:
+            result["latencies_ms"] = [round(x * 1000, 3) for x in recorder.latencies]
         result["started_at"] = started
         result["next_number"] = self.next_number
         return result

@@ -82,6 +82,15 @@ class Service:
             self.process.kill()
             await asyncio.to_thread(self.process.wait, 5)
 
+    def pause(self) -> None:
+        """SIGSTOP: the process takes no CPU (and does no background work) until resumed."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGCONT)
+
     def memory_kb(self) -> dict[str, int]:
         """Current (``VmRSS``) and peak (``VmHWM``) resident memory, from /proc."""
         assert self.process is not None

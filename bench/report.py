@@ -30,7 +30,15 @@ TARGETS: list[tuple[str, str, str, Any]] = [
 
 # What the table shows per scenario, in order.
 COLUMNS: dict[str, list[str]] = {
-    "baseline": ["rps", "p50_ms", "p99_ms", "max_ms", "errors", "cpu_ms_per_request"],
+    "baseline": [
+        "rps",
+        "p50_ms",
+        "p99_ms",
+        "max_ms",
+        "errors",
+        "cpu_ms_per_request",
+        "client_cpu_ms_per_request",
+    ],
     "ingest": [
         "rps",
         "ratio",
@@ -39,6 +47,7 @@ COLUMNS: dict[str, list[str]] = {
         "max_ms",
         "errors",
         "cpu_ms_per_request",
+        "client_cpu_ms_per_request",
         "peak_rss_mb",
     ],
     "ack": ["rate", "rps", "p50_ms", "p99_ms", "max_ms", "errors", "cpu_ms_per_request"],

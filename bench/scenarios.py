@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,7 @@ class Options:
     storm_wait: float = 10.0
     memory_events: int = 100_000
     settle: float = 2.0
+    slices: int = 4
 
 
 Scenario = Callable[[Options, Path], Awaitable[dict[str, Any]]]
@@ -119,6 +120,71 @@ async def ingest(opts: Options, workdir: Path) -> dict[str, Any]:
         **_answers(result),
         "cpu_ms_per_request": _cpu_per_request(cpu, result),
         "peak_rss_mb": round(memory["VmHWM"] / 1024, 1),
+    }
+
+
+async def throughput(opts: Options, workdir: Path) -> dict[str, dict[str, Any]]:
+    """Baseline and ingest in alternating slices (A B B A ...), both servers up.
+
+    A shared machine's load changes from second to second; measured one after the
+    other, the two rates would see different machines and their ratio would mostly
+    measure that. The bot is stopped (SIGSTOP) while the baseline runs, so its
+    background work (normalizing, posting) cannot slow the baseline down.
+    """
+    server = baseline_service(workdir)
+    slack, bot = _bot(opts, workdir)
+    slices = max(1, opts.slices)
+    share = replace(opts, duration=opts.duration / slices, warmup=opts.warmup / slices)
+    servers = {"baseline": server, "ingest": bot}
+    results: dict[str, list[dict[str, Any]]] = {"baseline": [], "ingest": []}
+    cpu = {"baseline": 0.0, "ingest": 0.0}
+    first = 0
+    async with running(server, slack, bot):
+        for slice_number in range(slices):
+            order = ["baseline", "ingest"] if slice_number % 2 == 0 else ["ingest", "baseline"]
+            for name in order:
+                target = servers[name]
+                job = {
+                    **_closed_job(share, f"{target.url}/hooks/github"),
+                    "first": first,
+                    "keep_latencies": True,
+                }
+                if name == "baseline":
+                    bot.pause()
+                try:
+                    used = target.cpu_seconds()
+                    result = await run_load(job)
+                    cpu[name] += target.cpu_seconds() - used
+                finally:
+                    if name == "baseline":
+                        bot.resume()
+                first = result["next_number"]
+                results[name].append(result)
+        memory = bot.memory_kb()
+    combined = {name: _combined(runs, cpu[name]) for name, runs in results.items()}
+    combined["ingest"]["peak_rss_mb"] = round(memory["VmHWM"] / 1024, 1)
+    return combined
+
+
+def _combined(runs: list[dict[str, Any]], cpu_seconds: float) -> dict[str, Any]:
+    """One scenario's slices as if they were one run."""
+    latency = summarize([x for run in runs for x in run["latencies_ms"]])
+    answered = sum(run["ok"] for run in runs)
+    elapsed = sum(run["elapsed_s"] for run in runs)
+    sent = sum(run["next_number"] - run["job"]["first"] for run in runs)
+    return {
+        "rps": round(answered / elapsed, 1) if elapsed else 0.0,
+        "requests": sum(run["requests"] for run in runs),
+        "errors": sum(run["error_count"] for run in runs),
+        "p50_ms": latency.get("p50"),
+        "p99_ms": latency.get("p99"),
+        "max_ms": latency.get("max"),
+        "cpu_ms_per_request": round(cpu_seconds * 1000 / sent, 3) if sent else 0.0,
+        "client_cpu_ms_per_request": round(
+            sum(run["client_cpu_ms_per_request"] * run["requests"] for run in runs)
+            / max(1, sum(run["requests"] for run in runs)),
+            3,
+        ),
     }
 
 
