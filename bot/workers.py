@@ -38,6 +38,9 @@ log = logging.getLogger("bot.pipeline")
 POLL_SECONDS = 1.0
 MAX_NORMALIZE_ATTEMPTS = 5
 LANE_QUEUE_LIMIT = 20
+# Claimed rows become records on the event loop; 512 at once held it for ~6 ms, long
+# enough to show in the acknowledgements' p99. Smaller claims, taken back to back, don't.
+CLAIM_BATCH = 64
 
 StageRun = Callable[[asyncio.Event], Awaitable[None]]
 
@@ -188,7 +191,7 @@ class DeliveryStage:
 
     async def run(self, stopping: asyncio.Event) -> None:
         while not stopping.is_set():
-            room = max(0, 512 - self.in_flight)
+            room = max(0, min(CLAIM_BATCH, 512 - self.in_flight))
             claimed = await self.store.claim_deliveries(
                 room, time.time(), self.settings.store.lease
             )
