@@ -31,6 +31,7 @@ from bot.overrides import Overrides, load_overrides
 from bot.pacing import LanePacer
 from bot.planning import Planner
 from bot.rendering import Renderer
+from bot.retention import Retention
 from bot.store import DeliveryRecord, DigestRecord, EventRecord, InboxItem, Store
 
 log = logging.getLogger("bot.pipeline")
@@ -431,6 +432,7 @@ class Pipeline:
         )
         self.deliverer = DeliveryStage(settings, store, adapters, metrics, self.outbox_wake)
         self.mute_clock = MuteClock(settings, store, self.outbox_wake.nudge, directory)
+        self.retention = Retention(settings, store)
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._renewing: asyncio.Task[None] | None = None
@@ -446,6 +448,7 @@ class Pipeline:
             asyncio.create_task(self._supervise("normalize", self.normalizer.run)),
             asyncio.create_task(self._supervise("deliver", self.deliverer.run)),
             asyncio.create_task(self._supervise("mutes", self.mute_clock.run)),
+            asyncio.create_task(self._supervise("retention", self.retention.run)),
         ]
         self._renewing = asyncio.create_task(self.deliverer.keep_leases())
 

@@ -424,6 +424,61 @@ async def test_a_group_waits_then_is_taken_whole_and_its_digest_marks_members_se
     assert await store.latest_digest("route0:ops") == edited
 
 
+# -- retention ----------------------------------------------------------------------------
+
+DAY = 86400.0
+
+
+async def test_purge_removes_finished_work_older_than_the_cut_and_nothing_waiting(store):
+    old, cut = NOW - 10 * DAY, NOW - 7 * DAY
+
+    async def request(name: str, state: str, *, at: float = old, error: str = "") -> int:
+        inbox_id, _ = await store.accept("github", name, {}, b"{}", at)
+        record = event(inbox_id)
+        await store.record_outcome(inbox_id, [record], [delivery(record.id)], at)
+        [claimed] = await store.claim_deliveries(1, at, LEASE)
+        assert claimed.event_id == record.id
+        if state == "sent":
+            await store.mark_sent(claimed.id, {"ts": "1"}, at, started=at)
+        elif state == "dead":
+            await store.mark_dead(claimed.id, error, at, started=at)
+        else:
+            await store.mark_retry(claimed.id, "slack down", NOW + DAY, at, started=at)
+        return inbox_id
+
+    sent = await request("sent", "sent")
+    pending = await request("pending", "pending")  # still trying: never purged
+    dead_long_ago = await request("dead-old", "dead", error="channel_not_found")
+    dead_recently = await request("dead-new", "dead", at=NOW - DAY, error="channel_not_found")
+    unread, _ = await store.accept("github", "unread", {}, b"{}", old)  # never normalized
+    notice = delivery("notice", "ops", created_at=old)
+    await store.enqueue([notice], old)
+    [claimed] = await store.claim_deliveries(1, old, LEASE)
+    await store.mark_sent(claimed.id, {"ts": "2"}, old, started=old)
+
+    assert await store.purge(cut, 500) == 3  # sent, dead long ago, the notice
+    assert await store.purge(cut, 500) == 0
+    kept = {
+        i
+        for i in (sent, pending, dead_long_ago, dead_recently, unread)
+        if await store.get_inbox(i) is not None
+    }
+    assert kept == {pending, dead_recently, unread}
+    assert await store.deliveries_for(str(sent)) == []
+    assert await store.attempts_of([f"{sent}.0/eng"]) == []
+    assert [d.state for d in await store.deliveries_for(str(pending))] == ["pending"]
+    assert [d["id"] for d in await store.dead_letters()] == [f"{dead_recently}.0/eng"]
+    assert (await store.counts()).get("deliveries_sent", 0) == 0
+
+
+async def test_purge_goes_a_batch_at_a_time(store):
+    for n in range(5):
+        inbox_id, _ = await store.accept("github", f"d{n}", {}, b"{}", NOW - 10 * DAY)
+        await store.record_outcome(inbox_id, [], [], NOW - 10 * DAY)  # ignored
+
+    assert [await store.purge(NOW, 2) for _ in range(4)] == [2, 2, 1, 0]
+
+
 # -- a shared store: several instances on one PostgreSQL database -------------------------
 
 

@@ -158,6 +158,13 @@ class Store(Protocol):
     async def requeue_inbox(self, inbox_id: int, now: float) -> bool:
         """Normalize a raw request again (with today's config); its old events are replaced."""
 
+    async def purge(self, before: float, limit: int) -> int:
+        """Delete finished work older than ``before``: up to ``limit`` requests with their
+        events, deliveries and attempts, and outbox rows of no request. Never anything
+        waiting (a request to normalize, a delivery to send); a dead letter stays until
+        it has been dead since ``before``. Returns how many requests and rows went, so a
+        caller repeats while it is ``limit``."""
+
     async def counts(self) -> dict[str, int]:
         """Queue depths by state, for ``status`` and metrics."""
 

@@ -628,6 +628,45 @@ class PostgresStore:
             await conn.execute(f"NOTIFY {INBOX_CHANNEL}")
         return _changed(status) > 0
 
+    async def purge(self, before: float, limit: int) -> int:
+        async with self._pool.acquire() as conn, conn.transaction():
+            requests = [
+                row["id"]
+                for row in await conn.fetch(
+                    "SELECT id FROM inbox WHERE received_at < $1 AND state <> 'new' "
+                    "AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.inbox_id = inbox.id "
+                    "AND (d.state = 'pending' OR (d.state = 'dead' AND d.updated_at >= $1))) "
+                    "ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED",
+                    before,
+                    limit,
+                )
+            ]
+            loose = [
+                row["id"]
+                for row in await conn.fetch(
+                    "SELECT id FROM deliveries WHERE inbox_id = 0 AND state <> 'pending' "
+                    "AND updated_at < $1 AND created_at < $1 LIMIT $2",
+                    before,
+                    limit,
+                )
+            ]
+            deliveries = loose + [
+                row["id"]
+                for row in await conn.fetch(
+                    "SELECT id FROM deliveries WHERE inbox_id = ANY($1::bigint[])", requests
+                )
+            ]
+            for table in ("attempts", "suppressions"):
+                await conn.execute(
+                    f"DELETE FROM {table} WHERE delivery_id = ANY($1::text[])", deliveries
+                )
+            await conn.execute("DELETE FROM deliveries WHERE id = ANY($1::text[])", deliveries)
+            await conn.execute("DELETE FROM events WHERE inbox_id = ANY($1::bigint[])", requests)
+            await conn.execute("DELETE FROM inbox WHERE id = ANY($1::bigint[])", requests)
+            await conn.execute("DELETE FROM digests WHERE updated_at < $1", before)
+            await conn.execute("DELETE FROM conversations WHERE updated_at < $1", before)
+        return len(requests) + len(loose)
+
     async def counts(self) -> dict[str, int]:
         rows = await self._fetch(
             "SELECT 'deliveries_' || state AS name, count(*) AS n FROM deliveries GROUP BY state "

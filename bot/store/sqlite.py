@@ -173,6 +173,20 @@ def _synchronous(result: Any) -> Any:
     return result
 
 
+_PURGEABLE_REQUESTS = (
+    "SELECT id FROM inbox WHERE received_at < ? AND state != 'new' AND NOT EXISTS ("
+    "SELECT 1 FROM deliveries d WHERE d.inbox_id = inbox.id "
+    "AND (d.state = 'pending' OR (d.state = 'dead' AND d.updated_at >= ?)))"
+)
+"""Requests older than the cut whose every delivery is done with (a dead letter once it
+has been dead since the cut); the parameters are the cut, twice."""
+_PURGEABLE_LOOSE_DELIVERIES = (
+    "SELECT id FROM deliveries WHERE inbox_id = 0 AND state != 'pending' "
+    "AND updated_at < ? AND created_at < ?"
+)
+"""Outbox rows of no request (notices, announcements) done with before the cut."""
+
+
 class SQLiteStore:
     """The ``Store`` for one process and one file (see DESIGN: where SQLite is right)."""
 
@@ -549,6 +563,42 @@ class SQLiteStore:
 
         result: bool = await self._writer.submit(op)
         return result
+
+    async def purge(self, before: float, limit: int) -> int:
+        def op(conn: sqlite3.Connection) -> int:
+            requests = [
+                row[0]
+                for row in conn.execute(
+                    f"{_PURGEABLE_REQUESTS} ORDER BY id LIMIT ?", (before, before, limit)
+                )
+            ]
+            loose = [
+                row[0]
+                for row in conn.execute(
+                    f"{_PURGEABLE_LOOSE_DELIVERIES} LIMIT ?", (before, before, limit)
+                )
+            ]
+            marks = ", ".join("?" * len(requests))
+            deliveries = loose + [
+                row[0]
+                for row in conn.execute(
+                    f"SELECT id FROM deliveries WHERE inbox_id IN ({marks})", requests
+                )
+            ]
+            for start in range(0, len(deliveries), 500):  # SQLite caps the parameters
+                chunk = deliveries[start : start + 500]
+                chunk_marks = ", ".join("?" * len(chunk))
+                for table in ("attempts", "suppressions"):
+                    conn.execute(f"DELETE FROM {table} WHERE delivery_id IN ({chunk_marks})", chunk)
+                conn.execute(f"DELETE FROM deliveries WHERE id IN ({chunk_marks})", chunk)
+            conn.execute(f"DELETE FROM events WHERE inbox_id IN ({marks})", requests)
+            conn.execute(f"DELETE FROM inbox WHERE id IN ({marks})", requests)
+            conn.execute("DELETE FROM digests WHERE updated_at < ?", (before,))
+            conn.execute("DELETE FROM conversations WHERE updated_at < ?", (before,))
+            return len(requests) + len(loose)
+
+        purged: int = await self._writer.submit(op)
+        return purged
 
     async def counts(self) -> dict[str, int]:
         rows = await self._fetch(
