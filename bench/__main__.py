@@ -61,6 +61,12 @@ def _parser() -> argparse.ArgumentParser:
         "--storm-gap", type=float, default=defaults.storm_gap, help="seconds between bursts"
     )
     parser.add_argument(
+        "--storm-group-interval",
+        default=defaults.storm_group_interval,
+        help="the storm route's group_interval: a digest is edited at most this often "
+        "(the bot's default is 30s)",
+    )
+    parser.add_argument(
         "--storm-wait",
         type=float,
         default=defaults.storm_wait,
@@ -143,6 +149,7 @@ def main(argv: list[str] | None = None) -> int:
             storm_bursts=args.storm_bursts,
             storm_gap=args.storm_gap,
             storm_wait=args.storm_wait,
+            storm_group_interval=args.storm_group_interval,
             memory_events=args.memory_events,
             settle=args.settle,
             slices=args.slices,

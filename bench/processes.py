@@ -149,7 +149,7 @@ def bot_config(
     *,
     channels: int,
     alerts: bool = False,
-    group_wait: str | None = None,
+    group_interval: str | None = None,
 ) -> Path:
     """A TOML config: pushes to one channel per repository, alerts to ``#alerts``.
 
@@ -173,14 +173,15 @@ def bot_config(
             "[sources.prometheus]",
             'provider = "alertmanager"',
             f'token = "{ALERTMANAGER_TOKEN}"',
+            "group = false  # one event per alert: a digest then counts alerts, not groups",
             "[targets.alerts]",
             'slack = "CBENCHALERTS"',
             "[[routes]]",
             'match = { source = "prometheus" }',
             'to = ["alerts"]',
         ]
-        if group_wait is not None:
-            lines.append(f'group_wait = "{group_wait}"')
+        if group_interval is not None:
+            lines.append(f'group_interval = "{group_interval}"')
     for channel in range(channels):
         lines += [f"[targets.c{channel:03d}]", f'slack = "{channel_id(channel)}"']
     for channel in range(channels):
