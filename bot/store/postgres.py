@@ -20,7 +20,8 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -87,6 +88,26 @@ _CONVERSATION_UPSERT = (
     "status = excluded.status, latest_at = excluded.latest_at, ended = excluded.ended, "
     "started_by = excluded.started_by, updated_at = excluded.updated_at"
 )
+_NO_FLUSH = "set_config('synchronous_commit', 'off', true) IS NOT NULL"
+"""In a statement's WHERE: its commit does not wait for the disk. Only for writes whose
+loss in a database crash just repeats idempotent work (claims, leases, a normalize);
+the next durable commit (an accepted request, a sent message) flushes them anyway, since
+the log is written in order."""
+
+_RECORD_OUTCOME = (
+    f"WITH new_events AS (INSERT INTO events ({EVENT_COLUMNS}, created_at) "
+    f"SELECT {EVENT_COLUMNS}, created_at FROM json_populate_recordset(NULL::events, $1::json) "
+    "ON CONFLICT (id) DO NOTHING), "
+    f"new_deliveries AS (INSERT INTO deliveries ({DELIVERY_COLUMNS}, inbox_id, next_attempt_at, "
+    f"updated_at) SELECT {DELIVERY_COLUMNS}, inbox_id, next_attempt_at, updated_at "
+    "FROM json_populate_recordset(NULL::deliveries, $2::json) ON CONFLICT (id) DO NOTHING), "
+    "suppressed AS (INSERT INTO suppressions (mute_id, delivery_id) "
+    "SELECT mute_id, delivery_id FROM json_populate_recordset(NULL::suppressions, $3::json) "
+    "ON CONFLICT DO NOTHING) "
+    f"UPDATE inbox SET state = $4, lease_until = NULL, error = NULL WHERE id = $5 AND {_NO_FLUSH} "
+    # NOTIFY as a function, so it rides in the same statement (sent on COMMIT like NOTIFY).
+    f"RETURNING CASE WHEN $6 THEN pg_notify('{OUTBOX_CHANNEL}', '') END"
+)
 _LATEST_IN_THREAD = (
     "SELECT *, row_number() OVER (PARTITION BY thread_key ORDER BY created_at DESC, "
     "seq DESC) AS newest FROM events WHERE thread_key IS NOT NULL"
@@ -111,6 +132,26 @@ def _text(value: Any) -> Any:
 
 def _args(args: Sequence[Any]) -> list[Any]:
     return [_text(arg) for arg in args]
+
+
+def _json_rows(columns: str, rows: Iterable[tuple[Any, ...]]) -> str:
+    """Rows as a JSON array of objects, for ``json_populate_recordset`` (one parameter
+    carries any number of rows, typed by the table itself)."""
+    names = [name.strip() for name in columns.split(",")]
+    return json.dumps([dict(zip(names, _args(row), strict=True)) for row in rows])
+
+
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """Skip asyncpg's reset query on every release (a round trip per store call).
+
+    Nothing here leaves session state behind: no SET, LISTEN or open cursor on a pooled
+    connection, and the migration's advisory lock is released explicitly.
+    """
+
+
+def _shift_params(sql: str, offset: int) -> str:
+    """``sql`` with ``$1``, ``$2``... renumbered from ``offset + 1``, to join statements."""
+    return re.sub(r"\$(\d+)", lambda m: f"${int(m.group(1)) + offset}", sql)
 
 
 def _where(url: str) -> str:
@@ -221,7 +262,11 @@ class PostgresStore:
         """Connect and bring the schema up to date (see ``bot.store.migrations``)."""
         try:
             pool = await asyncpg.create_pool(
-                url, min_size=1, max_size=POOL_SIZE, timeout=CONNECT_TIMEOUT
+                url,
+                min_size=1,
+                max_size=POOL_SIZE,
+                timeout=CONNECT_TIMEOUT,
+                reset=_keep_session,
             )
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             raise StoreUnavailable(
@@ -340,7 +385,8 @@ class PostgresStore:
 
     async def claim_inbox(self, limit: int, now: float, lease: float) -> list[InboxItem]:
         rows = await self._fetch(
-            "UPDATE inbox SET lease_until = $1, attempts = attempts + 1 WHERE id IN ("
+            "UPDATE inbox SET lease_until = $1, attempts = attempts + 1 "
+            f"WHERE {_NO_FLUSH} AND id IN ("
             "SELECT id FROM inbox WHERE state = 'new' AND (lease_until IS NULL OR lease_until < $2)"
             f" ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED) RETURNING {INBOX_COLUMNS}",
             now + lease,
@@ -356,35 +402,24 @@ class PostgresStore:
         deliveries: list[DeliveryRecord],
         now: float,
     ) -> None:
-        async with self._pool.acquire() as conn, conn.transaction():
-            if events:
-                await conn.executemany(
-                    f"INSERT INTO events ({EVENT_COLUMNS}, created_at) "
-                    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) "
-                    "ON CONFLICT (id) DO NOTHING",
-                    [_args((*event_values(e), now)) for e in events],
-                )
-            if deliveries:
-                await conn.executemany(
-                    _INSERT_DELIVERY,
-                    [
-                        _args((*delivery_values(d), inbox_id, max(now, d.not_before), now))
-                        for d in deliveries
-                    ],
-                )
-            if muted := [(d.muted_by, d.id) for d in deliveries if d.muted_by is not None]:
-                await conn.executemany(
-                    "INSERT INTO suppressions (mute_id, delivery_id) VALUES ($1, $2) "
-                    "ON CONFLICT DO NOTHING",
-                    [_args(row) for row in muted],
-                )
-            if any(d.state == "pending" for d in deliveries):
-                await conn.execute(f"NOTIFY {OUTBOX_CHANNEL}")
-            await conn.execute(
-                "UPDATE inbox SET state = $1, lease_until = NULL, error = NULL WHERE id = $2",
-                "done" if events else "ignored",
-                inbox_id,
-            )
+        # One statement, so one round trip and one commit: normalize is sequential, and
+        # its speed is what one instance can take in.
+        pending = any(d.state == "pending" for d in deliveries)
+        await self._execute(
+            _RECORD_OUTCOME,
+            _json_rows(f"{EVENT_COLUMNS}, created_at", ((*event_values(e), now) for e in events)),
+            _json_rows(
+                f"{DELIVERY_COLUMNS}, inbox_id, next_attempt_at, updated_at",
+                ((*delivery_values(d), inbox_id, max(now, d.not_before), now) for d in deliveries),
+            ),
+            _json_rows(
+                "mute_id, delivery_id",
+                ((d.muted_by, d.id) for d in deliveries if d.muted_by is not None),
+            ),
+            "done" if events else "ignored",
+            inbox_id,
+            pending,
+        )
 
     async def fail_inbox(self, inbox_id: int, error: str, now: float) -> None:
         await self._execute(
@@ -397,7 +432,7 @@ class PostgresStore:
 
     async def claim_deliveries(self, limit: int, now: float, lease: float) -> list[DeliveryRecord]:
         rows = await self._fetch(
-            "UPDATE deliveries SET lease_until = $1 WHERE id IN ("
+            f"UPDATE deliveries SET lease_until = $1 WHERE {_NO_FLUSH} AND id IN ("
             "SELECT id FROM deliveries WHERE state = 'pending' AND next_attempt_at <= $2 "
             "AND (lease_until IS NULL OR lease_until < $2) ORDER BY next_attempt_at LIMIT $3 "
             f"FOR UPDATE SKIP LOCKED) RETURNING {DELIVERY_COLUMNS}",
@@ -411,7 +446,7 @@ class PostgresStore:
         if delivery_ids:
             await self._execute(
                 "UPDATE deliveries SET lease_until = $2 "
-                "WHERE id = ANY($1::text[]) AND state = 'pending'",
+                f"WHERE id = ANY($1::text[]) AND state = 'pending' AND {_NO_FLUSH}",
                 delivery_ids,
                 until,
             )
@@ -539,24 +574,27 @@ class PostgresStore:
         also: Sequence[tuple[str, tuple[Any, ...]]] = (),
     ) -> None:
         """A delivery's new state and the attempt that led to it (and ``also`` any statements
-        that belong with them), in one transaction."""
-        async with self._pool.acquire() as conn, conn.transaction():
-            await conn.execute(sql, *_args(args))
-            for statement, values in also:
-                await conn.execute(statement, *_args(values))
-            await conn.execute(
-                f"INSERT INTO attempts ({ATTEMPT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)",
-                *_args(
-                    (
-                        attempt.delivery_id,
-                        attempt.at,
-                        attempt.outcome,
-                        attempt.http_status,
-                        attempt.error,
-                        attempt.duration,
-                    )
-                ),
+        that belong with them), as one statement: one round trip, one commit."""
+        steps = []
+        params: list[Any] = []
+        for n, (statement, values) in enumerate([(sql, args), *also]):
+            steps.append(f"step{n} AS ({_shift_params(statement, len(params))})")
+            params.extend(values)
+        record = (
+            f"INSERT INTO attempts ({ATTEMPT_COLUMNS}) VALUES "
+            f"({', '.join(f'${len(params) + n}' for n in range(1, 7))})"
+        )
+        params.extend(
+            (
+                attempt.delivery_id,
+                attempt.at,
+                attempt.outcome,
+                attempt.http_status,
+                attempt.error,
+                attempt.duration,
             )
+        )
+        await self._execute(f"WITH {', '.join(steps)} {record}", *params)
 
     async def attempts_of(self, delivery_ids: list[str]) -> list[AttemptRecord]:
         rows = await self._fetch(
@@ -822,6 +860,8 @@ class PostgresStore:
         return [event_from_row(row) for row in rows]
 
     async def thread_states(self, thread_keys: list[str]) -> dict[str, str | None]:
+        if not thread_keys:  # asked for every request normalized: skip the round trip
+            return {}
         rows = await self._fetch(
             "SELECT thread_key, status FROM "
             f"({_LATEST_IN_THREAD} AND thread_key = ANY($1::text[])) latest WHERE newest = 1",
