@@ -87,22 +87,29 @@ def with_search_path(url: str, schema: str) -> str:
     return urlunsplit(parts._replace(query=query))
 
 
+@contextlib.asynccontextmanager
+async def fresh_schema(server_url: str) -> AsyncIterator[str]:
+    """A new, empty schema on ``server_url``, dropped afterwards; yields its store URL."""
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    conn = await asyncpg.connect(server_url)
+    try:
+        await conn.execute(f'CREATE SCHEMA "{schema}"')
+        yield with_search_path(server_url, schema)
+    finally:
+        await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        await conn.close()
+
+
 @pytest.fixture
 async def postgres_url() -> AsyncIterator[str]:
-    """A fresh, empty schema on the test server, dropped afterwards: tests never meet."""
+    """A fresh schema on the test server for each test: tests never meet."""
     if not POSTGRES_URL:
         pytest.skip(
             "PostgreSQL tests need a server: set BOT_TEST_POSTGRES_URL "
             "(e.g. postgresql://postgres@127.0.0.1:5432/test)"
         )
-    schema = f"test_{uuid.uuid4().hex[:12]}"
-    conn = await asyncpg.connect(POSTGRES_URL)
-    try:
-        await conn.execute(f'CREATE SCHEMA "{schema}"')
-        yield with_search_path(POSTGRES_URL, schema)
-    finally:
-        await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        await conn.close()
+    async with fresh_schema(POSTGRES_URL) as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
