@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -188,4 +189,63 @@ async def test_a_store_that_cannot_commit_answers_503_and_stores_nothing(tmp_pat
     status, answer = await send(bot, issue_body(5), "d-5")
     assert (status, answer["status"]) == (200, "accepted")  # the sender's retry
     await settled(tmp_path, fake, posts=1)
+    bot.terminate()
+
+
+CHANNELS = 6
+SIX_CHANNELS = "\n".join(
+    f'[targets.c{n}]\nslack = "#c{n}"\n[[routes]]\nmatch = {{ repo = "acme/r{n}" }}\nto = ["c{n}"]'
+    for n in range(CHANNELS)
+)
+
+
+async def test_killed_three_times_under_load_nothing_is_lost(tmp_path, slack):
+    """Senders that retry until they get a 2xx (as Stripe does) against a bot killed with
+    -9 three times at random moments mid-traffic: every event arrives; the only repeats
+    are posts Slack made whose answer died with the process."""
+    fake, port = slack
+    fake.delay = 0.05  # a post takes a moment, so some are in flight at each kill
+    bot = BotProcess(write_config(tmp_path, port, routing=SIX_CHANNELS), tmp_path / "bot.log")
+    await bot.start()
+    events, kills = 60, 3
+    refused = 0
+
+    async def sender(numbers: range) -> None:
+        nonlocal refused
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session:
+            for n in numbers:
+                body = issue_body(n, repo=f"acme/r{n % CHANNELS}")
+                headers = github_headers(body, "issues", f"d-{n}")
+                while True:
+                    try:
+                        async with session.post(
+                            f"{bot.url}/hooks/github", data=body, headers=headers
+                        ) as response:
+                            if response.status == 200:
+                                break
+                    except (aiohttp.ClientError, TimeoutError):
+                        pass
+                    refused += 1
+                    await asyncio.sleep(0.2)
+                await asyncio.sleep(0.25)
+
+    senders = [asyncio.create_task(sender(range(k, events, 4))) for k in range(4)]
+    chance = random.Random(6)
+    for _ in range(kills):
+        await asyncio.sleep(chance.uniform(0.2, 0.6))
+        bot.kill()
+        await bot.start()
+    await asyncio.gather(*senders)
+
+    expected = {f"[acme/r{n % CHANNELS}] Issue #{n}: issue {n}" for n in range(events)}
+    await until(lambda: expected <= {p.body["text"] for p in fake.posts()}, timeout=60)
+    unsent = "SELECT count(*) FROM deliveries WHERE state != 'sent'"
+    await until(lambda: rows(tmp_path, unsent) == [(0,)])
+    await asyncio.sleep(0.5)
+    posts = [p.body["text"] for p in fake.posts()]
+    duplicated = len(posts) - len(set(posts))
+    assert set(posts) == expected, "lost or unexpected messages"
+    assert refused > 0  # the kills did land mid-traffic
+    assert duplicated <= kills * CHANNELS  # at most the posts in flight at each kill
+    assert rows(tmp_path, "SELECT count(*) FROM inbox") == [(events,)]  # retries deduplicated
     bot.terminate()
