@@ -7,6 +7,10 @@ posts signed webhooks to them over HTTP and counts what reaches a fake Slack.
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import subprocess
+import sys
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -15,10 +19,11 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
-from bot.store import MuteRecord, open_store
+from bot.store import open_store
 from tests.conftest import github_headers, issue_body
 from tests.fakes.slack import FakeSlack
-from tests.processes import BotProcess, free_port, write_config
+from tests.processes import ROOT, BotProcess, free_port, write_config
+from tests.test_conversations import pr_merged, pr_opened
 
 pytestmark = pytest.mark.slow
 
@@ -181,38 +186,69 @@ async def test_instances_share_each_channels_pace(tmp_path, postgres_url, slack)
     assert posted_titles(fake) == Counter({title(n): 1 for n in range(8)})
 
 
-async def test_a_mute_stored_once_is_obeyed_by_every_instance(tmp_path, postgres_url, slack):
+async def test_a_mute_from_the_command_line_is_obeyed_by_every_instance(
+    tmp_path, postgres_url, slack
+):
     fake, port = slack
     config = write_config(tmp_path, port, routing=channels(1), store=postgres_url)
     bots = processes(tmp_path, config, "serve", "serve")
     await start(bots)
-    store = await open_store(postgres_url)
     try:
-        await store.add_mute(
-            MuteRecord(
-                selector={"repo": ["acme/*"]},
-                platform="slack",
-                channel="C000",
-                channel_name="",
-                everywhere=False,
-                reason="maintenance",
-                creator="cli:ops",
-                created_at=0.0,
-                expires_at=None,
-            )
+        mute = ["mute", "repo=acme/*", "in", "c000", "because", "maintenance"]
+        muted = subprocess.run(
+            [sys.executable, "-m", "bot", "--config", str(config), *mute],
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
+        assert muted.returncode == 0, muted.stderr
         await post_events(bots, range(20), channel_count=1)
-
-        async def all_muted() -> bool:
-            return (await store.counts()).get("deliveries_muted", 0) == 20
-
-        deadline = asyncio.get_running_loop().time() + 30
-        while not await all_muted():
-            assert asyncio.get_running_loop().time() < deadline
-            await asyncio.sleep(0.1)
+        store = await open_store(postgres_url)
+        try:
+            deadline = asyncio.get_running_loop().time() + 30
+            while (await store.counts()).get("deliveries_muted", 0) < 20:
+                assert asyncio.get_running_loop().time() < deadline
+                await asyncio.sleep(0.1)
+        finally:
+            await store.close()
     finally:
-        await store.close()
         stop(bots)
 
-    assert fake.posts() == []
-    assert all(delivered_by(bot) == 0 for bot in bots)
+    [announcement] = fake.posts()  # the mute is announced in the channel; nothing else
+    assert "maintenance" in FakeSlack.text_of(announcement), announcement.body
+    assert posted_titles(fake).keys().isdisjoint(title(n) for n in range(20))
+
+
+async def test_another_instance_edits_the_message_the_first_one_posted(
+    tmp_path, postgres_url, slack
+):
+    fake, port = slack
+    config = write_config(tmp_path, port, store=postgres_url)
+    first, second = processes(tmp_path, config, "serve", "serve")
+    await start([first])
+    try:
+        await post_to(first, pr_opened())
+        await settle(postgres_url, 1)
+        first.terminate()  # the second instance knows the message only from the database
+        await start([second])
+        await post_to(second, pr_merged())
+        await fake.wait_for(1, method="chat.update", timeout=30)
+        await settle(postgres_url, 2)
+    finally:
+        stop([first, second])
+
+    [(message, versions)] = fake.messages.items()
+    assert len(versions) == 2 and "merged by Codertocat" in json.dumps(versions[-1])
+    assert len(fake.replies[message]) == 1  # the merge, replied in the message's thread
+    assert delivered_by(first) == 1 and delivered_by(second) == 1
+
+
+async def post_to(bot: BotProcess, request: tuple[str, bytes, dict[str, str]]) -> None:
+    path, body, headers = request
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(f"{bot.url}{path}", data=body, headers=headers) as response,
+    ):
+        assert (await response.json())["status"] == "accepted"
