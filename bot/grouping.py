@@ -32,7 +32,7 @@ from bot.store import DeliveryRecord, DigestRecord, Store
 ALERTING_PROVIDERS = frozenset({"alertmanager", "grafana", "datadog"})
 """Providers whose events come in storms; PagerDuty is not here: each incident is a page
 someone acts on, and PagerDuty already groups alerts into incidents."""
-DEFAULT_GROUP_WAIT = 2.0
+DEFAULT_GROUP_WAIT = 1.0
 DEFAULT_GROUP_INTERVAL = 30.0
 LISTED = 20
 """Lines a digest lists (the newest); the title counts them all."""

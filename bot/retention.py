@@ -36,8 +36,9 @@ class Retention:
         return min(3600.0, max(self.keep / 4, 1.0))
 
     async def run(self, stopping: asyncio.Event) -> None:
-        if self.keep <= 0:
-            return  # retention_days = 0: keep everything
+        if self.keep <= 0:  # retention_days = 0: keep everything
+            await stopping.wait()
+            return
         while not stopping.is_set():
             await self.purge(time.time())
             with contextlib.suppress(TimeoutError):

@@ -43,3 +43,18 @@ async def test_the_store_is_purged_behind_the_traffic_but_undelivered_work_stays
     assert len(fake_slack.posts()) == 10
     [stuck] = await store.deliveries_for("1")
     assert (stuck.state, stuck.target) == ("pending", "stuck")  # old, but still trying
+
+
+async def test_retention_days_zero_keeps_everything(tmp_path, fake_slack, make_bot):
+    config = base_config(
+        tmp_path,
+        fake_slack.url,
+        store={"url": f"sqlite:///{tmp_path / 'bot.db'}", "retention_days": 0},
+    )
+    bot = await make_bot(config)
+    body = issue_body(1)
+    headers = github_headers(body, "issues", "kept")
+    assert (await bot.post("/hooks/github", data=body, headers=headers)).status == 200
+    await fake_slack.wait_for(1)
+    assert (await bot.get("/healthz")).status == 200  # the idle purge task does not spin
+    assert await bot.app[STORE].get_inbox(1) is not None
