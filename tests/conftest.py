@@ -22,6 +22,7 @@ from bot.app import build_app
 from bot.config import Settings
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.slack import FakeSlack
+from tests.processes import free_port
 
 FIXTURES = Path(__file__).parent / "fixtures"
 GITHUB_SECRET = "It's a Secret to Everybody"
@@ -85,6 +86,27 @@ def with_search_path(url: str, schema: str) -> str:
     parts = urlsplit(url)
     query = "&".join(q for q in (parts.query, urlencode({"search_path": schema})) if q)
     return urlunsplit(parts._replace(query=query))
+
+
+@contextlib.asynccontextmanager
+async def fake_slack_on_port() -> AsyncIterator[tuple[FakeSlack, int]]:
+    """A fake Slack on a free port of its own, for bot processes configured to reach it
+    (it may start after them: Slack being down is a scenario)."""
+    fake = FakeSlack()
+    port = free_port()
+    server = TestServer(fake.app, host="127.0.0.1", port=port)
+    await server.start_server()
+    try:
+        yield fake, port
+    finally:
+        fake.release()
+        await server.close()
+
+
+@pytest.fixture
+async def slack() -> AsyncIterator[tuple[FakeSlack, int]]:
+    async with fake_slack_on_port() as fake_and_port:
+        yield fake_and_port
 
 
 @contextlib.asynccontextmanager

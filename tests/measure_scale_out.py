@@ -26,11 +26,8 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from aiohttp.test_utils import TestServer
-
-from tests.conftest import POSTGRES_URL, fresh_schema
-from tests.fakes.slack import FakeSlack
-from tests.processes import BotProcess, free_port, write_config
+from tests.conftest import POSTGRES_URL, fake_slack_on_port, fresh_schema
+from tests.processes import BotProcess, write_config
 from tests.test_scale_out import channels, post_events, processes, start, stop
 
 WARMUP = 100
@@ -59,31 +56,23 @@ async def measure(
 ) -> tuple[float, float, float]:
     """Seconds from the first request until all were acknowledged and all delivered, and
     the bot processes' CPU seconds meanwhile."""
-    fake = FakeSlack()
-    port = free_port()
-    server = TestServer(fake.app, host="127.0.0.1", port=port)
-    await server.start_server()
-    try:
+    async with fake_slack_on_port() as (fake, port), store_for(backend) as url:
         with tempfile.TemporaryDirectory() as tmp:
-            async with store_for(backend) as url:
-                routing = channels(channel_count)
-                config = write_config(Path(tmp), port, routing=routing, store=url)
-                bots = processes(Path(tmp), config, *["serve"] * instances)
-                await start(bots)
-                try:
-                    await post_events(bots, range(WARMUP), channel_count)
-                    await fake.wait_for(WARMUP, timeout=120)
-                    cpu_before = sum(cpu_seconds(bot) for bot in bots)
-                    began = time.monotonic()
-                    await post_events(bots, range(WARMUP, WARMUP + events), channel_count)
-                    acknowledged = time.monotonic() - began
-                    await fake.wait_for(WARMUP + events, timeout=600)
-                    delivered = time.monotonic() - began
-                    cpu = sum(cpu_seconds(bot) for bot in bots) - cpu_before
-                finally:
-                    stop(bots)
-    finally:
-        await server.close()
+            config = write_config(Path(tmp), port, routing=channels(channel_count), store=url)
+            bots = processes(Path(tmp), config, *["serve"] * instances)
+            await start(bots)
+            try:
+                await post_events(bots, range(WARMUP), channel_count)
+                await fake.wait_for(WARMUP, timeout=120)
+                cpu_before = sum(cpu_seconds(bot) for bot in bots)
+                began = time.monotonic()
+                await post_events(bots, range(WARMUP, WARMUP + events), channel_count)
+                acknowledged = time.monotonic() - began
+                await fake.wait_for(WARMUP + events, timeout=600)
+                delivered = time.monotonic() - began
+                cpu = sum(cpu_seconds(bot) for bot in bots) - cpu_before
+            finally:
+                stop(bots)
     return acknowledged, delivered, cpu
 
 

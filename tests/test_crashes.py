@@ -13,30 +13,18 @@ import asyncio
 import contextlib
 import random
 import sqlite3
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp.test_utils import TestServer
 
 from tests.conftest import github_headers, issue_body
 from tests.fakes.slack import FakeSlack
-from tests.processes import BotProcess, free_port, write_config
+from tests.processes import BotProcess, write_config
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-async def slack() -> AsyncIterator[tuple[FakeSlack, int]]:
-    fake = FakeSlack()
-    port = free_port()
-    server = TestServer(fake.app, host="127.0.0.1", port=port)
-    await server.start_server()
-    yield fake, port
-    fake.release()
-    await server.close()
 
 
 def rows(tmp_path: Path, sql: str, *args: Any) -> list[tuple[Any, ...]]:

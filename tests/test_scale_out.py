@@ -12,32 +12,20 @@ import os
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
 import pytest
-from aiohttp.test_utils import TestServer
 
 from bot.store import open_store
 from tests.conftest import github_headers, issue_body
 from tests.fakes.slack import FakeSlack
-from tests.processes import ROOT, BotProcess, free_port, write_config
+from tests.processes import ROOT, BotProcess, write_config
 from tests.test_conversations import pr_merged, pr_opened
 
 pytestmark = pytest.mark.slow
 
 CHANNELS = 200
-
-
-@pytest.fixture
-async def slack() -> AsyncIterator[tuple[FakeSlack, int]]:
-    fake = FakeSlack()
-    port = free_port()
-    server = TestServer(fake.app, host="127.0.0.1", port=port)
-    await server.start_server()
-    yield fake, port
-    await server.close()
 
 
 def channels(count: int) -> str:
