@@ -26,6 +26,7 @@ from typing import Any
 
 from bot.chat import ChatAdapter
 from bot.config import RouteConfig
+from bot.errors import MessageGone
 from bot.rendering import RESOLVED_COLOR, SEVERITY_COLORS, Formatted, Formatter, Message
 from bot.store import DeliveryRecord, DigestRecord, Store
 
@@ -186,13 +187,16 @@ class Grouper:
         now = time.time()
         entries = merge(digest.entries if digest else {}, members)
         message = digest_message(entries, first.platform, now)
+        if digest is not None:
+            try:
+                ref = await adapter.update(first.address, digest.ref, message)
+            except MessageGone:  # someone deleted the digest: a new one takes its place
+                digest = None
         if digest is None:
             ref = await adapter.post(first.address, message)
             digest = DigestRecord(
                 f"{first.group_key}@{now:.3f}", str(first.group_key), ref, {}, now, now
             )
-        else:
-            ref = await adapter.update(first.address, digest.ref, message)
         saved = DigestRecord(
             digest.id, digest.group_key, ref, entries, digest.opened_at, time.time()
         )

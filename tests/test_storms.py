@@ -193,3 +193,25 @@ async def test_a_failed_digest_is_retried_for_every_alert_in_it(tmp_path, fake_s
     why = (await bot.app[COMMANDS].run("why 1.3", Caller("slack", "U1"))).text
     assert "grouped: ops after 0.2s with any burst" in why
     assert "1.3/ops: posted in digest route0:ops@" in why
+
+
+async def test_a_deleted_digest_is_posted_anew_with_everything_it_showed(
+    tmp_path, fake_slack, make_bot
+):
+    config = storm_config(tmp_path, fake_slack.url, group_wait="0.2s", group_interval="1s")
+    bot = await make_bot(config)
+    auth = bearer(ALERTMANAGER_TOKEN)
+    assert (await bot.post("/hooks/prometheus", data=alerts(0, 3), headers=auth)).status == 200
+    [first] = await fake_slack.wait_for(1)
+    assert first.body["text"] == "3 alerts firing"
+
+    fake_slack.fail_next(error="message_not_found")  # someone deleted the digest meanwhile
+    assert (await bot.post("/hooks/prometheus", data=alerts(3, 3), headers=auth)).status == 200
+
+    posts = await fake_slack.wait_for(2, timeout=15)
+    assert [c.method for c in fake_slack.calls] == [
+        "chat.postMessage",
+        "chat.update:failed",
+        "chat.postMessage",
+    ]
+    assert posts[1].body["text"] == "6 alerts firing"
