@@ -60,8 +60,8 @@ async def measure(
         with tempfile.TemporaryDirectory() as tmp:
             config = write_config(Path(tmp), port, routing=channels(channel_count), store=url)
             bots = processes(Path(tmp), config, *["serve"] * instances)
-            await start(bots)
             try:
+                await start(bots)
                 await post_events(bots, range(WARMUP), channel_count)
                 await fake.wait_for(WARMUP, timeout=120)
                 cpu_before = sum(cpu_seconds(bot) for bot in bots)

@@ -118,8 +118,8 @@ async def test_two_instances_deliver_2000_events_exactly_once(tmp_path, postgres
     fake, port = slack
     config = write_config(tmp_path, port, routing=channels(CHANNELS), store=postgres_url)
     bots = processes(tmp_path, config, "serve", "serve")
-    await start(bots)
     try:
+        await start(bots)
         ids = await post_events(bots, range(2000))
         await settle(postgres_url, 2000)
     finally:
@@ -136,8 +136,8 @@ async def test_a_killed_instances_work_is_finished_by_a_worker(tmp_path, postgre
     count, channel_count = 300, 30  # ten posts a channel: paced, so the kill lands mid-run
     config = write_config(tmp_path, port, routing=channels(channel_count), store=postgres_url)
     web, worker = processes(tmp_path, config, "serve", "work", BOT_STORE__LEASE="1s")
-    await start([web, worker])
     try:
+        await start([web, worker])
         await post_events([web], range(count), channel_count)
         await fake.wait_for(count // 4, timeout=60)
         web.kill()
@@ -162,8 +162,8 @@ async def test_instances_share_each_channels_pace(tmp_path, postgres_url, slack)
     config = write_config(tmp_path, port, routing=channels(1), store=postgres_url)
     # Posts wait in the lane far longer than a lease: renewing it keeps them from going twice.
     bots = processes(tmp_path, config, "serve", "serve", BOT_STORE__LEASE="1s")
-    await start(bots)
     try:
+        await start(bots)
         await post_events(bots, range(8), channel_count=1)
         await settle(postgres_url, 8, timeout=30)
     finally:
@@ -180,8 +180,8 @@ async def test_a_mute_from_the_command_line_is_obeyed_by_every_instance(
     fake, port = slack
     config = write_config(tmp_path, port, routing=channels(1), store=postgres_url)
     bots = processes(tmp_path, config, "serve", "serve")
-    await start(bots)
     try:
+        await start(bots)
         mute = ["mute", "repo=acme/*", "in", "c000", "because", "maintenance"]
         muted = subprocess.run(
             [sys.executable, "-m", "bot", "--config", str(config), *mute],
@@ -215,8 +215,8 @@ async def test_another_instance_edits_the_message_the_first_one_posted(
     fake, port = slack
     config = write_config(tmp_path, port, store=postgres_url)
     first, second = processes(tmp_path, config, "serve", "serve")
-    await start([first])
     try:
+        await start([first])
         await post_to(first, pr_opened())
         await settle(postgres_url, 1)
         first.terminate()  # the second instance knows the message only from the database
