@@ -8,7 +8,7 @@ import hmac
 import json
 import os
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
@@ -22,7 +22,7 @@ from bot.app import build_app
 from bot.config import Settings
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.slack import FakeSlack
-from tests.processes import free_port
+from tests.processes import free_port, kill_leftovers
 
 FIXTURES = Path(__file__).parent / "fixtures"
 GITHUB_SECRET = "It's a Secret to Everybody"
@@ -225,3 +225,10 @@ async def post_issue(bot, title: str, delivery: str):
     return await bot.post(
         "/hooks/github", data=body, headers=github_headers(body, "issues", delivery)
     )
+
+
+@pytest.fixture(autouse=True)
+def _no_leftover_bot_processes() -> Iterator[None]:
+    """A test that fails half-way must not leave `python -m bot` processes behind."""
+    yield
+    kill_leftovers()

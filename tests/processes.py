@@ -147,6 +147,7 @@ class BotProcess:
             stdout=output,
             stderr=subprocess.STDOUT,
         )
+        _SPAWNED.append(self.process)
 
     def kill(self) -> None:
         assert self.process is not None
@@ -174,6 +175,18 @@ slack = "#eng"
 [[routes]]
 to = ["eng"]
 """
+
+
+_SPAWNED: list[subprocess.Popen[bytes]] = []
+
+
+def kill_leftovers() -> None:
+    """Kill bot processes a failed test left running (they would hold ports and files)."""
+    while _SPAWNED:
+        process = _SPAWNED.pop()
+        if process.poll() is None:
+            process.kill()
+            process.wait(10)
 
 
 def write_config(
