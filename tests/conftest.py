@@ -227,8 +227,9 @@ async def post_issue(bot, title: str, delivery: str):
     )
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture(autouse=True, scope="session")
 def _no_leftover_bot_processes() -> Iterator[None]:
-    """A test that fails half-way must not leave `python -m bot` processes behind."""
+    """A test that fails half-way must not leave `python -m bot` processes running after
+    the session (module-scoped fixtures share one process, so this waits for the end)."""
     yield
     kill_leftovers()
