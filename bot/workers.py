@@ -26,6 +26,7 @@ from bot.conversations import Conversations, Outcome
 from bot.deadletters import death_notice
 from bot.errors import DeliveryError
 from bot.grouping import Grouper
+from bot.intake_load import IntakeLoad
 from bot.metrics import Metrics
 from bot.overrides import Overrides, load_overrides
 from bot.pacing import LanePacer
@@ -81,6 +82,7 @@ class NormalizeStage:
         metrics: Metrics,
         wake: Wakeup,
         next_stage: Wakeup,
+        intake: IntakeLoad,
         directory: ChannelDirectory | None = None,
     ) -> None:
         self.settings = settings
@@ -90,9 +92,11 @@ class NormalizeStage:
         self.metrics = metrics
         self.wake = wake
         self.next_stage = next_stage
+        self.intake = intake
 
     async def run(self, stopping: asyncio.Event) -> None:
         while not stopping.is_set():
+            await self.intake.give_way()
             items = await self.store.claim_inbox(64, time.time(), self.settings.store.lease)
             # Mutes and reroutes are read once per batch, not once per request: a command
             # applies from the next batch (milliseconds later), and a backlog of requests
@@ -171,12 +175,14 @@ class DeliveryStage:
         adapters: Mapping[str, ChatAdapter],
         metrics: Metrics,
         wake: Wakeup,
+        intake: IntakeLoad,
     ) -> None:
         self.settings = settings
         self.store = store
         self.adapters = adapters
         self.metrics = metrics
         self.wake = wake
+        self.intake = intake
         self.pacer: LanePacer = store.lane_pacer()
         self.conversations = Conversations(store)
         self.grouper = Grouper(store, settings.store.lease)
@@ -192,6 +198,7 @@ class DeliveryStage:
 
     async def run(self, stopping: asyncio.Event) -> None:
         while not stopping.is_set():
+            await self.intake.give_way()
             room = max(0, min(CLAIM_BATCH, 512 - self.in_flight))
             claimed = await self.store.claim_deliveries(
                 room, time.time(), self.settings.store.lease
@@ -261,6 +268,7 @@ class DeliveryStage:
                 queue.popleft()  # shown in a digest already, or waiting for its next edit
                 continue
             await self.pacer.wait_turn(lane)
+            await self.intake.give_way()
             async with self._slots:
                 self._sending.add(lane)
                 try:
@@ -426,11 +434,21 @@ class Pipeline:
         self.store = store
         self.inbox_wake = Wakeup.new()
         self.outbox_wake = Wakeup.new()
+        self.intake = IntakeLoad()
         renderer = Renderer(settings.templates.dir)
         self.normalizer = NormalizeStage(
-            settings, store, renderer, metrics, self.inbox_wake, self.outbox_wake, directory
+            settings,
+            store,
+            renderer,
+            metrics,
+            self.inbox_wake,
+            self.outbox_wake,
+            self.intake,
+            directory,
         )
-        self.deliverer = DeliveryStage(settings, store, adapters, metrics, self.outbox_wake)
+        self.deliverer = DeliveryStage(
+            settings, store, adapters, metrics, self.outbox_wake, self.intake
+        )
         self.mute_clock = MuteClock(settings, store, self.outbox_wake.nudge, directory)
         self.retention = Retention(settings, store)
         self._stopping = asyncio.Event()

@@ -1,0 +1,44 @@
+"""Background work gives way to a busy intake, but never for longer than ``max_defer``."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from bot.intake_load import IntakeLoad
+
+
+async def test_a_quiet_intake_holds_nothing_up() -> None:
+    load = IntakeLoad(busy_at=4, max_defer=5.0)
+    load.in_flight = 3
+    await asyncio.wait_for(load.give_way(), 0.5)
+
+
+async def test_a_busy_intake_defers_work_until_it_calms_down() -> None:
+    load = IntakeLoad(busy_at=4, max_defer=5.0)
+    load.in_flight = 4
+    waiting = asyncio.ensure_future(load.give_way())
+    await asyncio.sleep(0.1)
+    assert not waiting.done()
+    load.in_flight = 1
+    await asyncio.wait_for(waiting, 0.5)
+
+
+async def test_a_flood_that_never_ends_still_lets_work_through() -> None:
+    load = IntakeLoad(busy_at=4, max_defer=0.2)
+    load.in_flight = 100
+    started = time.monotonic()
+    await asyncio.wait_for(load.give_way(), 2.0)
+    assert time.monotonic() - started >= 0.2
+
+
+async def test_waiters_are_released_together_and_one_cancelled_waiter_frees_no_other() -> None:
+    load = IntakeLoad(busy_at=4, max_defer=5.0)
+    load.in_flight = 10
+    waiters = [asyncio.ensure_future(load.give_way()) for _ in range(50)]
+    await asyncio.sleep(0.05)
+    waiters[0].cancel()
+    await asyncio.sleep(0.05)
+    assert not any(w.done() for w in waiters[1:])
+    load.in_flight = 0
+    await asyncio.wait_for(asyncio.gather(*waiters[1:]), 0.5)
