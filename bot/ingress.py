@@ -99,6 +99,10 @@ class IngressPolicy:
             if source.rate_limit is not None
         }
 
+    def guards(self, name: str, source: SourceConfig) -> bool:
+        """Whether ``name`` has an allowlist or a rate limit (most sources have neither)."""
+        return bool(source.allow_ips) or name in self._buckets
+
     def client(self, peer: str | None, forwarded_for: Iterable[str]) -> Address | None:
         return client_address(
             peer, forwarded_for, self._server.trusted_proxies, self._server.trust_forwarded

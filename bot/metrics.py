@@ -7,6 +7,8 @@ every instance sharing a store reports the same backlog.
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from bot.store import Backlog
@@ -69,6 +71,15 @@ class Metrics:
             ["kind"],
             registry=self.registry,
         )
+        self._request_counts: dict[tuple[str, str], Any] = {}
+
+    def count_request(self, source: str, outcome: str) -> None:
+        """One webhook answered. ``labels()`` validates and takes a lock on every call, and
+        the intake counts every request, so each pair's counter is looked up once."""
+        counter = self._request_counts.get((source, outcome))
+        if counter is None:
+            counter = self._request_counts[source, outcome] = self.requests.labels(source, outcome)
+        counter.inc()
 
     def observe_backlog(self, backlog: Backlog, now: float) -> None:
         self.queue_depth.labels("inbox").set(backlog.inbox_pending)

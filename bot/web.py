@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from typing import Any
 
 import orjson
 from aiohttp import web
@@ -21,7 +22,7 @@ from bot.config import Settings, SourceConfig
 from bot.errors import PayloadError, VerificationError
 from bot.ingress import Address, IngressPolicy
 from bot.metrics import Metrics
-from bot.providers import PROVIDERS, WebhookRequest
+from bot.providers import PROVIDERS, Provider, WebhookRequest
 from bot.store import Store
 from bot.workers import Pipeline
 
@@ -40,6 +41,16 @@ def _error(status: int, message: str, **extra: str) -> web.Response:
 
 
 async def receive_hook(request: web.Request) -> web.StreamResponse:
+    """``POST /hooks/{source}``, counted while in flight so background work gives way."""
+    intake = request.app[PIPELINE].intake
+    intake.in_flight += 1
+    try:
+        return await _receive(request)
+    finally:
+        intake.in_flight -= 1
+
+
+async def _receive(request: web.Request) -> web.StreamResponse:
     started = time.perf_counter()
     settings = request.app[SETTINGS]
     metrics = request.app[METRICS]
@@ -51,18 +62,17 @@ async def receive_hook(request: web.Request) -> web.StreamResponse:
         return refused
     limit = settings.server.max_body_bytes
     if request.content_length is not None and request.content_length > limit:
-        metrics.requests.labels(name, "too_large").inc()
+        metrics.count_request(name, "too_large")
         return _error(413, f"body larger than {limit} bytes")
     try:
-        async with asyncio.timeout(settings.server.read_timeout):
-            body = await request.read()
+        body = await _read_body(request, settings.server.read_timeout)
     except HTTPRequestEntityTooLarge:
-        metrics.requests.labels(name, "too_large").inc()
+        metrics.count_request(name, "too_large")
         return _error(413, f"body larger than {limit} bytes")
     except TimeoutError:
         return await _cut_off(request, name)
     hook = WebhookRequest(
-        headers={k.lower(): v for k, v in request.headers.items()},
+        headers=request.headers,  # case-insensitive already
         body=body,
         query=dict(request.query),
     )
@@ -74,9 +84,9 @@ async def receive_hook(request: web.Request) -> web.StreamResponse:
         await _reject(request, name, exc.reason, now)
         return _error(401, exc.reason)
     try:
-        payload = hook.json()
+        payload = _payload_at_intake(provider, source, hook)
     except PayloadError as exc:
-        metrics.requests.labels(name, "bad_payload").inc()
+        metrics.count_request(name, "bad_payload")
         log.warning("refused", extra={"source": name, "outcome": "bad_payload", "reason": str(exc)})
         return _error(400, str(exc))
     if (echo := challenge_value(source.challenge, hook.query, payload)) is not None:
@@ -87,13 +97,13 @@ async def receive_hook(request: web.Request) -> web.StreamResponse:
     try:
         inbox_id, duplicate = await store.accept(name, delivery_id, kept, body, now)
     except Exception as exc:  # locked, full or unreachable: not stored, so the sender retries
-        metrics.requests.labels(name, "unavailable").inc()
+        metrics.count_request(name, "unavailable")
         log.error("store unavailable", extra={"source": name, "error": type(exc).__name__})
         return _error(503, f"could not store the request ({type(exc).__name__}); retry later")
     outcome = "duplicate" if duplicate else "accepted"
     if not duplicate:
         request.app[PIPELINE].inbox_wake.nudge()
-    metrics.requests.labels(name, outcome).inc()
+    metrics.count_request(name, outcome)
     took = time.perf_counter() - started
     metrics.ack_seconds.observe(took)
     log.info(
@@ -110,6 +120,24 @@ async def receive_hook(request: web.Request) -> web.StreamResponse:
     return web.Response(body=answer, content_type="application/json")
 
 
+def _payload_at_intake(provider: Provider, source: SourceConfig, hook: WebhookRequest) -> Any:
+    """The parsed body when the intake reads it (an id or a challenge in the body);
+    otherwise ``None`` once the body is known to be JSON (a 400 now beats a dead letter
+    later), and the normalizer builds it off the request path."""
+    if provider.id_from_body or (source.challenge or "").startswith("body:"):
+        return hook.json()
+    hook.check_json()
+    return None
+
+
+async def _read_body(request: web.Request, timeout: float) -> bytes:
+    """Most bodies arrive with their headers; only one still arriving needs a timer."""
+    if request.content.is_eof():
+        return await request.read()
+    async with asyncio.timeout(timeout):
+        return await request.read()
+
+
 async def _reject(
     request: web.Request,
     source: str,
@@ -119,7 +147,7 @@ async def _reject(
 ) -> None:
     """Count a refused request where operators will see it: status, metrics, logs."""
     request.app[METRICS].rejected.labels(source, reason).inc()
-    request.app[METRICS].requests.labels(source, "rejected").inc()
+    request.app[METRICS].count_request(source, "rejected")
     log.warning(
         "rejected",
         extra={
@@ -136,12 +164,14 @@ async def _reject(
 async def _admit(request: web.Request, name: str, source: SourceConfig) -> web.Response | None:
     """Allowlist and rate limit, before the body is read: ``None`` lets the request in."""
     ingress = request.app[INGRESS]
+    if not ingress.guards(name, source):
+        return None
     client = ingress.client(request.remote, request.headers.getall("X-Forwarded-For", []))
     refusal = ingress.admit(name, source, client, time.monotonic())
     if refusal is None:
         return None
     if refusal.status == 429:
-        request.app[METRICS].requests.labels(name, "rate_limited").inc()
+        request.app[METRICS].count_request(name, "rate_limited")
         if refusal.first:
             log.warning(
                 "rate limited",
@@ -163,7 +193,7 @@ async def _cut_off(request: web.Request, name: str) -> web.StreamResponse:
     is what a slow-body client wants.
     """
     timeout = request.app[SETTINGS].server.read_timeout
-    request.app[METRICS].requests.labels(name, "too_slow").inc()
+    request.app[METRICS].count_request(name, "too_slow")
     log.warning(
         "body too slow", extra={"source": name, "outcome": "too_slow", "peer": request.remote}
     )

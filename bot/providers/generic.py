@@ -206,4 +206,5 @@ PROVIDER = Provider(
     kept_headers=("content-type", "webhook-id", "webhook-timestamp", "user-agent"),
     supported_events=(),
     sign=sign,
+    id_from_body=False,
 )

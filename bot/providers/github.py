@@ -394,4 +394,5 @@ PROVIDER = Provider(
     kept_headers=("x-github-event", "x-github-delivery", "x-github-hook-id", "content-type"),
     supported_events=tuple(HANDLERS),
     sign=sign,
+    id_from_body=False,
 )
