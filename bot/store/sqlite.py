@@ -4,7 +4,8 @@ One writer thread owns the write connection and commits in groups: callers hand 
 writer an operation (a plain function of the connection) and await a future that
 resolves only after COMMIT. Each operation runs inside its own SAVEPOINT, so one failing
 request never rolls back another's insert (one connection has one transaction, shared by
-everything that writes through it). Reads use a second connection.
+everything that writes through it). An operation of a single statement needs none:
+SQLite undoes a failed statement by itself. Reads use a second connection.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import aiosqlite
+import orjson
 
 from bot.errors import StoreUnavailable
 from bot.pacing import LanePacer, Pacer
@@ -91,12 +93,16 @@ class _GroupCommitWriter:
     def __init__(self, conn: sqlite3.Connection, thread: ThreadPoolExecutor) -> None:
         self._conn = conn
         self._thread = thread
-        self._queue: asyncio.Queue[tuple[WriteOp, asyncio.Future[Any]] | None] = asyncio.Queue()
+        self._queue: asyncio.Queue[tuple[WriteOp, bool, asyncio.Future[Any]] | None] = (
+            asyncio.Queue()
+        )
         self._task = asyncio.create_task(self._run(), name="sqlite-writer")
 
-    async def submit(self, op: WriteOp) -> Any:
+    async def submit(self, op: WriteOp, *, one_statement: bool = False) -> Any:
+        """``one_statement``: ``op`` changes the store with one statement at most, so it
+        needs no SAVEPOINT of its own (the intake's insert: two fewer statements each)."""
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait((op, future))
+        self._queue.put_nowait((op, one_statement, future))
         return await future
 
     async def close(self) -> None:
@@ -119,11 +125,11 @@ class _GroupCommitWriter:
                 batch.append(queued)
             try:
                 outcomes = await loop.run_in_executor(
-                    self._thread, self._commit, [op for op, _ in batch]
+                    self._thread, self._commit, [(op, single) for op, single, _ in batch]
                 )
             except Exception as exc:  # BEGIN or COMMIT failed: nothing of the batch is durable
                 outcomes = [(None, exc)] * len(batch)
-            for (_, future), (result, error) in zip(batch, outcomes, strict=True):
+            for (_, _, future), (result, error) in zip(batch, outcomes, strict=True):
                 if future.done():
                     continue
                 if error is None:
@@ -133,14 +139,15 @@ class _GroupCommitWriter:
             if stop:
                 return
 
-    def _commit(self, ops: list[WriteOp]) -> list[tuple[Any, BaseException | None]]:
+    def _commit(self, ops: list[tuple[WriteOp, bool]]) -> list[tuple[Any, BaseException | None]]:
         """Runs on the writer thread. One operation's failure is its caller's alone."""
         conn = self._conn
         outcomes: list[tuple[Any, BaseException | None]] = []
         try:
             conn.execute("BEGIN IMMEDIATE")
-            isolate = len(ops) > 1
-            for op in ops:
+            shared = len(ops) > 1
+            for op, one_statement in ops:
+                isolate = shared and not one_statement
                 if isolate:
                     conn.execute("SAVEPOINT op")
                 try:
@@ -149,9 +156,11 @@ class _GroupCommitWriter:
                     if isolate:
                         conn.execute("ROLLBACK TO op")
                         conn.execute("RELEASE op")
-                    else:
+                    elif not shared:
                         conn.execute("ROLLBACK")
                         conn.execute("BEGIN IMMEDIATE")
+                    elif not conn.in_transaction:  # the error ended the whole transaction
+                        raise
                     outcomes.append((None, exc))
                     continue
                 if isolate:
@@ -253,13 +262,11 @@ class SQLiteStore:
         def op(conn: sqlite3.Connection) -> tuple[int, bool]:
             cursor = conn.execute(
                 "INSERT INTO inbox (source, delivery_id, received_at, headers, body) "
-                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (source, delivery_id) DO NOTHING "
-                "RETURNING id",
-                (source, delivery_id, now, json.dumps(headers), body),
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (source, delivery_id) DO NOTHING",
+                (source, delivery_id, now, orjson.dumps(headers).decode(), body),
             )
-            row = cursor.fetchone()
-            if row is not None:
-                return int(row[0]), False
+            if cursor.rowcount == 1 and cursor.lastrowid is not None:
+                return cursor.lastrowid, False
             cursor = conn.execute(
                 "SELECT id FROM inbox WHERE source = ? AND delivery_id = ?",
                 (source, delivery_id),
@@ -268,7 +275,7 @@ class SQLiteStore:
             assert existing is not None
             return int(existing[0]), True
 
-        result: tuple[int, bool] = await self._writer.submit(op)
+        result: tuple[int, bool] = await self._writer.submit(op, one_statement=True)
         return result
 
     async def count_rejection(self, source: str, reason: str, now: float) -> None:
