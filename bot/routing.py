@@ -7,12 +7,14 @@ A route matches when every key of ``match`` matches and ``exclude`` does not.
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import get_args
 
 from bot.config import ProviderName, RouteConfig, Settings
 from bot.events import MATCH_FIELDS, Event, severity_rank
+
+_GLOB_CHARACTERS = frozenset("*?[")
 
 
 @dataclass(frozen=True)
@@ -21,12 +23,25 @@ class Condition:
 
     key: str
     patterns: tuple[str, ...]
+    literals: frozenset[str] = field(init=False, repr=False, compare=False)
+    """Patterns without ``*``, ``?`` or ``[``: a set lookup instead of a glob match each.
+    A config with a route per repository has a hundred of them, tried for every event."""
+
+    def __post_init__(self) -> None:
+        literals = {p for p in self.patterns if not _GLOB_CHARACTERS.intersection(p)}
+        if self.key == "severity":
+            literals = {p for p in literals if not p.startswith(">=")}
+        object.__setattr__(self, "literals", frozenset(literals))
 
     def holds(self, event: Event) -> bool:
         value = event.match_value(self.key)
         if value is None:
             return False
+        if value in self.literals:
+            return True
         for pattern in self.patterns:
+            if pattern in self.literals:
+                continue
             if self.key == "severity" and pattern.startswith(">="):
                 if severity_rank(value) >= severity_rank(pattern[2:]):
                     return True
@@ -50,8 +65,9 @@ class Route:
     group_wait: float | None
 
     def matches(self, event: Event) -> bool:
-        if not all(condition.holds(event) for condition in self.match):
-            return False
+        for condition in self.match:
+            if not condition.holds(event):
+                return False
         return not (self.exclude and all(c.holds(event) for c in self.exclude))
 
     def describe(self) -> str:
