@@ -11,7 +11,7 @@ import logging
 import os
 import re
 import sys
-from datetime import UTC, datetime
+import time
 from typing import Any
 
 import orjson
@@ -30,9 +30,22 @@ def redact(text: str) -> str:
 
 
 class JsonFormatter(logging.Formatter):
+    _second = -1
+    _stamp = ""
+
+    def _time(self, created: float) -> str:
+        """ISO 8601 in UTC, to the millisecond. The date and time of day are formatted once
+        a second, not once a line (the intake writes a line per webhook); ``format`` runs
+        under the handler's lock, so the two fields change together."""
+        second = int(created)
+        if second != self._second:
+            self._stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+            self._second = second
+        return f"{self._stamp}.{int((created - second) * 1000):03d}+00:00"
+
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "time": self._time(record.created),
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": redact(record.getMessage()),
