@@ -124,6 +124,35 @@ async def test_concurrent_requests_get_one_id_per_delivery_and_duplicates_point_
     assert (await store.counts())["inbox_new"] == 40
 
 
+async def test_a_burst_gets_one_id_per_delivery_and_the_first_arrival_is_the_new_one(store):
+    # 150 requests wait for the same commit: inserted in chunks of 64, 64, 16, 4 and 2,
+    # with redeliveries inside a chunk, across chunks and of a request stored earlier.
+    await store.accept("github", "d7", {}, b"{}", NOW)
+    names = [f"d{n % 97}" for n in range(150)]
+    answers = await asyncio.gather(
+        *(store.accept("github", name, {}, name.encode(), NOW) for name in names)
+    )
+
+    seen: dict[str, int] = {}
+    for name, (inbox_id, duplicate) in zip(names, answers, strict=True):
+        first = name not in seen
+        assert seen.setdefault(name, inbox_id) == inbox_id
+        assert duplicate == (not first or name == "d7")
+    assert len(set(seen.values())) == 97
+    assert (await store.counts())["inbox_new"] == 97
+
+
+async def test_a_caller_that_gives_up_does_not_take_the_others_down(store):
+    waiting = [
+        asyncio.ensure_future(store.accept("github", f"c{n}", {}, b"{}", NOW)) for n in range(5)
+    ]
+    await asyncio.sleep(0)
+    waiting[0].cancel()
+    answers = await asyncio.gather(*waiting[1:])
+    assert len(answers) == 4 and all(not duplicate for _, duplicate in answers)
+    assert (await store.counts())["inbox_new"] >= 4
+
+
 async def test_a_request_that_cannot_be_stored_fails_alone(store):
     # A lone surrogate (JSON allows "\ud800") cannot be encoded: only its request fails.
     answers = await asyncio.gather(

@@ -5,7 +5,8 @@ writer an operation (a plain function of the connection) and await a future that
 resolves only after COMMIT. Each operation runs inside its own SAVEPOINT, so one failing
 request never rolls back another's insert (one connection has one transaction, shared by
 everything that writes through it). An operation of a single statement needs none:
-SQLite undoes a failed statement by itself. Reads use a second connection.
+SQLite undoes a failed statement by itself. The webhooks waiting for one commit are
+inserted together (``sqlite_intake``). Reads use a second connection.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import json
 import sqlite3
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +63,7 @@ from bot.store.rows import (
     mute_from_row,
     reroute_from_row,
 )
+from bot.store.sqlite_intake import IntakeBatcher
 
 _SCHEMA = (Path(__file__).with_name("schema_sqlite.sql")).read_text(encoding="utf-8")
 
@@ -98,12 +101,18 @@ class _GroupCommitWriter:
         )
         self._task = asyncio.create_task(self._run(), name="sqlite-writer")
 
-    async def submit(self, op: WriteOp, *, one_statement: bool = False) -> Any:
-        """``one_statement``: ``op`` changes the store with one statement at most, so it
-        needs no SAVEPOINT of its own (the intake's insert: two fewer statements each)."""
+    async def submit(self, op: WriteOp) -> Any:
+        return await self.enqueue(op)
+
+    def enqueue(self, op: WriteOp, *, one_statement: bool = False) -> asyncio.Future[Any]:
+        """Queue ``op`` for the next commit; the future resolves once it is durable.
+
+        ``one_statement``: ``op`` changes the store with a single statement per row, so
+        it needs no SAVEPOINT of its own (SQLite undoes a failed statement by itself).
+        """
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait((op, one_statement, future))
-        return await future
+        return future
 
     async def close(self) -> None:
         self._queue.put_nowait(None)
@@ -210,6 +219,7 @@ class SQLiteStore:
         self._writer_conn = writer_conn
         self._writer_thread = writer_thread
         self._writer = _GroupCommitWriter(writer_conn, writer_thread)
+        self._intake = IntakeBatcher(partial(self._writer.enqueue, one_statement=True))
         self._reader = reader
 
     @classmethod
@@ -259,24 +269,9 @@ class SQLiteStore:
     async def accept(
         self, source: str, delivery_id: str, headers: dict[str, str], body: bytes, now: float
     ) -> tuple[int, bool]:
-        def op(conn: sqlite3.Connection) -> tuple[int, bool]:
-            cursor = conn.execute(
-                "INSERT INTO inbox (source, delivery_id, received_at, headers, body) "
-                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (source, delivery_id) DO NOTHING",
-                (source, delivery_id, now, orjson.dumps(headers).decode(), body),
-            )
-            if cursor.rowcount == 1 and cursor.lastrowid is not None:
-                return cursor.lastrowid, False
-            cursor = conn.execute(
-                "SELECT id FROM inbox WHERE source = ? AND delivery_id = ?",
-                (source, delivery_id),
-            )
-            existing = cursor.fetchone()
-            assert existing is not None
-            return int(existing[0]), True
-
-        result: tuple[int, bool] = await self._writer.submit(op, one_statement=True)
-        return result
+        return await self._intake.accept(
+            (source, delivery_id, now, orjson.dumps(headers).decode(), body)
+        )
 
     async def count_rejection(self, source: str, reason: str, now: float) -> None:
         await self._execute(

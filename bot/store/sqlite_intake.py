@@ -1,0 +1,113 @@
+"""The SQLite intake: the webhooks waiting for one commit go in with a few INSERTs.
+
+The writer thread runs each statement with the GIL released, but needs the GIL back
+after it, and under load the event loop is holding it (acknowledging other requests):
+one INSERT per webhook meant one such wait per webhook. Rows that wait for the same
+commit are inserted together instead, in chunks of 1, 2, 4 ... 64 rows, so 22 webhooks
+take three statements (16 + 4 + 2). Fixed chunk sizes keep the prepared statements few:
+each one keeps the last values bound to it, bodies included, until it is used again.
+Measured with ``python -m bench`` against one statement per webhook: about 6% more
+requests per second, interleaved runs on one machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+Row = tuple[str, str, float, str, bytes]
+"""source, delivery_id, received_at, headers (JSON), body."""
+
+Enqueue = Callable[[Callable[[sqlite3.Connection], Any]], "asyncio.Future[Any]"]
+"""Queue one write for the next commit; the future resolves once it is durable."""
+
+CHUNKS = (64, 32, 16, 8, 4, 2, 1)
+MAX_ROWS = 1_024
+"""Rows waiting for one write; more start another (which commits right after)."""
+
+_INSERT = "INSERT INTO inbox (source, delivery_id, received_at, headers, body) VALUES "
+_ON_CONFLICT = " ON CONFLICT (source, delivery_id) DO NOTHING"
+_STATEMENTS = {
+    size: _INSERT + ", ".join(["(?, ?, ?, ?, ?)"] * size) + _ON_CONFLICT for size in CHUNKS
+}
+
+Answer = tuple[int, bool]
+"""The inbox id, and whether the sender had delivered this request before."""
+
+
+class _Batch:
+    def __init__(self) -> None:
+        self.rows: list[Row] = []
+        self.done: asyncio.Future[list[Answer]] | None = None
+
+
+class IntakeBatcher:
+    """Collects accepted requests until the writer takes them, then inserts them at once.
+
+    A batch stays open while its write waits in the writer's queue; the writer closes it
+    when the write starts (under a lock, so no row can slip in after that).
+    """
+
+    def __init__(self, enqueue: Enqueue) -> None:
+        self._enqueue = enqueue
+        self._lock = threading.Lock()
+        self._open: _Batch | None = None
+
+    async def accept(self, row: Row) -> Answer:
+        for text in row[:2]:  # a lone surrogate cannot be stored: fail this row, not its batch
+            text.encode("utf-8")
+        with self._lock:
+            batch = self._open
+            if batch is None or len(batch.rows) >= MAX_ROWS:
+                batch = self._open = _Batch()
+            index = len(batch.rows)
+            batch.rows.append(row)
+        if batch.done is None:
+            batch.done = self._enqueue(partial(self._insert, batch))
+        # Shielded: one caller giving up must not cancel the write the others wait for.
+        answers = await asyncio.shield(batch.done)
+        return answers[index]
+
+    def _insert(self, batch: _Batch, conn: sqlite3.Connection) -> list[Answer]:
+        """On the writer thread, inside the commit's transaction."""
+        with self._lock:
+            if self._open is batch:
+                self._open = None
+            rows = list(batch.rows)
+        answers: list[Answer] = []
+        start = 0
+        while start < len(rows):
+            size = next(size for size in CHUNKS if size <= len(rows) - start)
+            answers += _insert_chunk(conn, rows[start : start + size])
+            start += size
+        return answers
+
+
+def _insert_chunk(conn: sqlite3.Connection, rows: list[Row]) -> list[Answer]:
+    values = [value for row in rows for value in row]
+    cursor = conn.execute(_STATEMENTS[len(rows)], values)
+    inserted, last = cursor.rowcount, cursor.lastrowid
+    if inserted == len(rows) and last is not None:
+        # A new rowid is one more than the largest so far: new rows get consecutive ids.
+        return [(last - inserted + 1 + offset, False) for offset in range(inserted)]
+    return _look_up(conn, rows, last - inserted + 1 if inserted and last is not None else None)
+
+
+def _look_up(conn: sqlite3.Connection, rows: list[Row], first_new: int | None) -> list[Answer]:
+    """Some rows were redeliveries, of earlier requests or of one in this very chunk:
+    the first row to carry a new id was accepted, any other is a duplicate."""
+    claimed: set[int] = set()
+    answers: list[Answer] = []
+    for source, delivery_id, *_ in rows:
+        found = conn.execute(
+            "SELECT id FROM inbox WHERE source = ? AND delivery_id = ?", (source, delivery_id)
+        ).fetchone()
+        inbox_id = int(found[0])
+        new = first_new is not None and inbox_id >= first_new and inbox_id not in claimed
+        claimed.add(inbox_id)
+        answers.append((inbox_id, not new))
+    return answers
