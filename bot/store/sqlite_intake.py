@@ -44,6 +44,12 @@ class _Batch:
         self.rows: list[Row] = []
         self.done: asyncio.Future[list[Answer]] | None = None
 
+    @property
+    def finished(self) -> bool:
+        """Its commit is over, even one that failed before the insert ran (a locked
+        store): a row joining it now would only be handed that old answer."""
+        return self.done is not None and self.done.done()
+
 
 class IntakeBatcher:
     """Collects accepted requests until the writer takes them, then inserts them at once.
@@ -62,7 +68,7 @@ class IntakeBatcher:
             text.encode("utf-8")
         with self._lock:
             batch = self._open
-            if batch is None or len(batch.rows) >= MAX_ROWS:
+            if batch is None or batch.finished or len(batch.rows) >= MAX_ROWS:
                 batch = self._open = _Batch()
             index = len(batch.rows)
             batch.rows.append(row)
