@@ -189,6 +189,13 @@ async def _migrate(store: Any, settings: Settings, args: argparse.Namespace) -> 
     return 0
 
 
+def _refuse(message: str, code: int = 2) -> int:
+    """A command that cannot do what it was asked: one line on stderr, so a script piping
+    the answer (``dead list | ...``) never mistakes the complaint for output."""
+    print(f"error: {message}", file=sys.stderr)
+    return code
+
+
 def _dead_filter(args: argparse.Namespace) -> DeadLetterFilter:
     since = parse_since(args.since, time.time()) if args.since else None
     return DeadLetterFilter(args.target, args.source, args.error, since)
@@ -198,8 +205,7 @@ async def _dead_list(store: Any, settings: Settings, args: argparse.Namespace) -
     try:
         chosen = _dead_filter(args)
     except ValueError as exc:
-        print(f"error: {exc}")
-        return 2
+        return _refuse(str(exc))
     rows = await matching(store, chosen, args.limit)
     if not rows:
         print("no dead letters" + ("" if chosen.describe() == "all" else f" ({chosen.describe()})"))
@@ -221,8 +227,7 @@ async def _replay_all(store: Any, args: argparse.Namespace) -> int:
     try:
         chosen = _dead_filter(args)
     except ValueError as exc:
-        print(f"error: {exc}")
-        return 2
+        return _refuse(str(exc))
     rows = await matching(store, chosen, args.limit)
     if not rows:
         print(f"no dead letters to replay ({chosen.describe()})")
@@ -252,8 +257,7 @@ async def _replay(store: Any, settings: Settings, args: argparse.Namespace) -> i
     if args.id is None or any(
         getattr(args, k) is not None for k in ("target", "source", "error", "since")
     ):
-        print("error: give one ID, or --all to replay the dead letters the filters choose")
-        return 2
+        return _refuse("give one ID, or --all to replay the dead letters the filters choose")
     try:
         replayed = await replay(store, args.id, time.time())
     except ReplayError as exc:
@@ -308,16 +312,14 @@ def _simulate(args: argparse.Namespace, settings: Settings) -> int:
         print(simulate.listing(settings))
         return 0
     if not (args.source and args.event):
-        print("error: name a SOURCE and an EVENT (python -m bot simulate --list shows them)")
-        return 2
+        return _refuse("name a SOURCE and an EVENT (python -m bot simulate --list shows them)")
     url = simulate.hook_url(settings.server, args.source, args.url)
     try:
         request = simulate.build(settings, args.source, args.event, time.time())
         print(f"POST {url}  ({args.event}, signed as source {args.source!r} expects)")
         status, answer = asyncio.run(simulate.send(url, request, verify_tls=not args.insecure))
     except simulate.SimulateError as exc:
-        print(f"error: {exc}")
-        return 1
+        return _refuse(str(exc), code=1)
     ok, line = simulate.outcome(status, answer, args.source)
     print(line)
     return 0 if ok else 1

@@ -10,12 +10,14 @@ from bot.web import STORE
 from tests.conftest import base_config, eventually, github_headers, issue_body
 
 
-async def cli(tmp_path, capsys, *argv: str) -> tuple[int, str]:
-    """``python -m bot --config cli.toml ARGV``, run beside the bot as an operator would."""
+async def cli(tmp_path, capsys, *argv: str) -> tuple[int, str, str]:
+    """``python -m bot --config cli.toml ARGV``, run beside the bot as an operator would:
+    the exit code, what it printed, and what it complained about."""
     config = tmp_path / "cli.toml"
     config.write_text(f'[store]\nurl = "sqlite:///{tmp_path / "bot.db"}"\n')
     code = await asyncio.to_thread(main, ["--config", str(config), *argv])
-    return code, capsys.readouterr().out
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
 
 
 async def post_issue(bot, number: int) -> str:
@@ -50,12 +52,14 @@ async def test_replay_all_with_filters_requeues_just_those_and_shows_progress(
 
     assert await eventually(six_dead)
 
-    code, out = await cli(tmp_path, capsys, "dead", "list", "--error", "ARCHIVED")
+    code, out, _ = await cli(tmp_path, capsys, "dead", "list", "--error", "ARCHIVED")
     assert code == 0
     assert out.count("/ops") == 3 and "/eng" not in out
     assert "3 dead letter(s)" in out
 
-    code, out = await cli(tmp_path, capsys, "replay", "--all", "--target", "eng", "--since", "1h")
+    code, out, _ = await cli(
+        tmp_path, capsys, "replay", "--all", "--target", "eng", "--since", "1h"
+    )
     assert code == 0
     assert "replaying 3 dead letter(s) (target=eng, since " in out
     assert "[3/3] delivery" in out and "3 queued" in out
@@ -65,15 +69,15 @@ async def test_replay_all_with_filters_requeues_just_those_and_shows_progress(
     remaining = await store.dead_letters()
     assert sorted(d["target"] for d in remaining) == ["ops"] * 3
 
-    code, out = await cli(tmp_path, capsys, "replay", "--all", "--source", "stripe")
+    code, out, _ = await cli(tmp_path, capsys, "replay", "--all", "--source", "stripe")
     assert (code, out.strip()) == (0, "no dead letters to replay (source=stripe)")
 
 
 async def test_replay_needs_an_id_or_all(tmp_path, capsys):
-    code, out = await cli(tmp_path, capsys, "replay", "--target", "eng")
-    assert code == 2 and "give one ID, or --all" in out
-    code, out = await cli(tmp_path, capsys, "dead", "list", "--since", "last tuesday")
-    assert code == 2 and "give a duration" in out
+    code, out, err = await cli(tmp_path, capsys, "replay", "--target", "eng")
+    assert code == 2 and out == "" and "give one ID, or --all" in err
+    code, out, err = await cli(tmp_path, capsys, "dead", "list", "--since", "last tuesday")
+    assert code == 2 and out == "" and "give a duration" in err
 
 
 def test_config_may_follow_a_nested_command(tmp_path, capsys):
@@ -120,7 +124,7 @@ async def test_replaying_a_request_uses_todays_routes_and_templates(
         templates={"dir": str(tmp_path / "templates")},
     )
     bot = await make_bot(today)
-    code, out = await cli(tmp_path, capsys, "replay", inbox_id)
+    code, out, _ = await cli(tmp_path, capsys, "replay", inbox_id)
     assert code == 0 and "normalized again with today's config" in out
 
     [post] = await fake_slack.wait_for(1, timeout=10)
