@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import os
 import re
 import tomllib
@@ -490,7 +491,22 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Settings:
     except ValidationError as exc:
         raise ConfigError(_first_problem(exc)) from None
     except SettingsError as exc:
-        raise ConfigError(f"environment: {exc}") from None
+        raise ConfigError(_environment_problem(exc)) from None
+
+
+def _environment_problem(exc: SettingsError) -> str:
+    """Name the variable: pydantic-settings only names the top-level field ("sources")."""
+    for name, value in sorted(os.environ.items()):
+        if not (name.startswith("BOT_") and value.lstrip().startswith(("[", "{"))):
+            continue
+        try:
+            json.loads(value)
+        except ValueError as error:
+            return (
+                f"environment: {name} is not valid JSON ({error}); a list or a table given "
+                f'in a variable is written in JSON, e.g. {name}=\'["a", "b"]\''
+            )
+    return f"environment: {exc}"
 
 
 def _first_problem(exc: ValidationError) -> str:

@@ -77,6 +77,15 @@ def test_bad_config_is_one_line_naming_the_key(tmp_path, text, expected):
     assert "\n" not in message
 
 
+def test_a_list_in_a_variable_that_is_not_json_is_named(tmp_path, monkeypatch):
+    monkeypatch.setenv("BOT_SOURCES__GITHUB__ALLOW_IPS", '["10.0.0.0/8",')
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(tmp_path, MINIMAL))
+    message = str(caught.value)
+    assert "BOT_SOURCES__GITHUB__ALLOW_IPS is not valid JSON" in message
+    assert "\n" not in message
+
+
 def test_missing_named_file_is_an_error(tmp_path, monkeypatch):
     with pytest.raises(ConfigError, match=r"does not exist \(check --config\)"):
         load_config(tmp_path / "nope.toml")
