@@ -59,6 +59,7 @@ def test_damaged_bodies_get_the_same_verdict(body: bytes) -> None:
         b'{"lone": "\\ud800"}',
         b'{"a": "\xff"}',
         b'{"a": 1} {"b": 2}',
+        b'{"a":' * 3000 + b"1" + b"}" * 3000,  # deeper than either parser goes
         b"",
     ],
 )

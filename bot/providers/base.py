@@ -41,7 +41,7 @@ class WebhookRequest:
         if self._content_type() != "application/x-www-form-urlencoded":
             try:
                 _SYNTAX.decode(self.body)
-            except msgspec.MsgspecError:
+            except (msgspec.MsgspecError, RecursionError):
                 pass
             else:
                 if self.body.isascii():
