@@ -37,7 +37,7 @@ class Metrics:
         )
         self.deliveries = Counter(
             "bot_deliveries_total",
-            "Delivery attempts by target and outcome (delivered, retried, dead)",
+            "Delivery attempts by target and outcome (delivered, skipped, retried, dead)",
             ["target", "outcome"],
             registry=self.registry,
         )

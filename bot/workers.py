@@ -344,10 +344,16 @@ class DeliveryStage:
         await self.store.mark_sent(
             delivery.id, outcome.ref, now, started=started, conversation=outcome.conversation
         )
+        action = outcome.ref.get("action")
+        if action == "skipped":  # nothing posted: an older event arriving after a newer one
+            self.metrics.deliveries.labels(delivery.target, "skipped").inc()
+            fields = _attempt_fields(delivery, "skipped", started, now)
+            log.info("skipped", extra={**fields, "reason": outcome.ref.get("why")})
+            return
         self.metrics.deliveries.labels(delivery.target, "delivered").inc()
         self.metrics.end_to_end_seconds.observe(max(0.0, now - delivery.created_at))
         fields = _attempt_fields(delivery, "delivered", started, now)
-        log.info("delivered", extra={**fields, "action": outcome.ref.get("action")})
+        log.info("delivered", extra={**fields, "action": action})
 
     async def send(self, delivery: DeliveryRecord) -> Outcome:
         """Post, update or thread, as the delivery's conversation calls for."""

@@ -4,6 +4,7 @@ its later events replied in its thread, on Slack, Discord channels and Discord w
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -331,7 +332,8 @@ async def test_alertmanager_group_firing_then_resolved(platform, bot_for):
     assert len(message.replies) == replies_expected(platform, 1)
 
 
-async def test_resolved_before_triggered_stays_resolved(platform, bot_for):
+async def test_resolved_before_triggered_stays_resolved(platform, bot_for, caplog):
+    caplog.set_level(logging.INFO, logger="bot.pipeline")
     send = await bot_for(platform.config)
     await send(incident("resolved", occurred_at="2021-06-04T14:05:00.000Z"))
     [late] = await send(incident("triggered"))
@@ -341,6 +343,8 @@ async def test_resolved_before_triggered_stays_resolved(platform, bot_for):
     assert message.replies == []
     assert late.state == "sent" and late.ref["action"] == "skipped"
     assert "older" in late.ref["why"]
+    said = {r.getMessage() for r in caplog.records if getattr(r, "delivery", None) == late.id}
+    assert said == {"skipped"}  # the log does not claim a post that never happened
 
 
 async def test_a_resolved_conversation_is_over_and_the_next_event_starts_anew(platform, bot_for):
