@@ -92,7 +92,7 @@ async def test_serve_answers_https_with_the_configured_certificate(tmp_path):
         config = str(bot.config)
         untrusted = simulate_cli(config, "--url", bot.url)
         insecure = simulate_cli(config, "--url", bot.url, "--insecure")
-        assert untrusted.returncode == 1 and "add --insecure" in untrusted.stdout
+        assert untrusted.returncode == 1 and "add --insecure" in untrusted.stderr
         assert insecure.returncode == 0 and "200 accepted" in insecure.stdout
     finally:
         bot.terminate()
