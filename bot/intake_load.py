@@ -3,11 +3,11 @@
 One event loop serves webhooks and runs the pipeline, and both need the same CPU. A
 sender that waits too long gives up (GitHub after 10 s, and it never retries), so the
 event is lost; a chat post that waits a few hundred milliseconds loses nothing. So while
-many requests are being acknowledged at once, the normalizer takes its batches less
-often, and catches up as soon as the burst is over.
+many requests are being acknowledged at once, the normalizer and the chat lanes wait
+before their next batch or post, and catch up as soon as the burst is over.
 
-It still takes a batch at least every ``max_defer`` seconds: a sustained flood slows
-chat down but never stops it.
+They wait ``max_defer`` seconds at most each time: a sustained flood slows chat down but
+never stops it.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ class IntakeLoad:
         self.busy_at = busy_at
         self.max_defer = max_defer
         self._calm: asyncio.Future[None] | None = None
+        self._watcher: asyncio.Task[None] | None = None  # referenced, or it may be collected
 
     @property
     def busy(self) -> bool:
@@ -46,7 +47,7 @@ class IntakeLoad:
             return
         if self._calm is None or self._calm.done():
             self._calm = asyncio.get_running_loop().create_future()
-            asyncio.get_running_loop().create_task(self._watch(self._calm))
+            self._watcher = asyncio.get_running_loop().create_task(self._watch(self._calm))
         # Shielded: a waiter being cancelled (shutdown) must not release the others early.
         await asyncio.shield(self._calm)
 
