@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import json
+import logging
 import sqlite3
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -45,7 +46,6 @@ from bot.store.rows import (
     DELIVERY_COLUMNS,
     DIGEST_COLUMNS,
     EVENT_COLUMNS,
-    INBOX_COLUMNS,
     MUTE_COLUMNS,
     REROUTE_COLUMNS,
     activity_args,
@@ -65,7 +65,15 @@ from bot.store.rows import (
 )
 from bot.store.sqlite_intake import IntakeBatcher
 
+log = logging.getLogger("bot.store")
+
 _SCHEMA = (Path(__file__).with_name("schema_sqlite.sql")).read_text(encoding="utf-8")
+
+_INBOX_ROWS = (
+    "SELECT inbox.id, source, delivery_id, received_at, headers, body, attempts "
+    "FROM inbox JOIN inbox_bodies ON inbox_bodies.id = inbox.id"
+)
+"""Requests as ``inbox_from_row`` reads them: the body lives in a table of its own."""
 
 WriteOp = Callable[[sqlite3.Connection], Any]
 """Runs on the writer thread inside the batch's transaction (plain ``def``, no awaits)."""
@@ -104,14 +112,15 @@ class _GroupCommitWriter:
     async def submit(self, op: WriteOp) -> Any:
         return await self.enqueue(op)
 
-    def enqueue(self, op: WriteOp, *, one_statement: bool = False) -> asyncio.Future[Any]:
+    def enqueue(self, op: WriteOp, *, fails_whole: bool = False) -> asyncio.Future[Any]:
         """Queue ``op`` for the next commit; the future resolves once it is durable.
 
-        ``one_statement``: ``op`` changes the store with a single statement per row, so
-        it needs no SAVEPOINT of its own (SQLite undoes a failed statement by itself).
+        ``fails_whole``: none of ``op``'s statements can fail while leaving the others'
+        changes behind (each resolves its conflicts itself, and an error such as a full
+        disk ends the whole transaction), so it needs no SAVEPOINT of its own.
         """
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait((op, one_statement, future))
+        self._queue.put_nowait((op, fails_whole, future))
         return future
 
     async def close(self) -> None:
@@ -155,8 +164,8 @@ class _GroupCommitWriter:
         try:
             conn.execute("BEGIN IMMEDIATE")
             shared = len(ops) > 1
-            for op, one_statement in ops:
-                isolate = shared and not one_statement
+            for op, fails_whole in ops:
+                isolate = shared and not fails_whole
                 if isolate:
                     conn.execute("SAVEPOINT op")
                 try:
@@ -219,7 +228,7 @@ class SQLiteStore:
         self._writer_conn = writer_conn
         self._writer_thread = writer_thread
         self._writer = _GroupCommitWriter(writer_conn, writer_thread)
-        self._intake = IntakeBatcher(partial(self._writer.enqueue, one_statement=True))
+        self._intake = IntakeBatcher(partial(self._writer.enqueue, fails_whole=True))
         self._reader = reader
 
     @classmethod
@@ -289,13 +298,27 @@ class SQLiteStore:
     # -- normalize stage ----------------------------------------------------
 
     async def claim_inbox(self, limit: int, now: float, lease: float) -> list[InboxItem]:
-        rows = await self._write_fetch(
-            f"UPDATE inbox SET lease_until = ?, attempts = attempts + 1 WHERE id IN ("
-            "SELECT id FROM inbox WHERE state = 'new' AND (lease_until IS NULL OR lease_until < ?)"
-            f" ORDER BY id LIMIT ?) RETURNING {INBOX_COLUMNS}",
-            (now + lease, now, limit),
-        )
-        return sorted((inbox_from_row(row) for row in rows), key=lambda item: item.id)
+        def op(conn: sqlite3.Connection) -> list[Any]:
+            claimed = [
+                row[0]
+                for row in conn.execute(
+                    "UPDATE inbox SET lease_until = ?, attempts = attempts + 1 WHERE id IN ("
+                    "SELECT id FROM inbox WHERE state = 'new' AND "
+                    "(lease_until IS NULL OR lease_until < ?) ORDER BY id LIMIT ?) RETURNING id",
+                    (now + lease, now, limit),
+                )
+            ]
+            if not claimed:
+                return []
+            cursor = conn.cursor()
+            cursor.row_factory = sqlite3.Row
+            marks = ", ".join("?" * len(claimed))
+            return cursor.execute(
+                f"{_INBOX_ROWS} WHERE inbox.id IN ({marks}) ORDER BY inbox.id", claimed
+            ).fetchall()
+
+        rows: list[Any] = await self._writer.submit(op)
+        return [inbox_from_row(row) for row in rows]
 
     async def record_outcome(
         self,
@@ -514,7 +537,7 @@ class SQLiteStore:
         return [event_from_row(row) for row in rows]
 
     async def get_inbox(self, inbox_id: int) -> InboxItem | None:
-        rows = await self._fetch(f"SELECT {INBOX_COLUMNS} FROM inbox WHERE id = ?", (inbox_id,))
+        rows = await self._fetch(f"{_INBOX_ROWS} WHERE inbox.id = ?", (inbox_id,))
         return inbox_from_row(rows[0]) if rows else None
 
     async def inbox_state(self, inbox_id: int) -> tuple[str, str | None] | None:
@@ -594,7 +617,8 @@ class SQLiteStore:
                     conn.execute(f"DELETE FROM {table} WHERE delivery_id IN ({chunk_marks})", chunk)
                 conn.execute(f"DELETE FROM deliveries WHERE id IN ({chunk_marks})", chunk)
             conn.execute(f"DELETE FROM events WHERE inbox_id IN ({marks})", requests)
-            conn.execute(f"DELETE FROM inbox WHERE id IN ({marks})", requests)
+            for table in ("inbox", "inbox_bodies"):
+                conn.execute(f"DELETE FROM {table} WHERE id IN ({marks})", requests)
             conn.execute("DELETE FROM digests WHERE updated_at < ?", (before,))
             conn.execute("DELETE FROM conversations WHERE updated_at < ?", (before,))
             return len(requests) + len(loose)
@@ -794,4 +818,21 @@ def _open_writer(path: str, synchronous: str) -> sqlite3.Connection:
     conn.execute(f"PRAGMA synchronous={synchronous}")
     conn.execute("PRAGMA busy_timeout=5000")
     conn.executescript(_SCHEMA)
+    _move_bodies_out(conn)
     return conn
+
+
+def _move_bodies_out(conn: sqlite3.Connection) -> None:
+    """A store written by an earlier release keeps each body in its request's row."""
+    conn.execute("BEGIN IMMEDIATE")  # another process opening the file waits, then sees it done
+    try:
+        if "body" in {row[1] for row in conn.execute("PRAGMA table_info(inbox)")}:
+            moved = conn.execute(
+                "INSERT INTO inbox_bodies (id, body) SELECT id, body FROM inbox"
+            ).rowcount
+            conn.execute("ALTER TABLE inbox DROP COLUMN body")
+            log.info("moved request bodies to their own table", extra={"requests": moved})
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise

@@ -4,10 +4,12 @@ The writer thread runs each statement with the GIL released, but needs the GIL b
 after it, and under load the event loop is holding it (acknowledging other requests):
 one INSERT per webhook meant one such wait per webhook. Rows that wait for the same
 commit are inserted together instead, in chunks of 1, 2, 4 ... 64 rows, so 22 webhooks
-take three statements (16 + 4 + 2). Fixed chunk sizes keep the prepared statements few:
-each one keeps the last values bound to it, bodies included, until it is used again.
-Measured with ``python -m bench`` against one statement per webhook: about 6% more
-requests per second, interleaved runs on one machine.
+take three statements (16 + 4 + 2), and their bodies as many more (into
+``inbox_bodies``, which the pipeline's updates of ``inbox`` never rewrite). Fixed chunk
+sizes keep the prepared statements few: each one keeps the last values bound to it,
+bodies included, until it is used again. Measured with ``python -m bench`` against one
+statement per webhook: about 6% more requests per second, interleaved runs on one
+machine.
 """
 
 from __future__ import annotations
@@ -15,9 +17,11 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 Row = tuple[str, str, float, str, bytes]
 """source, delivery_id, received_at, headers (JSON), body."""
@@ -29,11 +33,18 @@ CHUNKS = (64, 32, 16, 8, 4, 2, 1)
 MAX_ROWS = 1_024
 """Rows waiting for one write; more start another (which commits right after)."""
 
-_INSERT = "INSERT INTO inbox (source, delivery_id, received_at, headers, body) VALUES "
-_ON_CONFLICT = " ON CONFLICT (source, delivery_id) DO NOTHING"
-_STATEMENTS = {
-    size: _INSERT + ", ".join(["(?, ?, ?, ?, ?)"] * size) + _ON_CONFLICT for size in CHUNKS
+_REQUESTS = {
+    size: "INSERT INTO inbox (source, delivery_id, received_at, headers) VALUES "
+    + ", ".join(["(?, ?, ?, ?)"] * size)
+    + " ON CONFLICT (source, delivery_id) DO NOTHING"
+    for size in CHUNKS
 }
+_BODIES = {
+    size: "INSERT OR REPLACE INTO inbox_bodies (id, body) VALUES " + ", ".join(["(?, ?)"] * size)
+    for size in CHUNKS
+}
+"""OR REPLACE: a body whose request is gone must not fail a batch whose new request
+took that id (SQLite gives the largest id again once its row is deleted)."""
 
 Answer = tuple[int, bool]
 """The inbox id, and whether the sender had delivered this request before."""
@@ -85,17 +96,30 @@ class IntakeBatcher:
                 self._open = None
             rows = list(batch.rows)
         answers: list[Answer] = []
-        start = 0
-        while start < len(rows):
-            size = next(size for size in CHUNKS if size <= len(rows) - start)
-            answers += _insert_chunk(conn, rows[start : start + size])
-            start += size
+        for chunk in _chunks(rows):
+            answers += _insert_chunk(conn, chunk)
+        bodies = [
+            (inbox_id, row[4])
+            for (inbox_id, duplicate), row in zip(answers, rows, strict=True)
+            if not duplicate
+        ]
+        for pairs in _chunks(bodies):
+            conn.execute(_BODIES[len(pairs)], [value for pair in pairs for value in pair])
         return answers
 
 
+def _chunks(items: list[T]) -> Iterator[list[T]]:
+    """``items`` cut into runs of ``CHUNKS`` sizes, biggest first."""
+    start = 0
+    while start < len(items):
+        size = next(size for size in CHUNKS if size <= len(items) - start)
+        yield items[start : start + size]
+        start += size
+
+
 def _insert_chunk(conn: sqlite3.Connection, rows: list[Row]) -> list[Answer]:
-    values = [value for row in rows for value in row]
-    cursor = conn.execute(_STATEMENTS[len(rows)], values)
+    values = [value for row in rows for value in row[:4]]
+    cursor = conn.execute(_REQUESTS[len(rows)], values)
     inserted, last = cursor.rowcount, cursor.lastrowid
     if inserted == len(rows) and last is not None:
         # A new rowid is one more than the largest so far: new rows get consecutive ids.
