@@ -26,8 +26,10 @@ T = TypeVar("T")
 Row = tuple[str, str, float, str, bytes]
 """source, delivery_id, received_at, headers (JSON), body."""
 
-Enqueue = Callable[[Callable[[sqlite3.Connection], Any]], "asyncio.Future[Any]"]
-"""Queue one write for the next commit; the future resolves once it is durable."""
+Enqueue = Callable[
+    [Callable[[sqlite3.Connection], Any], Callable[[Any, BaseException | None], None]], None
+]
+"""Queue one write for the next commit, and what to tell once it is durable (or failed)."""
 
 CHUNKS = (64, 32, 16, 8, 4, 2, 1)
 MAX_ROWS = 1_024
@@ -53,20 +55,21 @@ Answer = tuple[int, bool]
 class _Batch:
     def __init__(self) -> None:
         self.rows: list[Row] = []
-        self.done: asyncio.Future[list[Answer]] | None = None
-
-    @property
-    def finished(self) -> bool:
+        self.waiters: list[asyncio.Future[Answer]] = []
+        self.queued = False
+        self.finished = False
         """Its commit is over, even one that failed before the insert ran (a locked
         store): a row joining it now would only be handed that old answer."""
-        return self.done is not None and self.done.done()
 
 
 class IntakeBatcher:
     """Collects accepted requests until the writer takes them, then inserts them at once.
 
     A batch stays open while its write waits in the writer's queue; the writer closes it
-    when the write starts (under a lock, so no row can slip in after that).
+    when the write starts (under a lock, so no row can slip in after that). Each caller
+    waits on a future of its own, settled straight from the writer's report: a caller
+    giving up cancels only its own wait, and no future chained to another costs a pass
+    of the event loop on the way back.
     """
 
     def __init__(self, enqueue: Enqueue) -> None:
@@ -77,17 +80,18 @@ class IntakeBatcher:
     async def accept(self, row: Row) -> Answer:
         for text in row[:2]:  # a lone surrogate cannot be stored: fail this row, not its batch
             text.encode("utf-8")
+        answer: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
         with self._lock:
             batch = self._open
             if batch is None or batch.finished or len(batch.rows) >= MAX_ROWS:
                 batch = self._open = _Batch()
-            index = len(batch.rows)
             batch.rows.append(row)
-        if batch.done is None:
-            batch.done = self._enqueue(partial(self._insert, batch))
-        # Shielded: one caller giving up must not cancel the write the others wait for.
-        answers = await asyncio.shield(batch.done)
-        return answers[index]
+            batch.waiters.append(answer)
+            first = not batch.queued
+            batch.queued = True
+        if first:
+            self._enqueue(partial(self._insert, batch), partial(self._settle, batch))
+        return await answer
 
     def _insert(self, batch: _Batch, conn: sqlite3.Connection) -> list[Answer]:
         """On the writer thread, inside the commit's transaction."""
@@ -106,6 +110,23 @@ class IntakeBatcher:
         for pairs in _chunks(bodies):
             conn.execute(_BODIES[len(pairs)], [value for pair in pairs for value in pair])
         return answers
+
+    def _settle(
+        self, batch: _Batch, answers: list[Answer] | None, error: BaseException | None
+    ) -> None:
+        """On the event loop, once the batch's commit is over."""
+        with self._lock:
+            batch.finished = True
+            if self._open is batch:  # the commit failed before the insert closed it
+                self._open = None
+            waiters = list(batch.waiters)
+        for index, waiter in enumerate(waiters):
+            if waiter.done():  # its caller gave up; the others still hear
+                continue
+            if answers is not None and error is None:
+                waiter.set_result(answers[index])
+            else:
+                waiter.set_exception(error or RuntimeError("the intake write reported nothing"))
 
 
 def _chunks(items: list[T]) -> Iterator[list[T]]:
