@@ -104,7 +104,7 @@ def render_table(
         cells = [f"{key}={_show(result.get(key))}" for key in COLUMNS.get(scenario, result)]
         lines.append(f"  {scenario:<9} " + "  ".join(cells))
     if "ratio" in results.get("ingest", {}):
-        lines.append(f"\ningest/baseline throughput ratio: {results['ingest']['ratio']:.2f}")
+        lines.append(f"\ningest/baseline throughput ratio: {results['ingest']['ratio']:.3f}")
     if checks:
         lines.append("\ntargets:")
         for check in checks:
@@ -120,5 +120,7 @@ def _show(value: Any) -> str:
     if value is None:
         return "-"
     if isinstance(value, float):
-        return f"{value:.1f}" if abs(value) >= 10 else f"{value:.2f}"
+        if abs(value) >= 10:
+            return f"{value:.1f}"
+        return f"{value:.2f}" if abs(value) >= 1 else f"{value:.3f}"
     return str(value)

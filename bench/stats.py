@@ -37,7 +37,8 @@ def median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
         if isinstance(first, bool) or first is None:
             merged[key] = first
         elif isinstance(first, int | float) and all(isinstance(v, int | float) for v in values):
-            merged[key] = round(statistics.median(v for v in values if v is not None), 2)
+            # Not rounded past what a run reports: a median ratio of 0.496 is no 0.50.
+            merged[key] = round(statistics.median(v for v in values if v is not None), 3)
         elif isinstance(first, dict) and all(isinstance(v, dict) for v in values):
             merged[key] = median_of(values)  # type: ignore[arg-type]
         else:

@@ -9,6 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from bench.report import check_targets, render_table
+from bench.stats import median_of
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -55,3 +58,14 @@ def test_benchmark_runs_every_scenario_and_writes_results(tmp_path: Path) -> Non
     # A storm's alerts reach chat (all of them only once grouping lets one channel keep up).
     assert median["storm"]["errors"] == 0 and median["storm"]["represented"] > 0
     assert {check["scenario"] for check in results["targets"]} >= {"ingest", "e2e", "memory"}
+
+
+def test_a_median_ratio_just_short_of_the_target_is_a_miss() -> None:
+    runs = [{"ingest": {"ratio": r, "errors": 0}} for r in (0.496, 0.461, 0.517)]
+
+    median = {"ingest": median_of([run["ingest"] for run in runs])}
+    [ratio_check] = [c for c in check_targets(median) if c["metric"] == "ratio"]
+
+    assert ratio_check["value"] == 0.496
+    assert not ratio_check["met"]
+    assert "(got 0.496)" in render_table(median, check_targets(median), repeat=3)
