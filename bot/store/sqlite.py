@@ -846,14 +846,16 @@ def _open_writer(path: str, synchronous: str) -> sqlite3.Connection:
 def _move_bodies_out(conn: sqlite3.Connection) -> None:
     """A store written by an earlier release keeps each body in its request's row."""
     conn.execute("BEGIN IMMEDIATE")  # another process opening the file waits, then sees it done
+    moved = None
     try:
         if "body" in {row[1] for row in conn.execute("PRAGMA table_info(inbox)")}:
             moved = conn.execute(
                 "INSERT INTO inbox_bodies (id, body) SELECT id, body FROM inbox"
             ).rowcount
             conn.execute("ALTER TABLE inbox DROP COLUMN body")
-            log.info("moved request bodies to their own table", extra={"requests": moved})
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+    if moved is not None:
+        log.info("moved request bodies to their own table", extra={"requests": moved})
