@@ -1,11 +1,20 @@
-"""How the SQLite store lays out requests on disk: bodies apart from the rows that change."""
+"""How the SQLite store lays out requests on disk: bodies apart from the rows that change,
+compressed when that makes them smaller."""
 
 from __future__ import annotations
 
+import random
 import sqlite3
 from pathlib import Path
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from bot.store import open_store
+from bot.store.bodies import pack, unpack
+
+SAMPLES = Path(__file__).resolve().parent.parent / "bot" / "samples"
+PUSH = (SAMPLES / "github" / "push.json").read_bytes()  # octokit's example, see SOURCES.md
 
 NOW = 1_700_000_000.0
 LEASE = 30.0
@@ -67,7 +76,7 @@ async def test_a_store_written_by_an_earlier_release_keeps_every_request(tmp_pat
 async def test_processing_a_request_does_not_write_its_body_again(tmp_path):
     """Each claim and each outcome used to rewrite the whole row, body included."""
     path = tmp_path / "bot.db"
-    body = b'{"padding": "' + b"x" * 32_000 + b'"}'
+    body = random.Random(8).randbytes(32_000)  # nothing to compress: the full size is stored
     store = await open_store(f"sqlite:///{path}")
     try:
         for n in range(40):
@@ -86,3 +95,58 @@ async def test_processing_a_request_does_not_write_its_body_again(tmp_path):
         assert wal_bytes(path) < 40 * len(body) / 2
     finally:
         await store.close()
+
+
+def stored_bodies(path: Path) -> list[tuple[int, str | None]]:
+    with sqlite3.connect(path) as db:
+        rows = db.execute("SELECT length(body), codec FROM inbox_bodies ORDER BY id").fetchall()
+    db.close()
+    return rows
+
+
+async def test_bodies_are_stored_compressed_and_read_back_byte_for_byte(tmp_path):
+    path = tmp_path / "bot.db"
+    noise = random.Random(3).randbytes(4_000)
+    bodies = {"push": PUSH, "noise": noise, "small": b'{"ok": true}'}
+    store = await open_store(f"sqlite:///{path}")
+    try:
+        ids = {
+            name: (await store.accept("github", name, {}, body, NOW))[0]
+            for name, body in bodies.items()
+        }
+        (push_size, push_codec), (noise_size, noise_codec), (_, small_codec) = stored_bodies(path)
+        assert push_codec == "lz4" and push_size < len(PUSH) / 2
+        assert (noise_codec, noise_size) == (None, len(noise))  # stored as received
+        assert small_codec is None
+        for name, body in bodies.items():
+            assert (await store.get_inbox(ids[name])).body == body
+        claimed = await store.claim_inbox(10, NOW, LEASE)
+        assert [item.body for item in claimed] == list(bodies.values())
+    finally:
+        await store.close()
+
+
+async def test_bodies_stored_before_compression_are_still_read(tmp_path):
+    path = tmp_path / "bot.db"
+    store = await open_store(f"sqlite:///{path}")
+    try:
+        old_id, _ = await store.accept("github", "old", {}, b'{"old": 1}', NOW)
+    finally:
+        await store.close()
+    with sqlite3.connect(path) as db:  # the layout of the release before compression
+        db.execute("ALTER TABLE inbox_bodies DROP COLUMN codec")
+    db.close()
+
+    store = await open_store(f"sqlite:///{path}")
+    try:
+        new_id, _ = await store.accept("github", "new", {}, PUSH, NOW)
+        assert (await store.get_inbox(old_id)).body == b'{"old": 1}'
+        assert (await store.get_inbox(new_id)).body == PUSH
+        assert [codec for _, codec in stored_bodies(path)] == [None, "lz4"]
+    finally:
+        await store.close()
+
+
+@given(st.binary(max_size=4_096) | st.text(max_size=2_000).map(lambda t: (t * 3).encode()))
+def test_any_body_unpacks_to_itself(body):
+    assert unpack(*pack(body)) == body

@@ -44,14 +44,15 @@ REROUTE_COLUMNS = (
 )
 
 
-def inbox_from_row(row: Any) -> InboxItem:
+def inbox_from_row(row: Any, body: bytes | None = None) -> InboxItem:
+    """``body``: the request's body when the row holds it in another form (compressed)."""
     return InboxItem(
         id=row["id"],
         source=row["source"],
         delivery_id=row["delivery_id"],
         received_at=row["received_at"],
         headers=json.loads(row["headers"]),
-        body=bytes(row["body"]),
+        body=bytes(row["body"]) if body is None else body,
         attempts=row["attempts"],
     )
 

@@ -18,7 +18,8 @@ CREATE INDEX IF NOT EXISTS inbox_received ON inbox (received_at);
 -- body (a 7.8 KB push: two overflow pages) into the WAL and, at the checkpoint, the file.
 CREATE TABLE IF NOT EXISTS inbox_bodies (
     id           INTEGER PRIMARY KEY,            -- inbox.id
-    body         BLOB    NOT NULL
+    body         BLOB    NOT NULL,
+    codec        TEXT                            -- NULL: as received; 'lz4' (bodies.py)
 );
 
 CREATE TABLE IF NOT EXISTS events (

@@ -27,6 +27,7 @@ import orjson
 
 from bot.errors import StoreUnavailable
 from bot.pacing import LanePacer, Pacer
+from bot.store.bodies import unpack
 from bot.store.records import (
     Activity,
     ActivityFilter,
@@ -70,10 +71,10 @@ log = logging.getLogger("bot.store")
 _SCHEMA = (Path(__file__).with_name("schema_sqlite.sql")).read_text(encoding="utf-8")
 
 _INBOX_ROWS = (
-    "SELECT inbox.id, source, delivery_id, received_at, headers, body, attempts "
+    "SELECT inbox.id, source, delivery_id, received_at, headers, body, codec, attempts "
     "FROM inbox JOIN inbox_bodies ON inbox_bodies.id = inbox.id"
 )
-"""Requests as ``inbox_from_row`` reads them: the body lives in a table of its own."""
+"""Requests as ``_inbox_item`` reads them: the body lives in a table of its own."""
 
 WriteOp = Callable[[sqlite3.Connection], Any]
 """Runs on the writer thread inside the batch's transaction (plain ``def``, no awaits)."""
@@ -339,7 +340,7 @@ class SQLiteStore:
             ).fetchall()
 
         rows: list[Any] = await self._writer.submit(op)
-        return [inbox_from_row(row) for row in rows]
+        return [_inbox_item(row) for row in rows]
 
     async def record_outcome(
         self,
@@ -559,7 +560,7 @@ class SQLiteStore:
 
     async def get_inbox(self, inbox_id: int) -> InboxItem | None:
         rows = await self._fetch(f"{_INBOX_ROWS} WHERE inbox.id = ?", (inbox_id,))
-        return inbox_from_row(rows[0]) if rows else None
+        return _inbox_item(rows[0]) if rows else None
 
     async def inbox_state(self, inbox_id: int) -> tuple[str, str | None] | None:
         rows = await self._fetch("SELECT state, error FROM inbox WHERE id = ?", (inbox_id,))
@@ -832,6 +833,10 @@ class SQLiteStore:
         return list(await cursor.fetchall())
 
 
+def _inbox_item(row: sqlite3.Row) -> InboxItem:
+    return inbox_from_row(row, unpack(bytes(row["body"]), row["codec"]))
+
+
 def _open_writer(path: str, synchronous: str) -> sqlite3.Connection:
     """Runs on the writer thread, which owns this connection from then on."""
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
@@ -839,16 +844,24 @@ def _open_writer(path: str, synchronous: str) -> sqlite3.Connection:
     conn.execute(f"PRAGMA synchronous={synchronous}")
     conn.execute("PRAGMA busy_timeout=5000")
     conn.executescript(_SCHEMA)
-    _move_bodies_out(conn)
+    _upgrade_layout(conn)
     return conn
 
 
-def _move_bodies_out(conn: sqlite3.Connection) -> None:
-    """A store written by an earlier release keeps each body in its request's row."""
+def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
+    return {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+
+
+def _upgrade_layout(conn: sqlite3.Connection) -> None:
+    """A store written by an earlier release: bodies kept in the request rows (moved to
+    ``inbox_bodies``), or an ``inbox_bodies`` from before compression (given a ``codec``
+    column, NULL for the bodies already there: they stay as they are)."""
     conn.execute("BEGIN IMMEDIATE")  # another process opening the file waits, then sees it done
     moved = None
     try:
-        if "body" in {row[1] for row in conn.execute("PRAGMA table_info(inbox)")}:
+        if "codec" not in _columns(conn, "inbox_bodies"):
+            conn.execute("ALTER TABLE inbox_bodies ADD COLUMN codec TEXT")
+        if "body" in _columns(conn, "inbox"):
             moved = conn.execute(
                 "INSERT INTO inbox_bodies (id, body) SELECT id, body FROM inbox"
             ).rowcount
