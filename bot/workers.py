@@ -107,6 +107,7 @@ class NormalizeStage:
                 else Overrides()
             )
             for item in items:
+                await self.intake.give_way()  # an item of ten alerts takes milliseconds
                 await self.process(item, overrides)
             if items:
                 self.next_stage.nudge()

@@ -42,3 +42,29 @@ async def test_waiters_are_released_together_and_one_cancelled_waiter_frees_no_o
     assert not any(w.done() for w in waiters[1:])
     load.in_flight = 0
     await asyncio.wait_for(asyncio.gather(*waiters[1:]), 0.5)
+
+
+async def test_a_moment_of_calm_inside_a_flood_releases_nothing() -> None:
+    """A commit answering many requests at once empties the intake for a moment."""
+    load = IntakeLoad(busy_at=4, max_defer=5.0)
+    load.in_flight = 10
+    waiting = asyncio.ensure_future(load.give_way())
+    for _ in range(10):
+        await asyncio.sleep(0.02)
+        load.in_flight = 0
+        await asyncio.sleep(0.015)  # shorter than the calm it takes
+        load.in_flight = 10
+    assert not waiting.done()
+    load.in_flight = 0
+    await asyncio.wait_for(waiting, 0.5)
+
+
+async def test_background_work_gets_its_turn_between_waits_in_a_flood() -> None:
+    load = IntakeLoad(busy_at=4, max_defer=0.1, turn=0.3)
+    load.in_flight = 100
+    await asyncio.wait_for(load.give_way(), 1.0)  # held for max_defer
+    await asyncio.wait_for(load.give_way(), 0.05)  # then its turn: through at once
+    await asyncio.sleep(0.3)
+    started = time.monotonic()
+    await load.give_way()  # the turn is over: held again
+    assert time.monotonic() - started >= 0.1

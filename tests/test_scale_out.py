@@ -18,7 +18,7 @@ import aiohttp
 import pytest
 
 from bot.store import open_store
-from tests.conftest import github_headers, issue_body
+from tests.conftest import eventually, github_headers, issue_body
 from tests.fakes.slack import FakeSlack
 from tests.processes import ROOT, BotProcess, write_config
 from tests.test_conversations import pr_merged, pr_opened
@@ -140,6 +140,13 @@ async def test_a_killed_instances_work_is_finished_by_a_worker(tmp_path, postgre
         await start([web, worker])
         await post_events([web], range(count), channel_count)
         await fake.wait_for(count // 4, timeout=60)
+
+        # The web process gives way to its own intake while the burst comes in (the worker
+        # has no intake): the kill must find it delivering too.
+        async def web_delivered() -> int:
+            return delivered_by(web)
+
+        await eventually(web_delivered, timeout=30)
         web.kill()
         at_kill = len(fake.posts())
         await settle(postgres_url, count, timeout=90)
