@@ -352,9 +352,9 @@ class SQLiteStore:
         deliveries: list[DeliveryRecord],
         now: float,
     ) -> None:
-        # Built before the first statement, so the write is all or nothing without a
-        # SAVEPOINT: every insert ignores what is there already, and a retry after a
-        # failure (a full disk) repeats it harmlessly.
+        # Built before the first statement, so no Python error stops the write halfway.
+        # It needs no SAVEPOINT: every insert ignores what is there already, so what a
+        # failed write (a full disk) leaves behind is what its retry writes anyway.
         event_rows = [(*event_values(e), now) for e in events]
         delivery_rows = [
             (*delivery_values(d), inbox_id, max(now, d.not_before), now) for d in deliveries
