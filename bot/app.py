@@ -17,17 +17,19 @@ from aiohttp import web
 
 from bot.chat import ChatAdapter
 from bot.chat.directory import ChannelDirectory
-from bot.chat.discord import DiscordAdapter
-from bot.chat.slack import SlackAdapter
-from bot.commands import CommandCore, discord_interactions, slack_app
-from bot.config import Settings
-from bot.ingress import IngressPolicy
-from bot.inspector import add_inspector
-from bot.metrics import Metrics
-from bot.routing import route_warnings
+from bot.chat.discord import commands as discord_interactions
+from bot.chat.discord.adapter import DiscordAdapter
+from bot.chat.slack import commands as slack_app
+from bot.chat.slack.adapter import SlackAdapter
+from bot.commands import CommandCore
+from bot.config.settings import Settings
+from bot.intake.ingress import IngressPolicy
+from bot.intake.web import COMMANDS, INGRESS, METRICS, PIPELINE, SETTINGS, STORE, add_routes
+from bot.ops.inspector import add_inspector
+from bot.ops.metrics import Metrics
+from bot.pipeline.route import route_warnings
+from bot.pipeline.workers import Pipeline
 from bot.store import is_shared, open_store
-from bot.web import COMMANDS, INGRESS, METRICS, PIPELINE, SETTINGS, STORE, add_routes
-from bot.workers import Pipeline
 
 log = logging.getLogger("bot")
 

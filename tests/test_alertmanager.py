@@ -7,10 +7,10 @@ import json
 
 import pytest
 
-from bot.config import SourceConfig
+from bot.config.settings import SourceConfig
+from bot.intake.web import STORE
 from bot.providers import alertmanager
 from bot.providers.base import WebhookRequest
-from bot.web import STORE
 from tests.conftest import base_config, dumps, eventually, fixture_bytes
 from tests.senders import ALERTMANAGER_TOKEN, basic, bearer
 

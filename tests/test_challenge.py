@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.config import ConfigError, load_config
-from bot.web import STORE
+from bot.config.settings import ConfigError, load_config
+from bot.intake.web import STORE
 from tests.conftest import base_config, dumps
 
 TOKEN = {"Authorization": "Bearer hub-token"}

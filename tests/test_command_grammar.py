@@ -13,7 +13,7 @@ from bot.commands.grammar import (
     Vocabulary,
     parse,
 )
-from bot.config import TargetConfig
+from bot.config.settings import TargetConfig
 
 TARGETS = {
     "eng": TargetConfig(slack="#eng"),

@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from bot.commands import Caller, CommandCore
-from bot.web import COMMANDS, STORE
+from bot.intake.web import COMMANDS, STORE
 from tests.conftest import base_config, eventually, fixture_bytes, github_headers
 
 IN_ENG = Caller("slack", "U1", "alice", "CENG", "eng")

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.__main__ import main
-from bot.config import ConfigError, load_config
+from bot.cli.main import main
+from bot.config.settings import ConfigError, load_config
 from tests.processes import free_port
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from bot.conversations import plan, thread_reply
-from bot.rendering import Field, Message
+from bot.intake.web import STORE
+from bot.pipeline.conversations import plan, thread_reply
+from bot.render.renderer import Field, Message
 from bot.store import ConversationRecord, DeliveryRecord
-from bot.web import STORE
 from tests.conftest import (
     DISCORD_WEBHOOK,
     base_config,

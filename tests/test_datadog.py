@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from bot.config import SourceConfig
-from bot.errors import VerificationError
+from bot.config.settings import SourceConfig
+from bot.core.errors import VerificationError
+from bot.intake.web import STORE
 from bot.providers import datadog
 from bot.providers.base import WebhookRequest
-from bot.web import STORE
 from tests.conftest import base_config, dumps, eventually, fixture_bytes
 
 TOKEN = "dd-token"

@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from bot.chat.discord import (
+from bot.chat.discord.adapter import (
     DESCRIPTION_LIMIT,
     TITLE_LIMIT,
     TOTAL_LIMIT,
@@ -15,11 +15,11 @@ from bot.chat.discord import (
     classify,
     embed_for,
 )
-from bot.config import ConfigError, load_config
-from bot.errors import MessageGone
-from bot.logs import JsonFormatter, TextFormatter
-from bot.rendering import Field, Message
-from bot.web import STORE
+from bot.config.settings import ConfigError, load_config
+from bot.core.errors import MessageGone
+from bot.intake.web import STORE
+from bot.ops.logs import JsonFormatter, TextFormatter
+from bot.render.renderer import Field, Message
 from tests.conftest import (
     DISCORD_WEBHOOK,
     DISCORD_WEBHOOK_ID,

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from nacl.signing import SigningKey
 
-from bot.commands.discord_interactions import COMMAND
+from bot.chat.discord.commands import COMMAND
 from tests.conftest import (
     DISCORD_WEBHOOK,
     DISCORD_WEBHOOK_ID,

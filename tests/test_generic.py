@@ -10,11 +10,11 @@ import time
 
 import pytest
 
-from bot.config import ConfigError, SourceConfig, load_config
-from bot.errors import PayloadError, VerificationError
+from bot.config.settings import ConfigError, SourceConfig, load_config
+from bot.core.errors import PayloadError, VerificationError
+from bot.intake.web import STORE
 from bot.providers import generic
 from bot.providers.base import WebhookRequest
-from bot.web import STORE
 from tests.conftest import base_config, dumps, eventually, fixture_bytes
 from tests.senders import STANDARD_SECRET, standard_webhooks
 

@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from bot.config import SourceConfig
-from bot.errors import VerificationError
+from bot.config.settings import SourceConfig
+from bot.core.errors import VerificationError
 from bot.providers import github
 from bot.providers.base import WebhookRequest
-from bot.rendering import Renderer
+from bot.render.renderer import Renderer
 from tests.conftest import fixture_bytes
 
 SOURCE = SourceConfig(provider="github", secret="It's a Secret to Everybody")

@@ -7,11 +7,11 @@ import time
 
 import pytest
 
-from bot.config import SourceConfig
-from bot.errors import VerificationError
+from bot.config.settings import SourceConfig
+from bot.core.errors import VerificationError
+from bot.intake.web import STORE
 from bot.providers import grafana
 from bot.providers.base import WebhookRequest
-from bot.web import STORE
 from tests.conftest import base_config, dumps, eventually, fixture_bytes
 from tests.senders import GRAFANA_SECRET, basic, bearer
 from tests.senders import grafana as grafana_headers

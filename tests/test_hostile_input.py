@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from bot.web import STORE
+from bot.intake.web import STORE
 from tests.conftest import GITHUB_SECRET, base_config, eventually, fixture_bytes, github_headers
 from tests.senders import (
     ALERTMANAGER_TOKEN,

@@ -10,9 +10,9 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from bot.app import build_app
-from bot.config import Settings
-from bot.ingress import IngressPolicy, client_address
-from bot.web import STORE
+from bot.config.settings import Settings
+from bot.intake.ingress import IngressPolicy, client_address
+from bot.intake.web import STORE
 from tests.conftest import GITHUB_SECRET, base_config, fixture_bytes, github_headers
 
 GITHUB_HOOKS = ["192.30.252.0/22", "2a0a:a440::/29"]
@@ -122,7 +122,7 @@ async def test_ipv6_peer_against_an_ipv6_allowlist(tmp_path, aiohttp_client):
 
 
 async def test_allow_ips_must_be_networks(tmp_path):
-    from bot.config import ConfigError, load_config
+    from bot.config.settings import ConfigError, load_config
 
     path = tmp_path / "bot.toml"
     path.write_text(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
+from bot.intake.web import STORE
 from bot.store import MuteRecord, RerouteRecord
-from bot.web import STORE
 from tests.conftest import (
     DISCORD_WEBHOOK,
     DISCORD_WEBHOOK_ID,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.web import STORE
+from bot.intake.web import STORE
 from tests.conftest import base_config, eventually, fixture_bytes, github_headers
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.web import STORE
+from bot.intake.web import STORE
 from tests.conftest import base_config, dumps, eventually, fixture_bytes, github_headers
 
 

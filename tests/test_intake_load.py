@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from bot.intake_load import IntakeLoad
+from bot.pipeline.intake_load import IntakeLoad
 
 
 async def test_a_quiet_intake_holds_nothing_up() -> None:

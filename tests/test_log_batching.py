@@ -10,7 +10,7 @@ import weakref
 
 import pytest
 
-from bot.logs import LoopBatchedHandler, TextFormatter
+from bot.ops.logs import LoopBatchedHandler, TextFormatter
 
 
 class Recording(io.StringIO):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.commands.notices import digest, ended_message
+from bot.pipeline.notices import digest, ended_message
 from bot.store import DeliveryRecord, MuteRecord
 
 MUTE = MuteRecord(

@@ -15,8 +15,8 @@ import tarfile
 
 import pytest
 
+from bot.intake.web import STORE
 from bot.providers import github
-from bot.web import STORE
 from tests.conftest import base_config, eventually, github_headers
 
 PACKAGE = "@octokit/webhooks-examples@7"

@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from bot.config import SourceConfig
-from bot.errors import VerificationError
+from bot.config.settings import SourceConfig
+from bot.core.errors import VerificationError
+from bot.intake.web import STORE
 from bot.providers import pagerduty
 from bot.providers.base import WebhookRequest
-from bot.web import STORE
 from tests.conftest import base_config, eventually, fixture_bytes
 from tests.senders import PAGERDUTY_SECRET
 from tests.senders import pagerduty as pagerduty_headers

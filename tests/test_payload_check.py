@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.errors import PayloadError
+from bot.core.errors import PayloadError
 from bot.providers.base import WebhookRequest
 from tests.conftest import FIXTURES
 

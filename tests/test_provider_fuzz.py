@@ -16,10 +16,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.config import SourceConfig
+from bot.config.settings import SourceConfig
 from bot.providers import PROVIDERS
 from bot.providers.base import WebhookRequest
-from bot.rendering import Renderer
+from bot.render.renderer import Renderer
 from tests.conftest import FIXTURES
 
 SOURCES = {

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.events import Event
-from bot.rendering import Renderer
+from bot.core.events import Event
+from bot.render.renderer import Renderer
 
 
 def issue_event(title: str = "Crash on start") -> Event:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 
-from bot.__main__ import main
-from bot.web import STORE
+from bot.cli.main import main
+from bot.intake.web import STORE
 from tests.conftest import base_config, eventually, github_headers, issue_body
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.web import STORE
+from bot.intake.web import STORE
 from tests.conftest import base_config, eventually, github_headers, issue_body
 
 SECONDS = 1 / 86400  # retention_days is in days

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.web import STORE
-from bot.workers import backoff
+from bot.intake.web import STORE
+from bot.pipeline.workers import backoff
 from tests.conftest import base_config, eventually, github_headers, issue_body
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.config import Settings
-from bot.events import Event
-from bot.routing import Router, route_warnings
+from bot.config.settings import Settings
+from bot.core.events import Event
+from bot.pipeline.route import Router, route_warnings
 
 
 def router(*routes: dict) -> Router:

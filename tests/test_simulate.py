@@ -10,10 +10,10 @@ import tomllib
 
 import pytest
 
-from bot import simulate
-from bot.config import Settings
+from bot.cli import simulate
+from bot.config.settings import Settings
+from bot.intake.web import STORE
 from bot.providers import PROVIDERS
-from bot.web import STORE
 from tests.conftest import base_config, eventually
 from tests.processes import ROOT
 

@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from bot.chat.slack import MAX_BLOCK_CHARS, blocks_for, classify
-from bot.rendering import Field, Message
-from bot.web import STORE
+from bot.chat.slack.adapter import MAX_BLOCK_CHARS, blocks_for, classify
+from bot.intake.web import STORE
+from bot.render.renderer import Field, Message
 from tests.conftest import base_config, eventually, post_issue
 
 

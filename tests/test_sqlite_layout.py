@@ -11,10 +11,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.store import open_store
-from bot.store.bodies import pack, unpack
+from bot.store.sqlite.bodies import pack, unpack
 
-SAMPLES = Path(__file__).resolve().parent.parent / "bot" / "samples"
-PUSH = (SAMPLES / "github" / "push.json").read_bytes()  # octokit's example, see SOURCES.md
+SAMPLES = Path(__file__).resolve().parent.parent / "bot" / "providers"
+PUSH = (
+    SAMPLES / "github" / "samples" / "push.json"
+).read_bytes()  # octokit's example, see SOURCES.md
 
 NOW = 1_700_000_000.0
 LEASE = 30.0

@@ -22,7 +22,7 @@ from bot.store import (
     Store,
     open_store,
 )
-from bot.store.migrations import migrations
+from bot.store.postgres.migrations import migrations
 
 NOW = 1_700_000_000.0
 LEASE = 30.0

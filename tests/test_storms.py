@@ -9,9 +9,9 @@ import json
 import pytest
 
 from bot.commands import Caller
-from bot.config import RouteConfig
-from bot.grouping import DEFAULT_GROUP_WAIT, Grouping, digest_message, grouping_for
-from bot.web import COMMANDS, STORE
+from bot.config.settings import RouteConfig
+from bot.intake.web import COMMANDS, STORE
+from bot.pipeline.grouping import DEFAULT_GROUP_WAIT, Grouping, digest_message, grouping_for
 from tests.conftest import base_config, dumps, eventually, fixture_bytes, github_headers, issue_body
 from tests.senders import ALERTMANAGER_TOKEN, bearer
 

@@ -7,11 +7,11 @@ import time
 
 import pytest
 
-from bot.config import SourceConfig
-from bot.errors import VerificationError
+from bot.config.settings import SourceConfig
+from bot.core.errors import VerificationError
+from bot.intake.web import METRICS, STORE
 from bot.providers import stripe
 from bot.providers.base import WebhookRequest
-from bot.web import METRICS, STORE
 from tests.conftest import base_config, dumps, eventually, fixture_bytes
 from tests.senders import STRIPE_SECRET
 from tests.senders import stripe as stripe_headers

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from bot.config import ConfigError, load_config
+from bot.config.settings import ConfigError, load_config
 from tests.conftest import GITHUB_SECRET, fixture_bytes, github_headers
 from tests.processes import ROOT, BotProcess
 
@@ -89,7 +89,7 @@ async def test_serve_answers_https_with_the_configured_certificate(tmp_path):
                 await session.get(f"http://127.0.0.1:{bot.port}/healthz")
             with pytest.raises(aiohttp.ClientConnectorCertificateError):
                 await session.get(f"{bot.url}/healthz")  # the system CAs do not know it
-        config = str(bot.config)
+        config = str(bot.config.settings)
         untrusted = simulate_cli(config, "--url", bot.url)
         insecure = simulate_cli(config, "--url", bot.url, "--insecure")
         assert untrusted.returncode == 1 and "add --insecure" in untrusted.stderr

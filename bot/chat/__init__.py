@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from bot.rendering import Message
+from bot.render.renderer import Message
 
 Ref = dict[str, Any]
 """Where a posted message lives (Slack ``channel`` + ``ts``, Discord ``message_id``...)."""

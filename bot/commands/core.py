@@ -34,13 +34,13 @@ from bot.commands.grammar import (
     Why,
     parse,
 )
-from bot.commands.notices import end_mute, notice, notice_destination, started_message
 from bot.commands.permissions import Caller, denial, unmute_denial
-from bot.config import Settings
-from bot.durations import format_duration
-from bot.overrides import Selector, destination_for, in_force
-from bot.rendering import Message, Platform
-from bot.replay import ReplayError, replay
+from bot.config.settings import Settings
+from bot.core.durations import format_duration
+from bot.pipeline.notices import end_mute, notice, notice_destination, started_message
+from bot.pipeline.overrides import Selector, destination_for, in_force
+from bot.pipeline.replay import ReplayError, replay
+from bot.render.renderer import Message, Platform
 from bot.store import DeliveryRecord, EventRecord, MuteRecord, RerouteRecord, Store
 
 log = logging.getLogger("bot.commands")

@@ -2,7 +2,7 @@
 message says what to write instead (``unknown key 'sevrity' — did you mean 'severity'?``).
 
 Both front ends and the CLI end here: Slack and the CLI send text, Discord sends options
-that ``bot.commands.discord_interactions`` turns back into the same pieces.
+that ``bot.chat.discord.commands`` turns back into the same pieces.
 """
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from bot.config import TargetConfig
-from bot.durations import format_duration, parse_duration
-from bot.errors import BotError
-from bot.events import MATCH_FIELDS, SEVERITIES
-from bot.overrides import Destination, Selector, destination_for
-from bot.rendering import Platform
+from bot.config.settings import TargetConfig
+from bot.core.durations import format_duration, parse_duration
+from bot.core.errors import BotError
+from bot.core.events import MATCH_FIELDS, SEVERITIES
+from bot.pipeline.overrides import Destination, Selector, destination_for
+from bot.render.renderer import Platform
 
 CallerPlatform = Literal["slack", "discord", "cli"]
 

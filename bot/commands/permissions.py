@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.commands.grammar import CallerPlatform, Command, Mute, Reroute, Unroute
-from bot.overrides import channel_forms
+from bot.pipeline.overrides import channel_forms
 from bot.store import MuteRecord
 
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.config import SourceConfig
-from bot.events import Event, Severity, severity_of, severity_rank
+from bot.config.settings import SourceConfig
+from bot.core.events import Event, Severity, severity_of, severity_rank
 from bot.providers.base import (
     Provider,
     Signer,

@@ -13,9 +13,9 @@ from urllib.parse import parse_qs
 import msgspec
 import orjson
 
-from bot.config import SourceConfig
-from bot.errors import PayloadError
-from bot.events import Event
+from bot.config.settings import SourceConfig
+from bot.core.errors import PayloadError
+from bot.core.events import Event
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ import binascii
 import hmac
 from collections.abc import Callable
 
-from bot.config import SourceConfig
-from bot.errors import VerificationError
+from bot.config.settings import SourceConfig
+from bot.core.errors import VerificationError
 from bot.providers.base import WebhookRequest
 
 SignFn = Callable[[str], str]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.errors import StoreUnavailable
+from bot.core.errors import StoreUnavailable
 from bot.store.base import Store
 from bot.store.records import (
     Activity,
@@ -39,12 +39,12 @@ async def open_store(url: str, *, synchronous: str = "normal") -> Store:
     if problem := url_problem(url):
         raise StoreUnavailable(problem)
     if url.startswith("sqlite://"):
-        from bot.store.sqlite import SQLiteStore
+        from bot.store.sqlite.store import SQLiteStore
 
         return await SQLiteStore.open(
             url.removeprefix("sqlite://").removeprefix("/") or "bot.db", synchronous=synchronous
         )
-    from bot.store.postgres import PostgresStore
+    from bot.store.postgres.store import PostgresStore
 
     return await PostgresStore.open(url)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from bot.pacing import LanePacer
+from bot.core.pacing import LanePacer
 from bot.store.records import (
     Activity,
     ActivityFilter,
@@ -174,7 +174,7 @@ class Store(Protocol):
     async def enqueue(self, deliveries: list[DeliveryRecord], now: float) -> None:
         """Put deliveries that belong to no webhook (announcements, tests) in the outbox."""
 
-    # -- storm grouping (bot.grouping) ----------------------------------------------
+    # -- storm grouping (bot.pipeline.grouping) ----------------------------------------------
 
     async def take_group(
         self, group_key: str, held: list[str], now: float, lease: float

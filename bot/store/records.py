@@ -62,7 +62,7 @@ class DeliveryRecord:
     group_key: str | None = None
     """Set on a route that groups bursts: deliveries sharing it may become one digest."""
     group_interval: float = 0.0
-    """How often that group's digest may be edited (see ``bot.grouping``)."""
+    """How often that group's digest may be edited (see ``bot.pipeline.grouping``)."""
     not_before: float = 0.0
     """When it may first be tried (a grouping route waits ``group_wait``); not stored."""
 

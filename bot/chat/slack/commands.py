@@ -1,0 +1,141 @@
+"""Slack front end: ``/notify ...`` through slack-bolt's ``AsyncApp``.
+
+HTTP mode answers ``POST /slack/commands`` and ``/slack/events`` on our own server (bolt
+checks the signature and the timestamp window with ``[slack] signing_secret`` and
+answers Slack's ``url_verification``); Socket Mode (``[slack] app_token``) needs no
+public URL. Either way the reply is the ack itself, ephemeral, well inside Slack's three
+seconds: the core only touches the store.
+
+Every value bolt would read from ``SLACK_*`` variables is passed explicitly, and its
+Web API client is ours (``[slack] api_url``, the process's one HTTP session).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.commands.core import CommandCore, Reply
+from bot.commands.permissions import Caller
+from bot.config.settings import Settings
+
+log = logging.getLogger("bot.slack")
+
+BOLT = web.AppKey("slack_bolt", AsyncApp)
+# Any slash command the app is sent: the workspace may have renamed /notify.
+ANY_COMMAND = re.compile(r"^/")
+_MENTION = re.compile(r"^\s*<@[A-Z0-9]+(?:\|[^>]*)?>\s*")
+
+
+def http_mode(settings: Settings) -> bool:
+    return bool(settings.slack.bot_token and settings.slack.signing_secret)
+
+
+def socket_mode(settings: Settings) -> bool:
+    return bool(settings.slack.bot_token and settings.slack.app_token)
+
+
+def slack_text(reply: Reply) -> str:
+    """The reply as Slack mrkdwn: ``&<>`` escaped (nothing typed can ping), tables
+    in a code block so the columns line up."""
+    text = reply.text
+    if reply.table:
+        text += f"\n```\n{reply.table_text()}\n```"
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def caller_of(body: dict[str, Any]) -> Caller:
+    """Who typed a slash command, from Slack's form fields."""
+    return Caller(
+        "slack",
+        str(body.get("user_id", "")),
+        str(body.get("user_name", "")),
+        str(body.get("channel_id", "")),
+        str(body.get("channel_name", "")),
+    )
+
+
+def build_bolt(settings: Settings, core: CommandCore, session: aiohttp.ClientSession) -> AsyncApp:
+    client = AsyncWebClient(
+        token=settings.slack.bot_token,
+        base_url=settings.slack.api_url,
+        session=session,
+        timeout=10,
+    )
+    bolt = AsyncApp(
+        client=client,
+        signing_secret=settings.slack.signing_secret,
+        logger=logging.getLogger("bot.slack.bolt"),
+        name="chatops-bot",
+    )
+
+    async def on_command(ack: Any, body: dict[str, Any]) -> None:
+        try:
+            reply = await core.run(str(body.get("text", "")), caller_of(body))
+        except Exception as exc:  # the person still gets an answer, the log the trace
+            log.exception("command failed", extra={"command": body.get("command")})
+            reply = Reply(f"the command failed ({type(exc).__name__}); the bot's log says more")
+        await ack(response_type="ephemeral", text=slack_text(reply))
+
+    async def on_mention(ack: Any, event: dict[str, Any]) -> None:
+        """``@bot mute ...`` works like ``/notify mute ...``; the answer is ephemeral."""
+        await ack()
+        caller = Caller("slack", str(event.get("user", "")), "", str(event.get("channel", "")))
+        reply = await core.run(_MENTION.sub("", str(event.get("text", ""))), caller)
+        await client.chat_postEphemeral(
+            channel=caller.channel, user=caller.user, text=slack_text(reply)
+        )
+
+    bolt.command(ANY_COMMAND)(on_command)
+    bolt.event("app_mention")(on_mention)
+    return bolt
+
+
+async def receive(request: web.Request) -> web.Response:
+    """``/slack/commands`` and ``/slack/events``: bolt verifies, dispatches, answers."""
+    bolt = request.app[BOLT]
+    response = await bolt.async_dispatch(await to_bolt_request(request))
+    return await to_aiohttp_response(response)
+
+
+def add_routes(app: web.Application, settings: Settings) -> None:
+    """Mount the endpoints only when Slack is configured (else they answer 404)."""
+    if http_mode(settings):
+        app.router.add_post("/slack/commands", receive)
+        app.router.add_post("/slack/events", receive)
+
+
+@contextlib.asynccontextmanager
+async def running(
+    settings: Settings, core: CommandCore, session: aiohttp.ClientSession
+) -> AsyncIterator[AsyncApp]:
+    """The bolt app for the server's lifetime, connected over Socket Mode when set up."""
+    bolt = build_bolt(settings, core, session)
+    if not socket_mode(settings):
+        yield bolt
+        return
+    handler = AsyncSocketModeHandler(bolt, app_token=settings.slack.app_token)
+    # connect() retries until Slack answers: never hold up the rest of the start.
+    connecting = asyncio.create_task(
+        handler.connect_async(),  # type: ignore[no-untyped-call]
+        name="slack-socket-mode",
+    )
+    log.info("slack socket mode connecting")
+    try:
+        yield bolt
+    finally:
+        connecting.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await connecting
+        await handler.close_async()  # type: ignore[no-untyped-call]

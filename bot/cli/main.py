@@ -1,0 +1,436 @@
+"""Command line: ``python -m bot <command> [--config FILE]``.
+
+Every error names its cause and its fix on one line and exits non-zero; no tracebacks
+for mistakes a person can make.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import errno
+import gc
+import logging
+import os
+import sys
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from bot.config.settings import ConfigError, Settings, load_config
+from bot.core.errors import StoreUnavailable
+from bot.ops import logs
+from bot.pipeline.deadletters import SCAN_LIMIT, DeadLetterFilter, matching, parse_since
+from bot.pipeline.route import compile_routes
+
+log = logging.getLogger("bot")
+
+Command = Callable[[argparse.Namespace, Settings], int]
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    from aiohttp import web
+
+    from bot.app import build_app
+    from bot.intake.ingress import tls_context
+    from bot.intake.web import RedactingAccessLogger
+
+    try:
+        ssl_context = tls_context(settings.server)
+    except (OSError, ValueError) as exc:
+        print(f"error: [server] tls_cert/tls_key cannot be loaded: {exc}", file=sys.stderr)
+        return 2
+    app = build_app(settings)
+    app.on_startup.append(_freeze_startup_objects)
+    listening = {
+        "host": settings.server.host,
+        "port": settings.server.port,
+        "tls": ssl_context is not None,
+        "store": settings.store.url.split(":", 1)[0],
+    }
+    try:
+        web.run_app(
+            app,
+            host=settings.server.host,
+            port=settings.server.port,
+            shutdown_timeout=5,
+            ssl_context=ssl_context,
+            access_log=logging.getLogger("bot.access") if settings.server.access_log else None,
+            access_log_class=RedactingAccessLogger,
+            # run_app "prints" once the socket is bound: only then is the bot listening.
+            print=lambda _banner: log.info("listening", extra=listening),
+            loop=_new_event_loop(),
+        )
+    except OSError as exc:
+        if exc.errno not in _CANNOT_LISTEN:
+            raise
+        where = f"{settings.server.host}:{settings.server.port}"
+        print(
+            f"error: cannot listen on {where}: {os.strerror(exc.errno)} (another process may hold "
+            "the port: stop it, or choose another with [server] port or PORT)",
+            file=sys.stderr,
+        )
+        return 2
+    return 0
+
+
+_CANNOT_LISTEN = {errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES}
+"""Bind errors a person fixes (a port in use or reserved, an address not on this host)."""
+
+
+def _work(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.app import run_workers
+    from bot.store import is_shared
+
+    if not is_shared(settings.store.url):
+        print(
+            "error: `work` runs the workers apart from the web process, so they need a store "
+            "both can reach: set [store] url or DATABASE_URL to postgresql://... "
+            "(with SQLite, `serve` runs the workers itself)",
+            file=sys.stderr,
+        )
+        return 2
+    with asyncio.Runner(loop_factory=_new_event_loop) as runner:
+        runner.run(run_workers(settings))
+    return 0
+
+
+YOUNG_COLLECTION_EVERY = 50_000
+"""Allocations between two young-generation collections (Python's default is 700).
+
+Each webhook allocates a few hundred objects that are gone by its answer, so at the
+default the collector ran every few requests, only to find them already freed: about
+a tenth of the intake's throughput (``python -m bench``), for no memory saved."""
+
+
+async def _freeze_startup_objects(app: object) -> None:
+    """Exempt what start-up built (modules, templates, clients) from garbage collection,
+    and collect the young generation less often (see ``YOUNG_COLLECTION_EVERY``).
+
+    Start-up objects live as long as the process, yet every full collection walked them
+    all: a pause of tens of milliseconds in the middle of acknowledging webhooks.
+    """
+    gc.freeze()
+    gc.set_threshold(YOUNG_COLLECTION_EVERY, *gc.get_threshold()[1:])
+
+
+def _new_event_loop() -> asyncio.AbstractEventLoop:
+    """uvloop when it is installed: its C transports make each request cheaper."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
+
+
+def _check_config(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.app import optional_features_off, startup_warnings
+
+    print(
+        f"config ok: {len(settings.sources)} sources, {len(settings.targets)} targets, "
+        f"{len(settings.routes)} routes"
+    )
+    for name, source in settings.sources.items():
+        print(f"  POST /hooks/{name}  ({source.provider})")
+    print("routes, in order:")
+    for route in compile_routes(settings.routes):
+        print(f"  {route.index + 1}. {route.describe()}")
+    if not settings.routes:
+        print("  (none: events are stored but not posted)")
+    for warning in startup_warnings(settings):
+        print(f"warning: {warning}")
+    if off := optional_features_off(settings):
+        print(f"off until configured: {'; '.join(off)}")
+    return 0
+
+
+def _explain(args: argparse.Namespace, settings: Settings) -> int:
+    from pathlib import Path
+
+    from bot.cli.explain import ExplainError, explain, parse_headers
+
+    path = Path(args.payload)
+    try:
+        body = path.read_bytes()
+    except OSError as exc:
+        print(
+            f"error: cannot read payload {str(path)!r}: {exc.strerror} (check the path)",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        print(explain(settings, args.source, body, parse_headers(args.header)))
+    except ExplainError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _with_store(
+    work: Callable[[Any, Settings, argparse.Namespace], Awaitable[int]],
+) -> Command:
+    def command(args: argparse.Namespace, settings: Settings) -> int:
+        async def run() -> int:
+            from bot.store import open_store
+
+            store = await open_store(settings.store.url, synchronous=settings.store.synchronous)
+            try:
+                return await work(store, settings, args)
+            finally:
+                await store.close()
+
+        return asyncio.run(run())
+
+    return command
+
+
+async def _migrate(store: Any, settings: Settings, args: argparse.Namespace) -> int:
+    print(f"store ready: {settings.store.url.split('://', 1)[0]} schema is current")
+    return 0
+
+
+def _refuse(message: str, code: int = 2) -> int:
+    """A command that cannot do what it was asked: one line on stderr, so a script piping
+    the answer (``dead list | ...``) never mistakes the complaint for output."""
+    print(f"error: {message}", file=sys.stderr)
+    return code
+
+
+def _dead_filter(args: argparse.Namespace) -> DeadLetterFilter:
+    since = parse_since(args.since, time.time()) if args.since else None
+    return DeadLetterFilter(args.target, args.source, args.error, since)
+
+
+async def _dead_list(store: Any, settings: Settings, args: argparse.Namespace) -> int:
+    try:
+        chosen = _dead_filter(args)
+    except ValueError as exc:
+        return _refuse(str(exc))
+    rows = await matching(store, chosen, args.limit)
+    if not rows:
+        print("no dead letters" + ("" if chosen.describe() == "all" else f" ({chosen.describe()})"))
+        return 0
+    for row in rows:
+        when = time.strftime("%Y-%m-%d %H:%M", time.gmtime(row["at"]))
+        print(f"{row['id']:<28} {row['kind']:<8} {row['target']:<16} {when}  {row['error']}")
+    print(
+        f"{len(rows)} dead letter(s); replay one with: python -m bot replay ID, "
+        "or all of these with: python -m bot replay --all (and the same filters)"
+    )
+    return 0
+
+
+async def _replay_all(store: Any, args: argparse.Namespace) -> int:
+    """Replay every dead letter the filters admit, saying how far it got as it goes."""
+    from bot.pipeline.replay import ReplayError, replay
+
+    try:
+        chosen = _dead_filter(args)
+    except ValueError as exc:
+        return _refuse(str(exc))
+    rows = await matching(store, chosen, args.limit)
+    if not rows:
+        print(f"no dead letters to replay ({chosen.describe()})")
+        return 0
+    print(f"replaying {len(rows)} dead letter(s) ({chosen.describe()})")
+    every = max(1, len(rows) // 20)  # one line each for a few, about 20 lines for many
+    queued = 0
+    for number, row in enumerate(rows, 1):
+        try:
+            await replay(store, row["id"], time.time())
+            queued += 1
+        except ReplayError as exc:  # replayed meanwhile (by chat or the inspector) or purged
+            print(f"  {row['id']}: {exc}")
+        if len(rows) <= 50:
+            print(f"  [{number}/{len(rows)}] {row['kind']} {row['id']} ({row['target']})")
+        elif number % every == 0 or number == len(rows):
+            print(f"  {number}/{len(rows)} queued")
+    print(f"{queued} queued; a running bot delivers them within a few seconds")
+    return 0 if queued == len(rows) else 1
+
+
+async def _replay(store: Any, settings: Settings, args: argparse.Namespace) -> int:
+    from bot.pipeline.replay import ReplayError, replay
+
+    if args.all:
+        return await _replay_all(store, args)
+    if args.id is None or any(
+        getattr(args, k) is not None for k in ("target", "source", "error", "since")
+    ):
+        return _refuse("give one ID, or --all to replay the dead letters the filters choose")
+    try:
+        replayed = await replay(store, args.id, time.time())
+    except ReplayError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"queued {replayed.what}; a running bot delivers it within a second")
+    return 0
+
+
+async def _chat_command(store: Any, settings: Settings, args: argparse.Namespace) -> int:
+    """``mute``, ``unmute``, ``route``, ``list``, ... : the chat commands, for operators
+    without chat. Same core as Slack and Discord; a running bot sees the change at its
+    next event and posts any announcement within a second."""
+    import getpass
+    import shlex
+
+    from bot.commands import Caller, CommandCore
+
+    text = " ".join([args.command, *(shlex.quote(word) for word in args.words)])
+    reply = await CommandCore(settings, store).run(text, Caller("cli", getpass.getuser()))
+    print(reply.text)
+    if reply.table:
+        print(reply.table_text())
+    return 0 if reply.ok else 1
+
+
+def _discord_register(args: argparse.Namespace, settings: Settings) -> int:
+    import aiohttp
+
+    from bot.chat.discord.commands import register
+    from bot.commands import CommandError
+
+    async def run() -> int:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
+            try:
+                commands = await register(settings, session, args.guild)
+            except CommandError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 1
+        where = f"in guild {args.guild} (usable now)" if args.guild else "globally"
+        names = ", ".join(f"/{c.get('name')}" for c in commands)
+        print(f"registered {names} {where}; Discord may take up to an hour to show global ones")
+        return 0
+
+    return asyncio.run(run())
+
+
+def _simulate(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.cli import simulate
+
+    if args.list:
+        print(simulate.listing(settings))
+        return 0
+    if not (args.source and args.event):
+        return _refuse("name a SOURCE and an EVENT (python -m bot simulate --list shows them)")
+    url = simulate.hook_url(settings.server, args.source, args.url)
+    try:
+        request = simulate.build(settings, args.source, args.event, time.time())
+        print(f"POST {url}  ({args.event}, signed as source {args.source!r} expects)")
+        status, answer = asyncio.run(simulate.send(url, request, verify_tls=not args.insecure))
+    except simulate.SimulateError as exc:
+        return _refuse(str(exc), code=1)
+    ok, line = simulate.outcome(status, answer, args.source)
+    print(line)
+    return 0 if ok else 1
+
+
+def _add_dead_filters(parser: argparse.ArgumentParser, limit: int) -> None:
+    parser.add_argument("--target", help="only deliveries to targets matching this glob")
+    parser.add_argument("--source", help="only events from sources matching this glob")
+    parser.add_argument("--error", help="only errors containing this text")
+    parser.add_argument("--since", help="only those that died since: 2h, 1d or 2024-05-01")
+    parser.add_argument("--limit", type=int, default=limit, help=argparse.SUPPRESS)
+
+
+CHAT_COMMANDS = {
+    "mute": "mute: SELECTOR (in TARGET | everywhere) [for 2h | until resolved] [because ...]",
+    "unmute": "lift a mute: ID (m3); its digest is posted",
+    "route": "reroute: SELECTOR to TARGET [for 1d]",
+    "unroute": "remove a reroute: ID (r2)",
+    "list": "mutes and reroutes in force",
+    "status": "queues, muted and dead counts, rejected webhooks",
+    "why": "how a request, event or delivery was routed, muted or failed: ID",
+    "test": "post a test message: TARGET",
+}
+"""The chat commands the CLI offers too (help text for each)."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
+    parser.add_argument("--config", help="TOML config file (default: $BOT_CONFIG)")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser("serve", help="HTTP server and background workers")
+    commands.add_parser("work", help="background workers only (PostgreSQL: a `worker` process)")
+    commands.add_parser("check-config", help="validate the config and print the routes")
+    commands.add_parser("migrate", help="create or upgrade the store's schema")
+    explain = commands.add_parser(
+        "explain", help="what would happen to a payload (nothing is sent or stored)"
+    )
+    explain.add_argument("payload", help="a JSON file, the body as the sender posts it")
+    explain.add_argument("--source", required=True, help="the source name in the config")
+    explain.add_argument(
+        "--header",
+        action="append",
+        default=[],
+        metavar="'NAME: VALUE'",
+        help="a request header, e.g. 'X-GitHub-Event: push' (repeatable)",
+    )
+    simulate = commands.add_parser(
+        "simulate", help="send a signed sample event to a running bot (try it without a provider)"
+    )
+    simulate.add_argument("source", nargs="?", help="a source name in the config")
+    simulate.add_argument("event", nargs="?", help="a sample event, e.g. pull_request.opened")
+    simulate.add_argument("--list", action="store_true", help="show the samples there are")
+    simulate.add_argument(
+        "--url", help="the bot's URL (default: this config's server on 127.0.0.1)"
+    )
+    simulate.add_argument(
+        "--insecure", action="store_true", help="accept a self-signed TLS certificate"
+    )
+    dead = commands.add_parser("dead", help="dead letters")
+    dead_commands = dead.add_subparsers(dest="dead_command", required=True)
+    dead_list = dead_commands.add_parser("list", help="list dead letters, newest first")
+    _add_dead_filters(dead_list, limit=100)
+    replay = commands.add_parser(
+        "replay", help="deliver again: an inbox, event or delivery id, or --all dead letters"
+    )
+    replay.add_argument("id", nargs="?", help="12 (a request), 12.0 (an event), 12.0/eng")
+    replay.add_argument(
+        "--all", action="store_true", help="every dead letter the filters below choose"
+    )
+    _add_dead_filters(replay, limit=SCAN_LIMIT)
+    for name, summary in CHAT_COMMANDS.items():
+        sub = commands.add_parser(name, help=summary)
+        sub.add_argument("words", nargs="*", metavar="WORD")
+    discord = commands.add_parser("discord", help="Discord application commands")
+    discord_commands = discord.add_subparsers(dest="discord_command", required=True)
+    register = discord_commands.add_parser(
+        "register-commands", help="create or update /notify through Discord's API"
+    )
+    register.add_argument("--guild", help="a server id: its commands appear at once")
+    # `--config` may come anywhere: `python -m bot dead list --config bot.toml` too.
+    nested = [*dead_commands.choices.values(), *discord_commands.choices.values()]
+    for sub in [*commands.choices.values(), *nested]:
+        sub.add_argument("--config", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    return parser
+
+
+COMMANDS: dict[str, Command] = {
+    "serve": _serve,
+    "work": _work,
+    "check-config": _check_config,
+    "migrate": _with_store(_migrate),
+    "explain": _explain,
+    "simulate": _simulate,
+    "dead": _with_store(_dead_list),
+    "discord": _discord_register,
+    "replay": _with_store(_replay),
+    **{name: _with_store(_chat_command) for name in CHAT_COMMANDS},
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    # A one-shot command prints its answer; its info logs (`command ... ok=True`) are noise.
+    logs.configure("INFO" if args.command in ("serve", "work") else "WARNING")
+    try:
+        settings = load_config(args.config)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        return COMMANDS[args.command](args, settings)
+    except StoreUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2

@@ -1,0 +1,166 @@
+"""``python -m bot simulate``: send a realistic, correctly signed sample to a running bot.
+
+The first message in chat should not wait for a provider to be wired up. Samples live in
+``bot/providers/<provider>/samples/<event>.json`` (real public examples, see
+``bot/providers/SAMPLES.md``), named by the normalized event they produce, so ``simulate github
+pull_request.opened`` shows what a route on ``pull_request.opened`` posts. Each request
+is signed by the provider's own ``sign``, the inverse of its ``verify``, with the
+source's configured secret or token: a 401 means the running bot uses another config.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import resources
+from typing import Any
+
+import aiohttp
+
+from bot.config.settings import ServerConfig, Settings
+from bot.providers import PROVIDERS
+
+SAMPLES = resources.files("bot") / "providers"
+
+
+class SimulateError(Exception):
+    """The sample cannot be sent; the message names the cause and the fix."""
+
+
+@dataclass(frozen=True)
+class SampleRequest:
+    headers: dict[str, str]
+    body: bytes
+
+
+def sample_events(provider: str) -> list[str]:
+    """The events ``simulate`` can send for a provider, sorted."""
+    folder = SAMPLES / provider / "samples"
+    if not folder.is_dir():
+        return []
+    names = (file.name for file in folder.iterdir())
+    return sorted(name.removesuffix(".json") for name in names if name.endswith(".json"))
+
+
+def build(settings: Settings, source_name: str, event: str, now: float) -> SampleRequest:
+    """The sample for ``event``, fresh (new ids, current times) and signed for the source."""
+    source = settings.sources.get(source_name)
+    if source is None:
+        known = ", ".join(sorted(settings.sources)) or "none"
+        raise SimulateError(f"no source {source_name!r} in the config (known: {known})")
+    events = sample_events(source.provider)
+    if event not in events:
+        offer = ", ".join(events) or "none yet"
+        raise SimulateError(
+            f"no {source.provider} sample {event!r} (samples: {offer}; "
+            "python -m bot simulate --list shows them all)"
+        )
+    sign = PROVIDERS[source.provider].sign
+    sample = json.loads(
+        (SAMPLES / source.provider / "samples" / f"{event}.json").read_text("utf-8")
+    )
+    fill = _placeholders(now)
+    body = json.dumps(_filled(sample["body"], fill)).encode()
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "chatops-bot-simulate",
+        **_filled(sample["headers"], fill),
+        **sign(source, body, now),
+    }
+    return SampleRequest(headers, body)
+
+
+def _placeholders(now: float) -> dict[str, Any]:
+    moment = datetime.fromtimestamp(now, UTC).isoformat(timespec="microseconds")
+    return {
+        "{uuid}": str(uuid.uuid4()),
+        "{now}": moment.replace("+00:00", "Z"),  # to the microsecond: two quick runs differ
+        "{now_unix}": int(now),
+        "{now_ms}": str(int(now * 1000)),  # Datadog's $DATE, a string of milliseconds
+    }
+
+
+def _filled(value: Any, fill: dict[str, Any]) -> Any:
+    """Placeholders replaced: a whole value keeps the fill's type, inside text it is text."""
+    if isinstance(value, dict):
+        return {k: _filled(v, fill) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_filled(v, fill) for v in value]
+    if isinstance(value, str):
+        if value in fill:
+            return fill[value]
+        for placeholder, filler in fill.items():
+            value = value.replace(placeholder, str(filler))
+    return value
+
+
+def hook_url(server: ServerConfig, source_name: str, url: str | None) -> str:
+    """``--url`` (a base URL or a full hook URL), or the local bot the config describes."""
+    if url is None:
+        host = "127.0.0.1" if server.host in ("", "0.0.0.0", "::") else server.host
+        host = f"[{host}]" if ":" in host else host
+        url = f"{'https' if server.tls_cert else 'http'}://{host}:{server.port}"
+    if "/hooks/" in url:
+        return url
+    return f"{url.rstrip('/')}/hooks/{source_name}"
+
+
+async def send(url: str, request: SampleRequest, verify_tls: bool = True) -> tuple[int, str]:
+    """POST the sample; the bot's status and answer."""
+    timeout = aiohttp.ClientTimeout(total=30)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        try:
+            async with session.post(
+                url, data=request.body, headers=request.headers, ssl=verify_tls
+            ) as response:
+                return response.status, await response.text()
+        except aiohttp.ClientConnectorCertificateError as exc:
+            raise SimulateError(
+                f"{url}: certificate not trusted ({exc.certificate_error}); "
+                "for a self-signed certificate add --insecure"
+            ) from None
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise SimulateError(
+                f"no bot answers at {url} ({type(exc).__name__}); start one with "
+                "python -m bot serve --config FILE, or point --url at it"
+            ) from None
+
+
+def outcome(status: int, answer: str, source_name: str) -> tuple[bool, str]:
+    """``(ok, line to print)`` for the bot's answer, with the fix when it is a refusal."""
+    try:
+        data = json.loads(answer)
+    except json.JSONDecodeError:
+        data = {}
+    detail = data.get("error") or answer.strip()[:200]
+    if 200 <= status < 300:
+        return True, (
+            f"{status} {data.get('status', 'ok')}, request id {data.get('id', '?')}: "
+            "the bot normalizes, routes and posts it within a second"
+        )
+    hints = {
+        401: f"the running bot has another secret for {source_name!r}: "
+        "give simulate the same --config and environment as the bot",
+        403: "the bot's allow_ips for this source does not include this machine",
+        404: f"the running bot has no source {source_name!r}: is it using the same config?",
+        429: "the source's rate_limit is exhausted: try again in a moment",
+    }
+    hint = hints.get(status, "see the bot's log for the reason")
+    return False, f"{status} {detail}: {hint}"
+
+
+def listing(settings: Settings) -> str:
+    """What ``simulate --list`` prints: configured sources first, then other providers."""
+    lines = ["python -m bot simulate SOURCE EVENT sends one of these:"]
+    used: set[str] = set()
+    for name, source in sorted(settings.sources.items()):
+        used.add(source.provider)
+        events = ", ".join(sample_events(source.provider)) or "(no samples yet)"
+        lines.append(f"  {name} ({source.provider}): {events}")
+    others = [p for p in sorted(PROVIDERS) if p not in used and sample_events(p)]
+    if others:
+        lines.append("other providers (add a source with that provider to send these):")
+        lines.extend(f"  {p}: {', '.join(sample_events(p))}" for p in others)
+    return "\n".join(lines)

@@ -1,0 +1,532 @@
+"""Configuration: one TOML file, overridden by ``BOT_*`` environment variables.
+
+Every model forbids unknown keys, so a typo such as ``secrett`` fails at start instead of
+silently dropping a secret. ``load_config`` turns any problem into one ``ConfigError``
+line that names the key.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    IPvAnyNetwork,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+from pydantic_settings.exceptions import SettingsError
+
+from bot.core.durations import parse_duration, parse_rate
+from bot.core.events import SEVERITIES
+from bot.core.expressions import ExpressionError, compile_field
+from bot.store import url_problem
+
+PLACEHOLDER_SECRET = "change-me"
+
+ProviderName = Literal[
+    "github", "stripe", "pagerduty", "alertmanager", "grafana", "datadog", "generic"
+]
+Lifecycle = Literal["update+thread", "update", "thread", "new"]
+
+DISCORD_WEBHOOK_URL = re.compile(
+    r"^https?://[^/\s]+/api(?:/v\d+)?/webhooks/(?P<id>\d{1,20})/(?P<token>[\w.-]+)/?"
+    r"(?:\?(?P<query>\S*))?$"
+)
+"""A Discord webhook URL as Discord shows it: ``.../api/webhooks/<id>/<token>``."""
+
+
+def _seconds(value: Any) -> Any:
+    return parse_duration(value) if isinstance(value, str) else value
+
+
+Duration = Annotated[float, BeforeValidator(_seconds)]
+"""Seconds, written in config as ``"5m"``, ``"24h"`` or a plain number."""
+
+
+def _per_second(value: Any) -> Any:
+    return parse_rate(value) if isinstance(value, str) else value
+
+
+Rate = Annotated[float, BeforeValidator(_per_second), Field(gt=0)]
+"""Requests per second, written in config as ``"50/s"`` or ``"600/m"``."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ServerConfig(_Section):
+    host: str = "0.0.0.0"
+    port: int = 8080
+    max_body_bytes: int = 26_214_400
+    access_log: bool = False
+    read_timeout: Duration = Field(10.0, gt=0)
+    trusted_proxies: list[IPvAnyNetwork] = []
+    trust_forwarded: bool = False
+    tls_cert: str = ""
+    tls_key: str = ""
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> ServerConfig:
+        if bool(self.tls_cert) != bool(self.tls_key):
+            raise ValueError("tls_cert and tls_key go together: set both or neither")
+        return self
+
+
+class StoreConfig(_Section):
+    url: str = "sqlite:///bot.db"
+    retention_days: float = 7
+    synchronous: Literal["normal", "full"] = "normal"
+    lease: Duration = Field(30.0, gt=0)
+    """How long claimed work stays with an instance that stopped renewing it (crashed)."""
+
+    @field_validator("url")
+    @classmethod
+    def _known_kind(cls, url: str) -> str:
+        if problem := url_problem(url):
+            raise ValueError(problem)
+        return url
+
+
+class DeliveryConfig(_Section):
+    max_attempts: int = Field(12, ge=1)
+    max_age: Duration = 86400.0
+    notify: str = ""
+    concurrency: int = Field(32, ge=1)
+    retry_base: Duration = 2.0
+    retry_cap: Duration = 600.0
+
+
+class SlackConfig(_Section):
+    bot_token: str = ""
+    signing_secret: str = ""
+    app_token: str = ""
+    api_url: str = "https://slack.com/api/"
+
+
+class DiscordConfig(_Section):
+    bot_token: str = ""
+    public_key: str = ""
+    application_id: str = ""
+    api_url: str = "https://discord.com/api/v10"
+
+
+class CommandsConfig(_Section):
+    admins: list[str] = []
+
+
+class TemplatesConfig(_Section):
+    dir: str = ""
+
+
+class InspectorConfig(_Section):
+    token: str = ""
+
+
+# How each provider proves a request is genuine: "secret" signs the body (HMAC), "token"
+# and "basic" are presented credentials. A kind a sender cannot produce is a config error,
+# so a GitHub source given a token instead of a secret cannot end up unchecked.
+_CREDENTIALS: dict[str, frozenset[str]] = {
+    "github": frozenset({"secret"}),
+    "stripe": frozenset({"secret"}),
+    "pagerduty": frozenset({"secret"}),
+    "alertmanager": frozenset({"token", "basic"}),
+    "grafana": frozenset({"secret", "token", "basic"}),
+    "datadog": frozenset({"token", "basic"}),
+    "generic": frozenset({"secret", "token", "basic"}),
+}
+_CREDENTIAL_WORDS = {"secret": "secret", "token": "token", "basic": "username/password"}
+
+# Keys that mean something for some providers only; elsewhere they are config errors.
+_PROVIDER_KEYS: dict[str, frozenset[str]] = {
+    "group": frozenset({"alertmanager", "grafana"}),
+    "signature_header": frozenset({"grafana", "generic"}),
+    "timestamp_header": frozenset({"grafana", "generic"}),
+    "signature_prefix": frozenset({"generic"}),
+    "signature_encoding": frozenset({"generic"}),
+    "fields": frozenset({"generic"}),
+    "challenge": frozenset({"generic"}),
+}
+
+
+class FieldsConfig(_Section):
+    """How a `generic` source reads its body: each value a dotted path or a Jinja template.
+
+    Unset fields fall back to the body's own ``title``/``summary``/``message``... keys.
+    """
+
+    event: str | None = None
+    title: str | None = None
+    text: str | None = None
+    severity: str | None = None
+    status: str | None = None
+    url: str | None = None
+    actor: str | None = None
+    thread_key: str | None = None
+    occurred_at: str | None = None
+    labels: dict[str, str] = {}
+
+    @model_validator(mode="after")
+    def _compiles(self) -> FieldsConfig:
+        for name, source in self.expressions().items():
+            try:
+                compile_field(source)
+            except ExpressionError as exc:
+                raise ValueError(f"{name}: {exc}") from None
+        return self
+
+    def expressions(self) -> dict[str, str]:
+        """Every configured expression by name (labels as ``labels.<key>``)."""
+        named = {
+            name: value
+            for name, value in self.model_dump(exclude={"labels"}).items()
+            if value is not None
+        }
+        return named | {f"labels.{key}": value for key, value in self.labels.items()}
+
+
+class SourceConfig(_Section):
+    """One webhook endpoint, ``POST /hooks/<name>``."""
+
+    provider: ProviderName
+    secret: str | list[str] | None = None
+    token: str | list[str] | None = None
+    token_header: str = "Authorization"
+    username: str | None = None
+    password: str | None = None
+    allow_unsigned: bool = False
+    tolerance: Duration = 300.0
+    allow_ips: list[IPvAnyNetwork] = []
+    rate_limit: Rate | None = None
+    rate_burst: int | None = Field(None, ge=1)
+    challenge: str | None = None
+    group: bool = True
+    """Alerting providers: one message per notification group (listing its alerts), or
+    one per alert when false."""
+    signature_header: str | None = None
+    """The header carrying the body's HMAC (Grafana's default: X-Grafana-Alerting-Signature)."""
+    timestamp_header: str | None = None
+    """When set, the HMAC covers ``"{timestamp}:{body}"`` and the timestamp must be fresh."""
+    signature_prefix: str = ""
+    """`generic`: what precedes the signature in its header (``sha256=``)."""
+    signature_encoding: Literal["hex", "base64"] = "hex"
+    fields: FieldsConfig | None = None
+    """`generic`: how to read the body (``[sources.<name>.fields]``)."""
+
+    @property
+    def secrets(self) -> list[str]:
+        """All accepted secrets, newest first (a list allows rotation)."""
+        return _as_list(self.secret)
+
+    @property
+    def tokens(self) -> list[str]:
+        return _as_list(self.token)
+
+    @field_validator("challenge")
+    @classmethod
+    def _challenge_shape(cls, value: str | None) -> str | None:
+        where, _, name = (value or "").partition(":")
+        if value is not None and (where not in ("body", "query") or not name):
+            raise ValueError(
+                f"challenge {value!r} must be 'body:<field>' or 'query:<parameter>' "
+                "(e.g. 'body:challenge', 'query:hub.challenge')"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _needs_credentials(self) -> SourceConfig:
+        if (self.username is None) != (self.password is None):
+            raise ValueError("username and password go together (HTTP basic auth)")
+        given = {
+            kind
+            for kind, present in (
+                ("secret", self.secrets),
+                ("token", self.tokens),
+                ("basic", self.username is not None),
+            )
+            if present
+        }
+        accepted = _CREDENTIALS[self.provider]
+        if given - accepted:
+            wrong = ", ".join(w for k, w in _CREDENTIAL_WORDS.items() if k in given - accepted)
+            usable = " or ".join(w for k, w in _CREDENTIAL_WORDS.items() if k in accepted)
+            raise ValueError(f"{self.provider} cannot use {wrong}; give {usable}")
+        if not (given or self.allow_unsigned):
+            raise ValueError(
+                "needs a secret or token (or username/password); "
+                "set allow_unsigned = true to accept anyone"
+            )
+        for key in self.model_fields_set:
+            allowed = _PROVIDER_KEYS.get(key)
+            if allowed is not None and self.provider not in allowed:
+                raise ValueError(
+                    f"{key} applies only to {', '.join(sorted(allowed))} sources, "
+                    f"not {self.provider}"
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _signature_settings(self) -> SourceConfig:
+        header_options = {"timestamp_header", "signature_prefix", "signature_encoding"}
+        custom = header_options & self.model_fields_set
+        if self.provider == "generic" and self.signature_header is None and custom:
+            raise ValueError(
+                "timestamp_header, signature_prefix and signature_encoding describe a "
+                "custom HMAC header: set signature_header too"
+            )
+        if self.signature_header is not None and not self.secrets:
+            raise ValueError("signature_header needs a secret to check the signature with")
+        if self.provider == "generic" and self.signature_header is None:
+            for secret in self.secrets:
+                if not _is_base64(secret.removeprefix("whsec_")):
+                    raise ValueError(
+                        "a Standard Webhooks secret is whsec_ followed by base64 (as the "
+                        "sender shows it); for another HMAC scheme set signature_header"
+                    )
+        return self
+
+
+def _is_base64(text: str) -> bool:
+    try:
+        return bool(base64.b64decode(text, validate=True))
+    except (binascii.Error, ValueError):
+        return False
+
+
+def _as_list(value: str | list[str] | None) -> list[str]:
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(value)
+
+
+class TargetConfig(_Section):
+    """A place messages go: exactly one of a Slack channel, a Discord channel or webhook."""
+
+    slack: str | None = None
+    discord: str | None = None
+    discord_webhook: str | None = None
+    max_attempts: int | None = Field(None, ge=1)
+    """This target's own retry limit; ``[delivery] max_attempts`` when unset."""
+    max_age: Duration | None = None
+    """How long this target's deliveries keep trying; ``[delivery] max_age`` when unset."""
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> TargetConfig:
+        given = [k for k in ("slack", "discord", "discord_webhook") if getattr(self, k)]
+        if len(given) != 1:
+            raise ValueError("needs exactly one of slack, discord, discord_webhook")
+        if self.discord_webhook and not DISCORD_WEBHOOK_URL.match(self.discord_webhook):
+            raise ValueError(
+                "discord_webhook is not a Discord webhook URL "
+                "(copy it from the channel's Integrations -> Webhooks: "
+                "https://discord.com/api/webhooks/<id>/<token>)"
+            )
+        if self.discord and not self.discord.isdigit():
+            raise ValueError(
+                "discord needs a channel id (digits: enable Developer Mode, "
+                "right-click the channel, Copy Channel ID)"
+            )
+        return self
+
+    @property
+    def platform(self) -> Literal["slack", "discord"]:
+        return "slack" if self.slack else "discord"
+
+    @property
+    def address(self) -> str:
+        return self.slack or self.discord or self.discord_webhook or ""
+
+
+MatchValue = str | list[str]
+
+
+class RouteConfig(_Section):
+    match: dict[str, MatchValue] = {}
+    exclude: dict[str, MatchValue] = {}
+    to: list[str] = Field(min_length=1)
+    continue_: bool = Field(False, alias="continue")
+    lifecycle: Lifecycle = "update+thread"
+    group_wait: Duration | None = Field(None, ge=0)
+    """Over 0: a burst of events on this route becomes one digest message, posted this
+    long after the first. Unset: ``DEFAULT_GROUPING`` for alerting providers, else off."""
+    group_interval: Duration | None = Field(None, gt=0)
+    """How often a digest is edited while the burst goes on; a burst quiet this long is
+    over. Unset: the provider's default, else 30s."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    @field_validator("match", "exclude")
+    @classmethod
+    def _severity_levels(cls, value: dict[str, MatchValue]) -> dict[str, MatchValue]:
+        for pattern in _as_list(value.get("severity")):
+            level = pattern.removeprefix(">=")
+            if level not in SEVERITIES and not any(c in level for c in "*?["):
+                raise ValueError(f"severity {pattern!r} is not one of {', '.join(SEVERITIES)}")
+        return value
+
+
+class _EnvironmentConventions(PydanticBaseSettingsSource):
+    """``PORT`` and ``DATABASE_URL`` win over everything, as platforms expect."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        if port := os.environ.get("PORT"):
+            values["server"] = {"port": port}
+        if database_url := os.environ.get("DATABASE_URL"):
+            values["store"] = {"url": database_url}
+        return values
+
+
+class Settings(BaseSettings):
+    """The whole configuration."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="BOT_", env_nested_delimiter="__", extra="forbid", populate_by_name=True
+    )
+
+    server: ServerConfig = ServerConfig()
+    store: StoreConfig = StoreConfig()
+    delivery: DeliveryConfig = DeliveryConfig()
+    slack: SlackConfig = SlackConfig()
+    discord: DiscordConfig = DiscordConfig()
+    commands: CommandsConfig = CommandsConfig()
+    templates: TemplatesConfig = TemplatesConfig()
+    inspector: InspectorConfig = InspectorConfig()
+    sources: dict[str, SourceConfig] = {}
+    targets: dict[str, TargetConfig] = {}
+    routes: list[RouteConfig] = []
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The file arrives as init kwargs, so it ranks lowest; the environment wins.
+        return (_EnvironmentConventions(settings_cls), env_settings, init_settings)
+
+    @model_validator(mode="after")
+    def _references_exist(self) -> Settings:
+        for index, route in enumerate(self.routes):
+            for name in route.to:
+                if name not in self.targets:
+                    raise ValueError(
+                        f"routes[{index}].to names unknown target {name!r} "
+                        f"(known: {', '.join(sorted(self.targets)) or 'none'})"
+                    )
+        if self.delivery.notify and self.delivery.notify not in self.targets:
+            raise ValueError(f"delivery.notify names unknown target {self.delivery.notify!r}")
+        return self
+
+    @property
+    def slack_enabled(self) -> bool:
+        return bool(self.slack.bot_token)
+
+    @property
+    def discord_bot_enabled(self) -> bool:
+        return bool(self.discord.bot_token)
+
+    @property
+    def discord_webhooks_used(self) -> bool:
+        return any(target.discord_webhook for target in self.targets.values())
+
+    def retry_limits(self, target: str) -> tuple[int, float]:
+        """``(max_attempts, max_age)`` for a target: its own, else ``[delivery]``'s."""
+        own = self.targets.get(target)
+        attempts = own.max_attempts if own and own.max_attempts else self.delivery.max_attempts
+        age = own.max_age if own and own.max_age is not None else self.delivery.max_age
+        return attempts, age
+
+    def placeholder_secrets(self) -> list[str]:
+        """Sources still using the example's placeholder secret."""
+        return [
+            name
+            for name, source in self.sources.items()
+            if any(PLACEHOLDER_SECRET in s for s in source.secrets + source.tokens)
+        ]
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message is one line naming the key."""
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> Settings:
+    """Read ``path`` (or ``$BOT_CONFIG``), apply the environment, validate."""
+    chosen = path if path is not None else os.environ.get("BOT_CONFIG")
+    data: dict[str, Any] = {}
+    if chosen:
+        file = Path(chosen)
+        if not file.is_file():
+            given = "--config" if path is not None else "BOT_CONFIG"
+            raise ConfigError(f"config file {str(file)!r} does not exist (check {given})")
+        try:
+            data = tomllib.loads(file.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{file}: not valid TOML: {exc}") from None
+    try:
+        return Settings(**data)
+    except ValidationError as exc:
+        raise ConfigError(_first_problem(exc)) from None
+    except SettingsError as exc:
+        raise ConfigError(_environment_problem(exc)) from None
+
+
+def _environment_problem(exc: SettingsError) -> str:
+    """Name the variable: pydantic-settings only names the top-level field ("sources")."""
+    for name, value in sorted(os.environ.items()):
+        if not (name.startswith("BOT_") and value.lstrip().startswith(("[", "{"))):
+            continue
+        try:
+            json.loads(value)
+        except ValueError as error:
+            return (
+                f"environment: {name} is not valid JSON ({error}); a list or a table given "
+                f'in a variable is written in JSON, e.g. {name}=\'["a", "b"]\''
+            )
+    return f"environment: {exc}"
+
+
+def _first_problem(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    key = ".".join(str(part) for part in error["loc"])
+    if error["type"] == "extra_forbidden":
+        message = "unknown key (check the spelling; see config.example.toml)"
+    else:
+        message = error["msg"].removeprefix("Value error, ")
+    more = exc.error_count() - 1
+    suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+    where = f"{key}: " if key else ""  # a whole-config check names its keys itself
+    return f"config error: {where}{message}{suffix}"
+
+
+__all__ = [
+    "ConfigError",
+    "RouteConfig",
+    "Settings",
+    "SourceConfig",
+    "TargetConfig",
+    "load_config",
+]

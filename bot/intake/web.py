@@ -1,0 +1,273 @@
+"""HTTP routes: the webhook intake (verify -> persist -> ack), health and metrics.
+
+The intake answers only after the raw request is durable, and does nothing else on
+the request path: normalizing, routing and posting happen in the background workers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+import orjson
+from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
+from aiohttp.web_exceptions import HTTPRequestEntityTooLarge
+
+from bot.commands import CommandCore
+from bot.config.settings import Settings, SourceConfig
+from bot.core.errors import PayloadError, VerificationError
+from bot.intake.challenge import challenge_value
+from bot.intake.ingress import Address, IngressPolicy
+from bot.ops.metrics import Metrics
+from bot.pipeline.workers import Pipeline
+from bot.providers import PROVIDERS, Provider, WebhookRequest
+from bot.store import Store
+
+log = logging.getLogger("bot.intake")
+
+SETTINGS = web.AppKey("settings", Settings)
+METRICS = web.AppKey("metrics", Metrics)
+STORE = web.AppKey("store", Store)
+PIPELINE = web.AppKey("pipeline", Pipeline)
+INGRESS = web.AppKey("ingress", IngressPolicy)
+COMMANDS = web.AppKey("commands", CommandCore)
+
+
+def _error(status: int, message: str, **extra: str) -> web.Response:
+    return web.json_response({"status": "error", "error": message, **extra}, status=status)
+
+
+async def receive_hook(request: web.Request) -> web.StreamResponse:
+    """``POST /hooks/{source}``, counted while in flight so background work gives way."""
+    intake = request.app[PIPELINE].intake
+    intake.in_flight += 1
+    try:
+        return await _receive(request)
+    finally:
+        intake.in_flight -= 1
+
+
+async def _receive(request: web.Request) -> web.StreamResponse:
+    started = time.perf_counter()
+    settings = request.app[SETTINGS]
+    metrics = request.app[METRICS]
+    name = request.match_info["source"]
+    source = settings.sources.get(name)
+    if source is None:
+        return _error(404, f"unknown source {name!r}")
+    if (refused := await _admit(request, name, source)) is not None:
+        return refused
+    limit = settings.server.max_body_bytes
+    if request.content_length is not None and request.content_length > limit:
+        metrics.count_request(name, "too_large")
+        return _error(413, f"body larger than {limit} bytes")
+    try:
+        body = await _read_body(request, settings.server.read_timeout)
+    except HTTPRequestEntityTooLarge:
+        metrics.count_request(name, "too_large")
+        return _error(413, f"body larger than {limit} bytes")
+    except TimeoutError:
+        return await _cut_off(request, name)
+    hook = WebhookRequest(
+        headers=request.headers,  # case-insensitive already
+        body=body,
+        query=dict(request.query),
+    )
+    provider = PROVIDERS[source.provider]
+    now = time.time()
+    try:
+        provider.verify(source, hook, now)
+    except VerificationError as exc:
+        await _reject(request, name, exc.reason, now)
+        return _error(401, exc.reason)
+    try:
+        payload = _payload_at_intake(provider, source, hook)
+    except PayloadError as exc:
+        metrics.count_request(name, "bad_payload")
+        log.warning("refused", extra={"source": name, "outcome": "bad_payload", "reason": str(exc)})
+        return _error(400, str(exc))
+    if (echo := challenge_value(source.challenge, hook.query, payload)) is not None:
+        return _challenge_answer(name, echo)
+    delivery_id = provider.delivery_id(hook, payload)
+    kept = {h: v for h in provider.kept_headers if (v := hook.header(h)) is not None}
+    store = request.app[STORE]
+    try:
+        inbox_id, duplicate = await store.accept(name, delivery_id, kept, body, now)
+    except Exception as exc:  # locked, full or unreachable: not stored, so the sender retries
+        metrics.count_request(name, "unavailable")
+        log.error("store unavailable", extra={"source": name, "error": type(exc).__name__})
+        return _error(503, f"could not store the request ({type(exc).__name__}); retry later")
+    outcome = "duplicate" if duplicate else "accepted"
+    if not duplicate:
+        request.app[PIPELINE].inbox_wake.nudge()
+    metrics.count_request(name, outcome)
+    took = time.perf_counter() - started
+    metrics.ack_seconds.observe(took)
+    log.info(
+        outcome,
+        extra={
+            "inbox": inbox_id,
+            "source": name,
+            "delivery_id": delivery_id,
+            "outcome": outcome,
+            "latency_ms": round(took * 1000, 2),
+        },
+    )
+    answer = orjson.dumps({"status": outcome, "id": str(inbox_id)})
+    return web.Response(body=answer, content_type="application/json")
+
+
+def _payload_at_intake(provider: Provider, source: SourceConfig, hook: WebhookRequest) -> Any:
+    """The parsed body when the intake reads it (an id or a challenge in the body);
+    otherwise ``None`` once the body is known to be JSON (a 400 now beats a dead letter
+    later), and the normalizer builds it off the request path."""
+    if provider.id_from_body or (source.challenge or "").startswith("body:"):
+        return hook.json()
+    hook.check_json()
+    return None
+
+
+async def _read_body(request: web.Request, timeout: float) -> bytes:
+    """Most bodies arrive with their headers; only one still arriving needs a timer."""
+    if request.content.is_eof():
+        return await request.read()
+    async with asyncio.timeout(timeout):
+        return await request.read()
+
+
+async def _reject(
+    request: web.Request,
+    source: str,
+    reason: str,
+    now: float,
+    client: Address | None = None,
+) -> None:
+    """Count a refused request where operators will see it: status, metrics, logs."""
+    request.app[METRICS].rejected.labels(source, reason).inc()
+    request.app[METRICS].count_request(source, "rejected")
+    log.warning(
+        "rejected",
+        extra={
+            "source": source,
+            "outcome": "rejected",
+            "reason": reason,
+            "peer": request.remote,
+            "client": client,
+        },
+    )
+    await request.app[STORE].count_rejection(source, reason, now)
+
+
+async def _admit(request: web.Request, name: str, source: SourceConfig) -> web.Response | None:
+    """Allowlist and rate limit, before the body is read: ``None`` lets the request in."""
+    ingress = request.app[INGRESS]
+    if not ingress.guards(name, source):
+        return None
+    client = ingress.client(request.remote, request.headers.getall("X-Forwarded-For", []))
+    refusal = ingress.admit(name, source, client, time.monotonic())
+    if refusal is None:
+        return None
+    if refusal.status == 429:
+        request.app[METRICS].count_request(name, "rate_limited")
+        if refusal.first:
+            log.warning(
+                "rate limited",
+                extra={"source": name, "outcome": "rate_limited", "reason": refusal.reason},
+            )
+        return web.json_response(
+            {"status": "error", "error": refusal.reason},
+            status=refusal.status,
+            headers={"Retry-After": str(refusal.retry_after)},
+        )
+    await _reject(request, name, refusal.reason, time.time(), client)
+    return _error(refusal.status, refusal.reason)
+
+
+async def _cut_off(request: web.Request, name: str) -> web.StreamResponse:
+    """A body still arriving after ``read_timeout``: answer 408 and drop the connection.
+
+    aiohttp would otherwise keep reading ("lingering") for up to ten more seconds, which
+    is what a slow-body client wants.
+    """
+    timeout = request.app[SETTINGS].server.read_timeout
+    request.app[METRICS].count_request(name, "too_slow")
+    log.warning(
+        "body too slow", extra={"source": name, "outcome": "too_slow", "peer": request.remote}
+    )
+    response = _error(408, f"body not received within read_timeout ({timeout:g}s)")
+    response.force_close()
+    await response.prepare(request)
+    await response.write_eof()
+    request.protocol.force_close()
+    return response
+
+
+def _challenge_answer(name: str, value: str) -> web.Response:
+    log.info("challenge answered", extra={"source": name})
+    # Echoing a sender's value is safe as plain text the browser may not re-interpret.
+    return web.Response(
+        text=value, content_type="text/plain", headers={"X-Content-Type-Options": "nosniff"}
+    )
+
+
+async def answer_query_challenge(request: web.Request) -> web.Response:
+    """``GET /hooks/{source}``: a URL-confirmation handshake, never an event."""
+    name = request.match_info["source"]
+    source = request.app[SETTINGS].sources.get(name)
+    if source is None:
+        return _error(404, f"unknown source {name!r}")
+    if (refused := await _admit(request, name, source)) is not None:
+        return refused
+    echo = challenge_value(source.challenge, request.query, None)
+    if echo is None:
+        raise web.HTTPMethodNotAllowed("GET", ["POST"])
+    return _challenge_answer(name, echo)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    try:
+        await request.app[STORE].ping()
+    except Exception as exc:
+        return _error(503, f"store unreachable: {type(exc).__name__}")
+    return web.json_response({"status": "ready"})
+
+
+async def metrics_endpoint(request: web.Request) -> web.Response:
+    metrics = request.app[METRICS]
+    try:
+        metrics.observe_backlog(await request.app[STORE].backlog(), time.time())
+    except Exception as exc:  # counters are still worth serving; /readyz reports the store
+        log.warning("backlog unreadable", extra={"error": f"{type(exc).__name__}: {exc}"})
+    body = metrics.render()
+    return web.Response(body=body, content_type="text/plain", charset="utf-8")
+
+
+class RedactingAccessLogger(AbstractAccessLogger):
+    """Access log without query strings (they may carry tokens)."""
+
+    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        self.logger.info(
+            "http",
+            extra={
+                "method": request.method,
+                "path": request.path,
+                "status": response.status,
+                "ms": round(time * 1000, 2),
+                "peer": request.remote,
+            },
+        )
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_post("/hooks/{source}", receive_hook)
+    app.router.add_get("/hooks/{source}", answer_query_challenge, allow_head=False)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics_endpoint)

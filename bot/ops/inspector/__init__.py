@@ -1,0 +1,110 @@
+"""The inspector at ``/inspect``: "why didn't my alert show up in #ops?" in one look.
+
+Server-rendered from the store with its own autoescaping Jinja2 environment (the message
+renderer's sandbox formats chat text, this one writes HTML), plus a few lines of plain
+JavaScript; no build step. Mounted only when ``[inspector] token`` is set.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from aiohttp import web
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from bot.intake.web import PIPELINE, SETTINGS, STORE
+from bot.ops.inspector.access import Access, unauthorized
+from bot.ops.inspector.page import Query, gather
+from bot.pipeline.replay import ReplayError, replay
+
+log = logging.getLogger("bot.ops.inspector")
+
+
+def _when(timestamp: float | None) -> str:
+    if timestamp is None:
+        return ""
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _web_url(url: object) -> str:
+    """Only http(s) links become hrefs: a payload's ``javascript:`` URL stays text."""
+    text = str(url or "")
+    return text if text.startswith(("https://", "http://")) else ""
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(Path(__file__).parent),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(when=_when, web_url=_web_url)
+    return env
+
+
+class Inspector:
+    def __init__(self, token: str) -> None:
+        self.access = Access(token)
+        self.template = _environment().get_template("page.html.j2")
+
+    async def page(self, request: web.Request) -> web.Response:
+        login = self.access.login(request)
+        if login is not None:
+            return login
+        if self.access.credential(request) is None:
+            return unauthorized()
+        query = Query.parse(request.query)
+        context = await gather(request.app[STORE], request.app[SETTINGS], query)
+        nonce = secrets.token_urlsafe(16)
+        html = self.template.render(
+            **context,
+            csrf=self.access.csrf,
+            nonce=nonce,
+            notice=request.query.get("notice", "")[:500],
+        )
+        return web.Response(text=html, content_type="text/html", headers=_headers(nonce))
+
+    async def replay(self, request: web.Request) -> web.Response:
+        credential = self.access.credential(request)
+        if credential is None:
+            return unauthorized()
+        form = await request.post()
+        if credential == "cookie" and not self.access.csrf_ok(str(form.get("csrf", ""))):
+            return web.Response(status=403, text="403: stale or missing form token; reload\n")
+        ident = str(form.get("id", ""))
+        try:
+            replayed = await replay(request.app[STORE], ident, time.time())
+        except ReplayError as exc:
+            notice = f"Not replayed: {exc}"
+        else:
+            pipeline = request.app[PIPELINE]
+            wake = pipeline.inbox_wake if replayed.stage == "inbox" else pipeline.outbox_wake
+            wake.nudge()
+            notice = f"Queued {replayed.what}."
+            log.info("replayed", extra={"id": ident, "what": replayed.what, "by": "inspector"})
+        back = Query.parse(form).url(notice=notice)
+        return web.Response(status=303, headers={"Location": back})
+
+
+def _headers(nonce: str) -> dict[str, str]:
+    return {
+        "Content-Security-Policy": (
+            f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'unsafe-inline'; "
+            "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+        ),
+        "Referrer-Policy": "no-referrer",
+        "Cache-Control": "no-store",
+        "X-Content-Type-Options": "nosniff",
+    }
+
+
+def add_inspector(app: web.Application, token: str) -> None:
+    inspector = Inspector(token)
+    app.router.add_get("/inspect", inspector.page)
+    app.router.add_post("/inspect/replay", inspector.replay)

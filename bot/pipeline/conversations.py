@@ -1,0 +1,173 @@
+"""Conversations: the events of one incident, alert or pull request share one message.
+
+Events with the same ``thread_key`` at a target are one conversation. The first posts a
+message, and where it lives is stored in the same write that marks the delivery sent.
+Later events follow their route's ``lifecycle``:
+
+- ``update+thread`` (default): edit the first message to show the current state, and
+  add a short reply in its thread;
+- ``update``: edit only; ``thread``: reply only; ``new``: every event a message of its own.
+
+Only events with a ``status`` change what the first message shows; comments and reviews
+only reply. ``occurred_at`` decides what is current, not arrival order: a state older
+than the one shown is recorded and changes nothing, so a "triggered" arriving after its
+"resolved" cannot resurrect the incident. ``resolved`` ends the conversation, and the
+next newer event starts a new message (an alert firing again next week is not buried in
+last week's thread). A follow-up whose first message was never posted (muted, dead) or
+was deleted posts a new one showing the current state. Where a target has no thread to
+reply in, the edit alone shows the change; an event with nothing to edit (a comment)
+then gets a message of its own rather than vanish.
+
+Nothing here knows a platform: adapters post, update and reply.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Literal
+
+from bot.chat import ChatAdapter, Ref
+from bot.core.errors import MessageGone
+from bot.render.renderer import Message
+from bot.store import ConversationRecord, DeliveryRecord, Store
+
+REPLY_LINE_LIMIT = 300
+
+Action = Literal["post", "start", "follow", "skip"]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What one delivery does to its conversation, decided before any call."""
+
+    action: Action
+    """``post`` a message of its own, ``start`` the conversation with a new message,
+    ``follow`` the first message (edit and/or reply), or ``skip`` (nothing to show)."""
+    edit: bool = False
+    reply: bool = False
+    why: str = ""
+
+
+def plan(conversation: ConversationRecord | None, delivery: DeliveryRecord) -> Plan:
+    """The lifecycle rules, free of I/O (table-tested)."""
+    lifecycle = delivery.lifecycle
+    if delivery.thread_key is None:
+        return Plan("post", why="not part of a conversation")
+    if lifecycle == "new":
+        return Plan("post", why="the route's lifecycle is new")
+    if conversation is None:
+        return Plan("start", why="first message of the conversation")
+    older = delivery.occurred_at < conversation.latest_at
+    if conversation.ended and not older:
+        return Plan("start", why="the conversation was resolved; a new one starts")
+    if delivery.status is None:
+        if lifecycle == "update":
+            return Plan("post", why="no state to show and the route does not thread")
+        return Plan("follow", reply=True, why="no state to show: a reply only")
+    if older:
+        return Plan("skip", why="older than the state the first message shows")
+    return Plan(
+        "follow",
+        edit=lifecycle != "thread",
+        reply=lifecycle != "update",
+        why=f"{delivery.status}: the conversation's new state",
+    )
+
+
+def thread_reply(message: Message) -> Message:
+    """The short reply under the first message: the event's title and one line saying
+    what happened (its text's first line, else its status field)."""
+    lines = message.text.strip().splitlines()
+    status = next((f for f in message.fields if f.name.casefold() == "status"), None)
+    line = lines[0] if lines else (f"{status.name}: {status.value}" if status else "")
+    if len(line) > REPLY_LINE_LIMIT:
+        line = line[: REPLY_LINE_LIMIT - 1].rstrip() + "…"
+    return Message(
+        title=message.title,
+        url=message.url,
+        text=line,
+        color=message.color,
+        timestamp=message.timestamp,
+    )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a delivery did (kept on its row) and its conversation's state afterwards."""
+
+    ref: Ref
+    conversation: ConversationRecord | None = None
+    """``None``: the conversation did not change."""
+
+
+class Conversations:
+    """Delivers one outbox row the way its conversation calls for."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def deliver(self, adapter: ChatAdapter, delivery: DeliveryRecord) -> Outcome:
+        message = Message.model_validate(delivery.message)
+        lane = adapter.lane(delivery.address)
+        current = None
+        if delivery.thread_key is not None and delivery.lifecycle != "new":
+            current = await self.store.get_conversation(delivery.target, delivery.thread_key)
+        if current is not None and current.ref.get("lane") != lane:
+            current = None  # the target points somewhere else now: start over there
+        decided = plan(current, delivery)
+        if decided.action == "skip":
+            return Outcome({"action": "skipped", "why": decided.why})
+        if decided.action == "follow" and current is not None:
+            try:
+                return await self._follow(adapter, delivery, current, decided, message)
+            except MessageGone:
+                decided = Plan("start", why="the first message was deleted")
+        ref = await adapter.post(delivery.address, message)
+        if decided.action == "post":
+            return Outcome({"action": "posted", **ref})
+        status = delivery.status
+        started = ConversationRecord(
+            target=delivery.target,
+            thread_key=str(delivery.thread_key),
+            ref={**ref, "lane": lane},
+            status=status,
+            latest_at=delivery.occurred_at if status is not None else 0.0,
+            ended=status == "resolved",
+            started_by=delivery.id,
+        )
+        return Outcome({"action": "started", **ref}, started)
+
+    async def _follow(
+        self,
+        adapter: ChatAdapter,
+        delivery: DeliveryRecord,
+        conversation: ConversationRecord,
+        decided: Plan,
+        message: Message,
+    ) -> Outcome:
+        address, ref = delivery.address, conversation.ref
+        done = []
+        if decided.edit:
+            ref = await adapter.update(address, ref, message)
+            done.append("updated")
+        if decided.reply:
+            if adapter.can_reply(address, ref):
+                ref = await adapter.reply(address, ref, thread_reply(message))
+                done.append("replied")
+            elif delivery.status is not None and not decided.edit:
+                ref = await adapter.update(address, ref, message)  # no thread: the edit alone
+                done.append("updated")
+        if not done:
+            posted = await adapter.post(address, message)
+            return Outcome({"action": "posted", "why": "no thread to reply in", **posted})
+        ref = {**ref, "lane": conversation.ref.get("lane")}
+        after = dataclasses.replace(conversation, ref=ref)
+        if delivery.status is not None:
+            after = dataclasses.replace(
+                after,
+                status=delivery.status,
+                latest_at=delivery.occurred_at,
+                ended=delivery.status == "resolved",
+            )
+        return Outcome({"action": "+".join(done), **ref}, after)

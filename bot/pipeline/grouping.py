@@ -1,0 +1,207 @@
+"""Storms: a burst of events on one route becomes one digest message, edited as it grows.
+
+When a route groups (``group_wait`` > 0, the default for alerting providers), each of its
+deliveries waits ``group_wait`` before it may go. The first to come due takes every
+other pending delivery of the same route and target with it:
+
+- alone, it is posted like any other event (its conversation, its lifecycle);
+- with company, one digest is posted instead ("37 alerts firing" and the latest of
+  them), and every delivery it shows is marked sent into it in the same write;
+- while the burst goes on, later deliveries join that digest: it is edited at most once
+  per ``group_interval``; a burst quiet for ``group_interval`` is over, and the next
+  event starts afresh (a new alert is not buried in an old message).
+
+Events of one conversation (the same ``thread_key``) are one line of the digest showing
+their latest state, so an alert that fires and resolves in the storm is counted once.
+Everything here runs in the delivery stage and reads the store, so a crash resumes: a
+delivery is pending until a digest that shows it was posted.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from bot.chat import ChatAdapter
+from bot.config.settings import RouteConfig
+from bot.core.errors import MessageGone
+from bot.render.renderer import RESOLVED_COLOR, SEVERITY_COLORS, Formatted, Formatter, Message
+from bot.store import DeliveryRecord, DigestRecord, Store
+
+ALERTING_PROVIDERS = frozenset({"alertmanager", "grafana", "datadog"})
+"""Providers whose events come in storms; PagerDuty is not here: each incident is a page
+someone acts on, and PagerDuty already groups alerts into incidents."""
+DEFAULT_GROUP_WAIT = 1.0
+DEFAULT_GROUP_INTERVAL = 30.0
+LISTED = 20
+"""Lines a digest lists (the newest); the title counts them all."""
+
+_STATUS_WORDS = {"open": "firing", "acknowledged": "acknowledged", "resolved": "resolved"}
+_COLOR_RANK = {color: rank for rank, color in enumerate(SEVERITY_COLORS.values())}
+
+
+@dataclass(frozen=True)
+class Grouping:
+    """How one route groups: wait before the first message, then edit at most this often."""
+
+    wait: float
+    interval: float
+
+    @staticmethod
+    def key(route: int, target: str) -> str:
+        return f"route{route}:{target}"
+
+    def describe(self) -> str:
+        return f"after {self.wait:g}s with any burst, in one digest edited every {self.interval:g}s"
+
+
+def grouping_for(route: RouteConfig, provider: str) -> Grouping | None:
+    """The route's grouping for an event of ``provider``; None when it posts each event."""
+    alerting = provider in ALERTING_PROVIDERS
+    wait = route.group_wait
+    if wait is None:
+        wait = DEFAULT_GROUP_WAIT if alerting else 0.0
+    if wait <= 0:
+        return None
+    return Grouping(wait, route.group_interval or DEFAULT_GROUP_INTERVAL)
+
+
+def entry(delivery: DeliveryRecord) -> tuple[str, dict[str, Any]]:
+    """A delivery as one line of a digest, keyed so a conversation is one line."""
+    message = delivery.message
+    return delivery.thread_key or delivery.id, {
+        "title": message.get("title", ""),
+        "url": message.get("url"),
+        "color": message.get("color", SEVERITY_COLORS["info"]),
+        "status": delivery.status,
+        "type": delivery.event_type,
+        "at": delivery.occurred_at,
+    }
+
+
+def merge(entries: dict[str, dict[str, Any]], members: list[DeliveryRecord]) -> dict[str, Any]:
+    """``entries`` with the members' states added; the newest state of a line wins."""
+    merged = dict(entries)
+    for member in members:
+        key, line = entry(member)
+        if key not in merged or merged[key]["at"] <= line["at"]:
+            merged[key] = line
+    return merged
+
+
+def digest_message(entries: dict[str, dict[str, Any]], platform: str, now: float) -> Message:
+    """The digest: how many, in which state, and the newest of them."""
+    lines = sorted(entries.values(), key=lambda line: line["at"], reverse=True)
+    alerts = all(str(line["type"]).startswith("alert") for line in lines)
+    words = [_state_word(line["status"], alerts) for line in lines]
+    states = Counter(words)
+    total = f"{len(lines)} {_noun(lines, alerts, plural=len(lines) != 1)}"
+    named = ", ".join(f"{count} {state}" for state, count in states.most_common() if state)
+    # One state for all is said once, in the title; a mix is counted there and per line.
+    title = f"{total} {words[0]}".rstrip() if len(states) == 1 else f"{total}: {named}"
+    formatter = Formatter("discord" if platform == "discord" else "slack")
+    listed = []
+    for line, word in list(zip(lines, words, strict=True))[:LISTED]:
+        shown = formatter.link(line["url"], Formatted(line["title"]))
+        listed.append(f"• {shown} ({word})" if len(states) > 1 and word else f"• {shown}")
+    if len(lines) > LISTED:
+        listed.append(f"…and {len(lines) - LISTED} more")
+    firing = [line["color"] for line in lines if line["status"] != "resolved"]
+    color = max(firing, key=lambda c: _COLOR_RANK.get(c, -1)) if firing else RESOLVED_COLOR
+    return Message(
+        title=title,
+        text="\n".join(listed),
+        color=color,
+        footer="A burst of events, grouped into one message; edited while it goes on",
+        timestamp=now,
+    )
+
+
+def _noun(lines: list[dict[str, Any]], alerts: bool, *, plural: bool) -> str:
+    if alerts:
+        return "alerts" if plural else "alert"
+    if all(line["type"] == "delivery.dead" for line in lines):  # ``[delivery] notify``
+        return "failed deliveries" if plural else "failed delivery"
+    return "events" if plural else "event"
+
+
+def _state_word(status: str | None, alerts: bool) -> str:
+    if not status:
+        return ""
+    return _STATUS_WORDS.get(status, status) if alerts else status
+
+
+class Grouper:
+    """Decides, for a grouped delivery, whether to wait, join a digest or post one."""
+
+    def __init__(self, store: Store, lease: float) -> None:
+        self.store = store
+        self.lease = lease
+        self._absorbed: set[str] = set()
+        """Deliveries waiting in this worker's lanes that a digest already showed."""
+
+    async def ready(self, delivery: DeliveryRecord) -> bool:
+        """False when it must not go now: a digest already showed it, or the group's
+        digest was edited less than ``group_interval`` ago (it is deferred till then)."""
+        if delivery.id in self._absorbed:
+            self._absorbed.discard(delivery.id)
+            return False
+        digest = await self.store.latest_digest(str(delivery.group_key))
+        if digest is None or not self._joins(digest, delivery.created_at, delivery):
+            return True
+        next_edit = digest.updated_at + delivery.group_interval
+        if time.time() >= next_edit:
+            return True
+        await self.store.defer(delivery.id, next_edit)
+        return False
+
+    async def take(self, delivery: DeliveryRecord, held: list[str]) -> list[DeliveryRecord]:
+        """The group's pending deliveries, leased for this worker (``held``: its lanes)."""
+        return await self.store.take_group(str(delivery.group_key), held, time.time(), self.lease)
+
+    async def current(self, members: list[DeliveryRecord]) -> DigestRecord | None:
+        """The digest these members join, or None when they start a new burst."""
+        first = members[0]
+        digest = await self.store.latest_digest(str(first.group_key))
+        if digest is None:
+            return None
+        earliest = min(member.created_at for member in members)
+        return digest if self._joins(digest, earliest, first) else None
+
+    @staticmethod
+    def _joins(digest: DigestRecord, arrived: float, delivery: DeliveryRecord) -> bool:
+        return arrived - digest.updated_at <= delivery.group_interval
+
+    async def show(
+        self,
+        adapter: ChatAdapter,
+        members: list[DeliveryRecord],
+        digest: DigestRecord | None,
+        held: list[str],
+        started: float,
+    ) -> DigestRecord:
+        """Post a new digest or edit the current one, then record it and its members."""
+        first = members[0]
+        now = time.time()
+        entries = merge(digest.entries if digest else {}, members)
+        message = digest_message(entries, first.platform, now)
+        if digest is not None:
+            try:
+                ref = await adapter.update(first.address, digest.ref, message)
+            except MessageGone:  # someone deleted the digest: a new one takes its place
+                digest = None
+        if digest is None:
+            ref = await adapter.post(first.address, message)
+            digest = DigestRecord(
+                f"{first.group_key}@{now:.3f}", str(first.group_key), ref, {}, now, now
+            )
+        saved = DigestRecord(
+            digest.id, digest.group_key, ref, entries, digest.opened_at, time.time()
+        )
+        ids = [member.id for member in members]
+        await self.store.save_digest(saved, ids, saved.updated_at, started=started)
+        waiting = set(held)
+        self._absorbed.update(i for i in ids if i in waiting)
+        return saved

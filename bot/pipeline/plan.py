@@ -1,0 +1,104 @@
+"""What happens to one raw request: normalize -> route -> render, with no I/O.
+
+The normalize stage stores what this decides; ``python -m bot explain`` prints it. Both
+go through this one code path, so an explanation cannot drift from what the bot does.
+"""
+
+from __future__ import annotations
+
+from bot.config.settings import Settings
+from bot.core.events import Event
+from bot.pipeline.grouping import Grouping, grouping_for
+from bot.pipeline.overrides import Overrides
+from bot.pipeline.route import Router
+from bot.providers import PROVIDERS, WebhookRequest
+from bot.render.renderer import Renderer
+from bot.store import DeliveryRecord, EventRecord, InboxItem
+
+
+class Planner:
+    """Turns an inbox item into events, and each event into its record and outbox rows."""
+
+    def __init__(self, settings: Settings, renderer: Renderer) -> None:
+        self.settings = settings
+        self.router = Router(settings)
+        self.renderer = renderer
+
+    def normalize(self, item: InboxItem) -> list[Event]:
+        source = self.settings.sources.get(item.source)
+        if source is None:
+            raise LookupError(f"source {item.source!r} is no longer configured")
+        provider = PROVIDERS[source.provider]
+        request = WebhookRequest(item.headers, item.body)
+        events = provider.normalize(item.source, source, request, request.json())
+        for number, event in enumerate(events):
+            event.id = f"{item.id}.{number}"
+        return events
+
+    def plan(
+        self, item: InboxItem, event: Event, overrides: Overrides | None = None
+    ) -> tuple[EventRecord, list[DeliveryRecord]]:
+        """Route and render one event: its record and its outbox rows.
+
+        Mutes and reroutes (``overrides``) apply on top of the routes; a muted copy is
+        stored in state ``muted`` so ``why``, ``status`` and the mute's digest see it.
+        """
+        decisions = self.router.route(event)
+        placements = (overrides or Overrides()).place(event, decisions, self.settings.targets)
+        deliveries = []
+        grouped = []
+        for placement in placements:
+            where = placement.destination
+            message = self.renderer.render(event, where.platform)
+            grouping, group_key = None, None
+            if placement.route is not None and not placement.muted_by:
+                grouping = grouping_for(self.settings.routes[placement.route], event.provider)
+                group_key = Grouping.key(placement.route, where.name) if grouping else None
+            if grouping:
+                grouped.append(f"{where.name} {grouping.describe()}")
+            deliveries.append(
+                DeliveryRecord(
+                    id=f"{event.id}/{where.name}",
+                    event_id=event.id,
+                    target=where.name,
+                    platform=where.platform,
+                    address=where.address,
+                    message=message.model_dump(),
+                    state="muted" if placement.muted_by else "pending",
+                    lifecycle=placement.lifecycle,
+                    thread_key=event.thread_key,
+                    status=event.status,
+                    occurred_at=event.occurred_at.timestamp(),
+                    created_at=item.received_at,
+                    last_error=placement.note,
+                    source=event.source,
+                    event_type=event.event,
+                    muted_by=placement.muted_by.id if placement.muted_by else None,
+                    group_key=group_key,
+                    group_interval=grouping.interval if grouping else 0.0,
+                    not_before=item.received_at + grouping.wait if grouping else 0.0,
+                )
+            )
+        detail = event.model_dump(mode="json", exclude={"payload"})
+        detail["targets"] = [p.destination.name for p in placements]
+        detail["routes"] = [d.route for d in decisions]
+        detail["muted"] = {p.destination.name: p.note for p in placements if p.muted_by}
+        if grouped:
+            detail["group"] = "; ".join(grouped)
+        if placements and placements[0].rerouted_by:
+            detail["rerouted_by"] = f"r{placements[0].rerouted_by.id}"
+        delivered = [p for p in placements if not p.muted_by]
+        record = EventRecord(
+            id=event.id,
+            inbox_id=item.id,
+            source=event.source,
+            type=event.event,
+            severity=event.severity,
+            status=event.status,
+            title=event.title,
+            thread_key=event.thread_key,
+            occurred_at=event.occurred_at.timestamp(),
+            outcome="routed" if delivered else "muted" if placements else "unrouted",
+            detail=detail,
+        )
+        return record, deliveries

@@ -1,0 +1,24 @@
+"""Prometheus Alertmanager's webhook receiver (payload ``version: "4"``).
+
+Alertmanager signs nothing: its ``http_config`` sends ``Authorization: Bearer <token>``
+or HTTP basic auth, checked here in constant time. It sends no delivery id either, so
+the id is a hash of the notification's content (see ``alerting.notification_id``).
+"""
+
+from __future__ import annotations
+
+from bot.config.settings import SourceConfig
+from bot.providers import alerting
+from bot.providers.base import WebhookRequest
+from bot.providers.signing import check_credentials, credential_headers
+
+
+def verify(source: SourceConfig, request: WebhookRequest, now: float) -> None:
+    check_credentials(source, request)
+
+
+def sign(source: SourceConfig, body: bytes, now: float) -> dict[str, str]:
+    return credential_headers(source)
+
+
+PROVIDER = alerting.provider("alertmanager", frozenset({"4"}), verify, sign)
