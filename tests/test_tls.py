@@ -89,7 +89,7 @@ async def test_serve_answers_https_with_the_configured_certificate(tmp_path):
                 await session.get(f"http://127.0.0.1:{bot.port}/healthz")
             with pytest.raises(aiohttp.ClientConnectorCertificateError):
                 await session.get(f"{bot.url}/healthz")  # the system CAs do not know it
-        config = str(bot.config.settings)
+        config = str(bot.config)
         untrusted = simulate_cli(config, "--url", bot.url)
         insecure = simulate_cli(config, "--url", bot.url, "--insecure")
         assert untrusted.returncode == 1 and "add --insecure" in untrusted.stderr

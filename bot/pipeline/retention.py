@@ -17,7 +17,7 @@ import time
 from bot.config.settings import Settings
 from bot.store import Store
 
-log = logging.getLogger("bot.pipeline.retention")
+log = logging.getLogger("bot.retention")
 
 BATCH = 500
 DAY = 86400.0

@@ -21,7 +21,7 @@ from bot.ops.inspector.access import Access, unauthorized
 from bot.ops.inspector.page import Query, gather
 from bot.pipeline.replay import ReplayError, replay
 
-log = logging.getLogger("bot.ops.inspector")
+log = logging.getLogger("bot.inspector")
 
 
 def _when(timestamp: float | None) -> str:
