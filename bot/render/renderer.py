@@ -27,7 +27,17 @@ from pydantic import BaseModel
 from bot.core.events import Event
 
 Platform = Literal["slack", "discord"]
-DEFAULT_TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+
+
+def _default_templates() -> Path:
+    """The bundled templates: ``bot/templates`` in an installed wheel, else the checkout's
+    top-level ``templates/`` (a source tree or an editable install, where they live)."""
+    package = Path(__file__).resolve().parents[1]
+    bundled = package / "templates"
+    return bundled if bundled.is_dir() else package.parent / "templates"
+
+
+DEFAULT_TEMPLATES = _default_templates()
 BLOCKS = ("title", "url", "text", "fields", "color", "footer")
 
 SEVERITY_COLORS = {
