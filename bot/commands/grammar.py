@@ -17,7 +17,7 @@ from typing import Literal
 from bot.config.settings import TargetConfig
 from bot.core.durations import format_duration, parse_duration
 from bot.core.errors import BotError
-from bot.core.events import MATCH_FIELDS, SEVERITIES
+from bot.core.events import MATCH_FIELDS, check_severity
 from bot.pipeline.overrides import Destination, Selector, destination_for
 from bot.render.renderer import Platform
 
@@ -242,9 +242,10 @@ def _key(key: str, vocabulary: Vocabulary, notes: list[str]) -> str:
 
 
 def _check_severity(value: str) -> None:
-    level = value.removeprefix(">=")
-    if level not in SEVERITIES and not any(c in level for c in "*?["):
-        raise CommandError(f"severity {level!r} is not one of {', '.join(SEVERITIES)}")
+    try:
+        check_severity(value.removeprefix(">="))  # the message names the level alone
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
 
 
 def parse_duration_word(word: str) -> float:

@@ -34,7 +34,7 @@ from pydantic_settings import (
 from pydantic_settings.exceptions import SettingsError
 
 from bot.core.durations import parse_duration, parse_rate
-from bot.core.events import SEVERITIES
+from bot.core.events import check_severity
 from bot.core.expressions import ExpressionError, compile_field
 from bot.store import url_problem
 
@@ -376,9 +376,7 @@ class RouteConfig(_Section):
     @classmethod
     def _severity_levels(cls, value: dict[str, MatchValue]) -> dict[str, MatchValue]:
         for pattern in _as_list(value.get("severity")):
-            level = pattern.removeprefix(">=")
-            if level not in SEVERITIES and not any(c in level for c in "*?["):
-                raise ValueError(f"severity {pattern!r} is not one of {', '.join(SEVERITIES)}")
+            check_severity(pattern)
         return value
 
 

@@ -48,6 +48,27 @@ def severity_of(word: str, default: Severity) -> Severity:
     return SEVERITY_WORDS.get(word.strip().lower(), default)
 
 
+PRIORITY_SEVERITY: dict[str, Severity] = {
+    "P1": "critical",
+    "P2": "error",
+    "P3": "warning",
+    "P4": "info",
+    "P5": "info",
+}
+"""Incident priorities P1-P5, as PagerDuty and Datadog both name them -> ours."""
+
+
+def check_severity(pattern: str) -> None:
+    """Raise ``ValueError`` unless ``pattern`` (a level, ``>=level`` or a glob) can match.
+
+    Routes and chat commands both filter on severity; a typo such as ``critcal`` would
+    match nothing, silently, so both refuse it with this one message.
+    """
+    level = pattern.removeprefix(">=")
+    if level not in SEVERITIES and not any(c in level for c in "*?["):
+        raise ValueError(f"severity {pattern!r} is not one of {', '.join(SEVERITIES)}")
+
+
 MATCH_FIELDS = ("source", "provider", "event", "severity", "status", "actor")
 """Event fields a route (or a command's selector) matches by name; other keys are labels."""
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from bot.config.settings import Settings
 from bot.core.durations import parse_duration
+from bot.core.times import parse_time
 from bot.render.renderer import SEVERITY_COLORS, Formatter, Message
 from bot.store import DeliveryRecord, Store
 
@@ -75,13 +76,12 @@ def parse_since(text: str, now: float) -> float:
         return now - parse_duration(text)
     except ValueError:
         pass
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
+    moment = parse_time(text, unix=False)  # digits are a duration, read above
+    if moment is None:
         raise ValueError(
             f"--since {text!r}: give a duration (30m, 2h, 1d) or a date (2024-05-01T12:00)"
-        ) from None
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+        )
+    return moment.timestamp()
 
 
 @dataclass(frozen=True)

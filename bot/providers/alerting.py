@@ -18,6 +18,7 @@ from typing import Any
 
 from bot.config.settings import SourceConfig
 from bot.core.events import Event, Severity, severity_of, severity_rank
+from bot.core.times import parse_time
 from bot.providers.base import (
     Provider,
     Signer,
@@ -227,14 +228,9 @@ def _digest(text: str) -> str:
 
 
 def _moment(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
+    moment = parse_time(value, unix=False)  # Alertmanager writes RFC 3339 only
     # Go's zero time (0001-01-01) marks "not ended yet".
-    return moment if moment.year > 1 else None
+    return moment if moment is not None and moment.year > 1 else None
 
 
 def _latest_change(alerts: list[dict[str, Any]]) -> datetime:
@@ -244,5 +240,5 @@ def _latest_change(alerts: list[dict[str, Any]]) -> datetime:
         or _moment(a.get("startsAt"))
         for a in alerts
     ]
-    known = [m if m.tzinfo else m.replace(tzinfo=UTC) for m in moments if m is not None]
+    known = [m for m in moments if m is not None]
     return max(known) if known else datetime.now(UTC)

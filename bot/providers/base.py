@@ -16,6 +16,7 @@ import orjson
 from bot.config.settings import SourceConfig
 from bot.core.errors import PayloadError
 from bot.core.events import Event
+from bot.core.times import parse_time
 
 
 @dataclass(frozen=True)
@@ -157,20 +158,9 @@ def http_url(value: Any) -> str | None:
 
 
 def moment(value: Any) -> datetime:
-    """When something happened: ISO 8601, or Unix seconds or milliseconds (as numbers or
-    digit strings); anything unreadable is now, so a bad timestamp never loses an event."""
-    if isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-        except ValueError:
-            pass
-    try:
-        stamp = float(value) if not isinstance(value, bool) else -1.0
-    except (TypeError, ValueError):
-        return datetime.now(UTC)
-    stamp = stamp / 1000 if stamp > 1e11 else stamp
-    return datetime.fromtimestamp(stamp, UTC) if 0 <= stamp < 2**33 else datetime.now(UTC)
+    """When something happened (see ``parse_time``); anything unreadable is now, so a bad
+    timestamp never loses an event."""
+    return parse_time(value) or datetime.now(UTC)
 
 
 def mapping(value: Any) -> dict[str, Any]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -25,6 +24,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel
 
 from bot.core.events import Event
+from bot.core.times import parse_time
 
 Platform = Literal["slack", "discord"]
 
@@ -122,7 +122,7 @@ class Formatter:
         return Formatted(f"`{inner}`" if inner else "")
 
     def time(self, value: Any) -> Formatted:
-        moment = _as_datetime(value)
+        moment = parse_time(value)
         if moment is None:
             return Formatted(self.escape(str(value)))
         stamp = int(moment.timestamp())
@@ -158,22 +158,6 @@ def _escape_discord(text: str) -> str:
     # as typed, and `@everyone` gets a zero-width space so it does not even look live.
     escaped = _DISCORD_LINE_START.sub(r"\1\\\2", _DISCORD_INLINE.sub(r"\\\1", text))
     return escaped.replace("@everyone", "@\u200beveryone").replace("@here", "@\u200bhere")
-
-
-def _as_datetime(value: Any) -> datetime | None:
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    if isinstance(value, int | float):
-        try:
-            return datetime.fromtimestamp(value / 1000 if value > 1e11 else value, UTC)
-        except (OverflowError, OSError, ValueError):  # a payload's idea of a time
-            return None
-    if isinstance(value, str):
-        try:
-            return _as_datetime(datetime.fromisoformat(value.replace("Z", "+00:00")))
-        except ValueError:
-            return None
-    return None
 
 
 def _truncate(text: Any, length: int = 200) -> str:

@@ -14,7 +14,7 @@ import re
 from typing import Any, NamedTuple
 
 from bot.config.settings import SourceConfig
-from bot.core.events import Event
+from bot.core.events import PRIORITY_SEVERITY, Event
 from bot.providers.base import Provider, WebhookRequest, content_digest, http_url, moment, text
 from bot.providers.signing import check_credentials, credential_headers
 
@@ -37,8 +37,6 @@ TRANSITIONS = {
     "re-no data": Transition("alert.no_data", "open", "warning"),
     "recovered": Transition("alert.resolved", "resolved", "info"),
 }
-# A monitor's priority, when set, says how bad it is while it is not recovered.
-PRIORITY_SEVERITY = {"P1": "critical", "P2": "error", "P3": "warning", "P4": "info", "P5": "info"}
 
 # "[Triggered on {host:a}] ...", "[P1] [Re-Triggered] ...": the default payload's only clue.
 _TITLE_TRANSITION = re.compile(
@@ -73,7 +71,7 @@ def normalize(
         return []
     priority = text(payload.get("alert_priority") or payload.get("priority")).upper()
     severity = transition.severity
-    if transition.status != "resolved":
+    if transition.status != "resolved":  # a monitor's priority says how bad it is
         severity = PRIORITY_SEVERITY.get(priority, severity)
     cycle = text(payload.get("alert_cycle_key") or payload.get("aggreg_key"))
     labels = {

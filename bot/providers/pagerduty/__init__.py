@@ -14,7 +14,7 @@ from typing import Any
 
 from bot.config.settings import SourceConfig
 from bot.core.errors import VerificationError
-from bot.core.events import Event
+from bot.core.events import PRIORITY_SEVERITY, Event
 from bot.providers.base import (
     Provider,
     WebhookRequest,
@@ -42,7 +42,6 @@ STATUS_BY_INCIDENT = {"triggered": "open", "acknowledged": "acknowledged", "reso
 
 # Priority wins where the account uses priorities; urgency is always there. Incidents
 # with neither page someone, so they default to error.
-PRIORITY_SEVERITY = {"P1": "critical", "P2": "error", "P3": "warning", "P4": "info", "P5": "info"}
 URGENCY_SEVERITY = {"high": "error", "low": "warning"}
 DEFAULT_SEVERITY = "error"
 
