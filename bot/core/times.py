@@ -28,11 +28,11 @@ def parse_time(value: Any, *, unix: bool = True) -> datetime | None:
             return parse_time(datetime.fromisoformat(value.replace("Z", "+00:00")))
         except ValueError:
             pass
-    if not unix or isinstance(value, bool):
-        return None
+    if not unix or isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None  # only numbers and text can be Unix times (a template's undefined is not)
     try:
         stamp = float(value)
-    except (TypeError, ValueError):
+    except ValueError:
         return None
     stamp = stamp / 1000 if stamp > 1e11 else stamp
     return datetime.fromtimestamp(stamp, UTC) if 0 <= stamp < _LATEST_UNIX else None
