@@ -7,15 +7,15 @@ import json
 
 import pytest
 
-from bot.config.settings import SourceConfig
+from bot.config.settings import SourceConfig, source_config
 from bot.intake.web import STORE
 from bot.providers import alertmanager
 from bot.providers.base import WebhookRequest
 from tests.conftest import base_config, dumps, eventually, fixture_bytes
 from tests.senders import ALERTMANAGER_TOKEN, basic, bearer
 
-GROUP = SourceConfig(provider="alertmanager", token=ALERTMANAGER_TOKEN)
-PER_ALERT = SourceConfig(provider="alertmanager", token=ALERTMANAGER_TOKEN, group=False)
+GROUP = source_config(provider="alertmanager", token=ALERTMANAGER_TOKEN)
+PER_ALERT = source_config(provider="alertmanager", token=ALERTMANAGER_TOKEN, group=False)
 
 
 def body(name: str) -> dict:
@@ -217,8 +217,8 @@ async def test_unreadable_custom_payload_is_accepted_and_ignored(tmp_path, make_
     "source",
     [
         GROUP,
-        SourceConfig(provider="alertmanager", token="t", token_header="X-Token"),
-        SourceConfig(provider="alertmanager", username="am", password="pw"),
+        source_config(provider="alertmanager", token="t", token_header="X-Token"),
+        source_config(provider="alertmanager", username="am", password="pw"),
     ],
 )
 def test_sign_makes_headers_that_verify_accepts(source):

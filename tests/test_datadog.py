@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from bot.config.settings import SourceConfig
+from bot.config.settings import source_config
 from bot.core.errors import VerificationError
 from bot.intake.web import STORE
 from bot.providers import datadog
@@ -14,7 +14,7 @@ from bot.providers.base import WebhookRequest
 from tests.conftest import base_config, dumps, eventually, fixture_bytes
 
 TOKEN = "dd-token"
-SOURCE = SourceConfig(provider="datadog", token=TOKEN, token_header="X-Bot-Token")
+SOURCE = source_config(provider="datadog", token=TOKEN, token_header="X-Bot-Token")
 
 
 def headers(token: str = TOKEN) -> dict[str, str]:

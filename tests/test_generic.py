@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from bot.config.settings import ConfigError, SourceConfig, load_config
+from bot.config.settings import ConfigError, load_config, source_config
 from bot.core.errors import PayloadError, VerificationError
 from bot.intake.web import STORE
 from bot.providers import generic
@@ -18,7 +18,7 @@ from bot.providers.base import WebhookRequest
 from tests.conftest import base_config, dumps, eventually, fixture_bytes
 from tests.senders import STANDARD_SECRET, standard_webhooks
 
-STANDARD = SourceConfig(provider="generic", secret=STANDARD_SECRET)
+STANDARD = source_config(provider="generic", secret=STANDARD_SECRET)
 VECTOR_BODY = b'{"test": 2432232314}'
 VECTOR_ID = "msg_p5jXN8AQM9LWM0D4loKWxJek"
 VECTOR_TS = 1614265330
@@ -68,7 +68,7 @@ def test_bad_standard_webhooks_requests_are_refused(headers, now, reason):
 # -- custom HMAC header and tokens ---------------------------------------------------
 
 
-GITHUB_STYLE = SourceConfig(
+GITHUB_STYLE = source_config(
     provider="generic",
     secret="It's a Secret to Everybody",
     signature_header="X-Hub-Signature-256",
@@ -88,7 +88,7 @@ def test_custom_hex_header_reproduces_githubs_published_vector():
 
 
 def test_custom_base64_header_with_a_timestamp():
-    source = SourceConfig(
+    source = source_config(
         provider="generic",
         secret="shh",
         signature_header="X-Signature",
@@ -110,7 +110,7 @@ def test_custom_base64_header_with_a_timestamp():
     [({"X-Gitlab-Token": "gl-token"}, True), ({"X-Gitlab-Token": "nope"}, False), ({}, False)],
 )
 def test_static_token_in_a_named_header(headers, accepted):
-    source = SourceConfig(provider="generic", token="gl-token", token_header="X-Gitlab-Token")
+    source = source_config(provider="generic", token="gl-token", token_header="X-Gitlab-Token")
     if accepted:
         generic.verify(source, request(headers), 0)
     else:
@@ -123,14 +123,14 @@ def test_static_token_in_a_named_header(headers, accepted):
     [
         STANDARD,
         GITHUB_STYLE,
-        SourceConfig(
+        source_config(
             provider="generic",
             secret="s",
             signature_header="X-Sig",
             signature_encoding="base64",
             timestamp_header="X-Ts",
         ),
-        SourceConfig(provider="generic", token="t", token_header="X-Token"),
+        source_config(provider="generic", token="t", token_header="X-Token"),
     ],
 )
 def test_sign_makes_headers_that_verify_accepts(source):
@@ -158,7 +158,7 @@ DEPLOY_FIELDS = {
 
 def normalize(fixture: str, fields=None, source_name: str = "deploys"):
     payload = json.loads(fixture_bytes(f"generic/{fixture}.json"))
-    source = SourceConfig(provider="generic", token="t", fields=fields)
+    source = source_config(provider="generic", token="t", fields=fields)
     return generic.normalize(source_name, source, WebhookRequest({}, dumps(payload)), payload)
 
 

@@ -6,14 +6,14 @@ import json
 
 import pytest
 
-from bot.config.settings import SourceConfig
+from bot.config.settings import source_config
 from bot.core.errors import VerificationError
 from bot.providers import github
 from bot.providers.base import WebhookRequest
 from bot.render.renderer import Renderer
 from tests.conftest import fixture_bytes
 
-SOURCE = SourceConfig(provider="github", secret="It's a Secret to Everybody")
+SOURCE = source_config(provider="github", secret="It's a Secret to Everybody")
 
 
 def request(event: str, body: bytes, signature: str | None = None) -> WebhookRequest:
@@ -43,7 +43,7 @@ def test_bad_signatures_are_refused(signature, reason):
 
 
 def test_rotation_accepts_old_and_new_secret():
-    rotating = SourceConfig(provider="github", secret=["brand new", "It's a Secret to Everybody"])
+    rotating = source_config(provider="github", secret=["brand new", "It's a Secret to Everybody"])
     signature = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"
     github.verify(rotating, request("push", b"Hello, World!", signature), 0)
 

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from bot.config.settings import SourceConfig
+from bot.config.settings import source_config
 from bot.core.errors import VerificationError
 from bot.intake.web import STORE
 from bot.providers import grafana
@@ -19,8 +19,8 @@ from tests.senders import grafana as grafana_headers
 VECTOR_BODY = b'{"status":"firing"}'
 VECTOR_PLAIN = "d8ef0d473aea048c06bbecce5231db92fc2fab56bd85205e05589f12cb304129"
 VECTOR_TIMED = "f55d1cc3e4b55fb1377c6c213ae40a5651e03aae281f67e51b188ccac0e2fb52"
-SIGNED = SourceConfig(provider="grafana", secret=GRAFANA_SECRET)
-TIMED = SourceConfig(
+SIGNED = source_config(provider="grafana", secret=GRAFANA_SECRET)
+TIMED = source_config(
     provider="grafana", secret=GRAFANA_SECRET, timestamp_header="X-Grafana-Alerting-Timestamp"
 )
 
@@ -74,7 +74,7 @@ def test_bad_signatures_are_refused(source, headers, now, reason):
 
 
 def test_the_signature_header_name_is_configurable():
-    custom = SourceConfig(provider="grafana", secret=GRAFANA_SECRET, signature_header="X-Sig")
+    custom = source_config(provider="grafana", secret=GRAFANA_SECRET, signature_header="X-Sig")
     grafana.verify(custom, request({"X-Sig": VECTOR_PLAIN}), 0)
     with pytest.raises(VerificationError, match="missing X-Sig"):
         grafana.verify(custom, request({"X-Grafana-Alerting-Signature": VECTOR_PLAIN}), 0)
@@ -83,17 +83,17 @@ def test_the_signature_header_name_is_configurable():
 @pytest.mark.parametrize(
     ("source", "headers", "accepted"),
     [
-        (SourceConfig(provider="grafana", token="gf-token"), bearer("gf-token"), True),
-        (SourceConfig(provider="grafana", token="gf-token"), bearer("other"), False),
-        (SourceConfig(provider="grafana", username="u", password="p"), basic("u", "p"), True),
-        (SourceConfig(provider="grafana", username="u", password="p"), {}, False),
+        (source_config(provider="grafana", token="gf-token"), bearer("gf-token"), True),
+        (source_config(provider="grafana", token="gf-token"), bearer("other"), False),
+        (source_config(provider="grafana", username="u", password="p"), basic("u", "p"), True),
+        (source_config(provider="grafana", username="u", password="p"), {}, False),
         (  # both configured: both must hold
-            SourceConfig(provider="grafana", secret=GRAFANA_SECRET, token="gf-token"),
+            source_config(provider="grafana", secret=GRAFANA_SECRET, token="gf-token"),
             {"X-Grafana-Alerting-Signature": VECTOR_PLAIN},
             False,
         ),
         (
-            SourceConfig(provider="grafana", secret=GRAFANA_SECRET, token="gf-token"),
+            source_config(provider="grafana", secret=GRAFANA_SECRET, token="gf-token"),
             {**bearer("gf-token"), "X-Grafana-Alerting-Signature": VECTOR_PLAIN},
             True,
         ),
@@ -109,7 +109,7 @@ def test_token_or_basic_auth_for_grafana_without_signing(source, headers, accept
 
 def normalize(name: str, group: bool = True):
     payload = json.loads(fixture_bytes(f"grafana/{name}.json"))
-    source = SourceConfig(provider="grafana", secret=GRAFANA_SECRET, group=group)
+    source = source_config(provider="grafana", secret=GRAFANA_SECRET, group=group)
     return grafana.PROVIDER.normalize(
         "grafana", source, WebhookRequest({}, dumps(payload)), payload
     )
@@ -129,7 +129,7 @@ def test_grafana_title_is_used_when_alerts_have_no_name():
     payload = json.loads(fixture_bytes("grafana/firing__two_alerts.json"))
     for alert in payload["alerts"]:
         del alert["labels"]["alertname"]
-    source = SourceConfig(provider="grafana", secret=GRAFANA_SECRET)
+    source = source_config(provider="grafana", secret=GRAFANA_SECRET)
     [event] = grafana.PROVIDER.normalize("g", source, WebhookRequest({}, b""), payload)
     assert event.title == "[FIRING:2] (blue)"  # Grafana's, whitespace collapsed
 
@@ -212,8 +212,8 @@ async def test_legacy_body_is_accepted_and_recorded_as_ignored(tmp_path, make_bo
     [
         SIGNED,
         TIMED,
-        SourceConfig(provider="grafana", token="t"),
-        SourceConfig(provider="grafana", secret="s", signature_header="X-Sig", token="t"),
+        source_config(provider="grafana", token="t"),
+        source_config(provider="grafana", secret="s", signature_header="X-Sig", token="t"),
     ],
 )
 def test_sign_makes_headers_that_verify_accepts(source):

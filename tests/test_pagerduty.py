@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from bot.config.settings import SourceConfig
+from bot.config.settings import source_config
 from bot.core.errors import VerificationError
 from bot.intake.web import STORE
 from bot.providers import pagerduty
@@ -15,7 +15,7 @@ from tests.conftest import base_config, eventually, fixture_bytes
 from tests.senders import PAGERDUTY_SECRET
 from tests.senders import pagerduty as pagerduty_headers
 
-SOURCE = SourceConfig(provider="pagerduty", secret=PAGERDUTY_SECRET)
+SOURCE = source_config(provider="pagerduty", secret=PAGERDUTY_SECRET)
 VECTOR_BODY = b'{"event":{"id":"01ABC","event_type":"incident.triggered"}}'
 VECTOR_SIGNATURE = "v1=503e6db459ac5638864ee5baee672e95715bb81990f9f290f0115fee1f59d5b9"
 
@@ -36,7 +36,7 @@ def test_any_of_several_signatures_may_match_while_pagerduty_rotates():
 
 
 def test_our_side_rotates_with_a_list_of_secrets():
-    rotating = SourceConfig(provider="pagerduty", secret=["brand-new", PAGERDUTY_SECRET])
+    rotating = source_config(provider="pagerduty", secret=["brand-new", PAGERDUTY_SECRET])
     pagerduty.verify(rotating, signed(VECTOR_SIGNATURE), 0)
 
 

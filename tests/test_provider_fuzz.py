@@ -16,20 +16,20 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.config.settings import SourceConfig
+from bot.config.settings import source_config
 from bot.providers import PROVIDERS
 from bot.providers.base import WebhookRequest
 from bot.render.renderer import Renderer
 from tests.conftest import FIXTURES
 
 SOURCES = {
-    "github": SourceConfig(provider="github", secret="s"),
-    "alertmanager": SourceConfig(provider="alertmanager", token="t"),
-    "pagerduty": SourceConfig(provider="pagerduty", secret="s"),
-    "stripe": SourceConfig(provider="stripe", secret="s"),
-    "grafana": SourceConfig(provider="grafana", secret="s", group=False),
-    "datadog": SourceConfig(provider="datadog", token="t"),
-    "generic": SourceConfig(
+    "github": source_config(provider="github", secret="s"),
+    "alertmanager": source_config(provider="alertmanager", token="t"),
+    "pagerduty": source_config(provider="pagerduty", secret="s"),
+    "stripe": source_config(provider="stripe", secret="s"),
+    "grafana": source_config(provider="grafana", secret="s", group=False),
+    "datadog": source_config(provider="datadog", token="t"),
+    "generic": source_config(
         provider="generic",
         token="t",
         fields={

@@ -11,7 +11,8 @@ import pytest
 from bot.commands import Caller
 from bot.config.settings import RouteConfig
 from bot.intake.web import COMMANDS, STORE
-from bot.pipeline.grouping import DEFAULT_GROUP_WAIT, Grouping, digest_message, grouping_for
+from bot.pipeline.grouping import Grouping, digest_message, grouping_for
+from bot.providers.alerting import STORM_GROUP_WAIT
 from tests.conftest import base_config, dumps, eventually, fixture_bytes, github_headers, issue_body
 from tests.senders import ALERTMANAGER_TOKEN, bearer
 
@@ -53,7 +54,7 @@ def storm_config(tmp_path, slack_url: str, **route) -> dict:
 
 def test_alerting_providers_group_by_default_and_others_do_not():
     route = RouteConfig(to=["ops"])
-    assert grouping_for(route, "alertmanager") == Grouping(DEFAULT_GROUP_WAIT, 30.0)
+    assert grouping_for(route, "alertmanager") == Grouping(STORM_GROUP_WAIT, 30.0)
     assert grouping_for(route, "github") is None
     assert grouping_for(route, "pagerduty") is None
     assert grouping_for(RouteConfig(to=["ops"], group_wait="0s"), "alertmanager") is None

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from bot.config.settings import SourceConfig
+from bot.config.settings import source_config
 from bot.core.errors import VerificationError
 from bot.intake.web import METRICS, STORE
 from bot.providers import stripe
@@ -16,7 +16,7 @@ from tests.conftest import base_config, dumps, eventually, fixture_bytes
 from tests.senders import STRIPE_SECRET
 from tests.senders import stripe as stripe_headers
 
-SOURCE = SourceConfig(provider="stripe", secret=STRIPE_SECRET)
+SOURCE = source_config(provider="stripe", secret=STRIPE_SECRET)
 VECTOR_BODY = b'{"id":"evt_test","object":"event"}'
 VECTOR_T = 1700000000
 VECTOR_V1 = "8042376f6ca064adbe037642a718227dfd59047137eb49497a54c49eb0cfb724"
@@ -36,7 +36,7 @@ def test_any_v1_may_match_and_v0_is_ignored():
 
 
 def test_our_side_rotates_with_a_list_of_secrets():
-    rotating = SourceConfig(provider="stripe", secret=["whsec_new", STRIPE_SECRET])
+    rotating = source_config(provider="stripe", secret=["whsec_new", STRIPE_SECRET])
     stripe.verify(rotating, signed(f"t={VECTOR_T},v1={VECTOR_V1}"), VECTOR_T)
 
 
@@ -51,7 +51,7 @@ def test_our_side_rotates_with_a_list_of_secrets():
     ],
 )
 def test_timestamp_must_be_within_tolerance_either_way(now, tolerance, accepted):
-    source = SourceConfig(provider="stripe", secret=STRIPE_SECRET, tolerance=tolerance)
+    source = source_config(provider="stripe", secret=STRIPE_SECRET, tolerance=tolerance)
     request = signed(f"t={VECTOR_T},v1={VECTOR_V1}")
     if accepted:
         stripe.verify(source, request, now)
@@ -77,7 +77,7 @@ def test_bad_headers_are_refused(header, reason):
 
 
 def test_the_key_is_the_whole_whsec_string_not_its_base64():
-    decoded = SourceConfig(provider="stripe", secret="test_secret")
+    decoded = source_config(provider="stripe", secret="test_secret")
     with pytest.raises(VerificationError):
         stripe.verify(decoded, signed(f"t={VECTOR_T},v1={VECTOR_V1}"), VECTOR_T)
 

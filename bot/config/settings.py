@@ -7,21 +7,20 @@ line that names the key.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import os
 import re
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     IPvAnyNetwork,
+    TypeAdapter,
     ValidationError,
     field_validator,
     model_validator,
@@ -33,16 +32,13 @@ from pydantic_settings import (
 )
 from pydantic_settings.exceptions import SettingsError
 
-from bot.core.durations import parse_duration, parse_rate
+from bot.config.source import Duration, SourceBase, as_list
 from bot.core.events import check_severity
-from bot.core.expressions import ExpressionError, compile_field
+from bot.providers import PROVIDERS
 from bot.store import url_problem
 
 PLACEHOLDER_SECRET = "change-me"
 
-ProviderName = Literal[
-    "github", "stripe", "pagerduty", "alertmanager", "grafana", "datadog", "generic"
-]
 Lifecycle = Literal["update+thread", "update", "thread", "new"]
 
 DISCORD_WEBHOOK_URL = re.compile(
@@ -50,22 +46,6 @@ DISCORD_WEBHOOK_URL = re.compile(
     r"(?:\?(?P<query>\S*))?$"
 )
 """A Discord webhook URL as Discord shows it: ``.../api/webhooks/<id>/<token>``."""
-
-
-def _seconds(value: Any) -> Any:
-    return parse_duration(value) if isinstance(value, str) else value
-
-
-Duration = Annotated[float, BeforeValidator(_seconds)]
-"""Seconds, written in config as ``"5m"``, ``"24h"`` or a plain number."""
-
-
-def _per_second(value: Any) -> Any:
-    return parse_rate(value) if isinstance(value, str) else value
-
-
-Rate = Annotated[float, BeforeValidator(_per_second), Field(gt=0)]
-"""Requests per second, written in config as ``"50/s"`` or ``"600/m"``."""
 
 
 class _Section(BaseModel):
@@ -140,180 +120,21 @@ class InspectorConfig(_Section):
     token: str = ""
 
 
-# How each provider proves a request is genuine: "secret" signs the body (HMAC), "token"
-# and "basic" are presented credentials. A kind a sender cannot produce is a config error,
-# so a GitHub source given a token instead of a secret cannot end up unchecked.
-_CREDENTIALS: dict[str, frozenset[str]] = {
-    "github": frozenset({"secret"}),
-    "stripe": frozenset({"secret"}),
-    "pagerduty": frozenset({"secret"}),
-    "alertmanager": frozenset({"token", "basic"}),
-    "grafana": frozenset({"secret", "token", "basic"}),
-    "datadog": frozenset({"token", "basic"}),
-    "generic": frozenset({"secret", "token", "basic"}),
-}
-_CREDENTIAL_WORDS = {"secret": "secret", "token": "token", "basic": "username/password"}
+if TYPE_CHECKING:
+    SourceConfig = SourceBase
+else:
+    SourceConfig = Annotated[
+        Union[tuple(provider.config for provider in PROVIDERS.values())],  # noqa: UP007
+        Field(discriminator="provider"),
+    ]
+"""One webhook endpoint: the model of the provider its ``provider`` key names."""
 
-# Keys that mean something for some providers only; elsewhere they are config errors.
-_PROVIDER_KEYS: dict[str, frozenset[str]] = {
-    "group": frozenset({"alertmanager", "grafana"}),
-    "signature_header": frozenset({"grafana", "generic"}),
-    "timestamp_header": frozenset({"grafana", "generic"}),
-    "signature_prefix": frozenset({"generic"}),
-    "signature_encoding": frozenset({"generic"}),
-    "fields": frozenset({"generic"}),
-    "challenge": frozenset({"generic"}),
-}
+_SOURCE: TypeAdapter[SourceConfig] = TypeAdapter(SourceConfig)
 
 
-class FieldsConfig(_Section):
-    """How a `generic` source reads its body: each value a dotted path or a Jinja template.
-
-    Unset fields fall back to the body's own ``title``/``summary``/``message``... keys.
-    """
-
-    event: str | None = None
-    title: str | None = None
-    text: str | None = None
-    severity: str | None = None
-    status: str | None = None
-    url: str | None = None
-    actor: str | None = None
-    thread_key: str | None = None
-    occurred_at: str | None = None
-    labels: dict[str, str] = {}
-
-    @model_validator(mode="after")
-    def _compiles(self) -> FieldsConfig:
-        for name, source in self.expressions().items():
-            try:
-                compile_field(source)
-            except ExpressionError as exc:
-                raise ValueError(f"{name}: {exc}") from None
-        return self
-
-    def expressions(self) -> dict[str, str]:
-        """Every configured expression by name (labels as ``labels.<key>``)."""
-        named = {
-            name: value
-            for name, value in self.model_dump(exclude={"labels"}).items()
-            if value is not None
-        }
-        return named | {f"labels.{key}": value for key, value in self.labels.items()}
-
-
-class SourceConfig(_Section):
-    """One webhook endpoint, ``POST /hooks/<name>``."""
-
-    provider: ProviderName
-    secret: str | list[str] | None = None
-    token: str | list[str] | None = None
-    token_header: str = "Authorization"
-    username: str | None = None
-    password: str | None = None
-    allow_unsigned: bool = False
-    tolerance: Duration = 300.0
-    allow_ips: list[IPvAnyNetwork] = []
-    rate_limit: Rate | None = None
-    rate_burst: int | None = Field(None, ge=1)
-    challenge: str | None = None
-    group: bool = True
-    """Alerting providers: one message per notification group (listing its alerts), or
-    one per alert when false."""
-    signature_header: str | None = None
-    """The header carrying the body's HMAC (Grafana's default: X-Grafana-Alerting-Signature)."""
-    timestamp_header: str | None = None
-    """When set, the HMAC covers ``"{timestamp}:{body}"`` and the timestamp must be fresh."""
-    signature_prefix: str = ""
-    """`generic`: what precedes the signature in its header (``sha256=``)."""
-    signature_encoding: Literal["hex", "base64"] = "hex"
-    fields: FieldsConfig | None = None
-    """`generic`: how to read the body (``[sources.<name>.fields]``)."""
-
-    @property
-    def secrets(self) -> list[str]:
-        """All accepted secrets, newest first (a list allows rotation)."""
-        return _as_list(self.secret)
-
-    @property
-    def tokens(self) -> list[str]:
-        return _as_list(self.token)
-
-    @field_validator("challenge")
-    @classmethod
-    def _challenge_shape(cls, value: str | None) -> str | None:
-        where, _, name = (value or "").partition(":")
-        if value is not None and (where not in ("body", "query") or not name):
-            raise ValueError(
-                f"challenge {value!r} must be 'body:<field>' or 'query:<parameter>' "
-                "(e.g. 'body:challenge', 'query:hub.challenge')"
-            )
-        return value
-
-    @model_validator(mode="after")
-    def _needs_credentials(self) -> SourceConfig:
-        if (self.username is None) != (self.password is None):
-            raise ValueError("username and password go together (HTTP basic auth)")
-        given = {
-            kind
-            for kind, present in (
-                ("secret", self.secrets),
-                ("token", self.tokens),
-                ("basic", self.username is not None),
-            )
-            if present
-        }
-        accepted = _CREDENTIALS[self.provider]
-        if given - accepted:
-            wrong = ", ".join(w for k, w in _CREDENTIAL_WORDS.items() if k in given - accepted)
-            usable = " or ".join(w for k, w in _CREDENTIAL_WORDS.items() if k in accepted)
-            raise ValueError(f"{self.provider} cannot use {wrong}; give {usable}")
-        if not (given or self.allow_unsigned):
-            raise ValueError(
-                "needs a secret or token (or username/password); "
-                "set allow_unsigned = true to accept anyone"
-            )
-        for key in self.model_fields_set:
-            allowed = _PROVIDER_KEYS.get(key)
-            if allowed is not None and self.provider not in allowed:
-                raise ValueError(
-                    f"{key} applies only to {', '.join(sorted(allowed))} sources, "
-                    f"not {self.provider}"
-                )
-        return self
-
-    @model_validator(mode="after")
-    def _signature_settings(self) -> SourceConfig:
-        header_options = {"timestamp_header", "signature_prefix", "signature_encoding"}
-        custom = header_options & self.model_fields_set
-        if self.provider == "generic" and self.signature_header is None and custom:
-            raise ValueError(
-                "timestamp_header, signature_prefix and signature_encoding describe a "
-                "custom HMAC header: set signature_header too"
-            )
-        if self.signature_header is not None and not self.secrets:
-            raise ValueError("signature_header needs a secret to check the signature with")
-        if self.provider == "generic" and self.signature_header is None:
-            for secret in self.secrets:
-                if not _is_base64(secret.removeprefix("whsec_")):
-                    raise ValueError(
-                        "a Standard Webhooks secret is whsec_ followed by base64 (as the "
-                        "sender shows it); for another HMAC scheme set signature_header"
-                    )
-        return self
-
-
-def _is_base64(text: str) -> bool:
-    try:
-        return bool(base64.b64decode(text, validate=True))
-    except (binascii.Error, ValueError):
-        return False
-
-
-def _as_list(value: str | list[str] | None) -> list[str]:
-    if value is None:
-        return []
-    return [value] if isinstance(value, str) else list(value)
+def source_config(**keys: Any) -> SourceConfig:
+    """One ``[sources.<name>]`` table read as the config reads it (tests, tools)."""
+    return _SOURCE.validate_python(keys)
 
 
 class TargetConfig(_Section):
@@ -365,7 +186,8 @@ class RouteConfig(_Section):
     lifecycle: Lifecycle = "update+thread"
     group_wait: Duration | None = Field(None, ge=0)
     """Over 0: a burst of events on this route becomes one digest message, posted this
-    long after the first. Unset: ``DEFAULT_GROUPING`` for alerting providers, else off."""
+    long after the first. Unset: the provider's
+    ``group_wait`` (a second for alerting providers), else off."""
     group_interval: Duration | None = Field(None, gt=0)
     """How often a digest is edited while the burst goes on; a burst quiet this long is
     over. Unset: the provider's default, else 30s."""
@@ -375,7 +197,7 @@ class RouteConfig(_Section):
     @field_validator("match", "exclude")
     @classmethod
     def _severity_levels(cls, value: dict[str, MatchValue]) -> dict[str, MatchValue]:
-        for pattern in _as_list(value.get("severity")):
+        for pattern in as_list(value.get("severity")):
             check_severity(pattern)
         return value
 
@@ -509,15 +331,46 @@ def _environment_problem(exc: SettingsError) -> str:
 
 def _first_problem(exc: ValidationError) -> str:
     error = exc.errors()[0]
-    key = ".".join(str(part) for part in error["loc"])
+    loc, provider = _without_provider_tag(error["loc"])
+    key = ".".join(str(part) for part in loc)
     if error["type"] == "extra_forbidden":
-        message = "unknown key (check the spelling; see config.example.toml)"
+        owners = _providers_reading(str(loc[-1])) if provider else []
+        if owners:  # a key of other providers: say whose, at the source as a whole
+            key = key.rpartition(".")[0]
+            message = f"{loc[-1]} applies only to {', '.join(owners)} sources, not {provider}"
+        else:
+            message = "unknown key (check the spelling; see config.example.toml)"
+    elif error["type"] in _PROVIDER_PROBLEMS:
+        key += ".provider"
+        message = _PROVIDER_PROBLEMS[error["type"]](error.get("ctx", {}))
     else:
         message = error["msg"].removeprefix("Value error, ")
     more = exc.error_count() - 1
     suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
     where = f"{key}: " if key else ""  # a whole-config check names its keys itself
     return f"config error: {where}{message}{suffix}"
+
+
+_PROVIDER_PROBLEMS: dict[str, Callable[[dict[str, Any]], str]] = {
+    "union_tag_not_found": lambda ctx: "Field required",
+    "union_tag_invalid": lambda ctx: (
+        f"unknown provider {ctx.get('tag')!r} (known: {', '.join(PROVIDERS)})"
+    ),
+}
+"""A source's ``provider`` missing or unknown: the union's own words name neither the key
+nor the providers there are."""
+
+
+def _without_provider_tag(loc: tuple[int | str, ...]) -> tuple[tuple[int | str, ...], str]:
+    """``sources.<name>.<provider>.<key>`` as the user wrote it, ``sources.<name>.<key>``,
+    and the provider pydantic's union tagged the path with ("" outside a source)."""
+    if len(loc) >= 3 and loc[0] == "sources" and loc[2] in PROVIDERS:
+        return (*loc[:2], *loc[3:]), str(loc[2])
+    return loc, ""
+
+
+def _providers_reading(key: str) -> list[str]:
+    return sorted(name for name, p in PROVIDERS.items() if key in p.config.model_fields)
 
 
 __all__ = [
@@ -527,4 +380,5 @@ __all__ = [
     "SourceConfig",
     "TargetConfig",
     "load_config",
+    "source_config",
 ]

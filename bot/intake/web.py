@@ -89,7 +89,7 @@ async def _receive(request: web.Request) -> web.StreamResponse:
         metrics.count_request(name, "bad_payload")
         log.warning("refused", extra={"source": name, "outcome": "bad_payload", "reason": str(exc)})
         return _error(400, str(exc))
-    if (echo := challenge_value(source.challenge, hook.query, payload)) is not None:
+    if (echo := challenge_value(source.challenge_at, hook.query, payload)) is not None:
         return _challenge_answer(name, echo)
     delivery_id = provider.delivery_id(hook, payload)
     kept = {h: v for h in provider.kept_headers if (v := hook.header(h)) is not None}
@@ -120,11 +120,11 @@ async def _receive(request: web.Request) -> web.StreamResponse:
     return web.Response(body=answer, content_type="application/json")
 
 
-def _payload_at_intake(provider: Provider, source: SourceConfig, hook: WebhookRequest) -> Any:
+def _payload_at_intake(provider: Provider[Any], source: SourceConfig, hook: WebhookRequest) -> Any:
     """The parsed body when the intake reads it (an id or a challenge in the body);
     otherwise ``None`` once the body is known to be JSON (a 400 now beats a dead letter
     later), and the normalizer builds it off the request path."""
-    if provider.id_from_body or (source.challenge or "").startswith("body:"):
+    if provider.id_from_body or (source.challenge_at or "").startswith("body:"):
         return hook.json()
     hook.check_json()
     return None
@@ -221,7 +221,7 @@ async def answer_query_challenge(request: web.Request) -> web.Response:
         return _error(404, f"unknown source {name!r}")
     if (refused := await _admit(request, name, source)) is not None:
         return refused
-    echo = challenge_value(source.challenge, request.query, None)
+    echo = challenge_value(source.challenge_at, request.query, None)
     if echo is None:
         raise web.HTTPMethodNotAllowed("GET", ["POST"])
     return _challenge_answer(name, echo)

@@ -1,8 +1,9 @@
 """Storms: a burst of events on one route becomes one digest message, edited as it grows.
 
-When a route groups (``group_wait`` > 0, the default for alerting providers), each of its
-deliveries waits ``group_wait`` before it may go. The first to come due takes every
-other pending delivery of the same route and target with it:
+When a route groups (``group_wait`` > 0; unset, the provider's ``group_wait``, which
+alerting providers set), each of its deliveries waits ``group_wait`` before it may go.
+The first to come due takes every other pending delivery of the same route and target
+with it:
 
 - alone, it is posted like any other event (its conversation, its lifecycle);
 - with company, one digest is posted instead ("37 alerts firing" and the latest of
@@ -27,13 +28,10 @@ from typing import Any
 from bot.chat import ChatAdapter
 from bot.config.settings import RouteConfig
 from bot.core.errors import MessageGone
+from bot.providers import PROVIDERS
 from bot.render.renderer import RESOLVED_COLOR, SEVERITY_COLORS, Formatted, Formatter, Message
 from bot.store import DeliveryRecord, DigestRecord, Store
 
-ALERTING_PROVIDERS = frozenset({"alertmanager", "grafana", "datadog"})
-"""Providers whose events come in storms; PagerDuty is not here: each incident is a page
-someone acts on, and PagerDuty already groups alerts into incidents."""
-DEFAULT_GROUP_WAIT = 1.0
 DEFAULT_GROUP_INTERVAL = 30.0
 LISTED = 20
 """Lines a digest lists (the newest); the title counts them all."""
@@ -59,10 +57,10 @@ class Grouping:
 
 def grouping_for(route: RouteConfig, provider: str) -> Grouping | None:
     """The route's grouping for an event of ``provider``; None when it posts each event."""
-    alerting = provider in ALERTING_PROVIDERS
     wait = route.group_wait
     if wait is None:
-        wait = DEFAULT_GROUP_WAIT if alerting else 0.0
+        known = PROVIDERS.get(provider)
+        wait = known.group_wait if known else 0.0
     if wait <= 0:
         return None
     return Grouping(wait, route.group_interval or DEFAULT_GROUP_INTERVAL)

@@ -9,10 +9,10 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
-from typing import get_args
 
-from bot.config.settings import ProviderName, RouteConfig, Settings
+from bot.config.settings import RouteConfig, Settings
 from bot.core.events import MATCH_FIELDS, Event, severity_rank
+from bot.providers import PROVIDERS
 
 _GLOB_CHARACTERS = frozenset("*?[")
 
@@ -120,7 +120,7 @@ def route_warnings(settings: Settings) -> list[str]:
     """Route keys that look like mistakes: a source or provider nothing is called, a key
     one letter off an event field. Warned, not refused: any other key is a label, and a
     label may be spelled any way."""
-    names = {"source": sorted(settings.sources), "provider": list(get_args(ProviderName))}
+    names = {"source": sorted(settings.sources), "provider": list(PROVIDERS)}
     warnings = []
     for index, route in enumerate(settings.routes):
         for table, conditions in (("match", route.match), ("exclude", route.exclude)):

@@ -1,6 +1,10 @@
-"""The provider registry: adding a provider is one module and one line here."""
+"""The provider registry: adding a provider is its folder and one line here (see
+CONTRIBUTING.md). The config's ``provider`` key, and the order known providers are
+listed in, come from here."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from bot.providers import (
     alertmanager,
@@ -13,11 +17,11 @@ from bot.providers import (
 )
 from bot.providers.base import Provider, WebhookRequest
 
-PROVIDERS: dict[str, Provider] = {
+PROVIDERS: dict[str, Provider[Any]] = {
     "github": github.PROVIDER,
-    "alertmanager": alertmanager.PROVIDER,
-    "pagerduty": pagerduty.PROVIDER,
     "stripe": stripe.PROVIDER,
+    "pagerduty": pagerduty.PROVIDER,
+    "alertmanager": alertmanager.PROVIDER,
     "grafana": grafana.PROVIDER,
     "datadog": datadog.PROVIDER,
     "generic": generic.PROVIDER,

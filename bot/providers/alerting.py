@@ -14,9 +14,9 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from bot.config.settings import SourceConfig
+from bot.config.source import SourceBase
 from bot.core.events import Event, Severity, severity_of, severity_rank
 from bot.core.times import parse_time
 from bot.providers.base import (
@@ -35,6 +35,11 @@ STATUS_MAP = {
     "resolved": ("alert.resolved", "resolved"),
 }
 
+STORM_GROUP_WAIT = 1.0
+"""Alerts come in storms: by default a route gathers a second of them into one digest.
+(PagerDuty does not: each incident is a page someone acts on, and PagerDuty already
+groups alerts into incidents.)"""
+
 # Alerts without a ``severity`` label (or with a word we do not know) are warnings:
 # someone wrote a rule for them, but nobody said it pages.
 DEFAULT_SEVERITY: Severity = "warning"
@@ -51,17 +56,29 @@ class SenderExtras:
     labels: dict[str, str] = field(default_factory=dict)
 
 
+class AlertingSource(SourceBase):
+    """A source of Alertmanager-shaped bodies."""
+
+    group: bool = True
+    """One message per notification group (listing its alerts), or one per alert when
+    false."""
+
+
+A = TypeVar("A", bound=AlertingSource)
+
+
 def _no_extras(body: dict[str, Any]) -> SenderExtras:
     return SenderExtras()
 
 
 def provider(
     name: str,
+    config: type[A],
     versions: frozenset[str],
-    verify: Verifier,
-    sign: Signer,
+    verify: Verifier[A],
+    sign: Signer[A],
     extras: Callable[[dict[str, Any]], SenderExtras] = _no_extras,
-) -> Provider:
+) -> Provider[A]:
     """A provider for a sender of Alertmanager-shaped bodies of the given ``version``s.
 
     Bodies of other versions, or rewritten by a custom payload template, are accepted and
@@ -72,7 +89,7 @@ def provider(
         return notification_id(payload, request.body)
 
     def normalize_request(
-        source_name: str, source: SourceConfig, request: WebhookRequest, payload: Any
+        source_name: str, source: A, request: WebhookRequest, payload: Any
     ) -> list[Event]:
         if not isinstance(payload, dict) or str(payload.get("version")) not in versions:
             return []
@@ -80,12 +97,14 @@ def provider(
 
     return Provider(
         name=name,
+        config=config,
         verify=verify,
         delivery_id=delivery_id,
         normalize=normalize_request,
         kept_headers=("content-type", "user-agent"),
         supported_events=tuple(event for event, _ in STATUS_MAP.values()),
         sign=sign,
+        group_wait=STORM_GROUP_WAIT,
     )
 
 

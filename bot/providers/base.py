@@ -7,13 +7,13 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 from urllib.parse import parse_qs
 
 import msgspec
 import orjson
 
-from bot.config.settings import SourceConfig
+from bot.config.source import SourceBase
 from bot.core.errors import PayloadError
 from bot.core.events import Event
 from bot.core.times import parse_time
@@ -93,16 +93,19 @@ class _AnyObject(msgspec.Struct):
 _SYNTAX = msgspec.json.Decoder(_AnyObject)
 
 
-Verifier = Callable[[SourceConfig, WebhookRequest, float], None]
+S = TypeVar("S", bound=SourceBase)
+"""A provider's own source model."""
+
+Verifier = Callable[[S, WebhookRequest, float], None]
 """Raise ``VerificationError`` unless the request comes from the configured sender."""
 
 DeliveryId = Callable[[WebhookRequest, Any], str]
 """The sender's id for this delivery, used to drop redeliveries; ``Any`` is the parsed body."""
 
-Normalizer = Callable[[str, SourceConfig, WebhookRequest, Any], list[Event]]
+Normalizer = Callable[[str, S, WebhookRequest, Any], list[Event]]
 """Turn one request into zero or more events; an empty list means known but ignored."""
 
-Signer = Callable[[SourceConfig, bytes, float], dict[str, str]]
+Signer = Callable[[S, bytes, float], dict[str, str]]
 """The headers that make ``verify`` accept ``body`` from this source at ``now``.
 
 The inverse of ``Verifier``, used by ``simulate`` to send samples as the sender would:
@@ -111,20 +114,25 @@ it lives next to ``verify`` so the two cannot drift apart.
 
 
 @dataclass(frozen=True)
-class Provider:
-    """A webhook sender we understand."""
+class Provider(Generic[S]):
+    """A webhook sender we understand: everything about it but its templates."""
 
     name: str
-    verify: Verifier
+    config: type[S]
+    """Its ``[sources.<name>]`` model: the credentials it checks, the keys it reads."""
+    verify: Verifier[S]
     delivery_id: DeliveryId
-    normalize: Normalizer
+    normalize: Normalizer[S]
     kept_headers: tuple[str, ...]
     """Headers stored in the inbox (never signatures or credentials)."""
     supported_events: tuple[str, ...] = ()
-    sign: Signer = field(kw_only=True)
+    sign: Signer[S] = field(kw_only=True)
     id_from_body: bool = field(default=True, kw_only=True)
     """``delivery_id`` reads the parsed body. When it does not, the intake only checks
     that the body is JSON and passes ``None``; the normalizer builds the payload later."""
+    group_wait: float = field(default=0.0, kw_only=True)
+    """How long a route waits to gather a burst into one digest when it does not say
+    (``group_wait``): senders whose events come in storms set it, others post each event."""
 
 
 def content_digest(body: bytes) -> str:

@@ -11,7 +11,7 @@ import binascii
 import hmac
 from collections.abc import Callable
 
-from bot.config.settings import SourceConfig
+from bot.config.source import SourceBase
 from bot.core.errors import VerificationError
 from bot.providers.base import WebhookRequest
 
@@ -39,7 +39,7 @@ def matches_any(candidates: list[str], secrets: list[str], sign: SignFn) -> bool
 
 
 def check_signature_header(
-    source: SourceConfig,
+    source: SourceBase,
     request: WebhookRequest,
     now: float,
     *,
@@ -82,7 +82,7 @@ def encode_signature(secret: str, signed: bytes, encoding: str) -> str:
     return digest.hex() if encoding == "hex" else base64.b64encode(digest).decode()
 
 
-def check_credentials(source: SourceConfig, request: WebhookRequest) -> None:
+def check_credentials(source: SourceBase, request: WebhookRequest) -> None:
     """Bearer/static token or HTTP Basic, for senders that cannot sign."""
     if source.tokens:
         presented = request.header(source.token_header) or ""
@@ -109,7 +109,7 @@ def check_credentials(source: SourceConfig, request: WebhookRequest) -> None:
             raise VerificationError("basic auth does not match")
 
 
-def credential_headers(source: SourceConfig) -> dict[str, str]:
+def credential_headers(source: SourceBase) -> dict[str, str]:
     """What ``check_credentials`` accepts from this source: its first token, else basic auth."""
     if source.tokens:
         token = source.tokens[0]

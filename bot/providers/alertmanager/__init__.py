@@ -7,18 +7,26 @@ the id is a hash of the notification's content (see ``alerting.notification_id``
 
 from __future__ import annotations
 
-from bot.config.settings import SourceConfig
+from typing import ClassVar, Literal
+
 from bot.providers import alerting
 from bot.providers.base import WebhookRequest
 from bot.providers.signing import check_credentials, credential_headers
 
 
-def verify(source: SourceConfig, request: WebhookRequest, now: float) -> None:
+class AlertmanagerSource(alerting.AlertingSource):
+    """``[sources.<name>]`` with ``provider = "alertmanager"``: a token or basic auth."""
+
+    credentials: ClassVar[frozenset[str]] = frozenset({"token", "basic"})
+    provider: Literal["alertmanager"]
+
+
+def verify(source: AlertmanagerSource, request: WebhookRequest, now: float) -> None:
     check_credentials(source, request)
 
 
-def sign(source: SourceConfig, body: bytes, now: float) -> dict[str, str]:
+def sign(source: AlertmanagerSource, body: bytes, now: float) -> dict[str, str]:
     return credential_headers(source)
 
 
-PROVIDER = alerting.provider("alertmanager", frozenset({"4"}), verify, sign)
+PROVIDER = alerting.provider("alertmanager", AlertmanagerSource, frozenset({"4"}), verify, sign)

@@ -11,12 +11,21 @@ constant time by ``signing.check_credentials``); its *Payload* is a template of
 from __future__ import annotations
 
 import re
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, Literal, NamedTuple
 
-from bot.config.settings import SourceConfig
+from bot.config.source import SourceBase
 from bot.core.events import PRIORITY_SEVERITY, Event
+from bot.providers import alerting
 from bot.providers.base import Provider, WebhookRequest, content_digest, http_url, moment, text
 from bot.providers.signing import check_credentials, credential_headers
+
+
+class DatadogSource(SourceBase):
+    """``[sources.<name>]`` with ``provider = "datadog"``: Datadog's webhooks integration
+    signs nothing; it sends custom headers (a token) or basic auth."""
+
+    credentials: ClassVar[frozenset[str]] = frozenset({"token", "basic"})
+    provider: Literal["datadog"]
 
 
 class Transition(NamedTuple):
@@ -45,11 +54,11 @@ _TITLE_TRANSITION = re.compile(
 _NOISE = re.compile(r"^%%%\s*$|@webhook-\S+", re.MULTILINE)
 
 
-def verify(source: SourceConfig, request: WebhookRequest, now: float) -> None:
+def verify(source: DatadogSource, request: WebhookRequest, now: float) -> None:
     check_credentials(source, request)
 
 
-def sign(source: SourceConfig, body: bytes, now: float) -> dict[str, str]:
+def sign(source: DatadogSource, body: bytes, now: float) -> dict[str, str]:
     return credential_headers(source)
 
 
@@ -62,7 +71,7 @@ def delivery_id(request: WebhookRequest, payload: Any) -> str:
 
 
 def normalize(
-    source_name: str, source: SourceConfig, request: WebhookRequest, payload: Any
+    source_name: str, source: DatadogSource, request: WebhookRequest, payload: Any
 ) -> list[Event]:
     if not isinstance(payload, dict):
         return []
@@ -122,10 +131,12 @@ def _message(value: Any, limit: int = 600) -> str:
 
 PROVIDER = Provider(
     name="datadog",
+    config=DatadogSource,
     verify=verify,
     delivery_id=delivery_id,
     normalize=normalize,
     kept_headers=("content-type",),
     supported_events=tuple(dict.fromkeys(t.event for t in TRANSITIONS.values())),
     sign=sign,
+    group_wait=alerting.STORM_GROUP_WAIT,
 )

@@ -21,11 +21,11 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
-from bot.config.settings import FieldsConfig, SourceConfig
 from bot.core.errors import PayloadError, VerificationError
 from bot.core.events import Event, Status, severity_of
 from bot.core.expressions import ExpressionError, FieldExpression, compile_field
 from bot.providers.base import Provider, WebhookRequest, content_digest, http_url, moment
+from bot.providers.generic.config import FieldsConfig, GenericSource
 from bot.providers.signing import (
     check_credentials,
     check_signature_header,
@@ -56,7 +56,7 @@ STATUS_WORDS: dict[str, Status] = {
 # -- verification ---------------------------------------------------------------------
 
 
-def verify(source: SourceConfig, request: WebhookRequest, now: float) -> None:
+def verify(source: GenericSource, request: WebhookRequest, now: float) -> None:
     if source.signature_header:
         check_signature_header(
             source,
@@ -82,7 +82,7 @@ def _standard_signature(secret: str, message_id: str, timestamp: str, body: byte
     return base64.b64encode(hmac_sha256(_standard_key(secret), signed)).decode()
 
 
-def _check_standard_webhooks(source: SourceConfig, request: WebhookRequest, now: float) -> None:
+def _check_standard_webhooks(source: GenericSource, request: WebhookRequest, now: float) -> None:
     message_id = request.header("webhook-id")
     timestamp = request.header("webhook-timestamp")
     signatures = request.header("webhook-signature")
@@ -105,7 +105,7 @@ def _check_standard_webhooks(source: SourceConfig, request: WebhookRequest, now:
     check_timestamp(timestamp, now, source.tolerance)
 
 
-def sign(source: SourceConfig, body: bytes, now: float) -> dict[str, str]:
+def sign(source: GenericSource, body: bytes, now: float) -> dict[str, str]:
     headers = credential_headers(source)
     if not source.secrets:
         return headers
@@ -137,7 +137,7 @@ def delivery_id(request: WebhookRequest, payload: Any) -> str:
 
 
 def normalize(
-    source_name: str, source: SourceConfig, request: WebhookRequest, payload: Any
+    source_name: str, source: GenericSource, request: WebhookRequest, payload: Any
 ) -> list[Event]:
     fields = source.fields or FieldsConfig()
     read = _reader(fields, payload)
@@ -200,6 +200,7 @@ def _first_text(payload: Any, keys: tuple[str, ...]) -> str:
 
 PROVIDER = Provider(
     name="generic",
+    config=GenericSource,
     verify=verify,
     delivery_id=delivery_id,
     normalize=normalize,

@@ -9,9 +9,9 @@ ignored, like every event without a handler.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar, Literal
 
-from bot.config.settings import SourceConfig
+from bot.config.source import SourceBase
 from bot.core.errors import VerificationError
 from bot.core.events import Event
 from bot.providers.base import (
@@ -27,13 +27,22 @@ from bot.providers.base import (
 )
 from bot.providers.signing import hmac_sha256_hex, matches_any
 
+
+class GitHubSource(SourceBase):
+    """``[sources.<name>]`` with ``provider = "github"``: GitHub signs every delivery
+    with the webhook secret, and can do nothing else."""
+
+    credentials: ClassVar[frozenset[str]] = frozenset({"secret"})
+    provider: Literal["github"]
+
+
 Handler = Callable[[dict[str, Any]], dict[str, Any] | None]
 """Payload -> Event fields (``None`` when this payload is not worth a message)."""
 
 _FAILED_CONCLUSIONS = {"failure", "timed_out", "startup_failure", "action_required"}
 
 
-def verify(source: SourceConfig, request: WebhookRequest, now: float) -> None:
+def verify(source: GitHubSource, request: WebhookRequest, now: float) -> None:
     if not source.secrets:
         return  # allow_unsigned (config validation guarantees that)
     header = request.header("x-hub-signature-256")
@@ -47,7 +56,7 @@ def verify(source: SourceConfig, request: WebhookRequest, now: float) -> None:
     raise VerificationError("X-Hub-Signature-256 does not match the configured secret")
 
 
-def sign(source: SourceConfig, body: bytes, now: float) -> dict[str, str]:
+def sign(source: GitHubSource, body: bytes, now: float) -> dict[str, str]:
     if not source.secrets:
         return {}
     return {"X-Hub-Signature-256": "sha256=" + hmac_sha256_hex(source.secrets[0], body)}
@@ -58,7 +67,7 @@ def delivery_id(request: WebhookRequest, payload: Any) -> str:
 
 
 def normalize(
-    source_name: str, source: SourceConfig, request: WebhookRequest, payload: Any
+    source_name: str, source: GitHubSource, request: WebhookRequest, payload: Any
 ) -> list[Event]:
     kind = request.header("x-github-event") or ""
     if not isinstance(payload, dict):
@@ -388,6 +397,7 @@ HANDLERS: dict[str, Handler] = {
 
 PROVIDER = Provider(
     name="github",
+    config=GitHubSource,
     verify=verify,
     delivery_id=delivery_id,
     normalize=normalize,

@@ -10,9 +10,9 @@ or basic auth. Both can be required at once.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from bot.config.settings import SourceConfig
+from bot.config.source import SignatureHeaderSource
 from bot.providers import alerting
 from bot.providers.base import WebhookRequest, text
 from bot.providers.signing import (
@@ -26,7 +26,14 @@ from bot.providers.signing import (
 SIGNATURE_HEADER = "X-Grafana-Alerting-Signature"
 
 
-def verify(source: SourceConfig, request: WebhookRequest, now: float) -> None:
+class GrafanaSource(alerting.AlertingSource, SignatureHeaderSource):
+    """``[sources.<name>]`` with ``provider = "grafana"``: an HMAC secret (in
+    ``signature_header``, X-Grafana-Alerting-Signature by default), a token or basic auth."""
+
+    provider: Literal["grafana"]
+
+
+def verify(source: GrafanaSource, request: WebhookRequest, now: float) -> None:
     if source.secrets:
         check_signature_header(
             source,
@@ -38,7 +45,7 @@ def verify(source: SourceConfig, request: WebhookRequest, now: float) -> None:
     check_credentials(source, request)
 
 
-def sign(source: SourceConfig, body: bytes, now: float) -> dict[str, str]:
+def sign(source: GrafanaSource, body: bytes, now: float) -> dict[str, str]:
     headers = credential_headers(source)
     if source.secrets:
         timestamp = str(int(now)) if source.timestamp_header else None
@@ -64,4 +71,4 @@ def extras(body: dict[str, Any]) -> alerting.SenderExtras:
     )
 
 
-PROVIDER = alerting.provider("grafana", frozenset({"1"}), verify, sign, extras)
+PROVIDER = alerting.provider("grafana", GrafanaSource, frozenset({"1"}), verify, sign, extras)

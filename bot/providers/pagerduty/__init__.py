@@ -10,9 +10,9 @@ derived from it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar, Literal
 
-from bot.config.settings import SourceConfig
+from bot.config.source import SourceBase
 from bot.core.errors import VerificationError
 from bot.core.events import PRIORITY_SEVERITY, Event
 from bot.providers.base import (
@@ -25,6 +25,15 @@ from bot.providers.base import (
     text,
 )
 from bot.providers.signing import hmac_sha256_hex, matches_any
+
+
+class PagerDutySource(SourceBase):
+    """``[sources.<name>]`` with ``provider = "pagerduty"``: PagerDuty v3 signs every
+    delivery with the subscription's secret, and can do nothing else."""
+
+    credentials: ClassVar[frozenset[str]] = frozenset({"secret"})
+    provider: Literal["pagerduty"]
+
 
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
 """``event`` (the envelope's inner object) -> Event fields."""
@@ -46,7 +55,7 @@ URGENCY_SEVERITY = {"high": "error", "low": "warning"}
 DEFAULT_SEVERITY = "error"
 
 
-def verify(source: SourceConfig, request: WebhookRequest, now: float) -> None:
+def verify(source: PagerDutySource, request: WebhookRequest, now: float) -> None:
     if not source.secrets:
         return  # allow_unsigned (config validation guarantees that)
     header = request.header("x-pagerduty-signature")
@@ -66,7 +75,7 @@ def verify(source: SourceConfig, request: WebhookRequest, now: float) -> None:
     raise VerificationError("X-PagerDuty-Signature does not match the configured secret")
 
 
-def sign(source: SourceConfig, body: bytes, now: float) -> dict[str, str]:
+def sign(source: PagerDutySource, body: bytes, now: float) -> dict[str, str]:
     if not source.secrets:
         return {}
     return {"X-PagerDuty-Signature": "v1=" + hmac_sha256_hex(source.secrets[0], body)}
@@ -81,7 +90,7 @@ def delivery_id(request: WebhookRequest, payload: Any) -> str:
 
 
 def normalize(
-    source_name: str, source: SourceConfig, request: WebhookRequest, payload: Any
+    source_name: str, source: PagerDutySource, request: WebhookRequest, payload: Any
 ) -> list[Event]:
     event = payload.get("event") if isinstance(payload, dict) else None
     if not isinstance(event, dict) or not isinstance(event.get("data"), dict):
@@ -196,6 +205,7 @@ def _names(references: Any) -> list[str]:
 
 PROVIDER = Provider(
     name="pagerduty",
+    config=PagerDutySource,
     verify=verify,
     delivery_id=delivery_id,
     normalize=normalize,

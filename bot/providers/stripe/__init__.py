@@ -11,13 +11,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar, Literal
 
-from bot.config.settings import SourceConfig
+from bot.config.source import SourceBase
 from bot.core.errors import VerificationError
 from bot.core.events import Event
 from bot.providers.base import Provider, WebhookRequest, content_digest, dig, moment
 from bot.providers.signing import check_timestamp, hmac_sha256_hex, matches_any
+
+
+class StripeSource(SourceBase):
+    """``[sources.<name>]`` with ``provider = "stripe"``: Stripe signs every event with
+    the endpoint's ``whsec_`` secret, and can do nothing else."""
+
+    credentials: ClassVar[frozenset[str]] = frozenset({"secret"})
+    provider: Literal["stripe"]
+
 
 Handler = Callable[["_StripeEvent"], dict[str, Any]]
 """A Stripe event -> Event fields."""
@@ -30,7 +39,7 @@ THREE_DECIMAL = frozenset("bhd jod kwd omr tnd".split())  # noqa: SIM905
 DASHBOARD = "https://dashboard.stripe.com"
 
 
-def verify(source: SourceConfig, request: WebhookRequest, now: float) -> None:
+def verify(source: StripeSource, request: WebhookRequest, now: float) -> None:
     if not source.secrets:
         return  # allow_unsigned (config validation guarantees that)
     header = request.header("stripe-signature")
@@ -60,7 +69,7 @@ def _parse_signature(header: str) -> tuple[str, list[str]]:
     return timestamp, signatures
 
 
-def sign(source: SourceConfig, body: bytes, now: float) -> dict[str, str]:
+def sign(source: StripeSource, body: bytes, now: float) -> dict[str, str]:
     if not source.secrets:
         return {}
     timestamp = str(int(now))
@@ -75,7 +84,7 @@ def delivery_id(request: WebhookRequest, payload: Any) -> str:
 
 
 def normalize(
-    source_name: str, source: SourceConfig, request: WebhookRequest, payload: Any
+    source_name: str, source: StripeSource, request: WebhookRequest, payload: Any
 ) -> list[Event]:
     if not isinstance(payload, dict) or not isinstance(dig(payload, "data.object"), dict):
         return []
@@ -336,6 +345,7 @@ _FAILURES = frozenset(
 
 PROVIDER = Provider(
     name="stripe",
+    config=StripeSource,
     verify=verify,
     delivery_id=delivery_id,
     normalize=normalize,

@@ -1,0 +1,120 @@
+"""What every webhook source is configured with, whatever its provider.
+
+Each provider declares its own model next to its code: a subclass of ``SourceBase``
+naming its ``provider`` tag, the credential kinds it can check and any keys of its own.
+``Settings.sources`` is the union of the registered models, told apart by ``provider``,
+so a key one provider does not read is an unknown key there. This module names no
+provider: it is what both the providers and the rest of the config build on.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, ClassVar
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, IPvAnyNetwork, model_validator
+
+from bot.core.durations import parse_duration, parse_rate
+
+
+def _seconds(value: Any) -> Any:
+    return parse_duration(value) if isinstance(value, str) else value
+
+
+Duration = Annotated[float, BeforeValidator(_seconds)]
+"""Seconds, written in config as ``"5m"``, ``"24h"`` or a plain number."""
+
+
+def _per_second(value: Any) -> Any:
+    return parse_rate(value) if isinstance(value, str) else value
+
+
+Rate = Annotated[float, BeforeValidator(_per_second), Field(gt=0)]
+"""Requests per second, written in config as ``"50/s"`` or ``"600/m"``."""
+
+CREDENTIAL_WORDS = {"secret": "secret", "token": "token", "basic": "username/password"}
+"""Credential kinds as config calls them: ``secret`` signs the body (HMAC); ``token`` and
+``basic`` are presented credentials."""
+
+
+class SourceBase(BaseModel):
+    """One webhook endpoint, ``POST /hooks/<name>``: the keys every provider reads."""
+
+    model_config = ConfigDict(extra="forbid")  # a typo such as ``secrett`` fails at start
+
+    credentials: ClassVar[frozenset[str]] = frozenset(CREDENTIAL_WORDS)
+    """The kinds this provider's sender can produce. A kind it cannot is a config error,
+    so a GitHub source given a token instead of a secret cannot end up unchecked."""
+
+    provider: str
+    secret: str | list[str] | None = None
+    token: str | list[str] | None = None
+    token_header: str = "Authorization"
+    username: str | None = None
+    password: str | None = None
+    allow_unsigned: bool = False
+    tolerance: Duration = 300.0
+    allow_ips: list[IPvAnyNetwork] = []
+    rate_limit: Rate | None = None
+    rate_burst: int | None = Field(None, ge=1)
+
+    @property
+    def secrets(self) -> list[str]:
+        """All accepted secrets, newest first (a list allows rotation)."""
+        return as_list(self.secret)
+
+    @property
+    def tokens(self) -> list[str]:
+        return as_list(self.token)
+
+    @property
+    def challenge_at(self) -> str | None:
+        """Where the intake finds a verification challenge to echo (``body:<field>`` or
+        ``query:<parameter>``); None for senders that send none."""
+        return None
+
+    @model_validator(mode="after")
+    def _needs_credentials(self) -> SourceBase:
+        if (self.username is None) != (self.password is None):
+            raise ValueError("username and password go together (HTTP basic auth)")
+        given = {
+            kind
+            for kind, present in (
+                ("secret", self.secrets),
+                ("token", self.tokens),
+                ("basic", self.username is not None),
+            )
+            if present
+        }
+        accepted = self.credentials
+        if given - accepted:
+            wrong = ", ".join(w for k, w in CREDENTIAL_WORDS.items() if k in given - accepted)
+            usable = " or ".join(w for k, w in CREDENTIAL_WORDS.items() if k in accepted)
+            raise ValueError(f"{self.provider} cannot use {wrong}; give {usable}")
+        if not (given or self.allow_unsigned):
+            raise ValueError(
+                "needs a secret or token (or username/password); "
+                "set allow_unsigned = true to accept anyone"
+            )
+        return self
+
+
+class SignatureHeaderSource(SourceBase):
+    """A source whose sender can put one HMAC of the body in a header of its choosing."""
+
+    signature_header: str | None = None
+    """The header carrying the body's HMAC."""
+    timestamp_header: str | None = None
+    """When set, the HMAC covers ``"{timestamp}:{body}"`` and the timestamp must be fresh."""
+
+    @model_validator(mode="after")
+    def _header_needs_secret(self) -> SignatureHeaderSource:
+        if self.signature_header is not None and not self.secrets:
+            raise ValueError("signature_header needs a secret to check the signature with")
+        return self
+
+
+def as_list(value: str | list[str] | None) -> list[str]:
+    """A key written as one string or a list of them, as a list."""
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(value)
