@@ -15,12 +15,10 @@ from collections.abc import AsyncIterator
 import aiohttp
 from aiohttp import web
 
-from bot.chat import ChatAdapter
+from bot.chat import ChatAdapter, registry
 from bot.chat.directory import ChannelDirectory
 from bot.chat.discord import commands as discord_interactions
-from bot.chat.discord.adapter import DiscordAdapter
 from bot.chat.slack import commands as slack_app
-from bot.chat.slack.adapter import SlackAdapter
 from bot.commands import CommandCore
 from bot.config.settings import Settings
 from bot.intake.ingress import IngressPolicy
@@ -35,7 +33,6 @@ log = logging.getLogger("bot")
 
 HTTP_SESSION = web.AppKey("http_session", aiohttp.ClientSession)
 DRAIN_SECONDS = 18.0
-WEBHOOK_LOOKUP_RETRY = 60.0
 
 
 def build_app(settings: Settings) -> web.Application:
@@ -57,15 +54,12 @@ def build_app(settings: Settings) -> web.Application:
 def build_adapters(
     settings: Settings, session: aiohttp.ClientSession, directory: ChannelDirectory
 ) -> dict[str, ChatAdapter]:
-    adapters: dict[str, ChatAdapter] = {}
-    if settings.slack_enabled:
-        adapters["slack"] = SlackAdapter(settings.slack.bot_token, settings.slack.api_url, session)
-    if settings.discord_bot_enabled or settings.discord_webhooks_used:
-        # A webhook needs no token; its URL's host gives way to [discord] api_url.
-        adapters["discord"] = DiscordAdapter(
-            settings.discord.api_url, settings.discord.bot_token, session, directory
-        )
-    return adapters
+    """An adapter for every registered platform that is configured."""
+    return {
+        name: platform.adapter(settings, session, directory)
+        for name, platform in registry.PLATFORMS.items()
+        if platform.configured(settings)
+    }
 
 
 def startup_warnings(settings: Settings) -> list[str]:
@@ -75,17 +69,8 @@ def startup_warnings(settings: Settings) -> list[str]:
         for name in settings.placeholder_secrets()
     ]
     warnings.extend(route_warnings(settings))
-    if not settings.slack_enabled:
-        warnings.append(
-            "Slack delivery is disabled: [slack] bot_token is empty "
-            "(set BOT_SLACK__BOT_TOKEN); Slack deliveries wait as dead letters to replay"
-        )
-    channels = [n for n, t in settings.targets.items() if t.discord]
-    if channels and not settings.discord_bot_enabled:
-        warnings.append(
-            f"Discord channel targets {', '.join(channels)} cannot be posted to: "
-            "[discord] bot_token is empty (set BOT_DISCORD__BOT_TOKEN)"
-        )
+    for platform in registry.PLATFORMS.values():
+        warnings.extend(platform.warnings(settings))
     if os.environ.get("DYNO") and not is_shared(settings.store.url):
         warnings.append(
             "running on Heroku with SQLite: the dyno disk is wiped on every restart; "
@@ -94,15 +79,10 @@ def startup_warnings(settings: Settings) -> list[str]:
     return warnings
 
 
-def _learn_webhook_channels(
-    settings: Settings, adapters: dict[str, ChatAdapter]
-) -> asyncio.Task[None] | None:
-    """In the background: which channel each Discord webhook target posts into."""
-    discord = adapters.get("discord")
-    webhooks = [t.address for t in settings.targets.values() if t.discord_webhook]
-    if not isinstance(discord, DiscordAdapter) or not webhooks:
-        return None
-    return asyncio.create_task(discord.learn_webhook_channels(webhooks, WEBHOOK_LOOKUP_RETRY))
+def _background(settings: Settings, adapters: dict[str, ChatAdapter]) -> list[asyncio.Task[None]]:
+    """What each adapter does while the bot runs (Discord learns its webhooks' channels)."""
+    work = (registry.PLATFORMS[name].background(a, settings) for name, a in adapters.items())
+    return [asyncio.create_task(coroutine) for coroutine in work if coroutine is not None]
 
 
 def optional_features_off(settings: Settings) -> list[str]:
@@ -133,7 +113,7 @@ async def _runtime(app: web.Application) -> AsyncIterator[None]:
         log.info(f"off until configured: {'; '.join(off)}")
     await store.recover()
     await pipeline.start()
-    learning = _learn_webhook_channels(settings, adapters)
+    background = _background(settings, adapters)
     try:
         yield
     finally:
@@ -141,8 +121,8 @@ async def _runtime(app: web.Application) -> AsyncIterator[None]:
         log.info(
             "stopping: no new work; finishing posts under way", extra={"within_s": DRAIN_SECONDS}
         )
-        if learning is not None:
-            learning.cancel()
+        for task in background:
+            task.cancel()
         await pipeline.stop(DRAIN_SECONDS)
         await session.close()
         await store.close()

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from bot.chat.registry import markups
 from bot.config.settings import source_config
 from bot.core.errors import VerificationError
 from bot.providers import github
@@ -180,5 +181,5 @@ def test_push_with_an_empty_commit_message_still_renders():
 
     [event] = normalize("push", "push", empty)
     assert event.text == ""
-    message = Renderer().render(event, "slack")
+    message = Renderer(markups=markups()).render(event, "slack")
     assert not message.text.startswith("event received; template")

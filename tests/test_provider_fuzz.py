@@ -16,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.chat.registry import markups
 from bot.config.settings import source_config
 from bot.providers import PROVIDERS
 from bot.providers.base import WebhookRequest
@@ -39,7 +40,7 @@ SOURCES = {
         },
     ),
 }
-RENDERER = Renderer()
+RENDERER = Renderer(markups=markups())
 
 json_values = st.recursive(
     st.none()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.chat.registry import markups
 from bot.core.events import Event
 from bot.render.renderer import Renderer
 
@@ -21,7 +22,7 @@ def issue_event(title: str = "Crash on start") -> Event:
 
 
 def test_same_template_formats_per_platform():
-    renderer = Renderer()
+    renderer = Renderer(markups=markups())
     slack = renderer.render(issue_event(), "slack")
     discord = renderer.render(issue_event(), "discord")
     assert slack.text == "It &lt;b&gt;breaks&lt;/b&gt; *badly*"
@@ -37,7 +38,7 @@ def test_user_template_dir_shadows_the_default(tmp_path):
         "{% block text %}Opened by {{ event.actor | bold }}: {{ event.url | link('view') }}"
         "{% endblock %}"
     )
-    renderer = Renderer(str(tmp_path))
+    renderer = Renderer(str(tmp_path), markups=markups())
     slack = renderer.render(issue_event(), "slack")
     discord = renderer.render(issue_event(), "discord")
     assert slack.text == "Opened by *mona*: <https://github.com/a/b/issues/1|view>"
@@ -52,7 +53,7 @@ def test_platform_variant_wins_for_its_platform(tmp_path):
     (tmp_path / "github" / "issues.discord.j2").write_text(
         '{% extends "github/default.j2" %}{% block text %}discord only{% endblock %}'
     )
-    renderer = Renderer(str(tmp_path))
+    renderer = Renderer(str(tmp_path), markups=markups())
     assert renderer.render(issue_event(), "discord").text == "discord only"
     assert renderer.render(issue_event(), "slack").text != "discord only"
 
@@ -62,7 +63,9 @@ def test_a_failing_template_still_posts_what_happened(tmp_path):
     (tmp_path / "github" / "issues.j2").write_text(
         '{% extends "github/default.j2" %}{% block text %}{{ 1 / 0 }}{% endblock %}'
     )
-    message = Renderer(str(tmp_path)).render(issue_event("<!channel> alert"), "slack")
+    message = Renderer(str(tmp_path), markups=markups()).render(
+        issue_event("<!channel> alert"), "slack"
+    )
     assert message.title == "&lt;!channel&gt; alert"
     assert message.text.startswith("event received; template github/issues.j2 failed:")
     assert "division by zero" in message.text
@@ -74,12 +77,12 @@ def test_the_sandbox_refuses_unsafe_attribute_access(tmp_path):
         '{% extends "github/default.j2" %}'
         "{% block text %}{{ event.__class__.__mro__ }}{% endblock %}"
     )
-    message = Renderer(str(tmp_path)).render(issue_event(), "slack")
+    message = Renderer(str(tmp_path), markups=markups()).render(issue_event(), "slack")
     assert "class" not in message.text  # the sandbox hides dunder attributes entirely
 
 
 def test_time_filter_lets_each_reader_see_local_time():
-    renderer = Renderer()
+    renderer = Renderer(markups=markups())
     env_slack = renderer._envs["slack"]
     env_discord = renderer._envs["discord"]
     template = "{{ when | time }}"
@@ -89,7 +92,7 @@ def test_time_filter_lets_each_reader_see_local_time():
 
 
 def test_code_spans_cannot_ping_on_slack():
-    renderer = Renderer()
+    renderer = Renderer(markups=markups())
     branch = "<!channel> & `main`"
     slack = renderer._envs["slack"].from_string("{{ b | code }}").render(b=branch)
     discord = renderer._envs["discord"].from_string("{{ b | code }}").render(b=branch)

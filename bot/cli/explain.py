@@ -13,13 +13,14 @@ from datetime import UTC
 
 from jinja2 import TemplateError
 
+from bot.chat import registry
 from bot.config.settings import Settings
 from bot.core.errors import PayloadError
 from bot.core.events import Event
 from bot.ops.logs import redact
 from bot.pipeline.plan import Planner
 from bot.providers import PROVIDERS
-from bot.render.renderer import Message, Platform, Renderer
+from bot.render.renderer import Message, Renderer
 from bot.store import DeliveryRecord, InboxItem
 
 
@@ -52,7 +53,7 @@ def explain(settings: Settings, source_name: str, body: bytes, headers: dict[str
         headers=headers,
         body=body,
     )
-    planner = Planner(settings, Renderer(settings.templates.dir))
+    planner = Planner(settings, Renderer(settings.templates.dir, markups=registry.markups()))
     try:
         events = planner.normalize(item)
     except PayloadError as exc:
@@ -109,9 +110,8 @@ def _describe_routes(planner: Planner, matched: list[int]) -> list[str]:
 
 
 def _describe_delivery(renderer: Renderer, event: Event, delivery: DeliveryRecord) -> list[str]:
-    platform: Platform = "slack" if delivery.platform == "slack" else "discord"
     try:
-        template = renderer.template_for(event, platform).name
+        template = renderer.template_for(event, delivery.platform).name
     except TemplateError as exc:
         template = f"none ({exc})"
     message = Message.model_validate(delivery.message)

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
+from bot.chat import registry
 from bot.chat.directory import ChannelDirectory
 from bot.commands.grammar import (
     FIXED_KEYS,
@@ -40,7 +41,7 @@ from bot.core.durations import format_duration
 from bot.pipeline.notices import end_mute, notice, notice_destination, started_message
 from bot.pipeline.overrides import Selector, destination_for, in_force
 from bot.pipeline.replay import ReplayError, replay
-from bot.render.renderer import Message, Platform
+from bot.render.renderer import Message
 from bot.store import DeliveryRecord, EventRecord, MuteRecord, RerouteRecord, Store
 
 log = logging.getLogger("bot.commands")
@@ -255,11 +256,8 @@ class CommandCore:
         return Reply("\n".join(lines))
 
     def _configured(self, platform: str) -> bool:
-        if platform == "slack":
-            return self.settings.slack_enabled
-        return self.settings.discord_bot_enabled or any(
-            t.discord_webhook for t in self.settings.targets.values()
-        )
+        known = registry.PLATFORMS.get(platform)
+        return known is not None and known.configured(self.settings)
 
     async def _unroute(self, command: Unroute, caller: Caller, now: float) -> Reply:
         reroute = await self.store.get_reroute(command.id)
@@ -401,9 +399,8 @@ class CommandCore:
     async def _test(self, command: SendTest, caller: Caller, now: float) -> Reply:
         where = command.destination
         if where is None:
-            platform: Platform = "discord" if caller.platform == "discord" else "slack"
             where = destination_for(
-                platform,
+                registry.caller_platform(caller.platform),
                 caller.channel,
                 caller.channel_name,
                 self.settings.targets,

@@ -14,14 +14,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from bot.chat import registry
+from bot.chat.platform import Platform
 from bot.config.settings import TargetConfig
 from bot.core.durations import format_duration, parse_duration
 from bot.core.errors import BotError
 from bot.core.events import MATCH_FIELDS, check_severity
 from bot.pipeline.overrides import Destination, Selector, destination_for
-from bot.render.renderer import Platform
 
-CallerPlatform = Literal["slack", "discord", "cli"]
+CallerPlatform = str
+"""A registered chat platform's name, or ``"cli"`` for the command line."""
 
 FIXED_KEYS = MATCH_FIELDS
 WELL_KNOWN_LABELS = (
@@ -43,8 +45,6 @@ ROUTE_KEYWORDS = frozenset({"to", "for"})
 MAX_DURATION = 90 * 86400.0
 
 _TERM = re.compile(r"^([A-Za-z_][\w.-]*)(>=|=)(.*)$")
-_SLACK_CHANNEL = re.compile(r"^<#([A-Z0-9]+)(?:\|([^>]*))?>$")
-_DISCORD_CHANNEL = re.compile(r"^<#(\d+)>$")
 _ID = re.compile(r"^#?([mr]?)(\d+)$", re.IGNORECASE)
 
 
@@ -263,16 +263,14 @@ def parse_duration_word(word: str) -> float:
 def parse_destination(word: str, vocabulary: Vocabulary) -> Destination:
     """A channel mention (``<#C123|name>`` from Slack, ``<#123>`` from Discord), a
     ``#name``, or the name of a configured target."""
-    slack = _SLACK_CHANNEL.match(word)
-    discord = _DISCORD_CHANNEL.match(word)
-    platform: Platform
-    if discord and vocabulary.platform != "slack":
-        return destination_for("discord", discord.group(1), "", vocabulary.targets)
-    if slack:
-        return destination_for("slack", slack.group(1), slack.group(2) or "", vocabulary.targets)
+    for platform in _mention_readers(vocabulary.platform):
+        match = platform.mention.match(word) if platform.mention else None
+        if match is not None:
+            name = match.group(2) if match.re.groups > 1 else ""
+            return destination_for(platform.name, match.group(1), name or "", vocabulary.targets)
     if word.startswith("#") and len(word) > 1:
-        platform = "discord" if vocabulary.platform == "discord" else "slack"
-        return destination_for(platform, word, word[1:], vocabulary.targets)
+        home = registry.caller_platform(vocabulary.platform)
+        return destination_for(home, word, word[1:], vocabulary.targets)
     target = vocabulary.targets.get(word)
     if target is not None:
         return Destination(target.platform, target.address, word, word)
@@ -281,6 +279,13 @@ def parse_destination(word: str, vocabulary: Vocabulary) -> Destination:
         f"unknown target {word!r}{_did_you_mean(word, names)} "
         f"(targets: {', '.join(names) or 'none configured'}; or a #channel)"
     )
+
+
+def _mention_readers(caller: CallerPlatform) -> list[Platform]:
+    """The caller's own platform reads a mention first; then the others, the one with
+    the highest ``mention_precedence`` first."""
+    platforms = list(registry.PLATFORMS.values())
+    return sorted(platforms, key=lambda p: (p.name != caller, -p.mention_precedence))
 
 
 def parse_id(word: str, kind: Literal["m", "r"]) -> int:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +19,8 @@ from pydantic import (
     ConfigDict,
     Field,
     IPvAnyNetwork,
+    ModelWrapValidatorHandler,
+    PrivateAttr,
     TypeAdapter,
     ValidationError,
     field_validator,
@@ -32,6 +33,7 @@ from pydantic_settings import (
 )
 from pydantic_settings.exceptions import SettingsError
 
+from bot.chat.registry import target_keys
 from bot.config.source import Duration, SourceBase, as_list
 from bot.core.events import check_severity
 from bot.providers import PROVIDERS
@@ -40,12 +42,6 @@ from bot.store import url_problem
 PLACEHOLDER_SECRET = "change-me"
 
 Lifecycle = Literal["update+thread", "update", "thread", "new"]
-
-DISCORD_WEBHOOK_URL = re.compile(
-    r"^https?://[^/\s]+/api(?:/v\d+)?/webhooks/(?P<id>\d{1,20})/(?P<token>[\w.-]+)/?"
-    r"(?:\?(?P<query>\S*))?$"
-)
-"""A Discord webhook URL as Discord shows it: ``.../api/webhooks/<id>/<token>``."""
 
 
 class _Section(BaseModel):
@@ -137,42 +133,53 @@ def source_config(**keys: Any) -> SourceConfig:
     return _SOURCE.validate_python(keys)
 
 
-class TargetConfig(_Section):
-    """A place messages go: exactly one of a Slack channel, a Discord channel or webhook."""
+_ADDRESS = TypeAdapter(dict[str, str | None])
 
-    slack: str | None = None
-    discord: str | None = None
-    discord_webhook: str | None = None
+
+class TargetConfig(_Section):
+    """A place messages go: exactly one platform key (``slack``, ``discord``,
+    ``discord_webhook``...) names it. The keys are the chat registry's, read when a
+    target is checked, so a platform brings its own keys and their checks."""
+
     max_attempts: int | None = Field(None, ge=1)
     """This target's own retry limit; ``[delivery] max_attempts`` when unset."""
     max_age: Duration | None = None
     """How long this target's deliveries keep trying; ``[delivery] max_age`` when unset."""
+    _platform: str = PrivateAttr("")
+    _key: str = PrivateAttr("")
+    _address: str = PrivateAttr("")
 
-    @model_validator(mode="after")
-    def _exactly_one(self) -> TargetConfig:
-        given = [k for k in ("slack", "discord", "discord_webhook") if getattr(self, k)]
+    @model_validator(mode="wrap")
+    @classmethod
+    def _exactly_one_platform_key(cls, data: Any, handler: ModelWrapValidatorHandler[Any]) -> Any:
+        if not isinstance(data, dict):
+            return handler(data)
+        keys = target_keys()
+        target = handler({k: v for k, v in data.items() if k not in keys})
+        addresses = _ADDRESS.validate_python({k: v for k, v in data.items() if k in keys})
+        given = [name for name in keys if addresses.get(name)]
         if len(given) != 1:
-            raise ValueError("needs exactly one of slack, discord, discord_webhook")
-        if self.discord_webhook and not DISCORD_WEBHOOK_URL.match(self.discord_webhook):
-            raise ValueError(
-                "discord_webhook is not a Discord webhook URL "
-                "(copy it from the channel's Integrations -> Webhooks: "
-                "https://discord.com/api/webhooks/<id>/<token>)"
-            )
-        if self.discord and not self.discord.isdigit():
-            raise ValueError(
-                "discord needs a channel id (digits: enable Developer Mode, "
-                "right-click the channel, Copy Channel ID)"
-            )
-        return self
+            raise ValueError(f"needs exactly one of {', '.join(keys)}")
+        [key] = given
+        platform, spec = keys[key]
+        address = addresses[key] or ""
+        if problem := spec.problem(address):
+            raise ValueError(problem)
+        target._platform, target._key, target._address = platform.name, key, address
+        return target
 
     @property
-    def platform(self) -> Literal["slack", "discord"]:
-        return "slack" if self.slack else "discord"
+    def platform(self) -> str:
+        return self._platform
+
+    @property
+    def key(self) -> str:
+        """Which of its platform's keys names the place (a Discord channel or webhook)."""
+        return self._key
 
     @property
     def address(self) -> str:
-        return self.slack or self.discord or self.discord_webhook or ""
+        return self._address
 
 
 MatchValue = str | list[str]
@@ -260,18 +267,6 @@ class Settings(BaseSettings):
         if self.delivery.notify and self.delivery.notify not in self.targets:
             raise ValueError(f"delivery.notify names unknown target {self.delivery.notify!r}")
         return self
-
-    @property
-    def slack_enabled(self) -> bool:
-        return bool(self.slack.bot_token)
-
-    @property
-    def discord_bot_enabled(self) -> bool:
-        return bool(self.discord.bot_token)
-
-    @property
-    def discord_webhooks_used(self) -> bool:
-        return any(target.discord_webhook for target in self.targets.values())
 
     def retry_limits(self, target: str) -> tuple[int, float]:
         """``(max_attempts, max_age)`` for a target: its own, else ``[delivery]``'s."""

@@ -1,7 +1,8 @@
 """Per-channel pacing: a token bucket per lane, slowed further by any Retry-After.
 
-Slack allows about one message per second per channel with short bursts; a lane that
-is waiting never holds up another lane. One process paces in memory (``Pacer``);
+Each platform says what a lane of it tolerates (a ``Pace``: Slack allows about one
+message per second per channel with short bursts); a lane that is waiting never holds
+up another lane. One process paces in memory (``Pacer``);
 instances sharing a store take turns through it (``SharedPacer``), so two instances
 posting to one channel still stay within its budget.
 """
@@ -14,18 +15,29 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 
-class LanePacer(Protocol):
-    """What the delivery stage needs: a turn per send, and a hold after a 429."""
+@dataclass(frozen=True)
+class Pace:
+    """A lane's budget: ``burst`` sends at once, then ``rate`` per second."""
 
-    async def wait_turn(self, lane: str) -> None: ...
+    rate: float = 1.0
+    burst: float = 5.0
+
+
+class LanePacer(Protocol):
+    """What the delivery stage needs: a turn per send, and a hold after a 429.
+
+    ``pace`` is the lane's platform's budget.
+    """
+
+    async def wait_turn(self, lane: str, pace: Pace) -> None: ...
 
     def sent(self, lane: str) -> None:
         """The platform answered a send on ``lane`` (whatever it said)."""
 
-    async def hold(self, lane: str, seconds: float) -> None:
+    async def hold(self, lane: str, seconds: float, pace: Pace) -> None:
         """Nothing goes out on ``lane`` for ``seconds`` (a Retry-After)."""
 
-    def backlog_seconds(self, lane: str, queued: int) -> float:
+    def backlog_seconds(self, lane: str, queued: int, pace: Pace) -> float:
         """Rough wait for the ``queued``-th message in a lane, to defer work honestly."""
 
 
@@ -55,21 +67,19 @@ class TokenBucket:
 
 
 class Pacer:
-    """Buckets by lane, created on first use."""
+    """Buckets by lane, created on first use at the lane's pace."""
 
-    def __init__(self, rate: float = 1.0, burst: float = 5.0) -> None:
-        self.rate = rate
-        self.burst = burst
+    def __init__(self) -> None:
         self._buckets: dict[str, TokenBucket] = {}
 
-    def bucket(self, lane: str) -> TokenBucket:
+    def bucket(self, lane: str, pace: Pace) -> TokenBucket:
         if lane not in self._buckets:
-            self._buckets[lane] = TokenBucket(self.rate, self.burst, self.burst)
+            self._buckets[lane] = TokenBucket(pace.rate, pace.burst, pace.burst)
         return self._buckets[lane]
 
-    async def wait_turn(self, lane: str) -> None:
+    async def wait_turn(self, lane: str, pace: Pace) -> None:
         """Wait until the lane may send; call ``sent`` when the platform has answered."""
-        bucket = self.bucket(lane)
+        bucket = self.bucket(lane, pace)
         while (delay := bucket.delay(time.monotonic())) > 0:
             await asyncio.sleep(delay)
 
@@ -81,13 +91,13 @@ class Pacer:
         answer, which comes after the platform counted, keeps our bucket never fuller
         than the platform's, so pacing at its rate never draws a 429.
         """
-        self.bucket(lane).take(time.monotonic())
+        self._buckets[lane].take(time.monotonic())
 
-    async def hold(self, lane: str, seconds: float) -> None:
-        self.bucket(lane).block(time.monotonic(), seconds)
+    async def hold(self, lane: str, seconds: float, pace: Pace) -> None:
+        self.bucket(lane, pace).block(time.monotonic(), seconds)
 
-    def backlog_seconds(self, lane: str, queued: int) -> float:
-        return queued / self.rate
+    def backlog_seconds(self, lane: str, queued: int, pace: Pace) -> float:
+        return queued / pace.rate
 
 
 class LaneClock(Protocol):
@@ -103,21 +113,19 @@ class LaneClock(Protocol):
 class SharedPacer:
     """``Pacer``'s budget (burst, then ``rate`` per second), shared through a ``LaneClock``."""
 
-    def __init__(self, clock: LaneClock, rate: float = 1.0, burst: float = 5.0) -> None:
+    def __init__(self, clock: LaneClock) -> None:
         self.clock = clock
-        self.rate = rate
-        self.burst = burst
 
-    async def wait_turn(self, lane: str) -> None:
-        delay = await self.clock.reserve_turn(lane, 1 / self.rate, self.burst)
+    async def wait_turn(self, lane: str, pace: Pace) -> None:
+        delay = await self.clock.reserve_turn(lane, 1 / pace.rate, pace.burst)
         if delay > 0:
             await asyncio.sleep(delay)
 
     def sent(self, lane: str) -> None:
         """Nothing to count: ``wait_turn`` already reserved the slot in the shared clock."""
 
-    async def hold(self, lane: str, seconds: float) -> None:
-        await self.clock.hold_lane(lane, seconds, 1 / self.rate, self.burst)
+    async def hold(self, lane: str, seconds: float, pace: Pace) -> None:
+        await self.clock.hold_lane(lane, seconds, 1 / pace.rate, pace.burst)
 
-    def backlog_seconds(self, lane: str, queued: int) -> float:
-        return queued / self.rate
+    def backlog_seconds(self, lane: str, queued: int, pace: Pace) -> float:
+        return queued / pace.rate

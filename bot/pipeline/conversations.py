@@ -29,6 +29,7 @@ from typing import Literal
 
 from bot.chat import ChatAdapter, Ref
 from bot.core.errors import MessageGone
+from bot.core.text import shorten
 from bot.render.renderer import Message
 from bot.store import ConversationRecord, DeliveryRecord, Store
 
@@ -81,12 +82,10 @@ def thread_reply(message: Message) -> Message:
     lines = message.text.strip().splitlines()
     status = next((f for f in message.fields if f.name.casefold() == "status"), None)
     line = lines[0] if lines else (f"{status.name}: {status.value}" if status else "")
-    if len(line) > REPLY_LINE_LIMIT:
-        line = line[: REPLY_LINE_LIMIT - 1].rstrip() + "…"
     return Message(
         title=message.title,
         url=message.url,
-        text=line,
+        text=shorten(line, REPLY_LINE_LIMIT, tidy=str.rstrip),
         color=message.color,
         timestamp=message.timestamp,
     )

@@ -17,10 +17,11 @@ from datetime import UTC, datetime
 from fnmatch import fnmatchcase
 from typing import Any
 
+from bot.chat import registry
 from bot.config.settings import Settings
 from bot.core.durations import parse_duration
 from bot.core.times import parse_time
-from bot.render.renderer import SEVERITY_COLORS, Formatter, Message
+from bot.render.renderer import SEVERITY_COLORS, Message
 from bot.store import DeliveryRecord, Store
 
 SCAN_LIMIT = 1_000_000
@@ -42,7 +43,7 @@ def death_notice(
         return None
     if dead.target == name or (dead.platform, dead.address) == (target.platform, target.address):
         return None
-    escape = Formatter(target.platform).escape
+    escape = registry.formatter(target.platform).escape
     message = Message(
         title=escape(
             f"Not delivered to {dead.target}: {dead.event_type or 'event'} {dead.event_id}"

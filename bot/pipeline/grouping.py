@@ -25,11 +25,11 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from bot.chat import ChatAdapter
+from bot.chat import ChatAdapter, registry
 from bot.config.settings import RouteConfig
 from bot.core.errors import MessageGone
 from bot.providers import PROVIDERS
-from bot.render.renderer import RESOLVED_COLOR, SEVERITY_COLORS, Formatted, Formatter, Message
+from bot.render.renderer import RESOLVED_COLOR, SEVERITY_COLORS, Formatted, Message
 from bot.store import DeliveryRecord, DigestRecord, Store
 
 DEFAULT_GROUP_INTERVAL = 30.0
@@ -99,7 +99,7 @@ def digest_message(entries: dict[str, dict[str, Any]], platform: str, now: float
     named = ", ".join(f"{count} {state}" for state, count in states.most_common() if state)
     # One state for all is said once, in the title; a mix is counted there and per line.
     title = f"{total} {words[0]}".rstrip() if len(states) == 1 else f"{total}: {named}"
-    formatter = Formatter("discord" if platform == "discord" else "slack")
+    formatter = registry.formatter(platform)
     listed = []
     for line, word in list(zip(lines, words, strict=True))[:LISTED]:
         shown = formatter.link(line["url"], Formatted(line["title"]))

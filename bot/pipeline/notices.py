@@ -10,11 +10,12 @@ from __future__ import annotations
 import logging
 from collections import Counter
 
+from bot.chat import registry
 from bot.chat.directory import ChannelDirectory
 from bot.config.settings import Settings
 from bot.core.durations import format_duration
 from bot.pipeline.overrides import Destination, Selector, destination_for
-from bot.render.renderer import Formatter, Message, Platform
+from bot.render.renderer import Formatter, Message
 from bot.store import DeliveryRecord, MuteRecord, Store
 
 log = logging.getLogger("bot.mutes")
@@ -29,10 +30,9 @@ def notice_destination(
     mute: MuteRecord, settings: Settings, directory: ChannelDirectory | None = None
 ) -> Destination | None:
     """Where a mute is announced: the channel it was set in, else ``[delivery] notify``."""
-    if mute.platform in ("slack", "discord") and mute.channel:
-        platform: Platform = "slack" if mute.platform == "slack" else "discord"
+    if mute.platform in registry.PLATFORMS and mute.channel:
         return destination_for(
-            platform, mute.channel, mute.channel_name, settings.targets, directory
+            mute.platform, mute.channel, mute.channel_name, settings.targets, directory
         )
     notify = settings.delivery.notify
     if notify and notify in settings.targets:
@@ -73,7 +73,7 @@ def _until(mute: MuteRecord) -> str:
 
 
 def _formatter(platform: str) -> Formatter:
-    return Formatter("discord" if platform == "discord" else "slack")
+    return registry.formatter(platform)
 
 
 def started_message(mute: MuteRecord, platform: str) -> Message:

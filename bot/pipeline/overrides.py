@@ -13,11 +13,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from bot.chat import registry
 from bot.chat.directory import ChannelDirectory
 from bot.config.settings import TargetConfig
 from bot.core.events import Event
 from bot.pipeline.route import Condition, Decision
-from bot.render.renderer import Platform
 from bot.store import EventRecord, MuteRecord, RerouteRecord, Store
 
 DEFAULT_LIFECYCLE = "update+thread"
@@ -52,7 +52,7 @@ class Selector:
 class Destination:
     """A place to post: a configured target, or a bare channel no target names."""
 
-    platform: Platform
+    platform: str
     address: str
     target: str = ""
     label: str = ""
@@ -67,15 +67,17 @@ class Destination:
 
 
 def channel_forms(platform: str, channel: str, channel_name: str) -> set[str]:
-    """Every way a target may name one channel: its id, and ``#name`` on Slack."""
+    """Every way a target may name one channel: its id, and ``#name`` on a platform
+    whose targets name channels so (Slack)."""
     forms = {channel} if channel else set()
-    if platform == "slack" and channel_name:
+    known = registry.PLATFORMS.get(platform)  # a mute from the command line has none
+    if known is not None and known.names_channels and channel_name:
         forms.add(f"#{channel_name.lstrip('#')}")
     return forms
 
 
 def destination_for(
-    platform: Platform,
+    platform: str,
     channel: str,
     channel_name: str,
     targets: Mapping[str, TargetConfig],
@@ -155,8 +157,9 @@ class Overrides:
         for reroute in reversed(self.reroutes):  # the newest wins
             if Selector(reroute.selector).matches(event):
                 lifecycle = decisions[0].lifecycle if decisions else DEFAULT_LIFECYCLE
-                platform: Platform = "discord" if reroute.platform == "discord" else "slack"
-                where = Destination(platform, reroute.address, reroute.target, reroute.label)
+                where = Destination(
+                    reroute.platform, reroute.address, reroute.target, reroute.label
+                )
                 return [Placement(where, lifecycle, None, rerouted_by=reroute)]
         return []
 

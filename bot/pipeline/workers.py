@@ -18,7 +18,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
-from bot.chat import ChatAdapter
+from bot.chat import ChatAdapter, registry
 from bot.chat.directory import ChannelDirectory
 from bot.config.settings import Settings
 from bot.core.errors import DeliveryError
@@ -253,7 +253,8 @@ class DeliveryStage:
         queue = self._lanes.setdefault(lane, deque())
         if len(queue) >= LANE_QUEUE_LIMIT:
             # The lane is busy for a while: hand the lease back instead of sitting on it.
-            later = time.time() + self.pacer.backlog_seconds(lane, len(queue))
+            pace = registry.pace(delivery.platform)
+            later = time.time() + self.pacer.backlog_seconds(lane, len(queue), pace)
             await self.store.defer(delivery.id, later)
             return
         queue.append(delivery)
@@ -268,7 +269,8 @@ class DeliveryStage:
             if delivery.group_key is not None and not await self.grouper.ready(delivery):
                 queue.popleft()  # shown in a digest already, or waiting for its next edit
                 continue
-            await self.pacer.wait_turn(lane)
+            pace = registry.pace(delivery.platform)
+            await self.pacer.wait_turn(lane, pace)
             await self.intake.give_way()
             async with self._slots:
                 self._sending.add(lane)
@@ -369,7 +371,7 @@ class DeliveryStage:
         now = time.time()
         status = exc.http_status
         if exc.retry_after is not None:
-            await self.pacer.hold(lane, exc.retry_after)
+            await self.pacer.hold(lane, exc.retry_after, registry.pace(delivery.platform))
         attempts = delivery.attempts + 1
         max_attempts, max_age = self.settings.retry_limits(delivery.target)
         limit = "max_attempts" if attempts >= max_attempts else ""
@@ -442,7 +444,7 @@ class Pipeline:
         self.inbox_wake = Wakeup.new()
         self.outbox_wake = Wakeup.new()
         self.intake = IntakeLoad()
-        renderer = Renderer(settings.templates.dir)
+        renderer = Renderer(settings.templates.dir, markups=registry.markups())
         self.normalizer = NormalizeStage(
             settings,
             store,

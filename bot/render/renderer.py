@@ -8,10 +8,10 @@ ping a channel nor break the layout.
 
 from __future__ import annotations
 
-import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Protocol
 
 from jinja2 import (
     ChainableUndefined,
@@ -24,10 +24,8 @@ from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel
 
 from bot.core.events import Event
+from bot.core.text import shorten
 from bot.core.times import parse_time
-
-Platform = Literal["slack", "discord"]
-
 
 def _default_templates() -> Path:
     """The bundled templates: ``bot/templates`` in an installed wheel, else the checkout's
@@ -77,23 +75,46 @@ class Formatted(str):
     __slots__ = ()
 
 
-@dataclass(frozen=True)
-class Formatter:
-    """The markup of one platform."""
+class Markup(Protocol):
+    """How one chat platform writes text (``bot/chat/<platform>/markup.py``).
 
-    platform: Platform
+    ``Formatter`` does what every platform shares (text already formatted passes, a
+    non-web link is its label, empty text shows nothing, times are parsed), so a
+    markup only spells: it is handed text it may trust as described.
+    """
 
     def escape(self, text: str) -> str:
-        if self.platform == "slack":
-            return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-        return _escape_discord(text)
+        """Payload text made inert: it shows as typed, pings nobody, breaks no layout."""
 
     def unescape(self, text: str) -> str:
         """The raw value behind escaped text: for blocks that are not shown as text (the
         url, the colour) and for places a platform shows without markup."""
-        if self.platform == "slack":
-            return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-        return _DISCORD_ESCAPED.sub(r"\1", text.replace("@\u200b", "@"))
+
+    def link(self, address: str, label: str) -> str:
+        """A link to an ``http(s)`` ``address`` showing ``label`` (already escaped)."""
+
+    def bold(self, inner: str) -> str:
+        """``inner`` (escaped, stripped, not empty) in bold."""
+
+    def code(self, inner: str) -> str:
+        """A code span of raw ``inner`` (not empty; its backticks already replaced)."""
+
+    def time(self, stamp: int, fallback: str) -> str:
+        """A moment (Unix seconds), shown in the reader's zone where the platform can;
+        ``fallback`` is the same moment written in UTC."""
+
+
+@dataclass(frozen=True)
+class Formatter:
+    """The template filters and ``finalize`` of one platform, over its markup."""
+
+    markup: Markup
+
+    def escape(self, text: str) -> str:
+        return self.markup.escape(text)
+
+    def unescape(self, text: str) -> str:
+        return self.markup.unescape(text)
 
     def _text(self, value: Any) -> str:
         return value if isinstance(value, Formatted) else self.escape(str(value))
@@ -103,33 +124,22 @@ class Formatter:
         address = str(url or "")
         if not address.startswith(("https://", "http://")):
             return Formatted(label)
-        if self.platform == "slack":
-            return Formatted(f"<{slack_link_address(address)}|{label}>")
-        address = address.replace(")", "%29").replace(" ", "%20")
-        return Formatted(f"[{label.replace(']', '')}]({address})")
+        return Formatted(self.markup.link(address, label))
 
     def bold(self, text: Any) -> Formatted:
-        marker = "*" if self.platform == "slack" else "**"
         inner = self._text(text).strip()
-        return Formatted(f"{marker}{inner}{marker}" if inner else "")
+        return Formatted(self.markup.bold(inner) if inner else "")
 
     def code(self, text: Any) -> Formatted:
-        # Slack still reads <!channel> and &entities inside backticks; Discord shows a
-        # code span literally, so there only the backtick that would end it is replaced.
         inner = str(text).replace("`", "ˋ")
-        if self.platform == "slack":
-            inner = self.escape(inner)
-        return Formatted(f"`{inner}`" if inner else "")
+        return Formatted(self.markup.code(inner) if inner else "")
 
     def time(self, value: Any) -> Formatted:
         moment = parse_time(value)
         if moment is None:
             return Formatted(self.escape(str(value)))
-        stamp = int(moment.timestamp())
         fallback = moment.strftime("%Y-%m-%d %H:%M UTC")
-        if self.platform == "slack":
-            return Formatted(f"<!date^{stamp}^{{date_short_pretty}} {{time}}|{fallback}>")
-        return Formatted(f"<t:{stamp}:R>")
+        return Formatted(self.markup.time(int(moment.timestamp()), fallback))
 
     def finalize(self, value: Any) -> Any:
         if value is None:
@@ -141,42 +151,31 @@ class Formatter:
         return self.escape(str(value))
 
 
-_DISCORD_INLINE = re.compile(r"([\\*_~`|\[\]]|<(?=[@#:!]|a:|t:))")
-_DISCORD_LINE_START = re.compile(r"^(\s*)([#>-])", re.MULTILINE)
-_DISCORD_ESCAPED = re.compile(r"\\([\\*_~`|\[\]<#>-])")
-
-
-def slack_link_address(url: str) -> str:
-    """A URL made safe inside Slack's ``<url|label>`` (``|`` and ``>`` would end it)."""
-    return url.replace("|", "%7C").replace(">", "%3E").replace("<", "%3C")
-
-
-def _escape_discord(text: str) -> str:
-    # Inline markdown is escaped everywhere, block markers (headings, quotes, lists) only
-    # at line starts. Mentions are made inert by allowed_mentions at send time; the `<`
-    # of Discord's tags (`<@123>`, `<#1>`, `<:emoji:1>`, `<t:1>`) is escaped so they show
-    # as typed, and `@everyone` gets a zero-width space so it does not even look live.
-    escaped = _DISCORD_LINE_START.sub(r"\1\\\2", _DISCORD_INLINE.sub(r"\\\1", text))
-    return escaped.replace("@everyone", "@\u200beveryone").replace("@here", "@\u200bhere")
 
 
 def _truncate(text: Any, length: int = 200) -> str:
-    value = str(text)
-    return value if len(value) <= length else value[: length - 1] + "…"
+    return shorten(str(text), length)
 
 
 class Renderer:
-    """One sandboxed environment per platform; templates are compiled once and cached."""
+    """One sandboxed environment per platform; templates are compiled once and cached.
 
-    def __init__(self, user_dir: str = "") -> None:
+    ``markups`` names the platforms (the chat registry's, handed in: rendering knows no
+    platform by name, so a new one needs no change here).
+    """
+
+    def __init__(self, user_dir: str = "", *, markups: Mapping[str, Markup]) -> None:
         loaders = [FileSystemLoader(user_dir)] if user_dir else []
         loaders.append(FileSystemLoader(str(DEFAULT_TEMPLATES)))
-        self._envs = {p: self._environment(ChoiceLoader(loaders), p) for p in ("slack", "discord")}
+        self._formatters = {name: Formatter(markup) for name, markup in markups.items()}
+        self._envs = {
+            name: self._environment(ChoiceLoader(loaders), formatter)
+            for name, formatter in self._formatters.items()
+        }
         self._chosen: dict[tuple[str, str, str], Template] = {}
 
     @staticmethod
-    def _environment(loader: ChoiceLoader, platform: Platform) -> SandboxedEnvironment:
-        formatter = Formatter(platform)
+    def _environment(loader: ChoiceLoader, formatter: Formatter) -> SandboxedEnvironment:
         env = SandboxedEnvironment(
             loader=loader,
             autoescape=False,
@@ -195,7 +194,7 @@ class Renderer:
         env.globals.update(severity_colors=SEVERITY_COLORS, resolved_color=RESOLVED_COLOR)
         return env
 
-    def template_names(self, event: Event, platform: Platform) -> list[str]:
+    def template_names(self, event: Event, platform: str) -> list[str]:
         provider, family = event.provider, event.family
         return [
             f"{provider}/{family}.{platform}.j2",
@@ -206,14 +205,14 @@ class Renderer:
             "default.j2",
         ]
 
-    def template_for(self, event: Event, platform: Platform) -> Template:
+    def template_for(self, event: Event, platform: str) -> Template:
         key = (event.provider, event.family, platform)
         if key not in self._chosen:
             names = self.template_names(event, platform)
             self._chosen[key] = self._envs[platform].select_template(names)
         return self._chosen[key]
 
-    def render(self, event: Event, platform: Platform) -> Message:
+    def render(self, event: Event, platform: str) -> Message:
         """Never raises: a failing template still produces a message saying so."""
         template_name = "?"
         try:
@@ -229,7 +228,7 @@ class Renderer:
                 for name in BLOCKS
                 if name in context.blocks
             }
-            formatter = Formatter(platform)
+            formatter = self._formatters[platform]
             return Message(
                 title=_one_line(parts.get("title") or formatter.escape(event.title)),
                 url=formatter.unescape(parts.get("url", "")) or None,
@@ -240,7 +239,7 @@ class Renderer:
                 timestamp=event.occurred_at.timestamp(),
             )
         except Exception as exc:  # a template is user code: any failure still posts
-            formatter = Formatter(platform)
+            formatter = self._formatters[platform]
             return Message(
                 title=formatter.escape(event.title),
                 url=event.url,

@@ -34,9 +34,12 @@ import discord
 
 from bot.chat import Ref
 from bot.chat.directory import ChannelDirectory
-from bot.config.settings import DISCORD_WEBHOOK_URL
+from bot.chat.discord.markup import DiscordMarkup
+from bot.chat.discord.platform import WEBHOOK_URL
 from bot.core.errors import DeliveryError, MessageGone
-from bot.render.renderer import SEVERITY_COLORS, Formatter, Message
+from bot.core.text import shorten
+from bot.core.text import utf16_size as _size
+from bot.render.renderer import SEVERITY_COLORS, Message
 
 TITLE_LIMIT = 256
 DESCRIPTION_LIMIT = 4096
@@ -62,7 +65,7 @@ _URL = re.compile(r"^https?://[^\s<>]{1,2040}$")
 
 Kind = Literal["webhook", "channel"]
 
-_plain = Formatter("discord").unescape
+_plain = DiscordMarkup().unescape
 """Footers and thread names show no markdown, so the escapes would show."""
 
 
@@ -77,7 +80,7 @@ class Destination:
 
     @classmethod
     def parse(cls, address: str) -> Destination:
-        match = DISCORD_WEBHOOK_URL.match(address)
+        match = WEBHOOK_URL.match(address)
         if match is None:
             return cls("channel", address)
         thread = parse_qs(match["query"] or "").get("thread_id", [None])[0]
@@ -92,29 +95,17 @@ class Destination:
 # -- payloads -----------------------------------------------------------------------
 
 
-def _size(text: str) -> int:
-    """Length as Discord counts it, conservatively (UTF-16 units >= code points)."""
-    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+def _before_ellipsis(head: str) -> str:
+    head = head.rstrip()
+    trailing = len(head) - len(head.rstrip("\\"))
+    return head[:-1] if trailing % 2 else head  # a lone backslash would escape the ellipsis
 
 
 def _cut(text: str, limit: int) -> str:
     """``text`` within ``limit``, cut at the end with an ellipsis when it must be."""
-    text = text.strip()
-    if _size(text) <= limit:
-        return text
     if limit <= 0:
         return ""
-    kept, used = [], 0
-    for ch in text:
-        used += 2 if ord(ch) > 0xFFFF else 1
-        if used > limit - 1:
-            break
-        kept.append(ch)
-    head = "".join(kept).rstrip()
-    trailing = len(head) - len(head.rstrip("\\"))
-    if trailing % 2:  # a lone backslash would escape the ellipsis
-        head = head[:-1]
-    return head + "…"
+    return shorten(text.strip(), limit, tidy=_before_ellipsis, utf16=True)
 
 
 def _colour(value: str) -> discord.Colour:

@@ -45,6 +45,7 @@ from bot.commands.grammar import (
 )
 from bot.commands.permissions import Caller
 from bot.config.settings import Settings
+from bot.core.text import shorten
 
 log = logging.getLogger("bot.discord")
 
@@ -179,7 +180,8 @@ def discord_text(reply: Reply) -> str:
     if reply.table:
         text += f"\n```\n{reply.table_text()}\n```"
     if len(text) > CONTENT_LIMIT:
-        text = text[: CONTENT_LIMIT - 5].rstrip() + ("…\n```" if reply.table else "…")
+        # Room is kept for the table's closing fence whether or not there is a table.
+        text = shorten(text, CONTENT_LIMIT - 4, tidy=str.rstrip) + ("\n```" if reply.table else "")
     return text
 
 

@@ -14,8 +14,10 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.chat import Ref
+from bot.chat.slack.markup import slack_link_address
 from bot.core.errors import DeliveryError, MessageGone
-from bot.render.renderer import Message, slack_link_address
+from bot.core.text import shorten
+from bot.render.renderer import Message
 
 MAX_BLOCK_CHARS = 11_000
 SECTION_LIMIT = 3000
@@ -56,7 +58,7 @@ PERMANENT_ERRORS = frozenset(
 
 
 def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    return shorten(text, limit, tidy=str.rstrip)
 
 
 def blocks_for(message: Message) -> list[dict[str, Any]]:

@@ -16,6 +16,7 @@ from typing import Any, ClassVar, Literal, NamedTuple
 from bot.config.source import SourceBase
 from bot.core.events import PRIORITY_SEVERITY, Event
 from bot.providers import alerting
+from bot.core.text import shorten
 from bot.providers.base import Provider, WebhookRequest, content_digest, http_url, moment, text
 from bot.providers.signing import check_credentials, credential_headers
 
@@ -126,7 +127,7 @@ def _tags(value: Any) -> dict[str, str]:
 def _message(value: Any, limit: int = 600) -> str:
     """``$EVENT_MSG`` without Datadog's ``%%%`` markers and ``@webhook-...`` mentions."""
     message = _NOISE.sub("", text(value)).strip()
-    return message if len(message) <= limit else message[: limit - 1] + "…"
+    return shorten(message, limit)
 
 
 PROVIDER = Provider(

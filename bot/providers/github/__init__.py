@@ -14,6 +14,7 @@ from typing import Any, ClassVar, Literal
 from bot.config.source import SourceBase
 from bot.core.errors import VerificationError
 from bot.core.events import Event
+from bot.core.text import shorten
 from bot.providers.base import (
     Provider,
     WebhookRequest,
@@ -360,7 +361,7 @@ def _first_paragraph(text: Any, limit: int = 600) -> str:
     if not isinstance(text, str):
         return ""
     paragraph = text.strip().split("\r\n\r\n")[0].split("\n\n")[0].strip()
-    return paragraph if len(paragraph) <= limit else paragraph[: limit - 1] + "…"
+    return shorten(paragraph, limit)
 
 
 HANDLERS: dict[str, Handler] = {

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from bot.config.source import SignatureHeaderSource
+from bot.core.text import shorten
 from bot.providers import alerting
 from bot.providers.base import WebhookRequest, text
 from bot.providers.signing import (
@@ -66,7 +67,7 @@ def extras(body: dict[str, Any]) -> alerting.SenderExtras:
     message = text(body.get("message")).strip()
     return alerting.SenderExtras(
         title=" ".join(text(body.get("title")).split()),
-        text=message if len(message) <= 600 else message[:599] + "…",
+        text=shorten(message, 600),
         labels={"state": text(body.get("state"))} if body.get("state") else {},
     )
 

@@ -1,0 +1,37 @@
+"""Discord's markdown: inline markers are escaped everywhere, block markers (headings,
+quotes, lists) only at line starts, and its ``<...>`` tags are made to show as typed."""
+
+from __future__ import annotations
+
+import re
+
+_INLINE = re.compile(r"([\\*_~`|\[\]]|<(?=[@#:!]|a:|t:))")
+_LINE_START = re.compile(r"^(\s*)([#>-])", re.MULTILINE)
+_ESCAPED = re.compile(r"\\([\\*_~`|\[\]<#>-])")
+
+
+class DiscordMarkup:
+    def escape(self, text: str) -> str:
+        # Mentions are made inert by allowed_mentions at send time; the `<` of Discord's
+        # tags (`<@123>`, `<#1>`, `<:emoji:1>`, `<t:1>`) is escaped so they show as typed,
+        # and `@everyone` gets a zero-width space so it does not even look live.
+        escaped = _LINE_START.sub(r"\1\\\2", _INLINE.sub(r"\\\1", text))
+        return escaped.replace("@everyone", "@\u200beveryone").replace("@here", "@\u200bhere")
+
+    def unescape(self, text: str) -> str:
+        return _ESCAPED.sub(r"\1", text.replace("@\u200b", "@"))
+
+    def link(self, address: str, label: str) -> str:
+        address = address.replace(")", "%29").replace(" ", "%20")
+        return f"[{label.replace(']', '')}]({address})"
+
+    def bold(self, inner: str) -> str:
+        return f"**{inner}**"
+
+    def code(self, inner: str) -> str:
+        # Discord shows a code span literally: only the backtick that would end it (already
+        # replaced) could break out.
+        return f"`{inner}`"
+
+    def time(self, stamp: int, fallback: str) -> str:
+        return f"<t:{stamp}:R>"

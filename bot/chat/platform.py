@@ -1,0 +1,77 @@
+"""What the rest of the bot knows about a chat platform, as one object per platform.
+
+Everything platform-specific outside the adapter is data or a small function here, so
+routing, commands, rendering and configuration never branch on a platform's name, and
+a new platform is its folder plus one line in ``bot.chat.registry``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from bot.core.pacing import Pace
+from bot.render.renderer import Formatter, Markup
+
+if TYPE_CHECKING:  # the settings read the registry's target keys: no import at run time
+    import aiohttp
+
+    from bot.chat import ChatAdapter
+    from bot.chat.directory import ChannelDirectory
+    from bot.config.settings import Settings
+
+
+@dataclass(frozen=True)
+class TargetKey:
+    """A key of a ``[targets.NAME]`` table that names a place on this platform."""
+
+    name: str
+    problem: Callable[[str], str | None] = lambda address: None
+    """What is wrong with an address given under this key (the config error), if anything."""
+
+
+AdapterFactory = Callable[["Settings", "aiohttp.ClientSession", "ChannelDirectory"], "ChatAdapter"]
+"""The platform's adapter, built once the platform is ``configured``."""
+
+
+@dataclass(frozen=True)
+class Platform:
+    name: str
+    """As stored with every delivery and mute, and in lane keys: never rename one."""
+
+    markup: Markup
+    target_keys: tuple[TargetKey, ...]
+    pace: Pace
+    """Each lane's budget (one lane per channel or webhook, as the adapter's ``lane``
+    says): what the platform tolerates, so pacing alone never draws a 429."""
+
+    adapter: AdapterFactory
+    configured: Callable[[Settings], bool]
+    """Whether deliveries to it can go out (else no adapter is built, and they wait as
+    dead letters)."""
+
+    warnings: Callable[[Settings], list[str]] = lambda settings: []
+    """What an operator should fix about it, said once at start."""
+
+    background: Callable[[ChatAdapter, Settings], Coroutine[Any, Any, None] | None] = (
+        lambda adapter, settings: None
+    )
+    """Work the adapter does while the bot runs (e.g. learning which channel each webhook
+    posts into), if any."""
+
+    names_channels: bool = False
+    """Whether a target may name a channel by ``#name`` as well as by its id."""
+
+    mention: re.Pattern[str] | None = None
+    """A channel mention as a command receives it: group 1 the id, group 2 the name."""
+
+    mention_precedence: int = 0
+    """Where a mention is read by several platforms' patterns and the caller is on none
+    of them (the command line), the highest precedence reads it."""
+
+    formatter: Formatter = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "formatter", Formatter(self.markup))

@@ -1,0 +1,61 @@
+"""Every chat platform the bot can post to, by name: the one list to extend.
+
+A platform is its folder (``bot/chat/<name>/``) and a line in ``PLATFORMS``; nothing is
+discovered by scanning. ``registered`` adds one for a while, for a test or an embedding
+that brings its own, without patching anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+
+from bot.chat.discord.platform import DISCORD
+from bot.chat.platform import Platform, TargetKey
+from bot.chat.slack.platform import SLACK
+from bot.core.pacing import Pace
+from bot.render.renderer import Formatter, Markup
+
+PLATFORMS: dict[str, Platform] = {
+    "slack": SLACK,
+    "discord": DISCORD,
+}
+
+DEFAULT_PACE = Pace()
+"""For a lane whose platform is not registered (its deliveries fail as not configured)."""
+
+
+@contextmanager
+def registered(platform: Platform) -> Iterator[Platform]:
+    """``platform`` is known for the length of the block."""
+    if platform.name in PLATFORMS:
+        raise ValueError(f"a platform named {platform.name!r} is registered already")
+    PLATFORMS[platform.name] = platform
+    try:
+        yield platform
+    finally:
+        del PLATFORMS[platform.name]
+
+
+def target_keys() -> dict[str, tuple[Platform, TargetKey]]:
+    """Every key a target may name its place with, in registry order."""
+    return {key.name: (p, key) for p in PLATFORMS.values() for key in p.target_keys}
+
+
+def markups() -> Mapping[str, Markup]:
+    return {name: platform.markup for name, platform in PLATFORMS.items()}
+
+
+def formatter(name: str) -> Formatter:
+    return PLATFORMS[name].formatter
+
+
+def pace(name: str) -> Pace:
+    platform = PLATFORMS.get(name)
+    return platform.pace if platform else DEFAULT_PACE
+
+
+def caller_platform(name: str) -> str:
+    """The platform a command's bare ``#channel`` means: the caller's own, else (from the
+    command line) the first registered."""
+    return name if name in PLATFORMS else next(iter(PLATFORMS))

@@ -1,0 +1,54 @@
+"""Slack as the registry knows it: a target is ``slack = CHANNEL`` (an id or ``#name``)."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from bot.chat.platform import Platform, TargetKey
+from bot.chat.slack.markup import SlackMarkup
+from bot.core.pacing import Pace
+
+if TYPE_CHECKING:
+    import aiohttp
+
+    from bot.chat import ChatAdapter
+    from bot.chat.directory import ChannelDirectory
+    from bot.config.settings import Settings
+
+
+def _configured(settings: Settings) -> bool:
+    return bool(settings.slack.bot_token)
+
+
+def _adapter(
+    settings: Settings, session: aiohttp.ClientSession, directory: ChannelDirectory
+) -> ChatAdapter:
+    # Imported here: the settings read this module for the target keys, and need not
+    # load slack_sdk for that.
+    from bot.chat.slack.adapter import SlackAdapter
+
+    return SlackAdapter(settings.slack.bot_token, settings.slack.api_url, session)
+
+
+def _warnings(settings: Settings) -> list[str]:
+    if _configured(settings):
+        return []
+    return [
+        "Slack delivery is disabled: [slack] bot_token is empty "
+        "(set BOT_SLACK__BOT_TOKEN); Slack deliveries wait as dead letters to replay"
+    ]
+
+
+SLACK = Platform(
+    name="slack",
+    markup=SlackMarkup(),
+    target_keys=(TargetKey("slack"),),
+    # About one message per second per channel, with short bursts.
+    pace=Pace(rate=1.0, burst=5.0),
+    adapter=_adapter,
+    configured=_configured,
+    warnings=_warnings,
+    names_channels=True,
+    mention=re.compile(r"^<#([A-Z0-9]+)(?:\|([^>]*))?>$"),
+)
