@@ -19,8 +19,10 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import build_app
+from bot.chat.registry import registered
 from bot.config.settings import Settings
 from tests.fakes.discord import FakeDiscord
+from tests.fakes.recorder import Recorder
 from tests.fakes.slack import FakeSlack
 from tests.processes import free_port, kill_leftovers
 
@@ -74,6 +76,14 @@ async def fake_discord() -> AsyncIterator[FakeDiscord]:
     async with on_loopback(fake.app) as server:
         fake.url = str(server.make_url("/api/v10"))
         yield fake
+
+
+@pytest.fixture
+def recorder() -> Iterator[Recorder]:
+    """A third chat platform, registered for the test: see tests/fakes/recorder.py."""
+    made = Recorder()
+    with registered(made.platform()):
+        yield made
 
 
 def discord_section(fake: FakeDiscord, bot_token: str = "") -> dict[str, str]:

@@ -25,6 +25,7 @@ from tests.conftest import (
     github_headers,
 )
 from tests.fakes.discord import BOT_TOKEN, FakeDiscord
+from tests.fakes.recorder import Recorder
 from tests.fakes.slack import FakeSlack
 from tests.senders import ALERTMANAGER_TOKEN, PAGERDUTY_SECRET, bearer, pagerduty
 
@@ -218,6 +219,16 @@ def on_discord(fake: FakeDiscord) -> list[Shown]:
     ]
 
 
+def on_recorder(recorder: Recorder) -> list[Shown]:
+    return [
+        Shown(
+            [json.dumps(v, ensure_ascii=False) for v in message.versions],
+            [json.dumps(r, ensure_ascii=False) for r in message.replies],
+        )
+        for message in recorder.posts()
+    ]
+
+
 @dataclass
 class Platform:
     name: str
@@ -228,8 +239,11 @@ class Platform:
     starts one: there the edit alone shows the change)."""
 
 
-@pytest.fixture(params=["slack", "discord-channel", "discord-webhook"])
+@pytest.fixture(params=["slack", "discord-channel", "discord-webhook", "recorder"])
 def platform(request, fake_slack, fake_discord) -> Platform:
+    if request.param == "recorder":  # registered from the tests alone
+        recorder = request.getfixturevalue("recorder")
+        return Platform("recorder", {"recorder": "room"}, lambda: on_recorder(recorder), True)
     if request.param == "slack":
         return Platform("slack", {"slack": "#eng"}, lambda: on_slack(fake_slack), True)
     if request.param == "discord-channel":
