@@ -13,6 +13,7 @@ from bot.config.settings import RouteConfig
 from bot.intake.web import COMMANDS, STORE
 from bot.pipeline.grouping import Grouping, digest_message, grouping_for
 from bot.providers.alerting import STORM_GROUP_WAIT
+from tests.chats import Chat, DiscordChat, RecorderChat, SlackChat
 from tests.conftest import base_config, dumps, eventually, fixture_bytes, github_headers, issue_body
 from tests.senders import ALERTMANAGER_TOKEN, bearer
 
@@ -34,11 +35,28 @@ def alerts(first: int, count: int, status: str = "firing") -> bytes:
     return dumps(payload)
 
 
-def storm_config(tmp_path, slack_url: str, **route) -> dict:
-    config = base_config(
+@pytest.fixture(params=["slack", "discord", "recorder"])
+def chat(request) -> Chat:
+    """Each platform in turn: the scenarios below are the same on every one."""
+    if request.param == "slack":
+        return SlackChat(request.getfixturevalue("fake_slack"))
+    if request.param == "discord":
+        return DiscordChat(request.getfixturevalue("fake_discord"))
+    return RecorderChat(request.getfixturevalue("recorder"))
+
+
+def chat_config(tmp_path, chat: Chat, rooms: tuple[str, ...], **sections) -> dict:
+    config = base_config(tmp_path, **sections)
+    config.update(chat.config())
+    config["targets"] = {room: chat.target(room) for room in rooms}
+    return config
+
+
+def storm_config(tmp_path, chat: Chat, **route) -> dict:
+    config = chat_config(
         tmp_path,
-        slack_url,
-        targets={"ops": {"slack": "#ops"}, "eng": {"slack": "#eng"}},
+        chat,
+        ("ops", "eng"),
         routes=[
             {"match": {"source": "prometheus"}, "to": ["ops"], **route},
             {"to": ["eng"]},
@@ -92,11 +110,9 @@ def test_a_conversation_is_one_line_showing_its_latest_state():
 
 @pytest.mark.slow
 async def test_a_thousand_alerts_in_seconds_are_one_digest_and_a_few_edits(
-    tmp_path, fake_slack, make_bot
+    tmp_path, chat, make_bot
 ):
-    bot = await make_bot(
-        storm_config(tmp_path, fake_slack.url, group_wait="1s", group_interval="1s")
-    )
+    bot = await make_bot(storm_config(tmp_path, chat, group_wait="1s", group_interval="1s"))
     for batch in range(100):  # 1,000 alerts over about three seconds
         body = alerts(batch * 10, 10)
         response = await bot.post(
@@ -112,26 +128,25 @@ async def test_a_thousand_alerts_in_seconds_are_one_digest_and_a_few_edits(
 
     assert await eventually(all_shown, timeout=60), await store.counts()
 
-    posts = [c for c in fake_slack.calls if c.method == "chat.postMessage"]
-    edits = [c for c in fake_slack.calls if c.method == "chat.update"]
+    posts, edits = chat.posts(), chat.edits()
     assert len(posts) == 1
     assert len(edits) <= 10  # edited at most once per group_interval while the storm lasted
-    final = (edits or posts)[-1].body
-    assert final["text"] == "1000 alerts firing"  # every alert is counted in the digest
+    final = (edits or posts)[-1]
+    assert final == "1000 alerts firing"  # every alert is counted in the digest
     shown = [d for inbox in range(1, 101) for d in await store.deliveries_for(str(inbox))]
     assert len(shown) == 1000
     assert {d.ref["action"] for d in shown} == {"grouped"}
     assert len({d.ref["digest"] for d in shown}) == 1  # all of them in that one message
 
 
-async def test_a_lone_alert_on_a_grouping_route_is_posted_as_itself(tmp_path, fake_slack, make_bot):
-    bot = await make_bot(storm_config(tmp_path, fake_slack.url, group_wait="0.2s"))
+async def test_a_lone_alert_on_a_grouping_route_is_posted_as_itself(tmp_path, chat, make_bot):
+    bot = await make_bot(storm_config(tmp_path, chat, group_wait="0.2s"))
     response = await bot.post(
         "/hooks/prometheus", data=alerts(1, 1), headers=bearer(ALERTMANAGER_TOKEN)
     )
     assert response.status == 200
-    [post] = await fake_slack.wait_for(1)
-    assert post.body["text"].startswith("[FIRING] High CPU Temperature")
+    [post] = await chat.wait_for(1)
+    assert post.startswith("[FIRING] High CPU Temperature")
 
     async def sent():
         [delivery] = await bot.app[STORE].deliveries_for("1")
@@ -141,13 +156,11 @@ async def test_a_lone_alert_on_a_grouping_route_is_posted_as_itself(tmp_path, fa
     assert delivery.ref["action"] == "started"  # its own conversation, as any event
 
 
-async def test_github_bursts_are_not_grouped_unless_the_route_says_so(
-    tmp_path, fake_slack, make_bot
-):
-    config = base_config(
+async def test_github_bursts_are_not_grouped_unless_the_route_says_so(tmp_path, chat, make_bot):
+    config = chat_config(
         tmp_path,
-        fake_slack.url,
-        targets={"eng": {"slack": "#eng"}, "ci": {"slack": "#ci"}},
+        chat,
+        ("eng", "ci"),
         routes=[
             {"match": {"repo": "acme/ci"}, "to": ["ci"], "group_wait": "0.3s"},
             {"to": ["eng"]},
@@ -160,22 +173,20 @@ async def test_github_bursts_are_not_grouped_unless_the_route_says_so(
             headers = github_headers(body, "issues", f"{repo}-{number}")
             assert (await bot.post("/hooks/github", data=body, headers=headers)).status == 200
 
-    posts = await fake_slack.wait_for(5)
+    posts = await chat.wait_for(5)
     await asyncio.sleep(0.5)
-    by_channel = {
-        c: [p for p in fake_slack.posts() if p.body["channel"] == c] for c in ("#eng", "#ci")
-    }
-    assert len(by_channel["#eng"]) == 4  # each issue its own message
-    [digest] = by_channel["#ci"]
-    assert digest.body["text"] == "4 events open"
-    listing = json.dumps(digest.body["attachments"])
+    by_channel = {room: chat.posts(room) for room in ("eng", "ci")}
+    assert len(by_channel["eng"]) == 4  # each issue its own message
+    [digest] = by_channel["ci"]
+    assert digest == "4 events open"
+    listing = chat.listing("ci")
     assert all(f"Issue #{n}: issue {n}" in listing for n in range(4))
     assert len(posts) == 5
 
 
-async def test_a_failed_digest_is_retried_for_every_alert_in_it(tmp_path, fake_slack, make_bot):
-    fake_slack.fail_next(times=2, status=500, channel="#ops")
-    config = storm_config(tmp_path, fake_slack.url, group_wait="0.2s")
+async def test_a_failed_digest_is_retried_for_every_alert_in_it(tmp_path, chat, make_bot):
+    chat.fail_next(times=2, room="ops")
+    config = storm_config(tmp_path, chat, group_wait="0.2s")
     config["delivery"] = {"retry_base": "0.05s", "retry_cap": "0.1s"}
     bot = await make_bot(config)
     response = await bot.post(
@@ -183,8 +194,8 @@ async def test_a_failed_digest_is_retried_for_every_alert_in_it(tmp_path, fake_s
     )
     assert response.status == 200
 
-    [post] = await fake_slack.wait_for(1, timeout=10)
-    assert post.body["text"] == "5 alerts firing"
+    [post] = await chat.wait_for(1, timeout=10)
+    assert post == "5 alerts firing"
     store = bot.app[STORE]
 
     async def all_sent():
@@ -196,23 +207,17 @@ async def test_a_failed_digest_is_retried_for_every_alert_in_it(tmp_path, fake_s
     assert "1.3/ops: posted in digest route0:ops@" in why
 
 
-async def test_a_deleted_digest_is_posted_anew_with_everything_it_showed(
-    tmp_path, fake_slack, make_bot
-):
-    config = storm_config(tmp_path, fake_slack.url, group_wait="0.2s", group_interval="1s")
+async def test_a_deleted_digest_is_posted_anew_with_everything_it_showed(tmp_path, chat, make_bot):
+    config = storm_config(tmp_path, chat, group_wait="0.2s", group_interval="1s")
     bot = await make_bot(config)
     auth = bearer(ALERTMANAGER_TOKEN)
     assert (await bot.post("/hooks/prometheus", data=alerts(0, 3), headers=auth)).status == 200
-    [first] = await fake_slack.wait_for(1)
-    assert first.body["text"] == "3 alerts firing"
+    [first] = await chat.wait_for(1)
+    assert first == "3 alerts firing"
 
-    fake_slack.fail_next(error="message_not_found")  # someone deleted the digest meanwhile
+    chat.gone_next()  # someone deleted the digest meanwhile
     assert (await bot.post("/hooks/prometheus", data=alerts(3, 3), headers=auth)).status == 200
 
-    posts = await fake_slack.wait_for(2, timeout=15)
-    assert [c.method for c in fake_slack.calls] == [
-        "chat.postMessage",
-        "chat.update:failed",
-        "chat.postMessage",
-    ]
-    assert posts[1].body["text"] == "6 alerts firing"
+    posts = await chat.wait_for(2, timeout=15)
+    assert chat.calls() == ["post", "update:failed", "post"]
+    assert posts[1] == "6 alerts firing"

@@ -25,10 +25,10 @@ class RecorderMarkup:
     """Plain text with a few visible marks, so a test can tell formatting happened."""
 
     def escape(self, text: str) -> str:
-        return text.replace("[", "(").replace("]", ")")
+        return text.replace("*", "\\*")
 
     def unescape(self, text: str) -> str:
-        return text
+        return text.replace("\\*", "*")
 
     def link(self, address: str, label: str) -> str:
         return f"[{label}]({address})"
