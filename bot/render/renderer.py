@@ -27,6 +27,7 @@ from bot.core.events import Event
 from bot.core.text import shorten
 from bot.core.times import parse_time
 
+
 def _default_templates() -> Path:
     """The bundled templates: ``bot/templates`` in an installed wheel, else the checkout's
     top-level ``templates/`` (a source tree or an editable install, where they live)."""
@@ -149,8 +150,6 @@ class Formatter:
         if isinstance(value, Undefined):
             return ""
         return self.escape(str(value))
-
-
 
 
 def _truncate(text: Any, length: int = 200) -> str:

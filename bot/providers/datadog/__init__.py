@@ -15,8 +15,8 @@ from typing import Any, ClassVar, Literal, NamedTuple
 
 from bot.config.source import SourceBase
 from bot.core.events import PRIORITY_SEVERITY, Event
-from bot.providers import alerting
 from bot.core.text import shorten
+from bot.providers import alerting
 from bot.providers.base import Provider, WebhookRequest, content_digest, http_url, moment, text
 from bot.providers.signing import check_credentials, credential_headers
 
