@@ -21,8 +21,18 @@ from bot.chat.discord import commands as discord_interactions
 from bot.chat.slack import commands as slack_app
 from bot.commands import CommandCore
 from bot.config.settings import Settings
+from bot.core.clock import Clock, SystemClock
 from bot.intake.ingress import IngressPolicy
-from bot.intake.web import COMMANDS, INGRESS, METRICS, PIPELINE, SETTINGS, STORE, add_routes
+from bot.intake.web import (
+    CLOCK,
+    COMMANDS,
+    INGRESS,
+    METRICS,
+    PIPELINE,
+    SETTINGS,
+    STORE,
+    add_routes,
+)
 from bot.ops.inspector import add_inspector
 from bot.ops.metrics import Metrics
 from bot.pipeline.route import route_warnings
@@ -35,9 +45,11 @@ HTTP_SESSION = web.AppKey("http_session", aiohttp.ClientSession)
 DRAIN_SECONDS = 18.0
 
 
-def build_app(settings: Settings) -> web.Application:
+def build_app(settings: Settings, clock: Clock | None = None) -> web.Application:
+    """The bot as an aiohttp app; ``clock`` times all its waiting (tests pass a fake one)."""
     app = web.Application(client_max_size=settings.server.max_body_bytes)
     app[SETTINGS] = settings
+    app[CLOCK] = clock or SystemClock()
     app[METRICS] = Metrics()
     app[INGRESS] = IngressPolicy(settings)
     app.cleanup_ctx.append(_runtime)
@@ -102,11 +114,14 @@ async def _runtime(app: web.Application) -> AsyncIterator[None]:
     session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
     directory = ChannelDirectory()
     adapters = build_adapters(settings, session, directory)
-    pipeline = Pipeline(settings, store, adapters, app[METRICS], directory)
+    clock = app[CLOCK]
+    pipeline = Pipeline(settings, store, adapters, app[METRICS], directory, clock)
     app[STORE] = store
     app[HTTP_SESSION] = session
     app[PIPELINE] = pipeline
-    app[COMMANDS] = CommandCore(settings, store, nudge=pipeline.nudge, directory=directory)
+    app[COMMANDS] = CommandCore(
+        settings, store, nudge=pipeline.nudge, clock=clock.now, directory=directory
+    )
     for warning in startup_warnings(settings):
         log.warning(warning)
     if off := optional_features_off(settings):

@@ -9,10 +9,10 @@ posting to one channel still stay within its budget.
 
 from __future__ import annotations
 
-import asyncio
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
+
+from bot.core.clock import Clock, SystemClock
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,8 @@ class TokenBucket:
     rate: float = 1.0
     burst: float = 5.0
     tokens: float = 5.0
-    updated: float = field(default_factory=time.monotonic)
+    updated: float = 0.0
+    """When ``tokens`` was last counted; a bucket starts full, so its start needs no time."""
     blocked_until: float = 0.0
 
     def delay(self, now: float) -> float:
@@ -69,7 +70,8 @@ class TokenBucket:
 class Pacer:
     """Buckets by lane, created on first use at the lane's pace."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Clock | None = None) -> None:
+        self.clock = clock or SystemClock()
         self._buckets: dict[str, TokenBucket] = {}
 
     def bucket(self, lane: str, pace: Pace) -> TokenBucket:
@@ -80,8 +82,8 @@ class Pacer:
     async def wait_turn(self, lane: str, pace: Pace) -> None:
         """Wait until the lane may send; call ``sent`` when the platform has answered."""
         bucket = self.bucket(lane, pace)
-        while (delay := bucket.delay(time.monotonic())) > 0:
-            await asyncio.sleep(delay)
+        while (delay := bucket.delay(self.clock.monotonic())) > 0:
+            await self.clock.sleep(delay)
 
     def sent(self, lane: str) -> None:
         """Count a send when its answer arrives, not when it left.
@@ -91,10 +93,10 @@ class Pacer:
         answer, which comes after the platform counted, keeps our bucket never fuller
         than the platform's, so pacing at its rate never draws a 429.
         """
-        self._buckets[lane].take(time.monotonic())
+        self._buckets[lane].take(self.clock.monotonic())
 
     async def hold(self, lane: str, seconds: float, pace: Pace) -> None:
-        self.bucket(lane, pace).block(time.monotonic(), seconds)
+        self.bucket(lane, pace).block(self.clock.monotonic(), seconds)
 
     def backlog_seconds(self, lane: str, queued: int, pace: Pace) -> float:
         return queued / pace.rate
@@ -113,19 +115,20 @@ class LaneClock(Protocol):
 class SharedPacer:
     """``Pacer``'s budget (burst, then ``rate`` per second), shared through a ``LaneClock``."""
 
-    def __init__(self, clock: LaneClock) -> None:
-        self.clock = clock
+    def __init__(self, turns: LaneClock, clock: Clock | None = None) -> None:
+        self.turns = turns
+        self.clock = clock or SystemClock()
 
     async def wait_turn(self, lane: str, pace: Pace) -> None:
-        delay = await self.clock.reserve_turn(lane, 1 / pace.rate, pace.burst)
+        delay = await self.turns.reserve_turn(lane, 1 / pace.rate, pace.burst)
         if delay > 0:
-            await asyncio.sleep(delay)
+            await self.clock.sleep(delay)
 
     def sent(self, lane: str) -> None:
         """Nothing to count: ``wait_turn`` already reserved the slot in the shared clock."""
 
     async def hold(self, lane: str, seconds: float, pace: Pace) -> None:
-        await self.clock.hold_lane(lane, seconds, 1 / pace.rate, pace.burst)
+        await self.turns.hold_lane(lane, seconds, 1 / pace.rate, pace.burst)
 
     def backlog_seconds(self, lane: str, queued: int, pace: Pace) -> float:
         return queued / pace.rate

@@ -18,6 +18,7 @@ from aiohttp.web_exceptions import HTTPRequestEntityTooLarge
 
 from bot.commands import CommandCore
 from bot.config.settings import Settings, SourceConfig
+from bot.core.clock import Clock
 from bot.core.errors import PayloadError, VerificationError
 from bot.intake.challenge import challenge_value
 from bot.intake.ingress import Address, IngressPolicy
@@ -34,6 +35,7 @@ STORE = web.AppKey("store", Store)
 PIPELINE = web.AppKey("pipeline", Pipeline)
 INGRESS = web.AppKey("ingress", IngressPolicy)
 COMMANDS = web.AppKey("commands", CommandCore)
+CLOCK = web.AppKey("clock", Clock)
 
 
 def _error(status: int, message: str, **extra: str) -> web.Response:
@@ -77,7 +79,7 @@ async def _receive(request: web.Request) -> web.StreamResponse:
         query=dict(request.query),
     )
     provider = PROVIDERS[source.provider]
-    now = time.time()
+    now = request.app[CLOCK].now()
     try:
         provider.verify(source, hook, now)
     except VerificationError as exc:
@@ -182,7 +184,7 @@ async def _admit(request: web.Request, name: str, source: SourceConfig) -> web.R
             status=refusal.status,
             headers={"Retry-After": str(refusal.retry_after)},
         )
-    await _reject(request, name, refusal.reason, time.time(), client)
+    await _reject(request, name, refusal.reason, request.app[CLOCK].now(), client)
     return _error(refusal.status, refusal.reason)
 
 
@@ -242,7 +244,7 @@ async def readyz(request: web.Request) -> web.Response:
 async def metrics_endpoint(request: web.Request) -> web.Response:
     metrics = request.app[METRICS]
     try:
-        metrics.observe_backlog(await request.app[STORE].backlog(), time.time())
+        metrics.observe_backlog(await request.app[STORE].backlog(), request.app[CLOCK].now())
     except Exception as exc:  # counters are still worth serving; /readyz reports the store
         log.warning("backlog unreadable", extra={"error": f"{type(exc).__name__}: {exc}"})
     body = metrics.render()

@@ -20,13 +20,13 @@ delivery is pending until a digest that shows it was posted.
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
 from bot.chat import ChatAdapter, registry
 from bot.config.settings import RouteConfig
+from bot.core.clock import Clock
 from bot.core.errors import MessageGone
 from bot.providers import PROVIDERS
 from bot.render.renderer import RESOLVED_COLOR, SEVERITY_COLORS, Formatted, Message
@@ -134,9 +134,10 @@ def _state_word(status: str | None, alerts: bool) -> str:
 class Grouper:
     """Decides, for a grouped delivery, whether to wait, join a digest or post one."""
 
-    def __init__(self, store: Store, lease: float) -> None:
+    def __init__(self, store: Store, lease: float, clock: Clock) -> None:
         self.store = store
         self.lease = lease
+        self.clock = clock
         self._absorbed: set[str] = set()
         """Deliveries waiting in this worker's lanes that a digest already showed."""
 
@@ -150,14 +151,16 @@ class Grouper:
         if digest is None or not self._joins(digest, delivery.created_at, delivery):
             return True
         next_edit = digest.updated_at + delivery.group_interval
-        if time.time() >= next_edit:
+        if self.clock.now() >= next_edit:
             return True
         await self.store.defer(delivery.id, next_edit)
         return False
 
     async def take(self, delivery: DeliveryRecord, held: list[str]) -> list[DeliveryRecord]:
         """The group's pending deliveries, leased for this worker (``held``: its lanes)."""
-        return await self.store.take_group(str(delivery.group_key), held, time.time(), self.lease)
+        return await self.store.take_group(
+            str(delivery.group_key), held, self.clock.now(), self.lease
+        )
 
     async def current(self, members: list[DeliveryRecord]) -> DigestRecord | None:
         """The digest these members join, or None when they start a new burst."""
@@ -182,7 +185,7 @@ class Grouper:
     ) -> DigestRecord:
         """Post a new digest or edit the current one, then record it and its members."""
         first = members[0]
-        now = time.time()
+        now = self.clock.now()
         entries = merge(digest.entries if digest else {}, members)
         message = digest_message(entries, first.platform, now)
         if digest is not None:
@@ -196,7 +199,7 @@ class Grouper:
                 f"{first.group_key}@{now:.3f}", str(first.group_key), ref, {}, now, now
             )
         saved = DigestRecord(
-            digest.id, digest.group_key, ref, entries, digest.opened_at, time.time()
+            digest.id, digest.group_key, ref, entries, digest.opened_at, self.clock.now()
         )
         ids = [member.id for member in members]
         await self.store.save_digest(saved, ids, saved.updated_at, started=started)

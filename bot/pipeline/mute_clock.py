@@ -7,13 +7,12 @@ resolved``) has resolved; the end is announced once, with its digest (``notices`
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import time
 from collections.abc import Callable
 
 from bot.chat.directory import ChannelDirectory
 from bot.config.settings import Settings
+from bot.core.clock import Clock, SystemClock
 from bot.pipeline.notices import end_mute
 from bot.pipeline.overrides import in_force
 from bot.store import MuteRecord, Store
@@ -36,18 +35,19 @@ class MuteClock:
         store: Store,
         nudge: Callable[[], None],
         directory: ChannelDirectory | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
         self.nudge = nudge
         self.directory = directory
+        self.clock = clock or SystemClock()
 
     async def run(self, stopping: asyncio.Event) -> None:
         while not stopping.is_set():
-            if await self.tick(time.time()):
+            if await self.tick(self.clock.now()):
                 self.nudge()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stopping.wait(), CLOCK_SECONDS)
+            await self.clock.wait(stopping, CLOCK_SECONDS)
 
     async def tick(self, now: float) -> int:
         """End what is due at ``now``; return how many mutes ended."""

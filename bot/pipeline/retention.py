@@ -10,11 +10,10 @@ batches, so the store's writer never stalls the intake for long.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import time
 
 from bot.config.settings import Settings
+from bot.core.clock import Clock, SystemClock
 from bot.store import Store
 
 log = logging.getLogger("bot.retention")
@@ -26,9 +25,10 @@ DAY = 86400.0
 class Retention:
     """The background task that purges what is older than ``retention_days``."""
 
-    def __init__(self, settings: Settings, store: Store) -> None:
+    def __init__(self, settings: Settings, store: Store, clock: Clock | None = None) -> None:
         self.keep = settings.store.retention_days * DAY
         self.store = store
+        self.clock = clock or SystemClock()
 
     @property
     def interval(self) -> float:
@@ -40,9 +40,8 @@ class Retention:
             await stopping.wait()
             return
         while not stopping.is_set():
-            await self.purge(time.time())
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stopping.wait(), self.interval)
+            await self.purge(self.clock.now())
+            await self.clock.wait(stopping, self.interval)
 
     async def purge(self, now: float) -> int:
         """Purge everything due at ``now``, a batch at a time; returns how much went."""

@@ -10,10 +10,8 @@ for a poll in the common case; polling only catches leases that expired.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
-import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -21,6 +19,7 @@ from dataclasses import dataclass
 from bot.chat import ChatAdapter, registry
 from bot.chat.directory import ChannelDirectory
 from bot.config.settings import Settings
+from bot.core.clock import Clock, SystemClock
 from bot.core.errors import DeliveryError
 from bot.core.pacing import LanePacer
 from bot.ops.metrics import Metrics
@@ -57,17 +56,17 @@ class Wakeup:
     """A nudge between stages; a missed nudge only costs one poll interval."""
 
     event: asyncio.Event
+    clock: Clock
 
     @classmethod
-    def new(cls) -> Wakeup:
-        return cls(asyncio.Event())
+    def new(cls, clock: Clock) -> Wakeup:
+        return cls(asyncio.Event(), clock)
 
     def nudge(self) -> None:
         self.event.set()
 
     async def wait(self, timeout: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.event.wait(), timeout)
+        await self.clock.wait(self.event, timeout)
         self.event.clear()
 
 
@@ -84,10 +83,12 @@ class NormalizeStage:
         next_stage: Wakeup,
         intake: IntakeLoad,
         directory: ChannelDirectory | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
         self.directory = directory
+        self.clock = clock or SystemClock()
         self.planner = Planner(settings, renderer)
         self.metrics = metrics
         self.wake = wake
@@ -97,12 +98,12 @@ class NormalizeStage:
     async def run(self, stopping: asyncio.Event) -> None:
         while not stopping.is_set():
             await self.intake.give_way()
-            items = await self.store.claim_inbox(64, time.time(), self.settings.store.lease)
+            items = await self.store.claim_inbox(64, self.clock.now(), self.settings.store.lease)
             # Mutes and reroutes are read once per batch, not once per request: a command
             # applies from the next batch (milliseconds later), and a backlog of requests
             # costs no store reads per item.
             overrides = (
-                await load_overrides(self.store, time.time(), self.directory)
+                await load_overrides(self.store, self.clock.now(), self.directory)
                 if items
                 else Overrides()
             )
@@ -115,7 +116,7 @@ class NormalizeStage:
                 await self.wake.wait(POLL_SECONDS)
 
     async def process(self, item: InboxItem, overrides: Overrides) -> None:
-        now = time.time()
+        now = self.clock.now()
         try:
             events = self.planner.normalize(item)
         except Exception as exc:  # a poison request must not stop the stage
@@ -177,6 +178,7 @@ class DeliveryStage:
         metrics: Metrics,
         wake: Wakeup,
         intake: IntakeLoad,
+        clock: Clock | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -184,9 +186,10 @@ class DeliveryStage:
         self.metrics = metrics
         self.wake = wake
         self.intake = intake
-        self.pacer: LanePacer = store.lane_pacer()
+        self.clock = clock or SystemClock()
+        self.pacer: LanePacer = store.lane_pacer(self.clock)
         self.conversations = Conversations(store)
-        self.grouper = Grouper(store, settings.store.lease)
+        self.grouper = Grouper(store, settings.store.lease, self.clock)
         self._lanes: dict[str, deque[DeliveryRecord]] = {}
         self._lane_tasks: dict[str, asyncio.Task[None]] = {}
         self._slots = asyncio.Semaphore(settings.delivery.concurrency)
@@ -202,7 +205,7 @@ class DeliveryStage:
             await self.intake.give_way()
             room = max(0, min(CLAIM_BATCH, 512 - self.in_flight))
             claimed = await self.store.claim_deliveries(
-                room, time.time(), self.settings.store.lease
+                room, self.clock.now(), self.settings.store.lease
             )
             for delivery in claimed:
                 await self._dispatch(delivery)
@@ -218,10 +221,10 @@ class DeliveryStage:
         """
         lease = self.settings.store.lease
         while True:
-            await asyncio.sleep(lease / 3)
+            await self.clock.sleep(lease / 3)
             held = [delivery.id for queue in self._lanes.values() for delivery in queue]
             try:
-                await self.store.renew_leases(held, time.time() + lease)
+                await self.store.renew_leases(held, self.clock.now() + lease)
             except Exception:  # a store hiccup: the next round tries again
                 log.exception("renewing leases failed", extra={"deliveries": len(held)})
 
@@ -238,7 +241,7 @@ class DeliveryStage:
             for task in pending:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-        now = time.time()
+        now = self.clock.now()
         for queue in self._lanes.values():
             for delivery in queue:
                 await self.store.defer(delivery.id, now)
@@ -254,7 +257,7 @@ class DeliveryStage:
         if len(queue) >= LANE_QUEUE_LIMIT:
             # The lane is busy for a while: hand the lease back instead of sitting on it.
             pace = registry.pace(delivery.platform)
-            later = time.time() + self.pacer.backlog_seconds(lane, len(queue), pace)
+            later = self.clock.now() + self.pacer.backlog_seconds(lane, len(queue), pace)
             await self.store.defer(delivery.id, later)
             return
         queue.append(delivery)
@@ -303,7 +306,7 @@ class DeliveryStage:
         lane: str,
     ) -> None:
         """Post or edit a group's digest; a failure is every member's failed attempt."""
-        started = time.time()
+        started = self.clock.now()
         first = members[0]
         adapter = self.adapters.get(first.platform)
         try:
@@ -318,7 +321,7 @@ class DeliveryStage:
             for member in members:
                 await self._failed(member, lane, error, started)
             return
-        now = time.time()
+        now = self.clock.now()
         self.metrics.deliveries.labels(first.target, "grouped").inc(len(members))
         fields = _attempt_fields(first, "grouped", started, now)
         log.info(
@@ -333,7 +336,7 @@ class DeliveryStage:
         )
 
     async def _deliver_one(self, delivery: DeliveryRecord, lane: str) -> None:
-        started = time.time()
+        started = self.clock.now()
         try:
             outcome = await self.send(delivery)
         except DeliveryError as exc:
@@ -343,7 +346,7 @@ class DeliveryStage:
             log.exception("adapter failed", extra={"delivery": delivery.id})
             await self._failed(delivery, lane, DeliveryError(repr(exc), retryable=True), started)
             return
-        now = time.time()
+        now = self.clock.now()
         await self.store.mark_sent(
             delivery.id, outcome.ref, now, started=started, conversation=outcome.conversation
         )
@@ -368,7 +371,7 @@ class DeliveryStage:
     async def _failed(
         self, delivery: DeliveryRecord, lane: str, exc: DeliveryError, started: float
     ) -> None:
-        now = time.time()
+        now = self.clock.now()
         status = exc.http_status
         if exc.retry_after is not None:
             await self.pacer.hold(lane, exc.retry_after, registry.pace(delivery.platform))
@@ -439,10 +442,12 @@ class Pipeline:
         adapters: Mapping[str, ChatAdapter],
         metrics: Metrics,
         directory: ChannelDirectory | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.store = store
-        self.inbox_wake = Wakeup.new()
-        self.outbox_wake = Wakeup.new()
+        self.clock = clock or SystemClock()
+        self.inbox_wake = Wakeup.new(self.clock)
+        self.outbox_wake = Wakeup.new(self.clock)
         self.intake = IntakeLoad()
         renderer = Renderer(settings.templates.dir, markups=registry.markups())
         self.normalizer = NormalizeStage(
@@ -454,12 +459,13 @@ class Pipeline:
             self.outbox_wake,
             self.intake,
             directory,
+            self.clock,
         )
         self.deliverer = DeliveryStage(
-            settings, store, adapters, metrics, self.outbox_wake, self.intake
+            settings, store, adapters, metrics, self.outbox_wake, self.intake, self.clock
         )
-        self.mute_clock = MuteClock(settings, store, self.outbox_wake.nudge, directory)
-        self.retention = Retention(settings, store)
+        self.mute_clock = MuteClock(settings, store, self.outbox_wake.nudge, directory, self.clock)
+        self.retention = Retention(settings, store, self.clock)
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._renewing: asyncio.Task[None] | None = None
@@ -488,7 +494,7 @@ class Pipeline:
                 raise
             except Exception:
                 log.exception("stage crashed; restarting", extra={"stage": name})
-                await asyncio.sleep(1)
+                await self.clock.sleep(1)
 
     async def stop(self, timeout: float = 20.0) -> None:
         self._stopping.set()

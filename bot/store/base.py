@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from bot.core.clock import Clock
 from bot.core.pacing import LanePacer
 from bot.store.records import (
     Activity,
@@ -42,8 +43,9 @@ class Store(Protocol):
         In one process the stages nudge each other directly, so SQLite does nothing.
         """
 
-    def lane_pacer(self) -> LanePacer:
-        """Per-channel pacing: in memory for one process, in the store when it is shared."""
+    def lane_pacer(self, clock: Clock) -> LanePacer:
+        """Per-channel pacing: in memory for one process, in the store when it is shared;
+        waits for a turn on ``clock``."""
 
     async def accept(
         self, source: str, delivery_id: str, headers: dict[str, str], body: bytes, now: float

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import logging
 import secrets
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 from aiohttp import web
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from bot.intake.web import PIPELINE, SETTINGS, STORE
+from bot.intake.web import CLOCK, PIPELINE, SETTINGS, STORE
 from bot.ops.inspector.access import Access, unauthorized
 from bot.ops.inspector.page import Query, gather
 from bot.pipeline.replay import ReplayError, replay
@@ -79,7 +78,7 @@ class Inspector:
             return web.Response(status=403, text="403: stale or missing form token; reload\n")
         ident = str(form.get("id", ""))
         try:
-            replayed = await replay(request.app[STORE], ident, time.time())
+            replayed = await replay(request.app[STORE], ident, request.app[CLOCK].now())
         except ReplayError as exc:
             notice = f"Not replayed: {exc}"
         else:

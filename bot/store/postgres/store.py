@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 
 import asyncpg
 
+from bot.core.clock import Clock
 from bot.core.errors import StoreUnavailable
 from bot.core.pacing import LanePacer, SharedPacer
 from bot.store.postgres.migrations import migrate
@@ -326,8 +327,8 @@ class PostgresStore:
             with contextlib.suppress(Exception):
                 await conn.close(timeout=2)
 
-    def lane_pacer(self) -> LanePacer:
-        return SharedPacer(self)
+    def lane_pacer(self, clock: Clock) -> LanePacer:
+        return SharedPacer(self, clock=clock)
 
     async def reserve_turn(self, lane: str, interval: float, burst: float) -> float:
         """Take the lane's next send slot; returns the seconds to wait for it.

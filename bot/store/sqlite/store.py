@@ -25,6 +25,7 @@ from typing import Any
 import aiosqlite
 import orjson
 
+from bot.core.clock import Clock
 from bot.core.errors import StoreUnavailable
 from bot.core.pacing import LanePacer, Pacer
 from bot.store.records import (
@@ -295,8 +296,8 @@ class SQLiteStore:
     async def watch(self, on_inbox: Callable[[], None], on_outbox: Callable[[], None]) -> None:
         return None
 
-    def lane_pacer(self) -> LanePacer:
-        return Pacer()
+    def lane_pacer(self, clock: Clock) -> LanePacer:
+        return Pacer(clock=clock)
 
     # -- intake ---------------------------------------------------------------
 
