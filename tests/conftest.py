@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import hmac
@@ -21,6 +22,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from bot.app import build_app
 from bot.chat.registry import registered
 from bot.config.settings import Settings
+from tests.fakes.clock import FakeClock
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.recorder import Recorder
 from tests.fakes.slack import FakeSlack
@@ -60,6 +62,12 @@ async def on_loopback(app: web.Application) -> AsyncIterator[TestServer]:
         yield server
     finally:
         await server.close()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """Time that moves only when the test moves it (``advance``, or ``eventually``)."""
+    return FakeClock()
 
 
 @pytest.fixture
@@ -170,10 +178,15 @@ def base_config(tmp_path: Path, slack_url: str | None = None, **sections: Any) -
 @pytest.fixture
 def make_bot(
     aiohttp_client: Callable[..., Any],
-) -> Callable[[dict[str, Any]], Any]:
-    async def make(config: dict[str, Any]) -> TestClient[web.Request, web.Application]:
+) -> Callable[..., Any]:
+    """Start a bot from a config dict; pass ``clock`` (a ``FakeClock``) to time it by hand."""
+
+    async def make(
+        config: dict[str, Any], clock: FakeClock | None = None
+    ) -> TestClient[web.Request, web.Application]:
         settings = Settings(**config)
-        client: TestClient[web.Request, web.Application] = await aiohttp_client(build_app(settings))
+        app = build_app(settings, clock)
+        client: TestClient[web.Request, web.Application] = await aiohttp_client(app)
         return client
 
     return make
@@ -200,16 +213,31 @@ def issue_body(number: int, repo: str = "a/b", title: str | None = None) -> byte
     )
 
 
-async def eventually(check: Callable[[], Any], timeout: float = 10.0) -> Any:
-    """Await ``check()`` until it returns something truthy (work happens in the background)."""
-    import asyncio
+async def eventually(
+    check: Callable[[], Any],
+    timeout: float = 10.0,
+    *,
+    clock: FakeClock | None = None,
+    step: float = 0.1,
+) -> Any:
+    """Await ``check()`` until it returns something truthy (work happens in the background),
+    and fail the test if it has not after ``timeout`` real seconds.
 
+    With a ``clock``, fake time moves ``step`` seconds between checks: the bot's timers
+    (backoff, Retry-After, group_wait, polls) come due while the test waits for them.
+    """
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while True:
         result = await check()
-        if result or loop.time() > deadline:
+        if result:
             return result
+        if loop.time() > deadline:
+            name = getattr(check, "__qualname__", repr(check))
+            moved = f" ({clock.monotonic():g}s of fake time)" if clock else ""
+            raise AssertionError(f"{name}() still returned {result!r} after {timeout:g}s{moved}")
+        if clock is not None:
+            await clock.advance(step)
         await asyncio.sleep(0.02)
 
 

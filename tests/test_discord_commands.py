@@ -18,6 +18,7 @@ from tests.conftest import (
     DISCORD_WEBHOOK_ID,
     base_config,
     discord_section,
+    eventually,
     github_headers,
 )
 from tests.fakes.discord import BOT_TOKEN
@@ -138,7 +139,7 @@ async def test_mute_suppresses_and_unmute_restores_with_a_digest(tmp_path, fake_
     async def muted() -> bool:
         return "muted (kept, not posted) 1" in await notify(bot, "status")
 
-    assert await _eventually(muted)
+    assert await eventually(muted)
     assert "while muted: 1 alert, 1 still firing" in await notify(bot, "unmute", id="m1")
     await fake_discord.wait_until(lambda: len(fake_discord.roots()) == 2)
     await hook(bot, pull_request("reopened"), "d2")
@@ -148,14 +149,6 @@ async def test_mute_suppresses_and_unmute_restores_with_a_digest(tmp_path, fake_
     texts = [json.dumps(m.versions[-1]) for m in roots]
     assert "while muted" in texts[1] and "Pull request #2" in texts[1]
     assert "Pull request #2" in texts[2] and all(m.channel_id == CHANNEL for m in roots)
-
-
-async def _eventually(check: Any) -> bool:
-    for _ in range(200):
-        if await check():
-            return True
-        await asyncio.sleep(0.02)
-    return False
 
 
 async def test_options_errors_and_permissions(tmp_path, fake_discord, make_bot):
@@ -270,5 +263,5 @@ async def test_a_channel_mute_covers_a_webhook_target_posting_there(
     async def muted() -> bool:
         return "muted (kept, not posted) 1" in await notify(bot, "status")
 
-    assert await _eventually(muted)
+    assert await eventually(muted)
     assert len(fake_discord.roots()) == 1
