@@ -241,6 +241,24 @@ async def eventually(
         await asyncio.sleep(0.02)
 
 
+async def posts_on(
+    fake: FakeSlack,
+    count: int,
+    clock: FakeClock,
+    method: str = "chat.postMessage",
+    step: float = 0.05,
+    timeout: float = 10.0,
+) -> list[Any]:
+    """``fake.wait_for(count)`` for a bot on ``clock``: fake time moves until they arrived."""
+
+    async def arrived() -> list[Any]:
+        calls = fake.posts(method)
+        return calls if len(calls) >= count else []
+
+    calls: list[Any] = await eventually(arrived, timeout, clock=clock, step=step)
+    return calls
+
+
 def issue_with_title(title: str) -> bytes:
     return dumps(
         {

@@ -3,8 +3,6 @@ a burst near Slack's one message a second without 429s and without holding up ot
 
 from __future__ import annotations
 
-import pytest
-
 from bot.intake.web import STORE
 from bot.pipeline.workers import backoff
 from tests.conftest import base_config, eventually, github_headers, issue_body
@@ -25,7 +23,7 @@ async def post_issue(bot, number: int, repo: str = "a/b"):
     assert response.status == 200
 
 
-async def test_each_target_keeps_its_own_retry_limits(tmp_path, fake_slack, make_bot):
+async def test_each_target_keeps_its_own_retry_limits(tmp_path, fake_slack, make_bot, clock):
     fake_slack.fail_next(times=10, status=500, channel="#flaky")
     fake_slack.fail_next(times=3, status=500, channel="#eng")
     fake_slack.fail_next(times=1, status=500, channel="#old")
@@ -40,7 +38,7 @@ async def test_each_target_keeps_its_own_retry_limits(tmp_path, fake_slack, make
         },
         routes=[{"to": ["eng", "flaky", "old"]}],
     )
-    bot = await make_bot(config)
+    bot = await make_bot(config, clock)
     await post_issue(bot, 1)
     store = bot.app[STORE]
 
@@ -48,7 +46,7 @@ async def test_each_target_keeps_its_own_retry_limits(tmp_path, fake_slack, make
         states = {d.target: d for d in await store.deliveries_for("1")}
         return states if all(d.state != "pending" for d in states.values()) else None
 
-    states = await eventually(settled)
+    states = await eventually(settled, clock=clock, step=0.25)
     assert states["eng"].state == "sent" and states["eng"].attempts == 4
     assert states["flaky"].state == "dead"
     assert states["flaky"].last_error == "gave up after 2 attempts (max_attempts): " + (
@@ -60,12 +58,14 @@ async def test_each_target_keeps_its_own_retry_limits(tmp_path, fake_slack, make
     assert len(flaky_calls) == 2
 
 
-@pytest.mark.slow
 async def test_a_burst_to_one_channel_is_paced_without_429s_and_others_pass(
-    tmp_path, fake_slack, make_bot
+    tmp_path, fake_slack, make_bot, clock
 ):
-    """Slack allows about one post a second per channel; the fake answers 429 above that."""
+    """Slack allows about one post a second per channel; the fake answers 429 above that.
+
+    Both the bot and the fake count fake seconds, moved a twentieth at a time."""
     fake_slack.limit_channels(per_second=1.0, burst=5)
+    fake_slack.clock = clock.monotonic
     config = base_config(
         tmp_path,
         fake_slack.url,
@@ -75,13 +75,16 @@ async def test_a_burst_to_one_channel_is_paced_without_429s_and_others_pass(
             {"to": ["quiet"]},
         ],
     )
-    bot = await make_bot(config)
+    bot = await make_bot(config, clock)
     for number in range(12):
         await post_issue(bot, number, "acme/busy")
     for number in range(3):
         await post_issue(bot, number, "acme/quiet")
 
-    posts = await fake_slack.wait_for(15, timeout=30)
+    async def all_posted():
+        return len(fake_slack.posts()) >= 15 and fake_slack.posts()
+
+    posts = await eventually(all_posted, timeout=30, clock=clock, step=0.05)
 
     assert fake_slack.rate_limited == []  # not one 429
     busy = [p.at for p in posts if p.body["channel"] == "#busy"]

@@ -75,14 +75,24 @@ async def test_long_hostile_titles_stay_literal_and_within_limits(tmp_path, fake
     assert "<!" not in json.dumps(post.body, ensure_ascii=False)
 
 
-async def test_429_waits_for_retry_after_then_delivers(tmp_path, fake_slack, make_bot):
+async def test_429_waits_for_retry_after_then_delivers(tmp_path, fake_slack, make_bot, clock):
     fake_slack.fail_next(status=429, error="ratelimited", headers={"Retry-After": "1"})
-    bot = await make_bot(base_config(tmp_path, fake_slack.url))
+    fake_slack.clock = clock.monotonic
+    bot = await make_bot(base_config(tmp_path, fake_slack.url), clock)
     await post_issue(bot, "rate limited", "rl")
 
-    [post] = await fake_slack.wait_for(1)
+    async def refusals():
+        return [c for c in fake_slack.calls if c.method.endswith(":failed")]
 
-    [refused] = [c for c in fake_slack.calls if c.method.endswith(":failed")]
+    [refused] = await eventually(refusals)
+    await clock.advance(0.9)
+    await asyncio.sleep(0.3)  # real time for a send that should not happen
+    assert fake_slack.posts() == []  # not before the second Slack asked for
+
+    async def posted():
+        return fake_slack.posts()
+
+    [post] = await eventually(posted, clock=clock, step=0.05)
     assert post.at - refused.at >= 0.95
 
     async def sent():
@@ -92,12 +102,16 @@ async def test_429_waits_for_retry_after_then_delivers(tmp_path, fake_slack, mak
     assert await eventually(sent)
 
 
-async def test_server_errors_are_retried_with_backoff(tmp_path, fake_slack, make_bot):
+async def test_server_errors_are_retried_with_backoff(tmp_path, fake_slack, make_bot, clock):
     fake_slack.fail_next(times=2, status=500, error="internal_error")
     config = base_config(tmp_path, fake_slack.url, delivery={"retry_base": "0.05s"})
-    bot = await make_bot(config)
+    bot = await make_bot(config, clock)
     await post_issue(bot, "flaky", "flaky")
-    await fake_slack.wait_for(1)
+
+    async def posted():
+        return fake_slack.posts()
+
+    await eventually(posted, clock=clock, step=0.25)
     assert len(fake_slack.calls) == 3
 
 

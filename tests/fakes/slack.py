@@ -11,6 +11,7 @@ import asyncio
 import hashlib
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,6 +52,8 @@ class FakeSlack:
         self.delay = 0.0
         """Seconds before answering; the call is recorded (posted) on arrival."""
         self.rate_limited: list[Call] = []
+        self.clock: Callable[[], float] = asyncio.get_running_loop().time
+        """What ``Call.at`` and the channel pace count in (a ``FakeClock``'s monotonic)."""
         self._released = asyncio.Event()
         self._released.set()
         self._limit: tuple[float, float] | None = None
@@ -128,7 +131,7 @@ class FakeSlack:
                     method + ":failed",
                     body,
                     dict(request.headers),
-                    asyncio.get_running_loop().time(),
+                    self.clock(),
                 )
             )
             if scripted.raw is not None:
@@ -145,7 +148,7 @@ class FakeSlack:
             return web.json_response(
                 {"ok": True, "team_id": "T0FAKE", "user_id": "UBOT", "bot_id": "BBOT"}
             )
-        now = asyncio.get_running_loop().time()
+        now = self.clock()
         channel = self.channel_id(str(body.get("channel", "")))
         if method == "chat.postMessage" and (wait := self._over_limit(channel, now)):
             self.rate_limited.append(Call(method, body, dict(request.headers), now))
