@@ -270,11 +270,13 @@ Send = Callable[[tuple[str, bytes, dict[str, str]]], Awaitable[list[DeliveryReco
 
 
 @pytest.fixture
-def bot_for(make_bot, tmp_path, fake_slack, fake_discord):
-    """A bot posting to one target, and ``send``: post a webhook, wait until delivered."""
+def bot_for(make_bot, tmp_path, fake_slack, fake_discord, clock):
+    """A bot posting to one target, and ``send``: post a webhook, wait until delivered
+    (on fake time, so ``group_wait`` and retries pass without real waiting)."""
 
     async def make(target: dict[str, str], **route: Any) -> Send:
-        bot = await make_bot(config_for(tmp_path, target, fake_slack, fake_discord, **route))
+        config = config_for(tmp_path, target, fake_slack, fake_discord, **route)
+        bot = await make_bot(config, clock)
 
         async def send(request: tuple[str, bytes, dict[str, str]]) -> list[DeliveryRecord]:
             path, body, headers = request
@@ -285,7 +287,7 @@ def bot_for(make_bot, tmp_path, fake_slack, fake_discord):
                 deliveries = await bot.app[STORE].deliveries_for(str(accepted["id"]))
                 return all(d.state != "pending" for d in deliveries) and deliveries
 
-            settled_deliveries: list[DeliveryRecord] = await eventually(settled)
+            settled_deliveries: list[DeliveryRecord] = await eventually(settled, clock=clock)
             assert settled_deliveries, f"nothing delivered for {path}"
             return settled_deliveries
 
