@@ -241,6 +241,15 @@ async def eventually(
         await asyncio.sleep(0.02)
 
 
+async def let_time_pass(clock: FakeClock, seconds: float, step: float = 0.1) -> None:
+    """Move fake time ``seconds`` in steps, with real time for the bot to act after each:
+    for asserting that something did not happen in that time."""
+    for _ in range(round(seconds / step)):
+        await clock.advance(step)
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.1)
+
+
 async def posts_on(
     fake: FakeSlack,
     count: int,

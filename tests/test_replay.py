@@ -7,7 +7,14 @@ import json
 
 from bot.cli.main import main
 from bot.intake.web import STORE
-from tests.conftest import base_config, eventually, github_headers, issue_body
+from tests.conftest import (
+    base_config,
+    eventually,
+    github_headers,
+    issue_body,
+    let_time_pass,
+    posts_on,
+)
 
 
 async def cli(tmp_path, capsys, *argv: str) -> tuple[int, str, str]:
@@ -143,14 +150,16 @@ def notifying(tmp_path, slack_url: str) -> dict:
     )
 
 
-async def test_deaths_are_told_to_the_notify_target_in_one_message(tmp_path, fake_slack, make_bot):
+async def test_deaths_are_told_to_the_notify_target_in_one_message(
+    tmp_path, fake_slack, make_bot, clock
+):
     fake_slack.fail_next(times=3, error="channel_not_found", channel="#eng")
-    bot = await make_bot(notifying(tmp_path, fake_slack.url))
+    bot = await make_bot(notifying(tmp_path, fake_slack.url), clock)
     for number in range(3):
         await post_issue(bot, number)
 
-    [notice] = await fake_slack.wait_for(1, timeout=10)
-    await asyncio.sleep(0.5)
+    [notice] = await posts_on(fake_slack, 1, clock)
+    await let_time_pass(clock, 0.5)
     assert len(fake_slack.posts()) == 1  # one message for the three, not three
     assert notice.body["channel"] == "#ops"
     assert notice.body["text"] == "3 failed deliveries"
@@ -158,10 +167,10 @@ async def test_deaths_are_told_to_the_notify_target_in_one_message(tmp_path, fak
     assert all(f"Not delivered to eng: issues.opened {n}.0" in listing for n in (1, 2, 3))
 
 
-async def test_a_notice_that_dies_is_not_announced_again(tmp_path, fake_slack, make_bot):
+async def test_a_notice_that_dies_is_not_announced_again(tmp_path, fake_slack, make_bot, clock):
     fake_slack.fail_next(times=5, error="channel_not_found", channel="#eng")
     fake_slack.fail_next(times=5, error="channel_not_found", channel="#ops")
-    bot = await make_bot(notifying(tmp_path, fake_slack.url))
+    bot = await make_bot(notifying(tmp_path, fake_slack.url), clock)
     await post_issue(bot, 1)
     store = bot.app[STORE]
 
@@ -169,8 +178,8 @@ async def test_a_notice_that_dies_is_not_announced_again(tmp_path, fake_slack, m
         dead = await store.dead_letters()
         return dead if len(dead) == 2 else None
 
-    dead = await eventually(both_dead)
+    dead = await eventually(both_dead, clock=clock)
     assert sorted(d["target"] for d in dead) == ["eng", "ops"]
-    await asyncio.sleep(2.5)  # a notice about the notice would be due by now
+    await let_time_pass(clock, 2.5)  # a notice about the notice would be due by now
     assert len(await store.dead_letters()) == 2
     assert len([c for c in fake_slack.calls if c.body.get("channel") == "#ops"]) == 1
