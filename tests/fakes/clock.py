@@ -53,11 +53,6 @@ class FakeClock:
             await asyncio.gather(*waiters, return_exceptions=True)
         return event.is_set()
 
-    @property
-    def sleepers(self) -> int:
-        """How many waits are pending (a cancelled one may count until its time)."""
-        return sum(not woken.done() for _, _, woken in self._sleepers)
-
     async def advance(self, seconds: float) -> None:
         """Move ``seconds`` forward, waking sleepers in order at their own deadlines."""
         until = self._now + seconds
