@@ -32,7 +32,6 @@ def test_benchmark_runs_every_scenario_and_writes_results(tmp_path: Path) -> Non
         "--storm-per-request=2",
         "--storm-bursts=2",
         "--storm-wait=10",
-        "--storm-group-interval=1s",
         "--memory-events=100",
         "--settle=0.5",
         f"--output={output}",
