@@ -1,4 +1,5 @@
--- Idempotent: run at every start.
+-- IF NOT EXISTS throughout: releases before numbered migrations ran one idempotent schema
+-- at every start, so a store they made (user_version 0) has some or all of these already.
 CREATE TABLE IF NOT EXISTS inbox (
     id           INTEGER PRIMARY KEY,
     source       TEXT    NOT NULL,
