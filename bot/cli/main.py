@@ -184,8 +184,11 @@ def _with_store(
     return command
 
 
-async def _migrate(store: Any, settings: Settings, args: argparse.Namespace) -> int:
-    print(f"store ready: {settings.store.url.split('://', 1)[0]} schema is current")
+def _migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.store import migrate
+
+    done = asyncio.run(migrate(settings.store.url, synchronous=settings.store.synchronous))
+    print(f"store ready: {settings.store.url.split('://', 1)[0]} {done}")
     return 0
 
 
@@ -410,7 +413,7 @@ COMMANDS: dict[str, Command] = {
     "serve": _serve,
     "work": _work,
     "check-config": _check_config,
-    "migrate": _with_store(_migrate),
+    "migrate": _migrate,
     "explain": _explain,
     "simulate": _simulate,
     "dead": _with_store(_dead_list),
