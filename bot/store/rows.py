@@ -13,6 +13,7 @@ from typing import Any
 from bot.store.records import (
     Activity,
     ActivityFilter,
+    AttemptRecord,
     ConversationRecord,
     DeliveryRecord,
     DigestRecord,
@@ -54,6 +55,18 @@ def inbox_from_row(row: Any, body: bytes | None = None) -> InboxItem:
         headers=json.loads(row["headers"]),
         body=bytes(row["body"]) if body is None else body,
         attempts=row["attempts"],
+    )
+
+
+def attempt_values(attempt: AttemptRecord) -> tuple[Any, ...]:
+    """Values in ``ATTEMPT_COLUMNS`` order."""
+    return (
+        attempt.delivery_id,
+        attempt.at,
+        attempt.outcome,
+        attempt.http_status,
+        attempt.error,
+        attempt.duration,
     )
 
 

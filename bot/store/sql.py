@@ -40,6 +40,7 @@ from bot.store.rows import (
     activity_args,
     activity_from_row,
     activity_query,
+    attempt_values,
     conversation_from_row,
     conversation_values,
     delivery_from_row,
@@ -117,17 +118,8 @@ PURGEABLE_LOOSE_DELIVERIES = (
     "AND updated_at < ? AND created_at < ?"
 )
 """Outbox rows of no request (notices, announcements) done with before the cut."""
-
-
-def attempt_values(attempt: AttemptRecord) -> tuple[Any, ...]:
-    return (
-        attempt.delivery_id,
-        attempt.at,
-        attempt.outcome,
-        attempt.http_status,
-        attempt.error,
-        attempt.duration,
-    )
+_ACTIVITY_TYPES = {1: "bigint", 2: "text", 3: "text", 4: "text", 5: "text", 6: "int"}
+"""The SQL types of ``activity_args``, in order."""
 
 
 def _by_age(rows: list[Any]) -> list[DeliveryRecord]:
@@ -144,9 +136,7 @@ class SQLStore(ABC):
     def __init__(self, migrated: Migrated) -> None:
         self.migrated = migrated
         dialect = self.dialect
-        self._activity = activity_query(
-            lambda n: dialect.param(n, _ACTIVITY_TYPES[n]),
-        )
+        self._activity = activity_query(lambda n: dialect.param(n, _ACTIVITY_TYPES[n]))
         self._latest_in_thread = (
             "SELECT *, row_number() OVER (PARTITION BY thread_key ORDER BY created_at DESC, "
             f"{dialect.insertion_order} DESC) AS newest FROM events WHERE thread_key IS NOT NULL"
@@ -171,16 +161,10 @@ class SQLStore(ABC):
         """Run ``steps`` in one transaction, announcing new work in ``wakes`` with it;
         returns the rows the last step changed (when it is a single statement)."""
 
-    @abstractmethod
-    async def _attempted(
-        self,
-        sql: str,
-        args: tuple[Any, ...],
-        attempt: AttemptRecord,
-        also: Sequence[tuple[str, tuple[Any, ...]]] = (),
-    ) -> None:
-        """A delivery's new state and the attempt that led to it (and ``also`` any
-        statements that belong with them), in one write."""
+    async def _attempted(self, steps: Sequence[Step], attempt: AttemptRecord) -> None:
+        """A delivery's new state (the first step) and the attempt that led to it, with
+        any statements that belong with them, in one write."""
+        await self._transaction([*steps, Step(ATTEMPT_INSERT, attempt_values(attempt))])
 
     # -- shared ---------------------------------------------------------------
 
@@ -240,15 +224,17 @@ class SQLStore(ABC):
         http_status: int | None = None,
         conversation: ConversationRecord | None = None,
     ) -> None:
-        also = []
+        steps = [
+            Step(
+                "UPDATE deliveries SET state = 'sent', ref = ?, attempts = attempts + 1, "
+                "lease_until = NULL, last_error = NULL, updated_at = ? WHERE id = ?",
+                (json.dumps(ref), now, delivery_id),
+            )
+        ]
         if conversation is not None:
-            also.append((CONVERSATION_UPSERT, conversation_values(conversation, now)))
+            steps.append(Step(CONVERSATION_UPSERT, conversation_values(conversation, now)))
         await self._attempted(
-            "UPDATE deliveries SET state = 'sent', ref = ?, attempts = attempts + 1, "
-            "lease_until = NULL, last_error = NULL, updated_at = ? WHERE id = ?",
-            (json.dumps(ref), now, delivery_id),
-            AttemptRecord(delivery_id, now, "sent", http_status, None, now - started),
-            also,
+            steps, AttemptRecord(delivery_id, now, "sent", http_status, None, now - started)
         )
 
     async def mark_retry(
@@ -262,9 +248,13 @@ class SQLStore(ABC):
         http_status: int | None = None,
     ) -> None:
         await self._attempted(
-            "UPDATE deliveries SET attempts = attempts + 1, last_error = ?, "
-            "next_attempt_at = ?, lease_until = NULL, updated_at = ? WHERE id = ?",
-            (error, next_attempt_at, now, delivery_id),
+            [
+                Step(
+                    "UPDATE deliveries SET attempts = attempts + 1, last_error = ?, "
+                    "next_attempt_at = ?, lease_until = NULL, updated_at = ? WHERE id = ?",
+                    (error, next_attempt_at, now, delivery_id),
+                )
+            ],
             AttemptRecord(delivery_id, now, "retry", http_status, error, now - started),
         )
 
@@ -278,9 +268,13 @@ class SQLStore(ABC):
         http_status: int | None = None,
     ) -> None:
         await self._attempted(
-            "UPDATE deliveries SET state = 'dead', attempts = attempts + 1, last_error = ?, "
-            "lease_until = NULL, updated_at = ? WHERE id = ?",
-            (error, now, delivery_id),
+            [
+                Step(
+                    "UPDATE deliveries SET state = 'dead', attempts = attempts + 1, "
+                    "last_error = ?, lease_until = NULL, updated_at = ? WHERE id = ?",
+                    (error, now, delivery_id),
+                )
+            ],
             AttemptRecord(delivery_id, now, "dead", http_status, error, now - started),
         )
 
@@ -587,7 +581,3 @@ class SQLStore(ABC):
             args,
         )
         return {row["thread_key"]: row["status"] for row in rows}
-
-
-_ACTIVITY_TYPES = {1: "bigint", 2: "text", 3: "text", 4: "text", 5: "text", 6: "int"}
-"""The SQL types of ``activity_args``, in order."""

@@ -36,6 +36,7 @@ from bot.store.rows import (
     DELIVERY_COLUMNS,
     EVENT_COLUMNS,
     INBOX_COLUMNS,
+    attempt_values,
     delivery_values,
     event_values,
     inbox_from_row,
@@ -48,7 +49,6 @@ from bot.store.sql import (
     Queue,
     SQLStore,
     Step,
-    attempt_values,
 )
 
 log = logging.getLogger("bot.store")
@@ -341,19 +341,13 @@ class PostgresStore(SQLStore):
                 await conn.execute(f"NOTIFY {CHANNELS[wakes]}")
         return changed
 
-    async def _attempted(
-        self,
-        sql: str,
-        args: tuple[Any, ...],
-        attempt: AttemptRecord,
-        also: Sequence[tuple[str, tuple[Any, ...]]] = (),
-    ) -> None:
+    async def _attempted(self, steps: Sequence[Step], attempt: AttemptRecord) -> None:
         """As one statement: one round trip, one commit."""
-        steps = []
+        parts = []
         params: list[Any] = []
-        for n, (statement, values) in enumerate([(sql, args), *also]):
-            steps.append(f"step{n} AS ({numbered(statement, len(params) + 1)})")
-            params.extend(values)
+        for n, step in enumerate(steps):
+            parts.append(f"step{n} AS ({numbered(step.sql, len(params) + 1)})")
+            params.extend(step.args)
         record = numbered(ATTEMPT_INSERT, len(params) + 1)
         params.extend(attempt_values(attempt))
-        await self._execute(f"WITH {', '.join(steps)} {record}", params)
+        await self._execute(f"WITH {', '.join(parts)} {record}", params)

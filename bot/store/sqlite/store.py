@@ -21,7 +21,7 @@ from bot.core.clock import Clock
 from bot.core.errors import StoreUnavailable
 from bot.core.pacing import LanePacer, Pacer
 from bot.store.migrations import Migrated
-from bot.store.records import AttemptRecord, DeliveryRecord, EventRecord, InboxItem
+from bot.store.records import DeliveryRecord, EventRecord, InboxItem
 from bot.store.rows import (
     DELIVERY_COLUMNS,
     EVENT_COLUMNS,
@@ -30,14 +30,12 @@ from bot.store.rows import (
     inbox_from_row,
 )
 from bot.store.sql import (
-    ATTEMPT_INSERT,
     PURGEABLE_LOOSE_DELIVERIES,
     PURGEABLE_REQUESTS,
     Dialect,
     Queue,
     SQLStore,
     Step,
-    attempt_values,
 )
 from bot.store.sqlite.bodies import unpack
 from bot.store.sqlite.intake import IntakeBatcher
@@ -270,21 +268,6 @@ class SQLiteStore(SQLStore):
         alone = len(steps) == 1 and not steps[0].many  # SQLite undoes a failed statement
         result: int = await self._writer.submit(op, fails_whole=alone)
         return result
-
-    async def _attempted(
-        self,
-        sql: str,
-        args: tuple[Any, ...],
-        attempt: AttemptRecord,
-        also: Sequence[tuple[str, tuple[Any, ...]]] = (),
-    ) -> None:
-        await self._transaction(
-            [
-                Step(sql, args),
-                *(Step(s, v) for s, v in also),
-                Step(ATTEMPT_INSERT, attempt_values(attempt)),
-            ]
-        )
 
 
 def _inbox_item(row: sqlite3.Row) -> InboxItem:
