@@ -33,6 +33,7 @@ EVENT_COLUMNS = (
 )
 INBOX_COLUMNS = "id, source, delivery_id, received_at, headers, body, attempts"
 ATTEMPT_COLUMNS = "delivery_id, at, outcome, http_status, error, duration"
+_ATTEMPT_FIELDS = [name.strip() for name in ATTEMPT_COLUMNS.split(",")]
 MUTE_COLUMNS = (
     "selector, platform, channel, channel_name, everywhere, threads, reason, creator, "
     "created_at, expires_at, id, ended_at, ended_by, end_reason"
@@ -59,15 +60,9 @@ def inbox_from_row(row: Any, body: bytes | None = None) -> InboxItem:
 
 
 def attempt_values(attempt: AttemptRecord) -> tuple[Any, ...]:
-    """Values in ``ATTEMPT_COLUMNS`` order."""
-    return (
-        attempt.delivery_id,
-        attempt.at,
-        attempt.outcome,
-        attempt.http_status,
-        attempt.error,
-        attempt.duration,
-    )
+    """Values in ``ATTEMPT_COLUMNS`` order, which names every field (rows are read back
+    with ``AttemptRecord(**row)``)."""
+    return tuple(getattr(attempt, name) for name in _ATTEMPT_FIELDS)
 
 
 def event_values(e: EventRecord) -> tuple[Any, ...]:
