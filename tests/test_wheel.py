@@ -139,7 +139,7 @@ def test_the_installed_wheel_renders_every_sample_for_every_platform(
                 f"{name} on {platform}: template {template}"
             )
         assert "event received; template" not in output, output
-    assert report["migrate"] == {"code": 0, "output": "store ready: sqlite schema is current\n"}
+    assert report["migrate"] == {"code": 0, "output": "store ready: sqlite created schema v3\n"}
 
     listing = _run(
         python, "-I", "-m", "bot", "--config", config, "simulate", "--list", cwd=tmp_path, env=env
