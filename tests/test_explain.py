@@ -6,7 +6,7 @@ import asyncio
 import sys
 from pathlib import Path
 
-from tests.conftest import FIXTURES, SLACK_TOKEN
+from tests.conftest import SLACK_TOKEN, fixture_path
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -62,7 +62,7 @@ async def explain(tmp_path: Path, slack_url: str, *args: str) -> tuple[int, str,
 
 
 async def test_explain_shows_event_routes_targets_and_messages(tmp_path, fake_slack):
-    payload = FIXTURES / "github/pull_request__opened.json"
+    payload = fixture_path("github/pull_request__opened.json")
 
     code, out, err = await explain(
         tmp_path,
@@ -87,7 +87,7 @@ async def test_explain_shows_event_routes_targets_and_messages(tmp_path, fake_sl
 
 
 async def test_explain_says_why_nothing_would_be_posted(tmp_path, fake_slack):
-    star = FIXTURES / "github/star__created.json"
+    star = fixture_path("github/star__created.json")
 
     header = ("--header", "X-GitHub-Event: star")
     code, unrouted, _ = await explain(
@@ -109,7 +109,7 @@ async def test_explain_says_why_nothing_would_be_posted(tmp_path, fake_slack):
 
 
 async def test_explain_shows_a_discord_webhook_without_its_token(tmp_path, fake_slack):
-    push = FIXTURES / "github/push.json"
+    push = fixture_path("github/push.json")
 
     code, out, err = await explain(
         tmp_path,
