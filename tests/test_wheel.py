@@ -26,7 +26,7 @@ import pytest
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
-DATA_SUFFIXES = {".sql", ".j2", ".json", ".md", ".typed"}
+DATA_SUFFIXES = {".sql", ".j2", ".json", ".md", ".toml", ".typed"}
 
 # The example config's sources (one per provider, as a user starts), every event to a
 # Slack and a Discord target.
