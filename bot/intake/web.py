@@ -83,7 +83,7 @@ async def _receive(request: web.Request) -> web.StreamResponse:
     try:
         provider.verify(source, hook, now)
     except VerificationError as exc:
-        await _reject(request, name, exc.reason, now)
+        await _reject(request, name, exc.reason, exc.code, now)
         return _error(401, exc.reason)
     try:
         payload = _payload_at_intake(provider, source, hook)
@@ -144,11 +144,14 @@ async def _reject(
     request: web.Request,
     source: str,
     reason: str,
+    code: str,
     now: float,
     client: Address | None = None,
 ) -> None:
-    """Count a refused request where operators will see it: status, metrics, logs."""
-    request.app[METRICS].rejected.labels(source, reason).inc()
+    """Count a refused request where operators will see it: status, metrics, logs. The
+    metric is labelled with the short ``code``; the sentence goes to the log and the store
+    (``status``, the inspector)."""
+    request.app[METRICS].rejected.labels(source, code).inc()
     request.app[METRICS].count_request(source, "rejected")
     log.warning(
         "rejected",
@@ -156,6 +159,7 @@ async def _reject(
             "source": source,
             "outcome": "rejected",
             "reason": reason,
+            "code": code,
             "peer": request.remote,
             "client": client,
         },
@@ -184,7 +188,7 @@ async def _admit(request: web.Request, name: str, source: SourceConfig) -> web.R
             status=refusal.status,
             headers={"Retry-After": str(refusal.retry_after)},
         )
-    await _reject(request, name, refusal.reason, request.app[CLOCK].now(), client)
+    await _reject(request, name, refusal.reason, refusal.code, request.app[CLOCK].now(), client)
     return _error(refusal.status, refusal.reason)
 
 
