@@ -169,7 +169,14 @@ def _explain(args: argparse.Namespace, settings: Settings) -> int:
 def _with_store(
     work: Callable[[Any, Settings, argparse.Namespace], Awaitable[int]],
 ) -> Command:
+    """``work`` on the configured store, which must exist. Only ``migrate`` creates one: any
+    other command, run in the wrong folder or with the wrong config, would make an empty
+    store and answer from it ("no dead letters")."""
+
     def command(args: argparse.Namespace, settings: Settings) -> int:
+        if missing := _missing_store(settings.store.url):
+            return _refuse(missing)
+
         async def run() -> int:
             from bot.store import open_store
 
@@ -182,6 +189,22 @@ def _with_store(
         return asyncio.run(run())
 
     return command
+
+
+def _missing_store(url: str) -> str | None:
+    """Why a command cannot use the SQLite store ``url`` names: its file is not there."""
+    from pathlib import Path
+
+    from bot.store import sqlite_path
+
+    path = sqlite_path(url)
+    if path is None or Path(path).exists():
+        return None
+    return (
+        f"no SQLite store at {str(Path(path).absolute())!r}: run the command where the bot "
+        "runs, or pass --config FILE (or BOT_CONFIG) with the bot's [store] url; "
+        "`python -m bot migrate` creates a new store"
+    )
 
 
 def _migrate(args: argparse.Namespace, settings: Settings) -> int:
@@ -423,6 +446,15 @@ COMMANDS: dict[str, Command] = {
 }
 
 
+NEED_A_CONFIG = {"serve", "work", "check-config"}
+"""Commands that, with no config file and no source in the environment, would run blind:
+a bot answering every hook with 404, a check saying "0 sources" is fine."""
+
+
+def _config_file(args: argparse.Namespace) -> str | None:
+    return args.config or os.environ.get("BOT_CONFIG") or None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     # A one-shot command prints its answer; its info logs (`command ... ok=True`) are noise.
@@ -432,6 +464,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if args.command in NEED_A_CONFIG and not settings.sources and not _config_file(args):
+        return _refuse(
+            f"`{args.command}` has no config: set BOT_CONFIG=FILE or pass --config FILE "
+            "(config.example.toml is a start)"
+        )
     try:
         return COMMANDS[args.command](args, settings)
     except StoreUnavailable as exc:
