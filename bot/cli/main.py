@@ -58,7 +58,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
             access_log=logging.getLogger("bot.access") if settings.server.access_log else None,
             access_log_class=RedactingAccessLogger,
             # run_app "prints" once the socket is bound: only then is the bot listening.
-            print=lambda _banner: log.info("listening", extra=listening),
+            print=lambda _banner: _say_listening(settings, listening),
             loop=_new_event_loop(),
         )
     except OSError as exc:
@@ -72,6 +72,18 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         )
         return 2
     return 0
+
+
+def _say_listening(settings: Settings, listening: dict[str, Any]) -> None:
+    """The port, then one line per source with the path its sender posts to."""
+    from bot.intake.web import hook_paths
+
+    log.info("listening", extra=listening)
+    for name, path in hook_paths(settings).items():
+        provider = settings.sources[name].provider
+        log.info(f"source {name} ({provider}): senders POST to {path}")
+    if not settings.sources:
+        log.warning("no sources configured: every POST /hooks/... answers 404")
 
 
 _CANNOT_LISTEN = {errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES}
@@ -125,13 +137,14 @@ def _new_event_loop() -> asyncio.AbstractEventLoop:
 
 def _check_config(args: argparse.Namespace, settings: Settings) -> int:
     from bot.app import optional_features_off, startup_warnings
+    from bot.intake.web import hook_paths
 
     print(
         f"config ok: {len(settings.sources)} sources, {len(settings.targets)} targets, "
         f"{len(settings.routes)} routes"
     )
-    for name, source in settings.sources.items():
-        print(f"  POST /hooks/{name}  ({source.provider})")
+    for name, path in hook_paths(settings).items():
+        print(f"  POST {path}  ({settings.sources[name].provider})")
     print("routes, in order:")
     for route in compile_routes(settings.routes):
         print(f"  {route.index + 1}. {route.describe()}")

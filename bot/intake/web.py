@@ -271,7 +271,38 @@ class RedactingAccessLogger(AbstractAccessLogger):
         )
 
 
+def hook_paths(settings: Settings) -> dict[str, str]:
+    """The URL path each source's sender posts to, by source name."""
+    return {name: f"/hooks/{name}" for name in settings.sources}
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("bot")
+    except PackageNotFoundError:  # a checkout run without installing it
+        return "unknown"
+
+
+async def index(request: web.Request) -> web.Response:
+    """``GET /``: what this is and where to point senders, for whoever opens the URL."""
+    settings = request.app[SETTINGS]
+    links = {"health": "/healthz", "ready": "/readyz", "metrics": "/metrics"}
+    if settings.inspector.token:
+        links["inspector"] = "/inspect"
+    return web.json_response(
+        {
+            "name": "bot",
+            "version": _version(),
+            "hooks": hook_paths(settings),
+            "links": links,
+        }
+    )
+
+
 def add_routes(app: web.Application) -> None:
+    app.router.add_get("/", index)
     app.router.add_post("/hooks/{source}", receive_hook)
     app.router.add_get("/hooks/{source}", answer_query_challenge, allow_head=False)
     app.router.add_get("/healthz", healthz)
