@@ -200,7 +200,7 @@ async def test_the_procfile_deploys_the_wheel_with_only_environment_variables(
             timeout=120,
         )
         assert released.returncode == 0, released.stderr
-        assert released.stdout.startswith("postgresql store: created schema v")
+        assert released.stdout.startswith("store ready: postgresql created schema v")
         with log.open("wb") as out:
             web = subprocess.Popen(
                 ["sh", "-c", f"exec {processes['web']}"],
