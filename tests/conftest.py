@@ -50,6 +50,14 @@ def fixture_path(name: str) -> Path:
     return examples(provider) / file
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        help="rewrite tests/golden/ from what the samples render now (review the diff)",
+    )
+
+
 def fixture_bytes(name: str) -> bytes:
     return fixture_path(name).read_bytes()
 
