@@ -243,7 +243,7 @@ async def test_a_retried_event_is_a_duplicate_even_with_a_new_signature(
     first_id = (await first.json())["id"]
     assert await retry.json() == {"status": "duplicate", "id": first_id}
     [post] = await fake_slack.wait_for(1)
-    assert post.body["text"] == "Payment of 22.00 USD failed"
+    assert post.body["text"] == "❌ Payment failed · 22.00 USD"
     blocks = json.dumps(post.body["attachments"])
     assert "https://dashboard.stripe.com/test/payments/ch_3TbGfyJEe0yY0QKr0Nh9uVjd" in blocks
     assert "test mode" in blocks

@@ -83,13 +83,15 @@ def blocks_for(message: Message) -> list[dict[str, Any]]:
 
 
 def message_payload(message: Message) -> dict[str, Any]:
-    """Body of ``chat.postMessage`` (and, without ``unfurl_media``, ``chat.update``)."""
-    return {
-        "text": _cut(message.fallback(), FALLBACK_LIMIT),
-        "attachments": [{"color": message.color, "blocks": blocks_for(message)}],
-        "unfurl_links": False,
-        "unfurl_media": False,
-    }
+    """Body of ``chat.postMessage`` (and, without ``unfurl_media``, ``chat.update``).
+
+    The top-level ``text`` is the headline: Slack shows it above the card (whose title
+    is the object) and in the notification. A message without a title (a thread
+    reply) is that line alone."""
+    payload: dict[str, Any] = {"text": _cut(message.fallback(), FALLBACK_LIMIT)}
+    if message.title:
+        payload["attachments"] = [{"color": message.color, "blocks": blocks_for(message)}]
+    return {**payload, "unfurl_links": False, "unfurl_media": False}
 
 
 class SlackAdapter:
