@@ -8,6 +8,7 @@ from bot.core.errors import StoreUnavailable
 from bot.store.base import Store
 from bot.store.migrations import Migrated
 from bot.store.records import (
+    ActionRecord,
     Activity,
     ActivityFilter,
     AttemptRecord,
@@ -73,6 +74,7 @@ async def _open(url: str, synchronous: str) -> SQLiteStore | PostgresStore:
 
 
 __all__ = [
+    "ActionRecord",
     "Activity",
     "ActivityFilter",
     "AttemptRecord",

@@ -8,6 +8,7 @@ from typing import Any, Protocol
 from bot.core.clock import Clock
 from bot.core.pacing import LanePacer
 from bot.store.records import (
+    ActionRecord,
     Activity,
     ActivityFilter,
     AttemptRecord,
@@ -232,3 +233,24 @@ class Store(Protocol):
 
     async def thread_states(self, thread_keys: list[str]) -> dict[str, str | None]:
         """The status of the latest recorded event of each conversation that has one."""
+
+    async def start_action(self, action: ActionRecord) -> int | None:
+        """Record a click; None when another row holds its ``dedup_key`` (a double click:
+        the first one is doing it, or did)."""
+
+    async def finish_action(
+        self, action_id: int, outcome: str, answer: str, detail: dict[str, Any], now: float
+    ) -> None:
+        """An action's result; a failed one frees its ``dedup_key`` so it may be tried again."""
+
+    async def actions_of(self, target: str, thread_key: str) -> list[ActionRecord]:
+        """Every click on a conversation, oldest first."""
+
+    async def recent_actions(self, limit: int = 50) -> list[ActionRecord]:
+        """The latest clicks anywhere, newest first (the inspector)."""
+
+    async def clickers(self) -> list[tuple[str, str, str]]:
+        """Every (platform, user id, user name) that clicked a button, by first click."""
+
+    async def latest_message(self, target: str, thread_key: str) -> DeliveryRecord | None:
+        """The newest delivery that changed what a conversation's message shows."""

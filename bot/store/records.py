@@ -204,3 +204,28 @@ class DigestRecord:
     opened_at: float
     updated_at: float
     """The last post or edit: the next edit waits ``group_interval`` after it."""
+
+
+@dataclass(frozen=True)
+class ActionRecord:
+    """One click on a button that acts on a source, and what came of it."""
+
+    action: str
+    source: str
+    delivery_id: str
+    target: str
+    thread_key: str
+    platform: str
+    user_id: str
+    user_name: str
+    identity: str
+    outcome: str
+    """``running``, then ``ok`` or ``failed``; ``refused``, ``stale`` and ``duplicate``
+    clicks are recorded too (nothing was done)."""
+    answer: str
+    created_at: float
+    detail: dict[str, Any] = field(default_factory=dict)
+    """What undoing it needs: ``silence`` (the provider's id), ``mute`` (ours), ``until``."""
+    dedup_key: str | None = None
+    finished_at: float | None = None
+    id: int = 0

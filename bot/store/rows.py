@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.store.records import (
+    ActionRecord,
     Activity,
     ActivityFilter,
     AttemptRecord,
@@ -40,6 +41,10 @@ MUTE_COLUMNS = (
 )
 DIGEST_COLUMNS = "id, group_key, ref, entries, opened_at, updated_at"
 CONVERSATION_COLUMNS = "target, thread_key, ref, status, latest_at, ended, started_by, updated_at"
+ACTION_COLUMNS = (
+    "action, source, delivery_id, target, thread_key, platform, user_id, user_name, identity, "
+    "outcome, answer, created_at, detail, dedup_key, finished_at"
+)
 REROUTE_COLUMNS = (
     "selector, target, platform, address, label, creator, created_at, expires_at, "
     "id, ended_at, ended_by"
@@ -257,3 +262,30 @@ def digest_from_row(row: Any) -> DigestRecord:
         opened_at=row["opened_at"],
         updated_at=row["updated_at"],
     )
+
+
+def action_values(action: ActionRecord) -> tuple[Any, ...]:
+    """An action's row in ``ACTION_COLUMNS`` order."""
+    return (
+        action.action,
+        action.source,
+        action.delivery_id,
+        action.target,
+        action.thread_key,
+        action.platform,
+        action.user_id,
+        action.user_name,
+        action.identity,
+        action.outcome,
+        action.answer,
+        action.created_at,
+        json.dumps(action.detail),
+        action.dedup_key,
+        action.finished_at,
+    )
+
+
+def action_from_row(row: Any) -> ActionRecord:
+    values = dict(row)
+    values["detail"] = json.loads(values["detail"])
+    return ActionRecord(**values)

@@ -18,6 +18,7 @@ from typing import Any, Literal, NamedTuple
 
 from bot.store.migrations import Migrated
 from bot.store.records import (
+    ActionRecord,
     Activity,
     ActivityFilter,
     AttemptRecord,
@@ -30,6 +31,7 @@ from bot.store.records import (
     RerouteRecord,
 )
 from bot.store.rows import (
+    ACTION_COLUMNS,
     ATTEMPT_COLUMNS,
     CONVERSATION_COLUMNS,
     DELIVERY_COLUMNS,
@@ -37,6 +39,8 @@ from bot.store.rows import (
     EVENT_COLUMNS,
     MUTE_COLUMNS,
     REROUTE_COLUMNS,
+    action_from_row,
+    action_values,
     activity_args,
     activity_from_row,
     activity_query,
@@ -581,3 +585,54 @@ class SQLStore(ABC):
             args,
         )
         return {row["thread_key"]: row["status"] for row in rows}
+
+    # -- actions --------------------------------------------------------------
+
+    async def start_action(self, action: ActionRecord) -> int | None:
+        marks = ", ".join("?" * (ACTION_COLUMNS.count(",") + 1))
+        rows = await self._write_fetch(
+            f"INSERT INTO actions ({ACTION_COLUMNS}) VALUES ({marks}) "
+            "ON CONFLICT DO NOTHING RETURNING id",
+            action_values(action),
+        )
+        return int(rows[0]["id"]) if rows else None
+
+    async def finish_action(
+        self, action_id: int, outcome: str, answer: str, detail: dict[str, Any], now: float
+    ) -> None:
+        keep = outcome == "ok"
+        await self._execute(
+            "UPDATE actions SET outcome = ?, answer = ?, detail = ?, finished_at = ?, "
+            f"dedup_key = {'dedup_key' if keep else 'NULL'} WHERE id = ?",
+            (outcome, answer, json.dumps(detail), now, action_id),
+        )
+
+    async def actions_of(self, target: str, thread_key: str) -> list[ActionRecord]:
+        rows = await self._fetch(
+            f"SELECT {ACTION_COLUMNS}, id FROM actions WHERE target = ? AND thread_key = ? "
+            "ORDER BY id",
+            (target, thread_key),
+        )
+        return [action_from_row(row) for row in rows]
+
+    async def recent_actions(self, limit: int = 50) -> list[ActionRecord]:
+        rows = await self._fetch(
+            f"SELECT {ACTION_COLUMNS}, id FROM actions ORDER BY id DESC LIMIT ?", (limit,)
+        )
+        return [action_from_row(row) for row in rows]
+
+    async def clickers(self) -> list[tuple[str, str, str]]:
+        rows = await self._fetch(
+            "SELECT platform, user_id, max(user_name) AS user_name, min(id) AS first "
+            "FROM actions GROUP BY platform, user_id ORDER BY first"
+        )
+        return [(row["platform"], row["user_id"], row["user_name"]) for row in rows]
+
+    async def latest_message(self, target: str, thread_key: str) -> DeliveryRecord | None:
+        rows = await self._fetch(
+            f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE target = ? AND thread_key = ? "
+            "AND state = 'sent' ORDER BY updated_at DESC LIMIT 20",
+            (target, thread_key),
+        )
+        shown = (d for d in map(delivery_from_row, rows) if d.ref.get("action") != "skipped")
+        return next(shown, None)
