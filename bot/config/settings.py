@@ -108,6 +108,14 @@ class CommandsConfig(_Section):
     admins: list[str] = []
 
 
+class ActionsConfig(_Section):
+    """Who may press the buttons that change a source (Acknowledge, Silence 1h)."""
+
+    allowed: list[str] = []
+    """Chat user ids, or ``admins`` for ``[commands] admins``; empty: anyone in a bound
+    workspace."""
+
+
 class TemplatesConfig(_Section):
     dir: str = ""
 
@@ -237,6 +245,10 @@ class Settings(BaseSettings):
     slack: SlackConfig = SlackConfig()
     discord: DiscordConfig = DiscordConfig()
     commands: CommandsConfig = CommandsConfig()
+    actions: ActionsConfig = ActionsConfig()
+    people: dict[str, str] = {}
+    """Chat user id -> the person's e-mail or handle at the providers (PagerDuty's
+    ``From``, Alertmanager's ``createdBy``)."""
     templates: TemplatesConfig = TemplatesConfig()
     inspector: InspectorConfig = InspectorConfig()
     sources: dict[str, SourceConfig] = {}

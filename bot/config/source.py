@@ -113,6 +113,20 @@ class SignatureHeaderSource(SourceBase):
         return self
 
 
+class ApiKeys(BaseModel):
+    """The keys of a source whose API the bot may call when someone clicks a button.
+
+    Tokens are secrets like the webhook's: give them as ``BOT_SOURCES__<NAME>__API_TOKEN``.
+    """
+
+    api_url: str = ""
+    api_token: str = ""
+
+    @property
+    def api_configured(self) -> bool:
+        return bool(self.api_url and self.api_token)
+
+
 def as_list(value: str | list[str] | None) -> list[str]:
     """A key written as one string or a list of them, as a list."""
     if value is None:

@@ -50,3 +50,8 @@ class MessageGone(DeliveryError):
 
     def __init__(self, reason: str, *, http_status: int | None = None) -> None:
         super().__init__(reason, retryable=False, http_status=http_status)
+
+
+class ActionFailed(BotError):
+    """A provider refused or did not answer an action; the reason is safe to show the
+    clicker (it names the provider's answer, never a token)."""

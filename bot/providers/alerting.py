@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from pydantic import BaseModel
+
 from bot.config.source import SourceBase
 from bot.core.events import Event, Severity, severity_of, severity_rank
 from bot.core.times import parse_time
@@ -62,6 +64,21 @@ class AlertingSource(SourceBase):
     group: bool = True
     """One message per notification group (listing its alerts), or one per alert when
     false."""
+
+
+class SilenceApi(BaseModel):
+    """Where silences are made: Alertmanager's API v2 (``api_url``), reached with a
+    bearer ``api_token`` or ``api_username``/``api_password``, or neither on a trusted
+    network. Grafana's is the same API under ``/api/alertmanager/grafana``."""
+
+    api_url: str = ""
+    api_token: str = ""
+    api_username: str = ""
+    api_password: str = ""
+
+    @property
+    def api_configured(self) -> bool:
+        return bool(self.api_url)
 
 
 A = TypeVar("A", bound=AlertingSource)

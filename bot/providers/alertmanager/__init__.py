@@ -14,8 +14,9 @@ from bot.providers.base import WebhookRequest
 from bot.providers.signing import check_credentials, credential_headers
 
 
-class AlertmanagerSource(alerting.AlertingSource):
-    """``[sources.<name>]`` with ``provider = "alertmanager"``: a token or basic auth."""
+class AlertmanagerSource(alerting.AlertingSource, alerting.SilenceApi):
+    """``[sources.<name>]`` with ``provider = "alertmanager"``: a token or basic auth.
+    With ``api_url`` its alerts can be silenced from chat (API v2)."""
 
     credentials: ClassVar[frozenset[str]] = frozenset({"token", "basic"})
     provider: Literal["alertmanager"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ClassVar, Literal
 
-from bot.config.source import SourceBase
+from bot.config.source import ApiKeys, SourceBase
 from bot.core.errors import VerificationError
 from bot.core.events import Event
 from bot.core.text import shorten
@@ -29,12 +29,14 @@ from bot.providers.base import (
 from bot.providers.signing import hmac_sha256_hex, matches_any
 
 
-class GitHubSource(SourceBase):
+class GitHubSource(SourceBase, ApiKeys):
     """``[sources.<name>]`` with ``provider = "github"``: GitHub signs every delivery
-    with the webhook secret, and can do nothing else."""
+    with the webhook secret, and can do nothing else. With ``api_token`` a failed
+    workflow run's failed jobs can be re-run from chat."""
 
     credentials: ClassVar[frozenset[str]] = frozenset({"secret"})
     provider: Literal["github"]
+    api_url: str = "https://api.github.com"
 
 
 Handler = Callable[[dict[str, Any]], dict[str, Any] | None]

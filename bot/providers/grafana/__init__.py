@@ -27,9 +27,11 @@ from bot.providers.signing import (
 SIGNATURE_HEADER = "X-Grafana-Alerting-Signature"
 
 
-class GrafanaSource(alerting.AlertingSource, SignatureHeaderSource):
+class GrafanaSource(alerting.AlertingSource, SignatureHeaderSource, alerting.SilenceApi):
     """``[sources.<name>]`` with ``provider = "grafana"``: an HMAC secret (in
-    ``signature_header``, X-Grafana-Alerting-Signature by default), a token or basic auth."""
+    ``signature_header``, X-Grafana-Alerting-Signature by default), a token or basic auth.
+    With ``api_url`` (``https://grafana.example.com/api/alertmanager/grafana``) and a
+    service account ``api_token`` its alerts can be silenced from chat."""
 
     provider: Literal["grafana"]
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ClassVar, Literal
 
-from bot.config.source import SourceBase
+from bot.config.source import ApiKeys, SourceBase
 from bot.core.errors import VerificationError
 from bot.core.events import PRIORITY_SEVERITY, Event
 from bot.providers.base import (
@@ -27,12 +27,16 @@ from bot.providers.base import (
 from bot.providers.signing import hmac_sha256_hex, matches_any
 
 
-class PagerDutySource(SourceBase):
+class PagerDutySource(SourceBase, ApiKeys):
     """``[sources.<name>]`` with ``provider = "pagerduty"``: PagerDuty v3 signs every
-    delivery with the subscription's secret, and can do nothing else."""
+    delivery with the subscription's secret, and can do nothing else. With ``api_token``
+    (a REST API key) its incidents can be acknowledged and resolved from chat."""
 
     credentials: ClassVar[frozenset[str]] = frozenset({"secret"})
     provider: Literal["pagerduty"]
+    api_url: str = "https://api.pagerduty.com"
+    from_email: str = ""
+    """PagerDuty's ``From`` for clickers missing from ``[people]``."""
 
 
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
