@@ -61,6 +61,10 @@ class Platform:
     """Work the adapter does while the bot runs (e.g. learning which channel each webhook
     posts into), if any."""
 
+    takes_clicks: Callable[[Settings], bool] = lambda settings: False
+    """Whether clicks on its buttons reach the bot (its interactions endpoint is set up);
+    where they cannot, messages carry no action buttons."""
+
     names_channels: bool = False
     """Whether a target may name a channel by ``#name`` as well as by its id."""
 

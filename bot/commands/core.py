@@ -341,7 +341,8 @@ class CommandCore:
             deliveries = await self.store.deliveries_for(ident)
             if event is None and not deliveries:
                 raise CommandError(f"no event or delivery {ident!r} (ids look like 12.0)")
-            return Reply("\n".join(_explain(event, deliveries, now)))
+            clicks = await self._clicks(deliveries, now)
+            return Reply("\n".join([*_explain(event, deliveries, now), *clicks]))
         if not ident.isdigit():
             raise CommandError(
                 f"{ident!r} is not an id: a request (12), event (12.0) or delivery (12.0/eng)"
@@ -356,8 +357,22 @@ class CommandCore:
             )
         lines: list[str] = []
         for event in events:
-            lines.extend(_explain(event, await self.store.deliveries_for(event.id), now))
+            deliveries = await self.store.deliveries_for(event.id)
+            lines.extend(_explain(event, deliveries, now))
+            lines.extend(await self._clicks(deliveries, now))
         return Reply("\n".join(lines))
+
+    async def _clicks(self, deliveries: list[DeliveryRecord], now: float) -> list[str]:
+        """The buttons pressed on these deliveries' conversations, and what came of it."""
+        lines = []
+        for target, key in sorted({(d.target, d.thread_key) for d in deliveries if d.thread_key}):
+            for action in await self.store.actions_of(target, key):
+                who = f"{action.user_name or action.user_id} ({action.platform}:{action.user_id})"
+                lines.append(
+                    f"  {target}: {action.action} by {who} {_ago(now - action.created_at)}: "
+                    f"{action.outcome}" + (f": {action.answer}" if action.answer else "")
+                )
+        return lines
 
     async def _why_override(self, ident: str, now: float) -> Reply:
         number = int(ident[1:])

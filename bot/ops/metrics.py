@@ -52,6 +52,12 @@ class Metrics:
             ["target", "outcome"],
             registry=self.registry,
         )
+        self.actions = Counter(
+            "bot_actions_total",
+            "Button clicks by source, action and outcome (ok, failed, refused, stale, duplicate)",
+            ["source", "action", "outcome"],
+            registry=self.registry,
+        )
         self.ack_seconds = Histogram(
             "bot_ack_seconds",
             "Time from request start to the 2xx, durable write included",

@@ -8,6 +8,10 @@ Later events follow their route's ``lifecycle``:
   add a short reply in its thread;
 - ``update``: edit only; ``thread``: reply only; ``new``: every event a message of its own.
 
+A click on an action button (``bot.commands.actions``) edits the message and replies
+whatever its state, even after the conversation ended; the provider's own webhook for
+the state a click set is then folded in without a second reply.
+
 Only events with a ``status`` change what the first message shows; comments and reviews
 only reply. ``occurred_at`` decides what is current, not arrival order: a state older
 than the one shown is recorded and changes nothing, so a "triggered" arriving after its
@@ -60,6 +64,12 @@ def plan(conversation: ConversationRecord | None, delivery: DeliveryRecord) -> P
         return Plan("post", why="the route's lifecycle is new")
     if conversation is None:
         return Plan("start", why="first message of the conversation")
+    if is_click(delivery):
+        return Plan(
+            "follow", edit=True, reply=lifecycle != "update", why="a click changed what it shows"
+        )
+    if delivery.status is not None and conversation.ref.get("acted") == delivery.status:
+        return Plan("skip", why=f"{delivery.status} from chat: the message shows it already")
     older = delivery.occurred_at < conversation.latest_at
     if conversation.ended and not older:
         return Plan("start", why="the conversation was resolved; a new one starts")
@@ -75,6 +85,11 @@ def plan(conversation: ConversationRecord | None, delivery: DeliveryRecord) -> P
         reply=lifecycle != "update",
         why=f"{delivery.status}: the conversation's new state",
     )
+
+
+def is_click(delivery: DeliveryRecord) -> bool:
+    """Whether the action core queued it: the message after a button did its work."""
+    return delivery.event_type.startswith("action.")
 
 
 def thread_reply(message: Message, elapsed: float | None = None) -> Message:
@@ -165,9 +180,12 @@ class Conversations:
         if not done:
             posted = await adapter.post(address, message)
             return Outcome({"action": "posted", "why": "no thread to reply in", **posted})
-        kept: Ref = {
-            key: conversation.ref[key] for key in ("lane", "started_at") if key in conversation.ref
-        }
+        # ``acted``: the state a click set, so the provider's own webhook for that change
+        # (PagerDuty's incident.acknowledged) is folded in without a second reply.
+        keys = ("lane", "started_at", "acted") if is_click(delivery) else ("lane", "started_at")
+        kept: Ref = {key: conversation.ref[key] for key in keys if key in conversation.ref}
+        if is_click(delivery) and delivery.status != conversation.status:
+            kept["acted"] = delivery.status
         ref = {**ref, **kept}
         after = dataclasses.replace(conversation, ref=ref)
         if delivery.status is not None:

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from bot.config.settings import Settings
 from bot.core.events import Event
+from bot.pipeline.buttons import buttons
 from bot.pipeline.grouping import Grouping, grouping_for
 from bot.pipeline.overrides import Overrides
 from bot.pipeline.route import Router
 from bot.providers import PROVIDERS, WebhookRequest
+from bot.providers.actions import State
 from bot.render.renderer import Renderer
 from bot.store import DeliveryRecord, EventRecord, InboxItem
 
@@ -50,6 +52,11 @@ class Planner:
         for placement in placements:
             where = placement.destination
             message = self.renderer.render(event, where.platform)
+            if event.thread_key is not None:  # a click acts on a conversation
+                state = State(event.event, event.status)
+                message.actions = buttons(
+                    self.settings, event.source, state, where.platform, f"{event.id}/{where.name}"
+                )
             grouping, group_key = None, None
             if placement.route is not None and not placement.muted_by:
                 grouping = grouping_for(self.settings.routes[placement.route], event.provider)

@@ -66,6 +66,17 @@ class Field(BaseModel):
     value: str
 
 
+class Button(BaseModel):
+    """A button that acts on the source (Acknowledge, Silence 1h): ``action`` names it to
+    the action core, ``value`` is the delivery whose message carries it."""
+
+    action: str
+    label: str
+    value: str
+    style: str = ""
+    """``primary``, ``danger`` or empty: a hint each platform maps to its own colours."""
+
+
 class Message(BaseModel):
     """What an adapter posts: text is already formatted for its platform; ``url`` and
     ``color`` are raw values.
@@ -84,6 +95,8 @@ class Message(BaseModel):
     footer: str = ""
     timestamp: float | None = None
     reply: str = ""
+    actions: list[Button] = []
+    """What can be done from the message now; the planner and the action core set it."""
     elapsed: str = ""
     """How a reply says the time since its conversation started: ``{elapsed}`` stands
     for it (``{elapsed} after trigger``). Only the conversation knows the start."""

@@ -100,6 +100,9 @@ DISCORD = Platform(
     pace=Pace(rate=1.0, burst=5.0),
     adapter=_adapter,
     configured=_configured,
+    # Components need the bot's own messages (a webhook's cannot carry them): the
+    # adapter leaves them off webhook posts.
+    takes_clicks=lambda settings: bool(settings.discord.public_key and settings.discord.bot_token),
     warnings=_warnings,
     background=_background,
     mention=re.compile(r"^<#(\d+)>$"),

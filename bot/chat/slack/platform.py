@@ -21,6 +21,11 @@ def _configured(settings: Settings) -> bool:
     return bool(settings.slack.bot_token)
 
 
+def _takes_clicks(settings: Settings) -> bool:
+    slack = settings.slack
+    return bool(slack.bot_token and (slack.signing_secret or slack.app_token))
+
+
 def _adapter(
     settings: Settings, session: aiohttp.ClientSession, directory: ChannelDirectory
 ) -> ChatAdapter:
@@ -48,6 +53,7 @@ SLACK = Platform(
     pace=Pace(rate=1.0, burst=5.0),
     adapter=_adapter,
     configured=_configured,
+    takes_clicks=_takes_clicks,
     warnings=_warnings,
     names_channels=True,
     mention=re.compile(r"^<#([A-Z0-9]+)(?:\|([^>]*))?>$"),
