@@ -20,6 +20,7 @@ from bot.chat.directory import ChannelDirectory
 from bot.chat.discord import commands as discord_interactions
 from bot.chat.slack import commands as slack_app
 from bot.commands import CommandCore
+from bot.commands.actions import ActionCore
 from bot.config.settings import Settings
 from bot.core.clock import Clock, SystemClock
 from bot.intake.ingress import IngressPolicy
@@ -42,6 +43,7 @@ from bot.store import is_shared, open_store
 log = logging.getLogger("bot")
 
 HTTP_SESSION = web.AppKey("http_session", aiohttp.ClientSession)
+ACTIONS = web.AppKey("actions", ActionCore)
 DRAIN_SECONDS = 18.0
 
 
@@ -125,6 +127,15 @@ async def _runtime(app: web.Application) -> AsyncIterator[None]:
     app[COMMANDS] = CommandCore(
         settings, store, nudge=pipeline.nudge, clock=clock.now, directory=directory
     )
+    metrics = app[METRICS]
+    app[ACTIONS] = ActionCore(
+        settings,
+        store,
+        session,
+        count=lambda *labels: metrics.actions.labels(*labels).inc(),
+        nudge=pipeline.nudge,
+        clock=clock.now,
+    )
     for warning in startup_warnings(settings):
         log.warning(warning)
     if off := optional_features_off(settings):
@@ -167,6 +178,8 @@ async def run_workers(settings: Settings) -> None:
 
 async def _slack_commands(app: web.Application) -> AsyncIterator[None]:
     """Slack's /notify, once the command core and the HTTP session exist."""
-    async with slack_app.running(app[SETTINGS], app[COMMANDS], app[HTTP_SESSION]) as bolt:
+    async with slack_app.running(
+        app[SETTINGS], app[COMMANDS], app[HTTP_SESSION], app[ACTIONS]
+    ) as bolt:
         app[slack_app.BOLT] = bolt
         yield

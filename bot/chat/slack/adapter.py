@@ -79,7 +79,30 @@ def blocks_for(message: Message) -> list[dict[str, Any]]:
         blocks.append({"type": "section", "fields": fields})
     if footer:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": footer}]})
+    if message.actions:
+        blocks.append(actions_block(message))
     return blocks
+
+
+ACTION_PREFIX = "bot."
+"""Starts every action button's ``action_id`` (``bot.acknowledge``): what the click
+front end listens for."""
+
+
+def actions_block(message: Message) -> dict[str, Any]:
+    """The message's action buttons as one ``actions`` block (Slack's limit is 25)."""
+    elements = []
+    for button in message.actions[:25]:
+        element: dict[str, Any] = {
+            "type": "button",
+            "action_id": f"{ACTION_PREFIX}{button.action}",
+            "text": {"type": "plain_text", "text": button.label},
+            "value": button.value,
+        }
+        if button.style in ("primary", "danger"):
+            element["style"] = button.style
+        elements.append(element)
+    return {"type": "actions", "block_id": "bot_actions", "elements": elements}
 
 
 def message_payload(message: Message) -> dict[str, Any]:

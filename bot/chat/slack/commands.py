@@ -26,6 +26,8 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.chat.slack import interactions
+from bot.commands.actions import ActionCore
 from bot.commands.core import CommandCore, Reply
 from bot.commands.permissions import Caller
 from bot.config.settings import Settings
@@ -66,7 +68,12 @@ def caller_of(body: dict[str, Any]) -> Caller:
     )
 
 
-def build_bolt(settings: Settings, core: CommandCore, session: aiohttp.ClientSession) -> AsyncApp:
+def build_bolt(
+    settings: Settings,
+    core: CommandCore,
+    session: aiohttp.ClientSession,
+    actions: ActionCore | None = None,
+) -> AsyncApp:
     client = AsyncWebClient(
         token=settings.slack.bot_token,
         base_url=settings.slack.api_url,
@@ -99,11 +106,14 @@ def build_bolt(settings: Settings, core: CommandCore, session: aiohttp.ClientSes
 
     bolt.command(ANY_COMMAND)(on_command)
     bolt.event("app_mention")(on_mention)
+    if actions is not None:
+        interactions.register(bolt, actions)
     return bolt
 
 
 async def receive(request: web.Request) -> web.Response:
-    """``/slack/commands`` and ``/slack/events``: bolt verifies, dispatches, answers."""
+    """``/slack/commands``, ``/slack/events`` and ``/slack/interactions``: bolt verifies,
+    dispatches, answers."""
     bolt = request.app[BOLT]
     response = await bolt.async_dispatch(await to_bolt_request(request))
     return await to_aiohttp_response(response)
@@ -114,14 +124,18 @@ def add_routes(app: web.Application, settings: Settings) -> None:
     if http_mode(settings):
         app.router.add_post("/slack/commands", receive)
         app.router.add_post("/slack/events", receive)
+        app.router.add_post("/slack/interactions", receive)
 
 
 @contextlib.asynccontextmanager
 async def running(
-    settings: Settings, core: CommandCore, session: aiohttp.ClientSession
+    settings: Settings,
+    core: CommandCore,
+    session: aiohttp.ClientSession,
+    actions: ActionCore | None = None,
 ) -> AsyncIterator[AsyncApp]:
     """The bolt app for the server's lifetime, connected over Socket Mode when set up."""
-    bolt = build_bolt(settings, core, session)
+    bolt = build_bolt(settings, core, session, actions)
     if not socket_mode(settings):
         yield bolt
         return
