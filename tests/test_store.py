@@ -13,6 +13,7 @@ import asyncpg
 import pytest
 
 from bot.store import (
+    ActionRecord,
     Activity,
     ActivityFilter,
     ConversationRecord,
@@ -662,3 +663,45 @@ async def test_activity_lists_events_and_eventless_requests_with_their_state(sto
         "channel_not_found",
     )
     assert waiting == "3.0/eng"
+
+
+def _click(
+    outcome: str = "running", key: str | None = "eng|pagerduty:P1|resolve|0"
+) -> ActionRecord:
+    return ActionRecord(
+        action="resolve",
+        source="pd",
+        delivery_id="1.0/eng",
+        target="eng",
+        thread_key="pagerduty:P1",
+        platform="slack",
+        user_id="U1",
+        user_name="alice",
+        identity="alice@acme.com",
+        outcome=outcome,
+        answer="",
+        created_at=100.0,
+        dedup_key=key,
+    )
+
+
+async def test_a_click_is_claimed_once_and_a_failed_one_may_be_tried_again(store):
+    first, second = await asyncio.gather(store.start_action(_click()), store.start_action(_click()))
+    assert sorted([first is None, second is None]) == [False, True]  # one claim wins
+    claimed = first or second
+    await store.finish_action(claimed, "failed", "PagerDuty answered 500", {}, 101.0)
+    retry = await store.start_action(_click())
+    assert retry is not None
+    await store.finish_action(retry, "ok", "incident P1 is resolved", {"incident": "P1"}, 102.0)
+    assert await store.start_action(_click()) is None  # done: a late double click does nothing
+    await store.start_action(_click("refused", None))
+
+    clicks = await store.actions_of("eng", "pagerduty:P1")
+    assert [(c.outcome, c.answer) for c in clicks] == [
+        ("failed", "PagerDuty answered 500"),
+        ("ok", "incident P1 is resolved"),
+        ("refused", ""),
+    ]
+    assert clicks[1].detail == {"incident": "P1"} and clicks[1].finished_at == 102.0
+    assert await store.clickers() == [("slack", "U1", "alice")]
+    assert [c.outcome for c in await store.recent_actions(2)] == ["refused", "ok"]
