@@ -25,6 +25,7 @@ from bot.config.settings import Settings
 from bot.core.clock import Clock, SystemClock
 from bot.intake.ingress import IngressPolicy
 from bot.intake.web import (
+    ACTIONS,
     CLOCK,
     COMMANDS,
     INGRESS,
@@ -43,7 +44,6 @@ from bot.store import is_shared, open_store
 log = logging.getLogger("bot")
 
 HTTP_SESSION = web.AppKey("http_session", aiohttp.ClientSession)
-ACTIONS = web.AppKey("actions", ActionCore)
 DRAIN_SECONDS = 18.0
 
 
@@ -61,7 +61,7 @@ def build_app(settings: Settings, clock: Clock | None = None) -> web.Application
     slack_app.add_routes(app, settings)
     if settings.inspector.token:
         add_inspector(app, settings.inspector.token)
-    discord_interactions.add_routes(app, settings, COMMANDS)
+    discord_interactions.add_routes(app, settings, COMMANDS, ACTIONS)
     return app
 
 

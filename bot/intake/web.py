@@ -17,6 +17,7 @@ from aiohttp.abc import AbstractAccessLogger
 from aiohttp.web_exceptions import HTTPRequestEntityTooLarge
 
 from bot.commands import CommandCore
+from bot.commands.actions import ActionCore
 from bot.config.settings import Settings, SourceConfig
 from bot.core.clock import Clock
 from bot.core.errors import PayloadError, VerificationError
@@ -35,6 +36,7 @@ STORE = web.AppKey("store", Store)
 PIPELINE = web.AppKey("pipeline", Pipeline)
 INGRESS = web.AppKey("ingress", IngressPolicy)
 COMMANDS = web.AppKey("commands", CommandCore)
+ACTIONS = web.AppKey("actions", ActionCore)
 CLOCK = web.AppKey("clock", Clock)
 
 

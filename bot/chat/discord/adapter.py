@@ -163,6 +163,36 @@ def message_payload(message: Message) -> dict[str, Any]:
     }
 
 
+ACTION_PREFIX = "bot."
+"""Starts every action button's ``custom_id`` (``bot.acknowledge:12.0/eng``)."""
+BUTTON_STYLES = {"primary": 1, "danger": 4}
+SECONDARY = 2
+ROW_SIZE = 5
+
+
+def components_for(message: Message) -> list[dict[str, Any]]:
+    """The message's action buttons as action rows of five (Discord's limits: five rows,
+    ``custom_id`` up to 100 characters). An empty list clears the buttons on an edit."""
+    buttons = [
+        {
+            "type": 2,
+            "style": BUTTON_STYLES.get(button.style, SECONDARY),
+            "label": button.label,
+            "custom_id": f"{ACTION_PREFIX}{button.action}:{button.value}"[:100],
+        }
+        for button in message.actions[: ROW_SIZE * 5]
+    ]
+    return [
+        {"type": 1, "components": buttons[i : i + ROW_SIZE]}
+        for i in range(0, len(buttons), ROW_SIZE)
+    ]
+
+
+def channel_payload(message: Message) -> dict[str, Any]:
+    """A bot's own message: components work there (a webhook's carry none)."""
+    return {**message_payload(message), "components": components_for(message)}
+
+
 def thread_name(ref: Ref) -> str:
     return _cut(str(ref.get("title") or "Updates"), THREAD_NAME_LIMIT) or "Updates"
 
@@ -318,7 +348,7 @@ class DiscordAdapter:
                 self.directory.learn(address, str(answer.get("channel_id", "")))
         else:
             path = f"/channels/{where.id}/messages"
-            answer = await self._call(where, "POST", path, message_payload(message))
+            answer = await self._call(where, "POST", path, channel_payload(message))
         return _ref(answer, message)
 
     async def update(self, address: str, ref: Ref, message: Message) -> Ref:
@@ -326,10 +356,12 @@ class DiscordAdapter:
         if where.kind == "webhook":
             path = f"{_hook(where)}/messages/{ref['message_id']}"
             params = {"thread_id": where.thread_id} if where.thread_id else {}
+            payload = message_payload(message)
         else:
             path = f"/channels/{ref['channel_id']}/messages/{ref['message_id']}"
             params = {}
-        answer = await self._call(where, "PATCH", path, message_payload(message), params)
+            payload = channel_payload(message)
+        answer = await self._call(where, "PATCH", path, payload, params)
         updated = _ref(answer, message)
         if ref.get("thread_id") and "thread_id" not in updated:
             updated["thread_id"] = ref["thread_id"]

@@ -21,6 +21,8 @@ from aiohttp import web
 from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
 
+from bot.chat.discord import interactions as components
+from bot.commands.actions import ActionCore
 from bot.commands.core import CommandCore, Reply
 from bot.commands.grammar import (
     SUMMARY,
@@ -49,7 +51,7 @@ from bot.core.text import shorten
 
 log = logging.getLogger("bot.discord")
 
-PING, APPLICATION_COMMAND = 1, 2
+PING, APPLICATION_COMMAND = 1, 2  # 3, MESSAGE_COMPONENT: bot.chat.discord.interactions
 PONG, CHANNEL_MESSAGE = 1, 4
 EPHEMERAL = 64
 TIMESTAMP_TOLERANCE = 300.0
@@ -206,7 +208,11 @@ async def run(core: CommandCore, interaction: dict[str, Any]) -> Reply:
     return await core.execute(command, caller)
 
 
-def endpoint(settings: Settings, core_key: web.AppKey[CommandCore]) -> Any:
+def endpoint(
+    settings: Settings,
+    core_key: web.AppKey[CommandCore],
+    actions_key: web.AppKey[ActionCore] | None = None,
+) -> Any:
     async def interactions(request: web.Request) -> web.Response:
         body = await request.read()
         if not verified(settings.discord.public_key, request.headers, body, time.time()):
@@ -219,6 +225,11 @@ def endpoint(settings: Settings, core_key: web.AppKey[CommandCore]) -> Any:
         kind = interaction.get("type") if isinstance(interaction, dict) else None
         if kind == PING:
             return web.json_response({"type": PONG})
+        if kind == components.MESSAGE_COMPONENT and actions_key is not None:
+            core = request.app[actions_key]
+            return web.json_response(
+                components.deferred(core, settings.discord.api_url, interaction)
+            )
         if kind != APPLICATION_COMMAND:
             return web.json_response({"error": f"interaction type {kind} not handled"}, status=400)
         try:
@@ -231,10 +242,16 @@ def endpoint(settings: Settings, core_key: web.AppKey[CommandCore]) -> Any:
     return interactions
 
 
-def add_routes(app: web.Application, settings: Settings, core_key: web.AppKey[CommandCore]) -> None:
-    """Mount ``/discord/interactions`` only when ``[discord] public_key`` is set."""
+def add_routes(
+    app: web.Application,
+    settings: Settings,
+    core_key: web.AppKey[CommandCore],
+    actions_key: web.AppKey[ActionCore] | None = None,
+) -> None:
+    """Mount ``/discord/interactions`` only when ``[discord] public_key`` is set: commands
+    and, given the action core, button clicks."""
     if settings.discord.public_key:
-        app.router.add_post("/discord/interactions", endpoint(settings, core_key))
+        app.router.add_post("/discord/interactions", endpoint(settings, core_key, actions_key))
 
 
 # -- registration -------------------------------------------------------------------------
