@@ -11,8 +11,8 @@ import pytest
 
 from bot.intake.web import STORE
 from tests.actions import buttons_of, slack_click
-from tests.conftest import eventually, fixture_bytes, on_loopback
-from tests.fakes.apis import PAGERDUTY_FORBIDDEN, FakeApi, fake_pagerduty
+from tests.conftest import eventually, fixture_bytes, github_headers, on_loopback
+from tests.fakes.apis import PAGERDUTY_FORBIDDEN, FakeApi, fake_github, fake_pagerduty
 from tests.fakes.slack import FakeSlack
 from tests.senders import PAGERDUTY_SECRET
 from tests.senders import pagerduty as pagerduty_headers
@@ -258,3 +258,37 @@ async def test_mute_this_1h_and_unmute_from_the_message(tmp_path, fake_slack, pd
     second = (await fake_slack.wait_for(2, "chat.update"))[-1]
     assert list(buttons_of(second)) == ["acknowledge", "resolve", "mute_1h"]
     assert await bot.app[STORE].live_mutes() == []
+
+
+@pytest.fixture
+async def gh() -> Any:
+    fake = fake_github()
+    async with on_loopback(fake.app) as server:
+        fake.url = str(server.make_url(""))
+        yield fake
+
+
+async def test_rerun_failed_jobs_of_a_failed_workflow_run(tmp_path, fake_slack, gh, make_bot):
+    config = slack_config(tmp_path, fake_slack.url)
+    config["sources"]["github"].update(api_token="ghp-test-token", api_url=gh.url)
+    bot = await make_bot(config)
+    payload = json.loads(fixture_bytes("github/workflow_run__completed.json"))
+    payload["workflow_run"]["conclusion"] = "failure"
+    body = json.dumps(payload).encode()
+    headers = github_headers(body, "workflow_run", "run-1")
+    assert (await bot.post("/hooks/github", data=body, headers=headers)).status == 200
+    [post] = await fake_slack.wait_for(1)
+    shown = buttons_of(post)
+    assert list(shown) == ["rerun", "mute_1h"]
+
+    await slack_click(bot, shown["rerun"])
+
+    [update] = await fake_slack.wait_for(1, "chat.update")
+    [call] = gh.calls
+    assert (call.method, call.path) == (
+        "POST",
+        "/repos/octo-org/octo-repo/actions/runs/289782451/rerun-failed-jobs",
+    )
+    assert call.headers["Authorization"] == "Bearer ghp-test-token"
+    assert list(buttons_of(update)) == ["mute_1h"]  # under way: no second re-run
+    assert "Re-run of failed jobs started by @alice via Slack" in json.dumps(update.body)

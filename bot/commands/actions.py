@@ -90,6 +90,8 @@ class _Conversation:
     thread_key: str
     record: ConversationRecord | None
     actions: list[ActionRecord]
+    shown: DeliveryRecord | None
+    """The delivery whose message the conversation shows now."""
 
     def status(self) -> str | None:
         return self.record.status if self.record is not None else self.event.status
@@ -175,7 +177,8 @@ class ActionCore:
                 found.delivery.target,
                 found.thread_key,
                 kind.name,
-                str(found.record.latest_at if found.record else 0),
+                # What the message shows: a click on it once more is the same click.
+                found.shown.id if found.shown is not None else found.delivery.id,
                 str(state.silenced),
                 str(state.muted),
             )
@@ -218,6 +221,8 @@ class ActionCore:
         state_after = after.state(done) if after is not None else state
         if kind.name in STATUS_AFTER:
             state_after = State(state.event, STATUS_AFTER[kind.name], state.silenced, state.muted)
+        if kind.name == "rerun":  # under way: the run's next webhook says how it went
+            state_after = State("workflow_run.rerun", state.status, state.silenced, state.muted)
         line = f"{kind.done} by {_mention(click)} via {click.via}"
         await self._queue(click, after or found, state_after, line, done, refresh_only=False)
         return Answer()
@@ -244,7 +249,8 @@ class ActionCore:
             return None
         record = await self.store.get_conversation(delivery.target, delivery.thread_key)
         actions = await self.store.actions_of(delivery.target, delivery.thread_key)
-        return _Conversation(delivery, event, delivery.thread_key, record, actions)
+        shown = await self.store.latest_message(delivery.target, delivery.thread_key)
+        return _Conversation(delivery, event, delivery.thread_key, record, actions, shown)
 
     # -- doing it ------------------------------------------------------------------------
 
@@ -376,8 +382,7 @@ class ActionCore:
     ) -> None:
         """The conversation's message again, with the buttons of ``state`` and ``line``
         saying who did what, as an outbox row that edits it (and replies ``line``)."""
-        shown = await self.store.latest_message(found.delivery.target, found.thread_key)
-        base = shown or found.delivery
+        base = found.shown or found.delivery
         message = Message.model_validate(base.message)
         message.actions = buttons(
             self.settings, found.event.source, state, found.delivery.platform, click.value

@@ -288,6 +288,8 @@ def _workflow_run(payload: dict[str, Any]) -> dict[str, Any]:
             "workflow": name,
             "conclusion": conclusion,
         },
+        # A run and its re-runs (same id, the next run_attempt) are one conversation.
+        "thread_key": f"github:{_repo(payload)}:run:{run.get('id')}",
         "occurred_at": moment(run.get("updated_at")),
     }
 
