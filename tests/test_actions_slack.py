@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from bot.cli.main import main
 from bot.intake.web import STORE
 from tests.actions import buttons_of, slack_click
 from tests.conftest import eventually, fixture_bytes, github_headers, on_loopback
@@ -292,3 +293,24 @@ async def test_rerun_failed_jobs_of_a_failed_workflow_run(tmp_path, fake_slack, 
     assert call.headers["Authorization"] == "Bearer ghp-test-token"
     assert list(buttons_of(update)) == ["mute_1h"]  # under way: no second re-run
     assert "Re-run of failed jobs started by @alice via Slack" in json.dumps(update.body)
+
+
+async def test_people_check_lists_clickers_missing_from_people(
+    tmp_path, fake_slack, pd, make_bot, capsys
+):
+    bot = await make_bot(pd_config(tmp_path, fake_slack.url, pd.url, people={}))
+    shown = await first_message(bot, fake_slack)
+    await slack_click(bot, shown["mute_1h"])
+    await fake_slack.wait_for(1, "chat.update")
+    store_url = f"sqlite:///{tmp_path / 'bot.db'}"
+    unmapped = tmp_path / "unmapped.toml"
+    unmapped.write_text(f'[store]\nurl = "{store_url}"\n')
+    mapped = tmp_path / "mapped.toml"
+    mapped.write_text(f'[store]\nurl = "{store_url}"\n[people]\nU1 = "alice@acme.com"\n')
+
+    assert await asyncio.to_thread(main, ["people", "check", "--config", str(unmapped)]) == 1
+    listed = capsys.readouterr().out
+    assert "1 of 1 clicker(s) missing from [people]" in listed
+    assert '"U1" = ""   # slack alice' in listed
+    assert await asyncio.to_thread(main, ["people", "check", "--config", str(mapped)]) == 0
+    assert "every clicker is in [people] (1 seen)" in capsys.readouterr().out

@@ -323,6 +323,21 @@ async def _chat_command(store: Any, settings: Settings, args: argparse.Namespace
     return 0 if reply.ok else 1
 
 
+async def _people_check(store: Any, settings: Settings, args: argparse.Namespace) -> int:
+    """Everyone who clicked a button and is missing from ``[people]``: the providers saw
+    their chat name (PagerDuty the source's ``from_email``) instead of who they are."""
+    clickers = await store.clickers()
+    missing = [c for c in clickers if c[1] not in settings.people]
+    if not missing:
+        print(f"every clicker is in [people] ({len(clickers)} seen)")
+        return 0
+    print(f"{len(missing)} of {len(clickers)} clicker(s) missing from [people]:")
+    for platform, user, name in missing:
+        print(f'  "{user}" = ""   # {platform} {name or "(no name)"}')
+    print("add each with their e-mail (PagerDuty's From) or handle under [people]")
+    return 1
+
+
 def _discord_register(args: argparse.Namespace, settings: Settings) -> int:
     import aiohttp
 
@@ -432,6 +447,9 @@ def _parser() -> argparse.ArgumentParser:
     for name, summary in CHAT_COMMANDS.items():
         sub = commands.add_parser(name, help=summary)
         sub.add_argument("words", nargs="*", metavar="WORD")
+    people = commands.add_parser("people", help="who clicks buttons, as [people] maps them")
+    people_commands = people.add_subparsers(dest="people_command", required=True)
+    people_commands.add_parser("check", help="list clickers missing from [people]")
     discord = commands.add_parser("discord", help="Discord application commands")
     discord_commands = discord.add_subparsers(dest="discord_command", required=True)
     register = discord_commands.add_parser(
@@ -439,7 +457,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     register.add_argument("--guild", help="a server id: its commands appear at once")
     # `--config` may come anywhere: `python -m bot dead list --config bot.toml` too.
-    nested = [*dead_commands.choices.values(), *discord_commands.choices.values()]
+    nested = [
+        *dead_commands.choices.values(),
+        *discord_commands.choices.values(),
+        *people_commands.choices.values(),
+    ]
     for sub in [*commands.choices.values(), *nested]:
         sub.add_argument("--config", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return parser
@@ -454,6 +476,7 @@ COMMANDS: dict[str, Command] = {
     "simulate": _simulate,
     "dead": _with_store(_dead_list),
     "discord": _discord_register,
+    "people": _with_store(_people_check),
     "replay": _with_store(_replay),
     **{name: _with_store(_chat_command) for name in CHAT_COMMANDS},
 }
