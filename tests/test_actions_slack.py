@@ -314,3 +314,20 @@ async def test_people_check_lists_clickers_missing_from_people(
     assert '"U1" = ""   # slack alice' in listed
     assert await asyncio.to_thread(main, ["people", "check", "--config", str(mapped)]) == 0
     assert "every clicker is in [people] (1 seen)" in capsys.readouterr().out
+
+
+async def test_the_inspector_lists_clicks_without_tokens(tmp_path, fake_slack, pd, make_bot):
+    config = pd_config(tmp_path, fake_slack.url, pd.url, inspector={"token": "inspect-me"})
+    bot = await make_bot(config)
+    shown = await first_message(bot, fake_slack)
+    pd.answer(403, PAGERDUTY_FORBIDDEN)
+    await slack_click(bot, shown["acknowledge"])
+    await ephemeral(fake_slack)
+
+    page = await (await bot.get("/inspect", headers={"Authorization": "Bearer inspect-me"})).text()
+
+    clicks = page.split('id="actions"', 1)[1].split("</table>", 1)[0]
+    assert "alice (slack:U1, as alice@acme.com)" in clicks
+    assert "acknowledge" in clicks and "failed" in clicks
+    assert "PagerDuty answered 403: Access Denied" in clicks
+    assert "pd-rest-key" not in page

@@ -113,6 +113,7 @@ async def gather(store: Store, settings: Settings, query: Query) -> dict[str, An
         "backlog": await store.backlog(),
         "dead_letters": await store.dead_letters(20),
         "rejections": await store.rejections(),
+        "actions": await store.recent_actions(20),
     }
 
 
