@@ -6,12 +6,13 @@ from __future__ import annotations
 import asyncio
 import json
 from typing import Any
+from urllib.parse import parse_qs
 
 import pytest
 
 from bot.cli.main import main
 from bot.intake.web import STORE
-from tests.actions import buttons_of, slack_click
+from tests.actions import block_actions, buttons_of, slack_click
 from tests.conftest import eventually, fixture_bytes, github_headers, on_loopback
 from tests.fakes.apis import PAGERDUTY_FORBIDDEN, FakeApi, fake_github, fake_pagerduty
 from tests.fakes.slack import FakeSlack
@@ -331,3 +332,26 @@ async def test_the_inspector_lists_clicks_without_tokens(tmp_path, fake_slack, p
     assert "acknowledge" in clicks and "failed" in clicks
     assert "PagerDuty answered 403: Access Denied" in clicks
     assert "pd-rest-key" not in page
+
+
+async def test_a_click_over_socket_mode_acts_too(tmp_path, fake_slack, pd, make_bot):
+    config = pd_config(tmp_path, fake_slack.url, pd.url)
+    config["slack"]["signing_secret"] = ""
+    config["slack"]["app_token"] = fake_slack.app_token
+    bot = await make_bot(config)
+    shown = await first_message(bot, fake_slack)
+    payload = json.loads(parse_qs(block_actions(shown["acknowledge"]).decode())["payload"][0])
+
+    ack = await fake_slack.socket_send(
+        {
+            "envelope_id": "e-2",
+            "type": "interactive",
+            "accepts_response_payload": False,
+            "payload": payload,
+        }
+    )
+
+    assert ack["envelope_id"] == "e-2"
+    [update] = await fake_slack.wait_for(1, "chat.update")
+    assert list(buttons_of(update)) == ["resolve", "mute_1h"]
+    assert pd.calls[0].headers["From"] == "alice@acme.com"
