@@ -19,6 +19,7 @@ from bot.chat import ChatAdapter, registry
 from bot.chat.directory import ChannelDirectory
 from bot.chat.discord import commands as discord_interactions
 from bot.chat.slack import commands as slack_app
+from bot.chat.telegram import commands as telegram_updates
 from bot.commands import CommandCore
 from bot.config.settings import Settings
 from bot.core.clock import Clock, SystemClock
@@ -60,6 +61,7 @@ def build_app(settings: Settings, clock: Clock | None = None) -> web.Application
     if settings.inspector.token:
         add_inspector(app, settings.inspector.token)
     discord_interactions.add_routes(app, settings, COMMANDS)
+    telegram_updates.add_routes(app, settings, COMMANDS)
     return app
 
 
@@ -103,6 +105,7 @@ def optional_features_off(settings: Settings) -> list[str]:
         "Slack /notify ([slack] signing_secret or app_token)": slack_app.http_mode(settings)
         or slack_app.socket_mode(settings),
         "Discord /notify ([discord] public_key)": bool(settings.discord.public_key),
+        "Telegram /notify ([telegram] webhook_secret)": bool(settings.telegram.webhook_secret),
         "the inspector at /inspect ([inspector] token)": bool(settings.inspector.token),
     }
     return [feature for feature, on in features.items() if not on]

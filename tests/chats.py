@@ -9,10 +9,13 @@ from typing import Any, Protocol
 
 from bot.chat.discord.markup import DiscordMarkup
 from bot.chat.slack.markup import SlackMarkup
+from bot.chat.telegram.markup import TelegramMarkup
 from bot.core.errors import DeliveryError, MessageGone
 from tests.fakes.discord import API, BOT_TOKEN, FakeDiscord
 from tests.fakes.recorder import Recorder
 from tests.fakes.slack import FakeSlack
+from tests.fakes.telegram import BOT_TOKEN as TELEGRAM_TOKEN
+from tests.fakes.telegram import FakeTelegram, parse_html
 
 
 class Chat(Protocol):
@@ -137,6 +140,55 @@ class DiscordChat:
         self.fake.fail_next(
             status=404, body={"code": 10008, "message": "Unknown Message"}, match="PATCH"
         )
+
+    async def wait_for(self, count: int, timeout: float = 10) -> list[str]:
+        await self.fake.wait_until(lambda: len(self.posts()) >= count, timeout)
+        return self.posts()
+
+
+CHAT_IDS = {"ops": "-1001001", "eng": "-1001002", "ci": "-1001003"}
+"""Supergroups, as most teams' chats are: the slower group pace applies."""
+
+
+class TelegramChat:
+    name = "telegram"
+
+    def __init__(self, fake: FakeTelegram) -> None:
+        self.fake = fake
+
+    def config(self) -> dict[str, Any]:
+        return {"telegram": {"api_url": self.fake.url, "bot_token": TELEGRAM_TOKEN}}
+
+    def target(self, room: str) -> dict[str, str]:
+        return {"telegram": CHAT_IDS[room]}
+
+    @staticmethod
+    def _title(body: dict[str, Any]) -> str:
+        """The first line as a reader sees it, without the severity mark."""
+        shown = parse_html(str(body["text"]))[0].splitlines()[0]
+        return TelegramMarkup().unescape(shown.split(" ", 1)[-1] if shown[:1] > "~" else shown)
+
+    def posts(self, room: str | None = None) -> list[str]:
+        chat = CHAT_IDS[room] if room else None
+        return [self._title(m.versions[0]) for m in self.fake.roots(chat)]
+
+    def listing(self, room: str) -> str:
+        [first, *_] = self.fake.roots(CHAT_IDS[room])
+        return parse_html(str(first.versions[0]["text"]))[0]
+
+    def edits(self) -> list[str]:
+        return [self._title(c.body) for c in self.fake.delivered("editMessageText")]
+
+    def calls(self) -> list[str]:
+        names = {"sendMessage": "post", "editMessageText": "update"}
+        return [names[c.method] + (":failed" if c.status >= 300 else "") for c in self.fake.calls]
+
+    def fail_next(self, times: int = 1, room: str | None = None) -> None:
+        chat = CHAT_IDS[room] if room else None
+        self.fake.fail_next(times, status=502, description="Bad Gateway", chat=chat)
+
+    def gone_next(self) -> None:
+        self.fake.fail_next(status=400, description="Bad Request: message to edit not found")
 
     async def wait_for(self, count: int, timeout: float = 10) -> list[str]:
         await self.fake.wait_until(lambda: len(self.posts()) >= count, timeout)

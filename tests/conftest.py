@@ -27,6 +27,7 @@ from tests.fakes.clock import FakeClock
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.recorder import Recorder
 from tests.fakes.slack import FakeSlack
+from tests.fakes.telegram import FakeTelegram
 from tests.processes import free_port, kill_leftovers
 
 GITHUB_SECRET = "It's a Secret to Everybody"
@@ -94,6 +95,14 @@ async def fake_discord() -> AsyncIterator[FakeDiscord]:
     fake = FakeDiscord()
     async with on_loopback(fake.app) as server:
         fake.url = str(server.make_url("/api/v10"))
+        yield fake
+
+
+@pytest.fixture
+async def fake_telegram() -> AsyncIterator[FakeTelegram]:
+    fake = FakeTelegram()
+    async with on_loopback(fake.app) as server:
+        fake.url = str(server.make_url("")).rstrip("/")
         yield fake
 
 

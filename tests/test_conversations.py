@@ -27,9 +27,12 @@ from tests.conftest import (
 from tests.fakes.discord import BOT_TOKEN, FakeDiscord
 from tests.fakes.recorder import Recorder
 from tests.fakes.slack import FakeSlack
+from tests.fakes.telegram import BOT_TOKEN as TELEGRAM_TOKEN
+from tests.fakes.telegram import FakeTelegram
 from tests.senders import ALERTMANAGER_TOKEN, PAGERDUTY_SECRET, bearer, pagerduty
 
 CHANNEL = "112233445566778899"
+TELEGRAM_CHAT = "-1001234567890"
 
 # -- the rules, without I/O ---------------------------------------------------------
 
@@ -219,6 +222,16 @@ def on_discord(fake: FakeDiscord) -> list[Shown]:
     ]
 
 
+def on_telegram(fake: FakeTelegram) -> list[Shown]:
+    return [
+        Shown(
+            [json.dumps(v, ensure_ascii=False) for v in root.versions],
+            [json.dumps(r, ensure_ascii=False) for r in root.replies],
+        )
+        for root in fake.roots()
+    ]
+
+
 def on_recorder(recorder: Recorder) -> list[Shown]:
     return [
         Shown(
@@ -239,8 +252,10 @@ class Platform:
     starts one: there the edit alone shows the change)."""
 
 
-@pytest.fixture(params=["slack", "discord-channel", "discord-webhook", "recorder"])
-def platform(request, fake_slack, fake_discord) -> Platform:
+@pytest.fixture(
+    params=["slack", "discord-channel", "discord-webhook", "telegram", "telegram-topic", "recorder"]
+)
+def platform(request, fake_slack, fake_discord, fake_telegram) -> Platform:
     if request.param == "recorder":  # registered from the tests alone
         recorder = request.getfixturevalue("recorder")
         return Platform("recorder", {"recorder": "room"}, lambda: on_recorder(recorder), True)
@@ -248,16 +263,27 @@ def platform(request, fake_slack, fake_discord) -> Platform:
         return Platform("slack", {"slack": "#eng"}, lambda: on_slack(fake_slack), True)
     if request.param == "discord-channel":
         return Platform("discord", {"discord": CHANNEL}, lambda: on_discord(fake_discord), True)
+    if request.param.startswith("telegram"):
+        target: dict[str, Any] = {"telegram": TELEGRAM_CHAT}
+        if request.param == "telegram-topic":
+            target["topic"] = 42
+        return Platform("telegram", target, lambda: on_telegram(fake_telegram), True)
     return Platform(
         "discord", {"discord_webhook": DISCORD_WEBHOOK}, lambda: on_discord(fake_discord), False
     )
 
 
-def config_for(tmp_path, target: dict[str, str], fake_slack, fake_discord, **route: Any):
+def config_for(
+    tmp_path, target: dict[str, Any], fake_slack, fake_discord, fake_telegram=None, **route: Any
+):
     config = base_config(
         tmp_path,
         fake_slack.url,
         discord=discord_section(fake_discord, BOT_TOKEN),
+        telegram={
+            "api_url": fake_telegram.url if fake_telegram else "",
+            "bot_token": TELEGRAM_TOKEN,
+        },
         targets={"t": target},
         routes=[{"to": ["t"], **route}],
         delivery={"retry_base": "0.05s"},
@@ -270,12 +296,12 @@ Send = Callable[[tuple[str, bytes, dict[str, str]]], Awaitable[list[DeliveryReco
 
 
 @pytest.fixture
-def bot_for(make_bot, tmp_path, fake_slack, fake_discord, clock):
+def bot_for(make_bot, tmp_path, fake_slack, fake_discord, fake_telegram, clock):
     """A bot posting to one target, and ``send``: post a webhook, wait until delivered
     (on fake time, so ``group_wait`` and retries pass without real waiting)."""
 
     async def make(target: dict[str, str], **route: Any) -> Send:
-        config = config_for(tmp_path, target, fake_slack, fake_discord, **route)
+        config = config_for(tmp_path, target, fake_slack, fake_discord, fake_telegram, **route)
         bot = await make_bot(config, clock)
 
         async def send(request: tuple[str, bytes, dict[str, str]]) -> list[DeliveryRecord]:

@@ -30,6 +30,9 @@ class TargetKey:
     name: str
     problem: Callable[[str], str | None] = lambda address: None
     """What is wrong with an address given under this key (the config error), if anything."""
+    extras: tuple[str, ...] = ()
+    """Keys that may go with this one in a target table (a Telegram ``topic``); given,
+    each is folded into the address as ``?key=value``, so the address alone says where."""
 
 
 AdapterFactory = Callable[["Settings", "aiohttp.ClientSession", "ChannelDirectory"], "ChatAdapter"]
@@ -54,6 +57,9 @@ class Platform:
 
     warnings: Callable[[Settings], list[str]] = lambda settings: []
     """What an operator should fix about it, said once at start."""
+
+    lane_pace: Callable[[str], Pace] | None = None
+    """A lane's own budget where lanes differ (a Telegram group's 20 a minute)."""
 
     background: Callable[[ChatAdapter, Settings], Coroutine[Any, Any, None] | None] = (
         lambda adapter, settings: None

@@ -308,6 +308,24 @@ def _discord_register(args: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(run())
 
 
+def _telegram_set_webhook(args: argparse.Namespace, settings: Settings) -> int:
+    import aiohttp
+
+    from bot.chat.telegram.commands import set_webhook
+    from bot.commands import CommandError
+
+    async def run() -> int:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
+            try:
+                print(await set_webhook(settings, session, args.url))
+            except CommandError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 1
+        return 0
+
+    return asyncio.run(run())
+
+
 def _simulate(args: argparse.Namespace, settings: Settings) -> int:
     from bot.cli import simulate
 
@@ -402,8 +420,18 @@ def _parser() -> argparse.ArgumentParser:
         "register-commands", help="create or update /notify through Discord's API"
     )
     register.add_argument("--guild", help="a server id: its commands appear at once")
+    telegram = commands.add_parser("telegram", help="Telegram's webhook")
+    telegram_commands = telegram.add_subparsers(dest="telegram_command", required=True)
+    set_webhook = telegram_commands.add_parser(
+        "set-webhook", help="tell Telegram to send /notify to URL (with [telegram] webhook_secret)"
+    )
+    set_webhook.add_argument("url", help="https://<the bot's public address>/telegram/updates")
     # `--config` may come anywhere: `python -m bot dead list --config bot.toml` too.
-    nested = [*dead_commands.choices.values(), *discord_commands.choices.values()]
+    nested = [
+        *dead_commands.choices.values(),
+        *discord_commands.choices.values(),
+        *telegram_commands.choices.values(),
+    ]
     for sub in [*commands.choices.values(), *nested]:
         sub.add_argument("--config", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return parser
@@ -418,6 +446,7 @@ COMMANDS: dict[str, Command] = {
     "simulate": _simulate,
     "dead": _with_store(_dead_list),
     "discord": _discord_register,
+    "telegram": _telegram_set_webhook,
     "replay": _with_store(_replay),
     **{name: _with_store(_chat_command) for name in CHAT_COMMANDS},
 }

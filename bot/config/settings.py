@@ -33,6 +33,7 @@ from pydantic_settings import (
 )
 from pydantic_settings.exceptions import SettingsError
 
+from bot.chat.platform import TargetKey
 from bot.chat.registry import target_keys
 from bot.config.source import Duration, SourceBase, as_list
 from bot.core.events import check_severity
@@ -104,6 +105,13 @@ class DiscordConfig(_Section):
     api_url: str = "https://discord.com/api/v10"
 
 
+class TelegramConfig(_Section):
+    bot_token: str = ""
+    api_url: str = "https://api.telegram.org"
+    webhook_secret: str = ""
+    """Telegram sends it as ``X-Telegram-Bot-Api-Secret-Token``: verifies /telegram/updates."""
+
+
 class CommandsConfig(_Section):
     admins: list[str] = []
 
@@ -155,7 +163,8 @@ class TargetConfig(_Section):
         if not isinstance(data, dict):
             return handler(data)
         keys = target_keys()
-        target = handler({k: v for k, v in data.items() if k not in keys})
+        extras = {extra for _, spec in keys.values() for extra in spec.extras}
+        target = handler({k: v for k, v in data.items() if k not in keys and k not in extras})
         addresses = _ADDRESS.validate_python({k: v for k, v in data.items() if k in keys})
         given = [name for name in keys if addresses.get(name)]
         if len(given) != 1:
@@ -163,6 +172,10 @@ class TargetConfig(_Section):
         [key] = given
         platform, spec = keys[key]
         address = addresses[key] or ""
+        for extra in sorted(extras & data.keys()):
+            if extra not in spec.extras:
+                raise ValueError(f"{extra} goes only with {' or '.join(_owners(keys, extra))}")
+            address += f"?{extra}={data[extra]}"
         if problem := spec.problem(address):
             raise ValueError(problem)
         target._platform, target._key, target._address = platform.name, key, address
@@ -180,6 +193,10 @@ class TargetConfig(_Section):
     @property
     def address(self) -> str:
         return self._address
+
+
+def _owners(keys: dict[str, tuple[Any, TargetKey]], extra: str) -> list[str]:
+    return [name for name, (_, spec) in keys.items() if extra in spec.extras]
 
 
 MatchValue = str | list[str]
@@ -236,6 +253,7 @@ class Settings(BaseSettings):
     delivery: DeliveryConfig = DeliveryConfig()
     slack: SlackConfig = SlackConfig()
     discord: DiscordConfig = DiscordConfig()
+    telegram: TelegramConfig = TelegramConfig()
     commands: CommandsConfig = CommandsConfig()
     templates: TemplatesConfig = TemplatesConfig()
     inspector: InspectorConfig = InspectorConfig()
