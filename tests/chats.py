@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from typing import Any, Protocol
 
 from bot.chat.discord.markup import DiscordMarkup
 from bot.chat.slack.markup import SlackMarkup
+from bot.chat.telegram.adapter import MARKS
 from bot.chat.telegram.markup import TelegramMarkup
+from bot.commands import Caller
 from bot.core.errors import DeliveryError, MessageGone
 from tests.fakes.discord import API, BOT_TOKEN, FakeDiscord
 from tests.fakes.recorder import Recorder
@@ -47,6 +50,13 @@ class Chat(Protocol):
 
     async def wait_for(self, count: int, timeout: float = 10) -> list[str]:
         """Wait until ``count`` messages are posted; returns ``posts()``."""
+
+    def caller(self, room: str) -> Caller:
+        """Someone typing a command in ``room``, as the platform's front end reports them."""
+
+    def mentions(self, room: str) -> list[str]:
+        """Whom the first message in ``room`` would notify, read the way the platform
+        reads mentions."""
 
 
 class SlackChat:
@@ -88,10 +98,21 @@ class SlackChat:
     def gone_next(self) -> None:
         self.fake.fail_next(error="message_not_found")
 
+    def caller(self, room: str) -> Caller:
+        return Caller("slack", "U0ALICE", "alice", self.fake.channel_id(f"#{room}"), room)
+
+    def mentions(self, room: str) -> list[str]:
+        [first, *_] = [c for c in self.fake.posts() if c.body["channel"] == f"#{room}"]
+        return SLACK_MENTION.findall(json.dumps(first.body))
+
     async def wait_for(self, count: int, timeout: float = 10) -> list[str]:
         await self.fake.wait_for(count, timeout=timeout)
         return self.posts()
 
+
+SLACK_MENTION = re.compile(r"<!(?:channel|here|everyone|subteam\^)[^>]*>|<@[UW][A-Z0-9]+[^>]*>")
+DISCORD_MENTION = re.compile(r"@everyone|@here|<@[!&]?\d+>")
+TELEGRAM_MENTION = re.compile(r"(?<!\w)@[A-Za-z]\w{4,31}")
 
 ROOM_IDS = {"ops": "1001", "eng": "1002", "ci": "1003"}
 
@@ -141,6 +162,15 @@ class DiscordChat:
             status=404, body={"code": 10008, "message": "Unknown Message"}, match="PATCH"
         )
 
+    def caller(self, room: str) -> Caller:
+        return Caller("discord", "4242", "alice", ROOM_IDS[room], room)
+
+    def mentions(self, room: str) -> list[str]:
+        first = self._delivered("POST", room)[0]
+        if first.get("allowed_mentions") == {"parse": []}:
+            return []  # Discord notifies nobody, whatever the text says
+        return DISCORD_MENTION.findall(json.dumps(first))
+
     async def wait_for(self, count: int, timeout: float = 10) -> list[str]:
         await self.fake.wait_until(lambda: len(self.posts()) >= count, timeout)
         return self.posts()
@@ -166,7 +196,8 @@ class TelegramChat:
     def _title(body: dict[str, Any]) -> str:
         """The first line as a reader sees it, without the severity mark."""
         shown = parse_html(str(body["text"]))[0].splitlines()[0]
-        return TelegramMarkup().unescape(shown.split(" ", 1)[-1] if shown[:1] > "~" else shown)
+        mark, _, rest = shown.partition(" ")
+        return TelegramMarkup().unescape(rest if mark in MARKS.values() else shown)
 
     def posts(self, room: str | None = None) -> list[str]:
         chat = CHAT_IDS[room] if room else None
@@ -189,6 +220,12 @@ class TelegramChat:
 
     def gone_next(self) -> None:
         self.fake.fail_next(status=400, description="Bad Request: message to edit not found")
+
+    def caller(self, room: str) -> Caller:
+        return Caller("telegram", "4242", "alice", CHAT_IDS[room], room)
+
+    def mentions(self, room: str) -> list[str]:
+        return TELEGRAM_MENTION.findall(self.listing(room))
 
     async def wait_for(self, count: int, timeout: float = 10) -> list[str]:
         await self.fake.wait_until(lambda: len(self.posts()) >= count, timeout)
@@ -225,6 +262,12 @@ class RecorderChat:
 
     def gone_next(self) -> None:
         self.recorder.fail_next(MessageGone("recorder: the message was deleted"))
+
+    def caller(self, room: str) -> Caller:
+        return Caller("recorder", "u1", "alice", room, room)
+
+    def mentions(self, room: str) -> list[str]:
+        raise NotImplementedError("the recorder is no chat: nobody is there to notify")
 
     async def wait_for(self, count: int, timeout: float = 10) -> list[str]:
         loop = asyncio.get_running_loop()

@@ -23,6 +23,7 @@ from bot.app import build_app
 from bot.chat.registry import registered
 from bot.cli import simulate
 from bot.config.settings import Settings
+from tests.chats import Chat, DiscordChat, RecorderChat, SlackChat, TelegramChat
 from tests.fakes.clock import FakeClock
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.recorder import Recorder
@@ -112,6 +113,18 @@ def recorder() -> Iterator[Recorder]:
     made = Recorder()
     with registered(made.platform()):
         yield made
+
+
+@pytest.fixture(params=["slack", "discord", "telegram", "recorder"])
+def chat(request) -> Chat:
+    """Each platform in turn (tests/chats.py): a scenario written once runs on every one."""
+    if request.param == "slack":
+        return SlackChat(request.getfixturevalue("fake_slack"))
+    if request.param == "discord":
+        return DiscordChat(request.getfixturevalue("fake_discord"))
+    if request.param == "telegram":
+        return TelegramChat(request.getfixturevalue("fake_telegram"))
+    return RecorderChat(request.getfixturevalue("recorder"))
 
 
 def discord_section(fake: FakeDiscord, bot_token: str = "") -> dict[str, str]:

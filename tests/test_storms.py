@@ -13,7 +13,7 @@ from bot.config.settings import RouteConfig
 from bot.intake.web import COMMANDS, STORE
 from bot.pipeline.grouping import Grouping, digest_message, grouping_for
 from bot.providers.alerting import STORM_GROUP_WAIT
-from tests.chats import Chat, DiscordChat, RecorderChat, SlackChat, TelegramChat
+from tests.chats import Chat
 from tests.conftest import base_config, dumps, eventually, fixture_bytes, github_headers, issue_body
 from tests.senders import ALERTMANAGER_TOKEN, bearer
 
@@ -33,18 +33,6 @@ def alerts(first: int, count: int, status: str = "firing") -> bytes:
         for n in range(first, first + count)
     ]
     return dumps(payload)
-
-
-@pytest.fixture(params=["slack", "discord", "telegram", "recorder"])
-def chat(request) -> Chat:
-    """Each platform in turn: the scenarios below are the same on every one."""
-    if request.param == "slack":
-        return SlackChat(request.getfixturevalue("fake_slack"))
-    if request.param == "discord":
-        return DiscordChat(request.getfixturevalue("fake_discord"))
-    if request.param == "telegram":
-        return TelegramChat(request.getfixturevalue("fake_telegram"))
-    return RecorderChat(request.getfixturevalue("recorder"))
 
 
 def chat_config(tmp_path, chat: Chat, rooms: tuple[str, ...], **sections) -> dict:

@@ -29,7 +29,7 @@ TEXT_LIMIT = 4096
 TITLE_LIMIT = 512
 BUTTON_LABEL = "Open"
 
-_MARKS = {
+MARKS = {
     SEVERITY_COLORS["info"]: "🔵",
     SEVERITY_COLORS["warning"]: "🟡",
     SEVERITY_COLORS["error"]: "🔴",
@@ -60,7 +60,7 @@ GONE = ("message to edit not found", "message to be replied not found", "message
 
 def text_for(message: Message) -> str:
     """The message as Telegram HTML within its limit."""
-    mark = _MARKS.get(message.color.upper(), "")
+    mark = MARKS.get(message.color.upper(), "")
     title = cut_html(message.title, TITLE_LIMIT)
     if message.url and message.url.startswith(("https://", "http://")):
         title = TelegramMarkup().link(message.url, title)
