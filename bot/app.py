@@ -18,6 +18,7 @@ from aiohttp import web
 from bot.chat import ChatAdapter, registry
 from bot.chat.directory import ChannelDirectory
 from bot.chat.discord import commands as discord_interactions
+from bot.chat.mattermost import commands as mattermost_commands
 from bot.chat.slack import commands as slack_app
 from bot.chat.telegram import commands as telegram_updates
 from bot.commands import CommandCore
@@ -62,6 +63,7 @@ def build_app(settings: Settings, clock: Clock | None = None) -> web.Application
         add_inspector(app, settings.inspector.token)
     discord_interactions.add_routes(app, settings, COMMANDS)
     telegram_updates.add_routes(app, settings, COMMANDS)
+    mattermost_commands.add_routes(app, settings, COMMANDS)
     return app
 
 
@@ -105,6 +107,7 @@ def optional_features_off(settings: Settings) -> list[str]:
         "Slack /notify ([slack] signing_secret or app_token)": slack_app.http_mode(settings)
         or slack_app.socket_mode(settings),
         "Discord /notify ([discord] public_key)": bool(settings.discord.public_key),
+        "Mattermost /notify ([mattermost] command_token)": bool(settings.mattermost.command_token),
         "Telegram /notify ([telegram] webhook_secret)": bool(settings.telegram.webhook_secret),
         "the inspector at /inspect ([inspector] token)": bool(settings.inspector.token),
     }

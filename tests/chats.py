@@ -9,12 +9,15 @@ import re
 from typing import Any, Protocol
 
 from bot.chat.discord.markup import DiscordMarkup
+from bot.chat.mattermost.markup import MattermostMarkup
 from bot.chat.slack.markup import SlackMarkup
 from bot.chat.telegram.adapter import MARKS
 from bot.chat.telegram.markup import TelegramMarkup
 from bot.commands import Caller
 from bot.core.errors import DeliveryError, MessageGone
 from tests.fakes.discord import API, BOT_TOKEN, FakeDiscord
+from tests.fakes.mattermost import BOT_TOKEN as MATTERMOST_TOKEN
+from tests.fakes.mattermost import FakeMattermost
 from tests.fakes.recorder import Recorder
 from tests.fakes.slack import FakeSlack
 from tests.fakes.telegram import BOT_TOKEN as TELEGRAM_TOKEN
@@ -174,6 +177,62 @@ class DiscordChat:
     async def wait_for(self, count: int, timeout: float = 10) -> list[str]:
         await self.fake.wait_until(lambda: len(self.posts()) >= count, timeout)
         return self.posts()
+
+
+MATTERMOST_MENTION = re.compile(r"@[A-Za-z]")
+CHANNEL_IDS = {room: f"{room}channel".ljust(26, "0") for room in ("ops", "eng", "ci")}
+
+
+class MattermostChat:
+    name = "mattermost"
+
+    def __init__(self, fake: FakeMattermost) -> None:
+        self.fake = fake
+
+    def config(self) -> dict[str, Any]:
+        return {"mattermost": {"url": self.fake.url, "bot_token": MATTERMOST_TOKEN}}
+
+    def target(self, room: str) -> dict[str, str]:
+        return {"mattermost": CHANNEL_IDS[room]}
+
+    @staticmethod
+    def _attachment(body: dict[str, Any]) -> dict[str, Any]:
+        attachments: list[dict[str, Any]] = body["props"]["attachments"]
+        return attachments[0]
+
+    def _title(self, body: dict[str, Any]) -> str:
+        return MattermostMarkup().unescape(str(self._attachment(body)["title"]))
+
+    def posts(self, room: str | None = None) -> list[str]:
+        channel = CHANNEL_IDS[room] if room else None
+        return [self._title(p.versions[0]) for p in self.fake.roots(channel)]
+
+    def listing(self, room: str) -> str:
+        [first, *_] = self.fake.roots(CHANNEL_IDS[room])
+        return json.dumps(first.versions[0], ensure_ascii=False)
+
+    def edits(self) -> list[str]:
+        return [self._title(c.body) for c in self.fake.delivered("PUT")]
+
+    def calls(self) -> list[str]:
+        names = {"POST": "post", "PUT": "update"}
+        return [names[c.method] + (":failed" if c.status >= 300 else "") for c in self.fake.calls]
+
+    def fail_next(self, times: int = 1, room: str | None = None) -> None:
+        self.fake.fail_next(times, status=503, match=CHANNEL_IDS[room] if room else "")
+
+    def gone_next(self) -> None:
+        self.fake.fail_next(status=404, match="PUT")
+
+    async def wait_for(self, count: int, timeout: float = 10) -> list[str]:
+        await self.fake.wait_until(lambda: len(self.posts()) >= count, timeout)
+        return self.posts()
+
+    def caller(self, room: str) -> Caller:
+        return Caller("mattermost", "alice0user0id00000000000000", "alice", CHANNEL_IDS[room], room)
+
+    def mentions(self, room: str) -> list[str]:
+        return MATTERMOST_MENTION.findall(self.listing(room))
 
 
 CHAT_IDS = {"ops": "-1001001", "eng": "-1001002", "ci": "-1001003"}

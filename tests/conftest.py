@@ -23,9 +23,17 @@ from bot.app import build_app
 from bot.chat.registry import registered
 from bot.cli import simulate
 from bot.config.settings import Settings
-from tests.chats import Chat, DiscordChat, RecorderChat, SlackChat, TelegramChat
+from tests.chats import (
+    Chat,
+    DiscordChat,
+    MattermostChat,
+    RecorderChat,
+    SlackChat,
+    TelegramChat,
+)
 from tests.fakes.clock import FakeClock
 from tests.fakes.discord import FakeDiscord
+from tests.fakes.mattermost import FakeMattermost
 from tests.fakes.recorder import Recorder
 from tests.fakes.slack import FakeSlack
 from tests.fakes.telegram import FakeTelegram
@@ -108,6 +116,14 @@ async def fake_telegram() -> AsyncIterator[FakeTelegram]:
 
 
 @pytest.fixture
+async def fake_mattermost() -> AsyncIterator[FakeMattermost]:
+    fake = FakeMattermost()
+    async with on_loopback(fake.app) as server:
+        fake.url = str(server.make_url("")).rstrip("/")
+        yield fake
+
+
+@pytest.fixture
 def recorder() -> Iterator[Recorder]:
     """A third chat platform, registered for the test: see tests/fakes/recorder.py."""
     made = Recorder()
@@ -115,13 +131,15 @@ def recorder() -> Iterator[Recorder]:
         yield made
 
 
-@pytest.fixture(params=["slack", "discord", "telegram", "recorder"])
+@pytest.fixture(params=["slack", "discord", "mattermost", "telegram", "recorder"])
 def chat(request) -> Chat:
     """Each platform in turn (tests/chats.py): a scenario written once runs on every one."""
     if request.param == "slack":
         return SlackChat(request.getfixturevalue("fake_slack"))
     if request.param == "discord":
         return DiscordChat(request.getfixturevalue("fake_discord"))
+    if request.param == "mattermost":
+        return MattermostChat(request.getfixturevalue("fake_mattermost"))
     if request.param == "telegram":
         return TelegramChat(request.getfixturevalue("fake_telegram"))
     return RecorderChat(request.getfixturevalue("recorder"))

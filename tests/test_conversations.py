@@ -25,6 +25,8 @@ from tests.conftest import (
     github_headers,
 )
 from tests.fakes.discord import BOT_TOKEN, FakeDiscord
+from tests.fakes.mattermost import BOT_TOKEN as MATTERMOST_TOKEN
+from tests.fakes.mattermost import FakeMattermost
 from tests.fakes.recorder import Recorder
 from tests.fakes.slack import FakeSlack
 from tests.fakes.telegram import BOT_TOKEN as TELEGRAM_TOKEN
@@ -33,6 +35,7 @@ from tests.senders import ALERTMANAGER_TOKEN, PAGERDUTY_SECRET, bearer, pagerdut
 
 CHANNEL = "112233445566778899"
 TELEGRAM_CHAT = "-1001234567890"
+MATTERMOST_CHANNEL = "4xp9fdt8jpgfmkwbn7rd5yqe3a"
 
 # -- the rules, without I/O ---------------------------------------------------------
 
@@ -222,6 +225,16 @@ def on_discord(fake: FakeDiscord) -> list[Shown]:
     ]
 
 
+def on_mattermost(fake: FakeMattermost) -> list[Shown]:
+    return [
+        Shown(
+            [json.dumps(v, ensure_ascii=False) for v in root.versions],
+            [json.dumps(r, ensure_ascii=False) for r in root.replies],
+        )
+        for root in fake.roots()
+    ]
+
+
 def on_telegram(fake: FakeTelegram) -> list[Shown]:
     return [
         Shown(
@@ -253,9 +266,17 @@ class Platform:
 
 
 @pytest.fixture(
-    params=["slack", "discord-channel", "discord-webhook", "telegram", "telegram-topic", "recorder"]
+    params=[
+        "slack",
+        "discord-channel",
+        "discord-webhook",
+        "mattermost",
+        "telegram",
+        "telegram-topic",
+        "recorder",
+    ]
 )
-def platform(request, fake_slack, fake_discord, fake_telegram) -> Platform:
+def platform(request, fake_slack, fake_discord, fake_mattermost, fake_telegram) -> Platform:
     if request.param == "recorder":  # registered from the tests alone
         recorder = request.getfixturevalue("recorder")
         return Platform("recorder", {"recorder": "room"}, lambda: on_recorder(recorder), True)
@@ -263,8 +284,11 @@ def platform(request, fake_slack, fake_discord, fake_telegram) -> Platform:
         return Platform("slack", {"slack": "#eng"}, lambda: on_slack(fake_slack), True)
     if request.param == "discord-channel":
         return Platform("discord", {"discord": CHANNEL}, lambda: on_discord(fake_discord), True)
+    if request.param == "mattermost":
+        target = {"mattermost": MATTERMOST_CHANNEL}
+        return Platform("mattermost", target, lambda: on_mattermost(fake_mattermost), True)
     if request.param.startswith("telegram"):
-        target: dict[str, Any] = {"telegram": TELEGRAM_CHAT}
+        target = {"telegram": TELEGRAM_CHAT}
         if request.param == "telegram-topic":
             target["topic"] = 42
         return Platform("telegram", target, lambda: on_telegram(fake_telegram), True)
@@ -274,12 +298,22 @@ def platform(request, fake_slack, fake_discord, fake_telegram) -> Platform:
 
 
 def config_for(
-    tmp_path, target: dict[str, Any], fake_slack, fake_discord, fake_telegram=None, **route: Any
+    tmp_path,
+    target: dict[str, Any],
+    fake_slack,
+    fake_discord,
+    fake_telegram=None,
+    fake_mattermost=None,
+    **route: Any,
 ):
     config = base_config(
         tmp_path,
         fake_slack.url,
         discord=discord_section(fake_discord, BOT_TOKEN),
+        mattermost={
+            "url": fake_mattermost.url if fake_mattermost else "",
+            "bot_token": MATTERMOST_TOKEN,
+        },
         telegram={
             "api_url": fake_telegram.url if fake_telegram else "",
             "bot_token": TELEGRAM_TOKEN,
@@ -296,12 +330,14 @@ Send = Callable[[tuple[str, bytes, dict[str, str]]], Awaitable[list[DeliveryReco
 
 
 @pytest.fixture
-def bot_for(make_bot, tmp_path, fake_slack, fake_discord, fake_telegram, clock):
+def bot_for(make_bot, tmp_path, fake_slack, fake_discord, fake_telegram, fake_mattermost, clock):
     """A bot posting to one target, and ``send``: post a webhook, wait until delivered
     (on fake time, so ``group_wait`` and retries pass without real waiting)."""
 
     async def make(target: dict[str, str], **route: Any) -> Send:
-        config = config_for(tmp_path, target, fake_slack, fake_discord, fake_telegram, **route)
+        config = config_for(
+            tmp_path, target, fake_slack, fake_discord, fake_telegram, fake_mattermost, **route
+        )
         bot = await make_bot(config, clock)
 
         async def send(request: tuple[str, bytes, dict[str, str]]) -> list[DeliveryRecord]:

@@ -11,6 +11,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
 from bot.chat.discord.platform import DISCORD
+from bot.chat.mattermost.platform import MATTERMOST
 from bot.chat.platform import Platform, TargetKey
 from bot.chat.slack.platform import SLACK
 from bot.chat.telegram.platform import TELEGRAM
@@ -20,6 +21,7 @@ from bot.render.renderer import Formatter, Markup
 PLATFORMS: dict[str, Platform] = {
     "slack": SLACK,
     "discord": DISCORD,
+    "mattermost": MATTERMOST,
     "telegram": TELEGRAM,
 }
 

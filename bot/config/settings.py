@@ -105,6 +105,14 @@ class DiscordConfig(_Section):
     api_url: str = "https://discord.com/api/v10"
 
 
+class MattermostConfig(_Section):
+    url: str = ""
+    """The server, e.g. ``https://mm.example.com`` (the API is under ``/api/v4``)."""
+    bot_token: str = ""
+    command_token: str = ""
+    """The ``/notify`` slash command's token: verifies /mattermost/commands."""
+
+
 class TelegramConfig(_Section):
     bot_token: str = ""
     api_url: str = "https://api.telegram.org"
@@ -253,6 +261,7 @@ class Settings(BaseSettings):
     delivery: DeliveryConfig = DeliveryConfig()
     slack: SlackConfig = SlackConfig()
     discord: DiscordConfig = DiscordConfig()
+    mattermost: MattermostConfig = MattermostConfig()
     telegram: TelegramConfig = TelegramConfig()
     commands: CommandsConfig = CommandsConfig()
     templates: TemplatesConfig = TemplatesConfig()
