@@ -11,6 +11,7 @@ from typing import Any, Protocol
 from bot.chat.discord.markup import DiscordMarkup
 from bot.chat.mattermost.markup import MattermostMarkup
 from bot.chat.slack.markup import SlackMarkup
+from bot.chat.teams.markup import TeamsMarkup
 from bot.chat.telegram.adapter import MARKS
 from bot.chat.telegram.markup import TelegramMarkup
 from bot.commands import Caller
@@ -20,6 +21,7 @@ from tests.fakes.mattermost import BOT_TOKEN as MATTERMOST_TOKEN
 from tests.fakes.mattermost import FakeMattermost
 from tests.fakes.recorder import Recorder
 from tests.fakes.slack import FakeSlack
+from tests.fakes.teams import FakeTeams, texts
 from tests.fakes.telegram import BOT_TOKEN as TELEGRAM_TOKEN
 from tests.fakes.telegram import FakeTelegram, parse_html
 
@@ -289,6 +291,57 @@ class TelegramChat:
     async def wait_for(self, count: int, timeout: float = 10) -> list[str]:
         await self.fake.wait_until(lambda: len(self.posts()) >= count, timeout)
         return self.posts()
+
+
+WORKFLOWS = {room: f"{room}workflow".ljust(32, "0") for room in ("ops", "eng", "ci")}
+
+
+class TeamsChat:
+    """A Workflows webhook per room: it posts cards and can do nothing else."""
+
+    name = "teams"
+
+    def __init__(self, fake: FakeTeams) -> None:
+        self.fake = fake
+
+    def config(self) -> dict[str, Any]:
+        return {}
+
+    def target(self, room: str) -> dict[str, str]:
+        return {"teams_webhook": self.fake.webhook_url(WORKFLOWS[room])}
+
+    def posts(self, room: str | None = None) -> list[str]:
+        cards = self.fake.cards(WORKFLOWS[room] if room else None)
+        return [TeamsMarkup().unescape(texts(card)[0]) for card in cards]
+
+    def listing(self, room: str) -> str:
+        return json.dumps(self.fake.cards(WORKFLOWS[room])[0], ensure_ascii=False)
+
+    def edits(self) -> list[str]:
+        return []  # a webhook cannot edit: every change is a post
+
+    def calls(self) -> list[str]:
+        return ["post" + (":failed" if c.status >= 300 else "") for c in self.fake.calls]
+
+    def fail_next(self, times: int = 1, room: str | None = None) -> None:
+        self.fake.fail_next(times, status=502)
+
+    def gone_next(self) -> None:
+        raise NotImplementedError("a Teams webhook edits nothing, so nothing is found gone")
+
+    async def wait_for(self, count: int, timeout: float = 10) -> list[str]:
+        await self.fake.wait_until(lambda: len(self.posts()) >= count, timeout)
+        return self.posts()
+
+    def caller(self, room: str) -> Caller:
+        raise NotImplementedError("a Teams webhook takes no commands")
+
+    def mentions(self, room: str) -> list[str]:
+        """Teams notifies only for an ``<at>`` that an ``msteams.entities`` entry backs."""
+        card = self.fake.cards(WORKFLOWS[room])[0]
+        entities = (card.get("msteams") or {}).get("entities") or []
+        tagged = [t for text in texts(card) for t in re.findall(r"<at>.*?</at>", text)]
+        return [str(e) for e in entities if e.get("type") == "mention"] + tagged
 
 
 class RecorderChat:

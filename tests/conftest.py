@@ -29,6 +29,7 @@ from tests.chats import (
     MattermostChat,
     RecorderChat,
     SlackChat,
+    TeamsChat,
     TelegramChat,
 )
 from tests.fakes.clock import FakeClock
@@ -36,6 +37,7 @@ from tests.fakes.discord import FakeDiscord
 from tests.fakes.mattermost import FakeMattermost
 from tests.fakes.recorder import Recorder
 from tests.fakes.slack import FakeSlack
+from tests.fakes.teams import FakeTeams
 from tests.fakes.telegram import FakeTelegram
 from tests.processes import free_port, kill_leftovers
 
@@ -124,6 +126,14 @@ async def fake_mattermost() -> AsyncIterator[FakeMattermost]:
 
 
 @pytest.fixture
+async def fake_teams() -> AsyncIterator[FakeTeams]:
+    fake = FakeTeams()
+    async with on_loopback(fake.app) as server:
+        fake.url = str(server.make_url("")).rstrip("/")
+        yield fake
+
+
+@pytest.fixture
 def recorder() -> Iterator[Recorder]:
     """A third chat platform, registered for the test: see tests/fakes/recorder.py."""
     made = Recorder()
@@ -131,18 +141,32 @@ def recorder() -> Iterator[Recorder]:
         yield made
 
 
-@pytest.fixture(params=["slack", "discord", "mattermost", "telegram", "recorder"])
-def chat(request) -> Chat:
+CHATS = ["slack", "discord", "mattermost", "telegram", "recorder"]
+"""Platforms that edit and thread: every conversation and storm scenario runs on each."""
+
+
+def chat_view(request: pytest.FixtureRequest, name: str) -> Chat:
+    views: dict[str, Callable[[], Chat]] = {
+        "slack": lambda: SlackChat(request.getfixturevalue("fake_slack")),
+        "discord": lambda: DiscordChat(request.getfixturevalue("fake_discord")),
+        "mattermost": lambda: MattermostChat(request.getfixturevalue("fake_mattermost")),
+        "telegram": lambda: TelegramChat(request.getfixturevalue("fake_telegram")),
+        "teams": lambda: TeamsChat(request.getfixturevalue("fake_teams")),
+        "recorder": lambda: RecorderChat(request.getfixturevalue("recorder")),
+    }
+    return views[name]()
+
+
+@pytest.fixture(params=CHATS)
+def chat(request: pytest.FixtureRequest) -> Chat:
     """Each platform in turn (tests/chats.py): a scenario written once runs on every one."""
-    if request.param == "slack":
-        return SlackChat(request.getfixturevalue("fake_slack"))
-    if request.param == "discord":
-        return DiscordChat(request.getfixturevalue("fake_discord"))
-    if request.param == "mattermost":
-        return MattermostChat(request.getfixturevalue("fake_mattermost"))
-    if request.param == "telegram":
-        return TelegramChat(request.getfixturevalue("fake_telegram"))
-    return RecorderChat(request.getfixturevalue("recorder"))
+    return chat_view(request, request.param)
+
+
+@pytest.fixture(params=[*CHATS, "teams"])
+def poster(request: pytest.FixtureRequest) -> Chat:
+    """Every platform, those that can only post (a Teams webhook) too."""
+    return chat_view(request, request.param)
 
 
 def discord_section(fake: FakeDiscord, bot_token: str = "") -> dict[str, str]:

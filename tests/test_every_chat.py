@@ -10,7 +10,10 @@ from bot.intake.web import COMMANDS
 from tests.chats import Chat
 from tests.conftest import base_config, eventually, post_issue
 
-HOSTILE = "@everyone @here <!channel> <!here> <@U0123> <@&123> <#1> @alice_smith & <b>x</b>"
+HOSTILE = (
+    "@everyone @here <!channel> <!here> <@U0123> <@&123> <#1> @alice_smith & <b>x</b> "
+    "<at>Bob</at> **bold** [link](https://evil.example)"
+)
 
 
 def config(tmp_path, chat: Chat, rooms: tuple[str, ...]) -> dict:
@@ -20,13 +23,13 @@ def config(tmp_path, chat: Chat, rooms: tuple[str, ...]) -> dict:
     return settings
 
 
-async def test_payload_text_pings_nobody_and_shows_as_typed(tmp_path, chat, make_bot):
-    if chat.name == "recorder":
+async def test_payload_text_pings_nobody_and_shows_as_typed(tmp_path, poster, make_bot):
+    if poster.name == "recorder":
         pytest.skip("the recorder is no chat: nobody is there to notify")
-    bot = await make_bot(config(tmp_path, chat, ("eng",)))
+    bot = await make_bot(config(tmp_path, poster, ("eng",)))
     await post_issue(bot, HOSTILE, "hostile")
-    [title] = await chat.wait_for(1)
-    assert chat.mentions("eng") == []
+    [title] = await poster.wait_for(1)
+    assert poster.mentions("eng") == []
     assert HOSTILE in title.replace("\u2060", "").replace("\u200b", "")
 
 

@@ -14,6 +14,7 @@ from bot.chat.discord.platform import DISCORD
 from bot.chat.mattermost.platform import MATTERMOST
 from bot.chat.platform import Platform, TargetKey
 from bot.chat.slack.platform import SLACK
+from bot.chat.teams.platform import TEAMS
 from bot.chat.telegram.platform import TELEGRAM
 from bot.core.pacing import Pace
 from bot.render.renderer import Formatter, Markup
@@ -23,6 +24,7 @@ PLATFORMS: dict[str, Platform] = {
     "discord": DISCORD,
     "mattermost": MATTERMOST,
     "telegram": TELEGRAM,
+    "teams": TEAMS,
 }
 
 DEFAULT_PACE = Pace()
