@@ -263,6 +263,8 @@ class Platform:
     threads: bool
     """Whether follow-ups reply in a thread (a webhook message has none until a person
     starts one: there the edit alone shows the change)."""
+    delete_all: Callable[[], None]
+    """Someone deletes every message posted so far."""
 
 
 @pytest.fixture(
@@ -279,21 +281,55 @@ class Platform:
 def platform(request, fake_slack, fake_discord, fake_mattermost, fake_telegram) -> Platform:
     if request.param == "recorder":  # registered from the tests alone
         recorder = request.getfixturevalue("recorder")
-        return Platform("recorder", {"recorder": "room"}, lambda: on_recorder(recorder), True)
+        return Platform(
+            "recorder",
+            {"recorder": "room"},
+            lambda: on_recorder(recorder),
+            True,
+            recorder.messages.clear,
+        )
     if request.param == "slack":
-        return Platform("slack", {"slack": "#eng"}, lambda: on_slack(fake_slack), True)
+        return Platform(
+            "slack",
+            {"slack": "#eng"},
+            lambda: on_slack(fake_slack),
+            True,
+            fake_slack.messages.clear,
+        )
     if request.param == "discord-channel":
-        return Platform("discord", {"discord": CHANNEL}, lambda: on_discord(fake_discord), True)
+        return Platform(
+            "discord",
+            {"discord": CHANNEL},
+            lambda: on_discord(fake_discord),
+            True,
+            fake_discord.messages.clear,
+        )
     if request.param == "mattermost":
         target = {"mattermost": MATTERMOST_CHANNEL}
-        return Platform("mattermost", target, lambda: on_mattermost(fake_mattermost), True)
+        return Platform(
+            "mattermost",
+            target,
+            lambda: on_mattermost(fake_mattermost),
+            True,
+            fake_mattermost.posts.clear,
+        )
     if request.param.startswith("telegram"):
         target = {"telegram": TELEGRAM_CHAT}
         if request.param == "telegram-topic":
             target["topic"] = 42
-        return Platform("telegram", target, lambda: on_telegram(fake_telegram), True)
+        return Platform(
+            "telegram",
+            target,
+            lambda: on_telegram(fake_telegram),
+            True,
+            fake_telegram.messages.clear,
+        )
     return Platform(
-        "discord", {"discord_webhook": DISCORD_WEBHOOK}, lambda: on_discord(fake_discord), False
+        "discord",
+        {"discord_webhook": DISCORD_WEBHOOK},
+        lambda: on_discord(fake_discord),
+        False,
+        fake_discord.messages.clear,
     )
 
 
@@ -481,20 +517,12 @@ async def test_a_follow_up_whose_first_message_died_posts_the_current_state(bot_
     assert merged.ref["action"] == "started"
 
 
-@pytest.mark.parametrize("where", ["slack", "discord-channel"])
-async def test_a_deleted_first_message_is_replaced_by_a_new_one(
-    bot_for, fake_slack, fake_discord, where
-):
-    target = {"slack": "#eng"} if where == "slack" else {"discord": CHANNEL}
-    send = await bot_for(target)
+async def test_a_deleted_first_message_is_replaced_by_a_new_one(platform, bot_for):
+    send = await bot_for(platform.config)
     await send(incident("triggered"))
-    if where == "slack":
-        fake_slack.messages.clear()
-    else:
-        fake_discord.messages.clear()
+    platform.delete_all()
     [acknowledged] = await send(incident("acknowledged"))
-    shown = on_slack(fake_slack) if where == "slack" else on_discord(fake_discord)
-    [message] = shown
+    [message] = platform.shown()
     assert len(message.versions) == 1 and "acknowledged" in message.now
     assert acknowledged.ref["action"] == "started"
 
@@ -552,17 +580,29 @@ async def test_a_webhook_replies_in_a_thread_a_person_started(bot_for, fake_disc
     assert [c.query["wait"] for c in posted_in_thread] == ["true", "true"]
 
 
-async def test_the_conversation_survives_a_restart(make_bot, tmp_path, fake_slack, fake_discord):
-    config = config_for(tmp_path, {"slack": "#eng"}, fake_slack, fake_discord)
+async def test_the_conversation_survives_a_restart(
+    make_bot, tmp_path, platform, fake_slack, fake_discord, fake_telegram, fake_mattermost
+):
+    config = config_for(
+        tmp_path, platform.config, fake_slack, fake_discord, fake_telegram, fake_mattermost
+    )
     first = await make_bot(config)
     path, body, headers = pr_opened()
     await first.post(path, data=body, headers=headers)
-    await fake_slack.wait_for(1)
+
+    async def posted() -> list[Shown]:
+        return platform.shown()
+
+    await eventually(posted)
     await first.close()
 
     second = await make_bot(config)
     path, body, headers = pr_merged()
     await second.post(path, data=body, headers=headers)
-    await fake_slack.wait_for(1, "chat.update")
-    [message] = on_slack(fake_slack)
+
+    async def edited() -> list[Shown]:
+        shown = platform.shown()
+        return shown if shown and len(shown[0].versions) == 2 else []
+
+    [message] = await eventually(edited)
     assert "merged by Codertocat" in message.now

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.commands import Caller
 from bot.intake.web import COMMANDS
 from tests.chats import Chat
 from tests.conftest import base_config, eventually, post_issue
@@ -56,3 +57,11 @@ async def test_a_mute_keeps_its_channel_quiet_and_its_end_posts_a_digest(tmp_pat
     posts = await chat.wait_for(3)
     assert len(posts) == 3 and "Mute m1" in chat.posts("eng")[-1]
     assert issue_in("eng") == []  # told in the digest, not posted late
+
+
+async def test_test_posts_a_test_message_to_any_target(tmp_path, poster, make_bot):
+    bot = await make_bot(config(tmp_path, poster, ("eng",)))
+    reply = await bot.app[COMMANDS].run("test eng", Caller("cli", "ops"))
+    assert reply.ok, reply.text
+    [title] = await poster.wait_for(1)
+    assert "test" in title.lower()

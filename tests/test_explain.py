@@ -41,9 +41,13 @@ to = ["ops", "hook"]
 """
 
 
-async def explain(tmp_path: Path, slack_url: str, *args: str) -> tuple[int, str, str]:
+async def explain(
+    tmp_path: Path, slack_url: str, *args: str, config_text: str = CONFIG
+) -> tuple[int, str, str]:
     config = tmp_path / "bot.toml"
-    config.write_text(CONFIG.format(db=tmp_path / "bot.db", token=SLACK_TOKEN, slack=slack_url))
+    config.write_text(
+        config_text.format(db=tmp_path / "bot.db", token=SLACK_TOKEN, slack=slack_url)
+    )
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
