@@ -17,7 +17,7 @@ from bot.chat.telegram.platform import CHAT_PACE, GROUP_PACE
 from bot.core.errors import MessageGone
 from bot.intake.web import STORE
 from bot.render.renderer import Field, Message, Renderer
-from tests.conftest import base_config, eventually, github_headers, post_issue
+from tests.conftest import base_config, eventually, github_headers, issue_body, post_issue
 from tests.fakes.telegram import BOT_TOKEN, FakeTelegram, parse_html
 from tests.test_commands import pull_request
 from tests.test_rendering import issue_event
@@ -140,6 +140,28 @@ def test_groups_are_paced_to_twenty_a_minute_and_chats_to_one_a_second():
     # A token bucket lets through at most burst + 60 * rate in any minute.
     assert GROUP_PACE.burst + 60 * GROUP_PACE.rate <= 20
     assert CHAT_PACE.rate <= 1
+
+
+async def test_a_burst_to_a_group_stays_within_twenty_a_minute(
+    tmp_path, fake_telegram, make_bot, clock
+):
+    """The fake answers 429 past 20 sends a minute to a group; the bot never draws one."""
+    fake_telegram.limit_groups(per_minute=20)
+    fake_telegram.clock = clock.monotonic
+    bot = await make_bot(config(fake_telegram, tmp_path), clock)
+    for number in range(26):
+        body = issue_body(number)
+        headers = github_headers(body, "issues", f"d{number}")
+        assert (await bot.post("/hooks/github", data=body, headers=headers)).status == 200
+
+    async def all_posted() -> list[float]:
+        sent = [c.at for c in fake_telegram.delivered("sendMessage")]
+        return sent if len(sent) == 26 else []
+
+    sent = await eventually(all_posted, timeout=30, clock=clock, step=0.5)
+    assert [c for c in fake_telegram.calls if c.status == 429] == []
+    assert max(sum(1 for t in sent if start <= t < start + 60) for start in sent) <= 20
+    assert sent[-1] - sent[0] >= 60  # 26 messages took more than a minute
 
 
 async def test_hostile_titles_reach_telegram_inert(tmp_path, fake_telegram, make_bot):

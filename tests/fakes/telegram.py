@@ -42,6 +42,7 @@ class Call:
     method: str
     body: dict[str, Any]
     status: int = 200
+    at: float = 0.0
 
 
 @dataclass
@@ -106,6 +107,9 @@ class FakeTelegram:
         self.blocked: set[str] = set()
         """Chats where the bot is no member (403)."""
         self.webhook: dict[str, Any] = {}
+        self.clock: Callable[[], float] = asyncio.get_running_loop().time
+        """What ``Call.at`` and the group limit count in (a ``FakeClock``'s monotonic)."""
+        self.group_limit: int | None = None
         self._next_id = 100
         self.arrived = asyncio.Condition()
         self.url = ""
@@ -125,6 +129,27 @@ class FakeTelegram:
     ) -> None:
         """The next ``times`` calls (to ``chat`` only, if given) fail so."""
         self.script.extend(Scripted(status, description, retry_after, chat) for _ in range(times))
+
+    def limit_groups(self, per_minute: int = 20) -> None:
+        """Answer 429 + ``retry_after`` to sends beyond ``per_minute`` in any minute to a
+        group (a negative chat id), as the Bot API FAQ says Telegram limits groups."""
+        self.group_limit = per_minute
+
+    def _group_wait(self, chat: str, now: float) -> int:
+        """0 when a send to ``chat`` is within the group limit, else seconds to wait."""
+        if self.group_limit is None or not chat.startswith("-"):
+            return 0
+        recent = [
+            c.at
+            for c in self.calls
+            if c.status == 200
+            and c.method == "sendMessage"
+            and str(c.body.get("chat_id")) == chat
+            and now - c.at < 60
+        ]
+        if len(recent) < self.group_limit:
+            return 0
+        return max(1, int(60 - (now - min(recent))) + 1)
 
     def roots(self, chat: str | None = None) -> list[Posted]:
         """First messages (not replies), in posting order."""
@@ -150,7 +175,7 @@ class FakeTelegram:
     async def _handle(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         body = await request.json() if request.can_read_body else {}
-        call = Call(method, body)
+        call = Call(method, body, at=self.clock())
         answer = self._answer(request.match_info["token"], call)
         call.status = answer.status
         async with self.arrived:
@@ -169,6 +194,8 @@ class FakeTelegram:
         if call.method == "setWebhook":
             self.webhook = dict(call.body)
             return _ok(True)
+        if call.method == "sendMessage" and (wait := self._group_wait(chat, call.at)):
+            return _error(429, f"Too Many Requests: retry after {wait}", wait)
         if chat in self.missing:
             return _error(400, "Bad Request: chat not found")
         if chat in self.blocked:
