@@ -86,14 +86,6 @@ def stop(bots: list[BotProcess]) -> None:
             bot.terminate()
 
 
-async def sent_count(url: str) -> int:
-    store = await open_store(url)
-    try:
-        return (await store.counts()).get("deliveries_sent", 0)
-    finally:
-        await store.close()
-
-
 async def settle(url: str, expected: int, timeout: float = 120) -> None:
     """Wait until the store records ``expected`` deliveries as sent, then for stragglers.
 
@@ -101,9 +93,13 @@ async def settle(url: str, expected: int, timeout: float = 120) -> None:
     second, so a second copy of anything reaches Slack within the extra two seconds.
     """
     deadline = asyncio.get_running_loop().time() + timeout
-    while (sent := await sent_count(url)) < expected:
-        assert asyncio.get_running_loop().time() < deadline, f"only {sent} of {expected} sent"
-        await asyncio.sleep(0.2)
+    store = await open_store(url)  # one connection for every look, not one a look
+    try:
+        while (sent := (await store.counts()).get("deliveries_sent", 0)) < expected:
+            assert asyncio.get_running_loop().time() < deadline, f"only {sent} of {expected} sent"
+            await asyncio.sleep(0.2)
+    finally:
+        await store.close()
     await asyncio.sleep(2)
 
 
