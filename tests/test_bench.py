@@ -39,7 +39,7 @@ def test_benchmark_runs_every_scenario_and_writes_results(tmp_path: Path) -> Non
         f"--output={output}",
     ]
     finished = subprocess.run(
-        command, cwd=ROOT, capture_output=True, text=True, timeout=150, check=False
+        command, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
     )
     assert finished.returncode == 0, finished.stderr[-3000:]
     assert "ingest/baseline throughput ratio" in finished.stdout

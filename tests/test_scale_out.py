@@ -77,7 +77,7 @@ def delivered_by(bot: BotProcess) -> int:
 
 
 async def start(bots: list[BotProcess]) -> None:
-    await asyncio.gather(*(bot.start(timeout=30) for bot in bots))
+    await asyncio.gather(*(bot.start() for bot in bots))
 
 
 def stop(bots: list[BotProcess]) -> None:
