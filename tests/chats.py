@@ -3,19 +3,20 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from bot.chat.discord.markup import DiscordMarkup
 from bot.chat.mattermost.markup import MattermostMarkup
 from bot.chat.slack.markup import SlackMarkup
 from bot.chat.teams.markup import TeamsMarkup
-from bot.chat.telegram.adapter import MARKS
 from bot.chat.telegram.markup import TelegramMarkup
 from bot.commands import Caller
 from bot.core.errors import DeliveryError, MessageGone
+from tests.conftest import eventually
+from tests.fakes.clock import FakeClock
 from tests.fakes.discord import API, BOT_TOKEN, FakeDiscord
 from tests.fakes.mattermost import BOT_TOKEN as MATTERMOST_TOKEN
 from tests.fakes.mattermost import FakeMattermost
@@ -53,8 +54,17 @@ class Chat(Protocol):
     def gone_next(self) -> None:
         """The next edit finds its message deleted."""
 
-    async def wait_for(self, count: int, timeout: float = 10) -> list[str]:
-        """Wait until ``count`` messages are posted; returns ``posts()``."""
+    def use_clock(self, clock: FakeClock) -> None:
+        """The fake stamps its calls (and counts any limits) in ``clock``'s time."""
+
+    async def wait_for(
+        self, count: int, timeout: float = 10, clock: FakeClock | None = None
+    ) -> list[str]:
+        """Wait until ``count`` messages are posted; returns ``posts()``. With a ``clock``,
+        fake time moves while waiting (as ``posts_on``), so the bot's timers come due."""
+
+    def shown(self, room: str) -> list[str]:
+        """Each first message in ``room``: all the text it shows, as a reader sees it."""
 
     def caller(self, room: str) -> Caller:
         """Someone typing a command in ``room``, as the platform's front end reports them."""
@@ -62,6 +72,34 @@ class Chat(Protocol):
     def mentions(self, room: str) -> list[str]:
         """Whom the first message in ``room`` would notify, read the way the platform
         reads mentions."""
+
+
+def strings(body: Any) -> str:
+    """Every string in a JSON body, one a line: what a message can show."""
+    if isinstance(body, dict):
+        return "\n".join(strings(v) for v in body.values())
+    if isinstance(body, list):
+        return "\n".join(strings(v) for v in body)
+    return body if isinstance(body, str) else ""
+
+
+async def posted(
+    posts: Callable[[], list[str]],
+    count: int,
+    timeout: float,
+    clock: FakeClock | None,
+    step: float = 0.05,
+) -> list[str]:
+    """``posts()`` once it holds ``count`` messages, moving ``clock`` (if any) meanwhile."""
+
+    async def arrived() -> list[str]:
+        return found if len(found := posts()) >= count else []
+
+    try:
+        result: list[str] = await eventually(arrived, timeout, clock=clock, step=step)
+    except AssertionError as timed_out:
+        raise AssertionError(f"{len(posts())} of {count} posted: {timed_out}") from None
+    return result
 
 
 class SlackChat:
@@ -72,6 +110,9 @@ class SlackChat:
 
     def config(self) -> dict[str, Any]:
         return {"slack": {"bot_token": self.fake.token, "api_url": self.fake.url}}
+
+    def use_clock(self, clock: FakeClock) -> None:
+        self.fake.clock = clock.monotonic
 
     def target(self, room: str) -> dict[str, str]:
         return {"slack": f"#{room}"}
@@ -103,6 +144,10 @@ class SlackChat:
     def gone_next(self) -> None:
         self.fake.fail_next(error="message_not_found")
 
+    def shown(self, room: str) -> list[str]:
+        bodies = [c.body for c in self.fake.posts() if c.body["channel"] == f"#{room}"]
+        return [SlackMarkup().unescape(strings(b)) for b in bodies if "thread_ts" not in b]
+
     def caller(self, room: str) -> Caller:
         return Caller("slack", "U0ALICE", "alice", self.fake.channel_id(f"#{room}"), room)
 
@@ -110,9 +155,10 @@ class SlackChat:
         [first, *_] = [c for c in self.fake.posts() if c.body["channel"] == f"#{room}"]
         return SLACK_MENTION.findall(json.dumps(first.body))
 
-    async def wait_for(self, count: int, timeout: float = 10) -> list[str]:
-        await self.fake.wait_for(count, timeout=timeout)
-        return self.posts()
+    async def wait_for(
+        self, count: int, timeout: float = 10, clock: FakeClock | None = None
+    ) -> list[str]:
+        return await posted(self.posts, count, timeout, clock)
 
 
 SLACK_MENTION = re.compile(r"<!(?:channel|here|everyone|subteam\^)[^>]*>|<@[UW][A-Z0-9]+[^>]*>")
@@ -130,6 +176,9 @@ class DiscordChat:
 
     def config(self) -> dict[str, Any]:
         return {"discord": {"api_url": self.fake.url, "bot_token": BOT_TOKEN}}
+
+    def use_clock(self, clock: FakeClock) -> None:
+        self.fake.clock = clock.monotonic
 
     def target(self, room: str) -> dict[str, str]:
         return {"discord": ROOM_IDS[room]}
@@ -167,6 +216,9 @@ class DiscordChat:
             status=404, body={"code": 10008, "message": "Unknown Message"}, match="PATCH"
         )
 
+    def shown(self, room: str) -> list[str]:
+        return [DiscordMarkup().unescape(strings(b)) for b in self._delivered("POST", room)]
+
     def caller(self, room: str) -> Caller:
         return Caller("discord", "4242", "alice", ROOM_IDS[room], room)
 
@@ -176,9 +228,10 @@ class DiscordChat:
             return []  # Discord notifies nobody, whatever the text says
         return DISCORD_MENTION.findall(json.dumps(first))
 
-    async def wait_for(self, count: int, timeout: float = 10) -> list[str]:
-        await self.fake.wait_until(lambda: len(self.posts()) >= count, timeout)
-        return self.posts()
+    async def wait_for(
+        self, count: int, timeout: float = 10, clock: FakeClock | None = None
+    ) -> list[str]:
+        return await posted(self.posts, count, timeout, clock)
 
 
 MATTERMOST_MENTION = re.compile(r"@[A-Za-z]")
@@ -193,6 +246,9 @@ class MattermostChat:
 
     def config(self) -> dict[str, Any]:
         return {"mattermost": {"url": self.fake.url, "bot_token": MATTERMOST_TOKEN}}
+
+    def use_clock(self, clock: FakeClock) -> None:
+        self.fake.clock = clock.monotonic
 
     def target(self, room: str) -> dict[str, str]:
         return {"mattermost": CHANNEL_IDS[room]}
@@ -226,9 +282,14 @@ class MattermostChat:
     def gone_next(self) -> None:
         self.fake.fail_next(status=404, match="PUT")
 
-    async def wait_for(self, count: int, timeout: float = 10) -> list[str]:
-        await self.fake.wait_until(lambda: len(self.posts()) >= count, timeout)
-        return self.posts()
+    async def wait_for(
+        self, count: int, timeout: float = 10, clock: FakeClock | None = None
+    ) -> list[str]:
+        return await posted(self.posts, count, timeout, clock)
+
+    def shown(self, room: str) -> list[str]:
+        roots = self.fake.roots(CHANNEL_IDS[room])
+        return [MattermostMarkup().unescape(strings(p.versions[0])) for p in roots]
 
     def caller(self, room: str) -> Caller:
         return Caller("mattermost", "alice0user0id00000000000000", "alice", CHANNEL_IDS[room], room)
@@ -250,15 +311,16 @@ class TelegramChat:
     def config(self) -> dict[str, Any]:
         return {"telegram": {"api_url": self.fake.url, "bot_token": TELEGRAM_TOKEN}}
 
+    def use_clock(self, clock: FakeClock) -> None:
+        self.fake.clock = clock.monotonic
+
     def target(self, room: str) -> dict[str, str]:
         return {"telegram": CHAT_IDS[room]}
 
     @staticmethod
     def _title(body: dict[str, Any]) -> str:
-        """The first line as a reader sees it, without the severity mark."""
-        shown = parse_html(str(body["text"]))[0].splitlines()[0]
-        mark, _, rest = shown.partition(" ")
-        return TelegramMarkup().unescape(rest if mark in MARKS.values() else shown)
+        """The first line as a reader sees it (the headline, else the title)."""
+        return TelegramMarkup().unescape(parse_html(str(body["text"]))[0].splitlines()[0])
 
     def posts(self, room: str | None = None) -> list[str]:
         chat = CHAT_IDS[room] if room else None
@@ -282,15 +344,20 @@ class TelegramChat:
     def gone_next(self) -> None:
         self.fake.fail_next(status=400, description="Bad Request: message to edit not found")
 
+    def shown(self, room: str) -> list[str]:
+        roots = self.fake.roots(CHAT_IDS[room])
+        return [TelegramMarkup().unescape(parse_html(m.versions[0]["text"])[0]) for m in roots]
+
     def caller(self, room: str) -> Caller:
         return Caller("telegram", "4242", "alice", CHAT_IDS[room], room)
 
     def mentions(self, room: str) -> list[str]:
         return TELEGRAM_MENTION.findall(self.listing(room))
 
-    async def wait_for(self, count: int, timeout: float = 10) -> list[str]:
-        await self.fake.wait_until(lambda: len(self.posts()) >= count, timeout)
-        return self.posts()
+    async def wait_for(
+        self, count: int, timeout: float = 10, clock: FakeClock | None = None
+    ) -> list[str]:
+        return await posted(self.posts, count, timeout, clock)
 
 
 WORKFLOWS = {room: f"{room}workflow".ljust(32, "0") for room in ("ops", "eng", "ci")}
@@ -306,6 +373,9 @@ class TeamsChat:
 
     def config(self) -> dict[str, Any]:
         return {}
+
+    def use_clock(self, clock: FakeClock) -> None:
+        self.fake.clock = clock.monotonic
 
     def target(self, room: str) -> dict[str, str]:
         return {"teams_webhook": self.fake.webhook_url(WORKFLOWS[room])}
@@ -329,9 +399,14 @@ class TeamsChat:
     def gone_next(self) -> None:
         raise NotImplementedError("a Teams webhook edits nothing, so nothing is found gone")
 
-    async def wait_for(self, count: int, timeout: float = 10) -> list[str]:
-        await self.fake.wait_until(lambda: len(self.posts()) >= count, timeout)
-        return self.posts()
+    async def wait_for(
+        self, count: int, timeout: float = 10, clock: FakeClock | None = None
+    ) -> list[str]:
+        return await posted(self.posts, count, timeout, clock)
+
+    def shown(self, room: str) -> list[str]:
+        cards = self.fake.cards(WORKFLOWS[room])
+        return [TeamsMarkup().unescape("\n".join(texts(card))) for card in cards]
 
     def caller(self, room: str) -> Caller:
         raise NotImplementedError("a Teams webhook takes no commands")
@@ -352,6 +427,9 @@ class RecorderChat:
 
     def config(self) -> dict[str, Any]:
         return {}
+
+    def use_clock(self, clock: FakeClock) -> None:
+        self.recorder.clock = clock.monotonic
 
     def target(self, room: str) -> dict[str, str]:
         return {"recorder": room}
@@ -375,16 +453,16 @@ class RecorderChat:
     def gone_next(self) -> None:
         self.recorder.fail_next(MessageGone("recorder: the message was deleted"))
 
+    def shown(self, room: str) -> list[str]:
+        return [strings(m.versions[0]) for m in self.recorder.posts(room)]
+
     def caller(self, room: str) -> Caller:
         return Caller("recorder", "u1", "alice", room, room)
 
     def mentions(self, room: str) -> list[str]:
         raise NotImplementedError("the recorder is no chat: nobody is there to notify")
 
-    async def wait_for(self, count: int, timeout: float = 10) -> list[str]:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while len(self.posts()) < count:
-            assert loop.time() < deadline, f"{len(self.posts())} of {count} posted"
-            await asyncio.sleep(0.02)
-        return self.posts()
+    async def wait_for(
+        self, count: int, timeout: float = 10, clock: FakeClock | None = None
+    ) -> list[str]:
+        return await posted(self.posts, count, timeout, clock)

@@ -142,7 +142,7 @@ async def test_killed_during_normalize_the_request_is_normalized_again_once(tmp_
     assert rows(tmp_path, claimed)  # it died holding the request, mid-normalize
     assert rows(tmp_path, "SELECT id FROM deliveries") == []
 
-    await bot.start(timeout=30)
+    await bot.start()
     await settled(tmp_path, fake, posts=1)
     assert rows(tmp_path, "SELECT state, attempts FROM inbox") == [("done", 2)]
     bot.terminate()

@@ -84,7 +84,8 @@ async def test_explain_shows_event_routes_targets_and_messages(tmp_path, fake_sl
     assert "route 1   source is github and event is pull_request.* and repo is Codertocat/*" in out
     assert "-> eng: slack #eng (lifecycle update+thread, template github/pull_request.j2)" in out
     assert "-> ops: slack C0OPS" in out
-    assert out.count("title   [Codertocat/Hello-World] Pull request #2") == 2
+    assert out.count("first   🔵 Opened by Codertocat · changes → master") == 2
+    assert out.count("title   #2 Update the README") == 2
     assert "Branch: `changes` → `master`" in out
     assert fake_slack.calls == []
     assert not (tmp_path / "bot.db").exists()

@@ -93,10 +93,15 @@ def build(settings: Settings, source_name: str, event: str, now: float) -> Sampl
     return SampleRequest({**request.headers, **signature}, request.body)
 
 
-def fresh(provider: str, event: str, now: float) -> SampleRequest:
-    """A provider's sample for ``event``, unsigned, with new ids and current times."""
+def fresh(
+    provider: str, event: str, now: float, fill: dict[str, Any] | None = None
+) -> SampleRequest:
+    """A provider's sample for ``event``, unsigned, with new ids and current times.
+
+    ``fill`` replaces the placeholders' values (the golden-file tests pin them, so their
+    output does not change from one run to the next)."""
     sample = samples(provider)[event]
-    fill = _placeholders(now)
+    fill = fill if fill is not None else _placeholders(now)
     payload = json.loads((bodies(provider) / sample.body).read_bytes())
     for path, value in sample.set.items():
         _write(payload, path, _filled(value, fill))

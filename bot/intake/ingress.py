@@ -30,6 +30,8 @@ class Refusal:
 
     status: int
     reason: str
+    code: str
+    """The reason as a short stable word, for the metric label (``not_allowed``)."""
     retry_after: int = 0
     first: bool = False
     """The first refusal since the source was last let in (worth one log line)."""
@@ -113,7 +115,7 @@ class IngressPolicy:
     ) -> Refusal | None:
         """``None`` when the request may be read; ``now`` is monotonic seconds."""
         if source.allow_ips and (client is None or not _within(client, source.allow_ips)):
-            return Refusal(403, NOT_ALLOWED)
+            return Refusal(403, NOT_ALLOWED, "not_allowed")
         bucket = self._buckets.get(name)
         if bucket is None:
             return None
@@ -121,7 +123,9 @@ class IngressPolicy:
         if wait > 0:
             first = name not in self._limited
             self._limited.add(name)
-            return Refusal(429, f"over rate_limit of source {name!r}", math.ceil(wait), first)
+            return Refusal(
+                429, f"over rate_limit of source {name!r}", "rate_limited", math.ceil(wait), first
+            )
         self._limited.discard(name)
         bucket.take(now)
         return None

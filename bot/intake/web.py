@@ -83,7 +83,7 @@ async def _receive(request: web.Request) -> web.StreamResponse:
     try:
         provider.verify(source, hook, now)
     except VerificationError as exc:
-        await _reject(request, name, exc.reason, now)
+        await _reject(request, name, exc.reason, exc.code, now)
         return _error(401, exc.reason)
     try:
         payload = _payload_at_intake(provider, source, hook)
@@ -144,11 +144,14 @@ async def _reject(
     request: web.Request,
     source: str,
     reason: str,
+    code: str,
     now: float,
     client: Address | None = None,
 ) -> None:
-    """Count a refused request where operators will see it: status, metrics, logs."""
-    request.app[METRICS].rejected.labels(source, reason).inc()
+    """Count a refused request where operators will see it: status, metrics, logs. The
+    metric is labelled with the short ``code``; the sentence goes to the log and the store
+    (``status``, the inspector)."""
+    request.app[METRICS].rejected.labels(source, code).inc()
     request.app[METRICS].count_request(source, "rejected")
     log.warning(
         "rejected",
@@ -156,6 +159,7 @@ async def _reject(
             "source": source,
             "outcome": "rejected",
             "reason": reason,
+            "code": code,
             "peer": request.remote,
             "client": client,
         },
@@ -184,7 +188,7 @@ async def _admit(request: web.Request, name: str, source: SourceConfig) -> web.R
             status=refusal.status,
             headers={"Retry-After": str(refusal.retry_after)},
         )
-    await _reject(request, name, refusal.reason, request.app[CLOCK].now(), client)
+    await _reject(request, name, refusal.reason, refusal.code, request.app[CLOCK].now(), client)
     return _error(refusal.status, refusal.reason)
 
 
@@ -267,7 +271,38 @@ class RedactingAccessLogger(AbstractAccessLogger):
         )
 
 
+def hook_paths(settings: Settings) -> dict[str, str]:
+    """The URL path each source's sender posts to, by source name."""
+    return {name: f"/hooks/{name}" for name in settings.sources}
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("bot")
+    except PackageNotFoundError:  # a checkout run without installing it
+        return "unknown"
+
+
+async def index(request: web.Request) -> web.Response:
+    """``GET /``: what this is and where to point senders, for whoever opens the URL."""
+    settings = request.app[SETTINGS]
+    links = {"health": "/healthz", "ready": "/readyz", "metrics": "/metrics"}
+    if settings.inspector.token:
+        links["inspector"] = "/inspect"
+    return web.json_response(
+        {
+            "name": "bot",
+            "version": _version(),
+            "hooks": hook_paths(settings),
+            "links": links,
+        }
+    )
+
+
 def add_routes(app: web.Application) -> None:
+    app.router.add_get("/", index)
     app.router.add_post("/hooks/{source}", receive_hook)
     app.router.add_get("/hooks/{source}", answer_query_challenge, allow_head=False)
     app.router.add_get("/healthz", healthz)

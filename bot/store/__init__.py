@@ -41,6 +41,13 @@ def url_problem(url: str) -> str | None:
     )
 
 
+def sqlite_path(url: str) -> str | None:
+    """The file a ``sqlite://`` url names (relative to the working folder), else None."""
+    if not url.startswith("sqlite://"):
+        return None
+    return url.removeprefix("sqlite://").removeprefix("/") or "bot.db"
+
+
 async def open_store(url: str, *, synchronous: str = "normal") -> Store:
     """Open (and migrate) the store named by ``url``."""
     return await _open(url, synchronous)
@@ -56,12 +63,10 @@ async def migrate(url: str, *, synchronous: str = "normal") -> Migrated:
 async def _open(url: str, synchronous: str) -> SQLiteStore | PostgresStore:
     if problem := url_problem(url):
         raise StoreUnavailable(problem)
-    if url.startswith("sqlite://"):
+    if (path := sqlite_path(url)) is not None:
         from bot.store.sqlite.store import SQLiteStore
 
-        return await SQLiteStore.open(
-            url.removeprefix("sqlite://").removeprefix("/") or "bot.db", synchronous=synchronous
-        )
+        return await SQLiteStore.open(path, synchronous=synchronous)
     from bot.store.postgres.store import PostgresStore
 
     return await PostgresStore.open(url)
@@ -84,5 +89,6 @@ __all__ = [
     "is_shared",
     "migrate",
     "open_store",
+    "sqlite_path",
     "url_problem",
 ]

@@ -36,6 +36,7 @@ class Call:
     path: str
     body: Any
     status: int = 200
+    at: float = 0.0
 
 
 @dataclass
@@ -71,6 +72,8 @@ class FakeMattermost:
         """Incoming webhooks and the channel each posts into."""
         self._ids = (f"{n:026d}" for n in itertools.count(1))
         self.arrived = asyncio.Condition()
+        self.clock: Callable[[], float] = asyncio.get_running_loop().time
+        """What ``Call.at`` counts in (a ``FakeClock``'s monotonic)."""
         self.url = ""
         self.app = web.Application()
         self.app.router.add_post("/api/v4/posts", self._create)
@@ -112,7 +115,7 @@ class FakeMattermost:
 
     async def _record(self, request: web.Request) -> tuple[Call, web.Response | None]:
         body = await request.json()
-        call = Call(request.method, request.path, body)
+        call = Call(request.method, request.path, body, at=self.clock())
         answer = self._scripted(call) or self._refused(request, call)
         if answer is not None:
             call.status = answer.status

@@ -43,6 +43,7 @@ class Call:
     body: Any
     size: int
     status: int = 202
+    at: float = 0.0
 
 
 @dataclass
@@ -97,6 +98,8 @@ class FakeTeams:
         self.workflows = {WORKFLOW}
         """Workflows that exist (one per channel they post into)."""
         self.arrived = asyncio.Condition()
+        self.clock: Callable[[], float] = asyncio.get_running_loop().time
+        """What ``Call.at`` counts in (a ``FakeClock``'s monotonic)."""
         self.url = ""
         """The server's root; ``webhook_url`` is what a person copies from Teams."""
         self.app = web.Application(client_max_size=4 * 1024 * 1024)
@@ -137,7 +140,9 @@ class FakeTeams:
             body = json.loads(raw)
         except ValueError:
             body = None
-        call = Call(request.match_info["workflow"], dict(request.query), body, len(raw))
+        call = Call(
+            request.match_info["workflow"], dict(request.query), body, len(raw), at=self.clock()
+        )
         answer = self._answer(call)
         call.status = answer.status
         async with self.arrived:

@@ -63,6 +63,16 @@ def attachment_for(message: Message) -> dict[str, Any]:
     return attachment
 
 
+def post_body(message: Message) -> dict[str, Any]:
+    """A post's ``message`` is the headline (shown above the attachment and in the
+    notification); a thread reply (no title) is that line alone."""
+    attachments = [attachment_for(message)] if message.title else []
+    return {
+        "message": _cut(message.fallback(), FALLBACK_LIMIT),
+        "props": {"attachments": attachments},
+    }
+
+
 def classify(status: int, data: Any, headers: Mapping[str, str], about: str) -> DeliveryError:
     """Turn a failed answer into retry-or-not (table-tested). ``about`` is what the call
     named: ``"channel"``, ``"message"`` (an edit or a reply) or ``"webhook"``."""
@@ -135,7 +145,8 @@ class MattermostAdapter:
 
     async def post(self, address: str, message: Message) -> Ref:
         if WEBHOOK_URL.match(address):
-            body = {"text": "", "attachments": [attachment_for(message)]}
+            post = post_body(message)
+            body = {"text": post["message"], **post["props"]}
             await self._call("POST", address, body, "webhook")
             return {}  # a webhook says "ok", never which post it made
         answer = await self._call(
@@ -146,7 +157,7 @@ class MattermostAdapter:
     async def update(self, address: str, ref: Ref, message: Message) -> Ref:
         if not ref.get("post_id"):
             return await self.post(address, message)  # a webhook's post: a new one instead
-        body = {"message": "", "props": {"attachments": [attachment_for(message)]}}
+        body = post_body(message)
         await self._call("PUT", self._api(f"/posts/{ref['post_id']}/patch"), body, "message")
         return ref
 
@@ -162,11 +173,7 @@ class MattermostAdapter:
 
     @staticmethod
     def _post(channel: str, message: Message) -> dict[str, Any]:
-        return {
-            "channel_id": channel,
-            "message": "",
-            "props": {"attachments": [attachment_for(message)]},
-        }
+        return {"channel_id": channel, **post_body(message)}
 
     async def _call(self, method: str, url: str, body: dict[str, Any], about: str) -> Any:
         headers = {} if about == "webhook" else {"Authorization": f"Bearer {self.bot_token}"}

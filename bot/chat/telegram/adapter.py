@@ -1,6 +1,7 @@
 """Telegram through the Bot API: ``sendMessage`` / ``editMessageText`` in HTML parse mode.
 
-A message is one HTML text: the title in bold (a link when there is a URL), the text,
+A message is one HTML text: the headline in bold, the title (a link when there is a
+URL), the text,
 the fields as ``name: value`` lines, the footer in italics, cut to Telegram's 4,096
 characters without breaking a tag. The URL is also an inline-keyboard button. A thread
 is a chain of replies to the first message (``reply_to_message_id``); a forum topic
@@ -23,20 +24,11 @@ from bot.chat import Ref
 from bot.chat.telegram.markup import TelegramMarkup, cut_html
 from bot.chat.telegram.platform import Address
 from bot.core.errors import DeliveryError, MessageGone
-from bot.render.renderer import RESOLVED_COLOR, SEVERITY_COLORS, Message
+from bot.render.renderer import Message
 
 TEXT_LIMIT = 4096
 TITLE_LIMIT = 512
 BUTTON_LABEL = "Open"
-
-MARKS = {
-    SEVERITY_COLORS["info"]: "🔵",
-    SEVERITY_COLORS["warning"]: "🟡",
-    SEVERITY_COLORS["error"]: "🔴",
-    SEVERITY_COLORS["critical"]: "🟥",
-    RESOLVED_COLOR: "🟢",
-}
-"""Telegram has no colour bar: the severity shows as a mark before the title."""
 
 # Descriptions (lower case) that no retry can fix, from the Bot API's answers.
 PERMANENT = (
@@ -59,12 +51,15 @@ GONE = ("message to edit not found", "message to be replied not found", "message
 
 
 def text_for(message: Message) -> str:
-    """The message as Telegram HTML within its limit."""
-    mark = MARKS.get(message.color.upper(), "")
+    """The message as Telegram HTML within its limit: the headline (what happened) in
+    bold, the title under it as a link; a thread reply (no title) is its headline."""
     title = cut_html(message.title, TITLE_LIMIT)
-    if message.url and message.url.startswith(("https://", "http://")):
+    if title and message.url and message.url.startswith(("https://", "http://")):
         title = TelegramMarkup().link(message.url, title)
-    lines = [f"{mark} <b>{title}</b>".strip()]
+    first = cut_html(message.headline, TITLE_LIMIT) or title
+    lines = [f"<b>{first}</b>"]
+    if message.headline and title:
+        lines.append(title)
     if message.text.strip():
         lines.append(message.text.strip())
     lines.extend(f"<b>{f.name}</b>: {f.value}" for f in message.fields)
