@@ -14,7 +14,7 @@ import hmac
 import json
 import logging
 import re
-from typing import Any
+from typing import Any, TypeGuard
 
 import aiohttp
 from aiohttp import web
@@ -45,6 +45,13 @@ def command_text(message: dict[str, Any]) -> str | None:
     if not isinstance(text, str) or (match := _COMMAND.match(text)) is None:
         return None
     return text[match.end() :]
+
+
+def _readable(message: Any) -> TypeGuard[dict[str, Any]]:
+    """A message the way Telegram sends one: a chat with an id, the sender an object."""
+    if not isinstance(message, dict) or not isinstance(message.get("chat"), dict):
+        return False
+    return "id" in message["chat"] and isinstance(message.get("from") or {}, dict)
 
 
 def caller_of(message: dict[str, Any]) -> Caller:
@@ -98,7 +105,7 @@ def endpoint(settings: Settings, core_key: web.AppKey[CommandCore]) -> Any:
         except ValueError as exc:
             return web.json_response({"error": f"not JSON: {exc}"}, status=400)
         message = update.get("message") if isinstance(update, dict) else None
-        if not isinstance(message, dict) or (text := command_text(message)) is None:
+        if not _readable(message) or (text := command_text(message)) is None:
             return web.json_response({})  # not for us: taken, so Telegram does not resend
         try:
             reply = await request.app[core_key].run(text, caller_of(message))
