@@ -21,6 +21,7 @@ from bot.chat.discord import commands as discord_interactions
 from bot.chat.slack import commands as slack_app
 from bot.commands import CommandCore
 from bot.config.settings import Settings
+from bot.config.source import WEAK_SECRET_BYTES
 from bot.core.clock import Clock, SystemClock
 from bot.intake.ingress import IngressPolicy
 from bot.intake.web import (
@@ -80,6 +81,11 @@ def startup_warnings(settings: Settings) -> list[str]:
         f"source {name!r} still uses the placeholder secret 'change-me': set a real one"
         for name in settings.placeholder_secrets()
     ]
+    warnings.extend(
+        f"source {name!r} has a secret or token under {WEAK_SECRET_BYTES} bytes: anyone who "
+        "guesses it can send as the sender; use a long random one (openssl rand -hex 32)"
+        for name in settings.weak_secrets()
+    )
     warnings.extend(route_warnings(settings))
     for platform in registry.PLATFORMS.values():
         warnings.extend(platform.warnings(settings))

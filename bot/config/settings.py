@@ -34,7 +34,14 @@ from pydantic_settings import (
 from pydantic_settings.exceptions import SettingsError
 
 from bot.chat.registry import target_keys
-from bot.config.source import Duration, SourceBase, as_list
+from bot.config.source import (
+    BLANK,
+    WEAK_SECRET_BYTES,
+    Duration,
+    SourceBase,
+    as_list,
+    blank_credential,
+)
 from bot.core.events import check_severity
 from bot.providers import PROVIDERS
 from bot.store import url_problem
@@ -46,6 +53,22 @@ Lifecycle = Literal["update+thread", "update", "thread", "new"]
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+def _set_or_empty(value: str) -> str:
+    """A chat or inspector credential: "" leaves the feature off; whitespace is a mistake
+    that would otherwise turn it on with a key anyone can guess."""
+    if value and blank_credential(value):
+        raise ValueError(BLANK)
+    return value
+
+
+CREDENTIAL_KEYS = frozenset(
+    {"secret", "token", "username", "password", "bot_token", "signing_secret", "app_token"}
+    | {"public_key", "metrics_token"}
+)
+"""Keys holding a credential, wherever they are: an empty ``BOT_`` variable naming one is
+refused rather than silently replacing (or switching off) the file's value."""
 
 
 class ServerConfig(_Section):
@@ -96,12 +119,16 @@ class SlackConfig(_Section):
     app_token: str = ""
     api_url: str = "https://slack.com/api/"
 
+    _filled = field_validator("bot_token", "signing_secret", "app_token")(_set_or_empty)
+
 
 class DiscordConfig(_Section):
     bot_token: str = ""
     public_key: str = ""
     application_id: str = ""
     api_url: str = "https://discord.com/api/v10"
+
+    _filled = field_validator("bot_token", "public_key")(_set_or_empty)
 
 
 class CommandsConfig(_Section):
@@ -114,6 +141,8 @@ class TemplatesConfig(_Section):
 
 class InspectorConfig(_Section):
     token: str = ""
+
+    _filled = field_validator("token")(_set_or_empty)
 
 
 if TYPE_CHECKING:
@@ -275,6 +304,14 @@ class Settings(BaseSettings):
         age = own.max_age if own and own.max_age is not None else self.delivery.max_age
         return attempts, age
 
+    def weak_secrets(self) -> list[str]:
+        """Sources with a secret or token too short to resist guessing."""
+        return [
+            name
+            for name, source in self.sources.items()
+            if any(len(s.encode()) < WEAK_SECRET_BYTES for s in source.secrets + source.tokens)
+        ]
+
     def placeholder_secrets(self) -> list[str]:
         """Sources still using the example's placeholder secret."""
         return [
@@ -291,6 +328,11 @@ class ConfigError(Exception):
 def load_config(path: str | os.PathLike[str] | None = None) -> Settings:
     """Read ``path`` (or ``$BOT_CONFIG``), apply the environment, validate."""
     chosen = path if path is not None else os.environ.get("BOT_CONFIG")
+    if empty := _empty_credential_variables():
+        raise ConfigError(
+            f"environment: {empty[0]} is empty: give the credential, or unset the variable to "
+            "keep the config file's value"
+        )
     data: dict[str, Any] = {}
     if chosen:
         file = Path(chosen)
@@ -307,6 +349,17 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Settings:
         raise ConfigError(_first_problem(exc)) from None
     except SettingsError as exc:
         raise ConfigError(_environment_problem(exc)) from None
+
+
+def _empty_credential_variables() -> list[str]:
+    """``BOT_`` variables that name a credential key and hold nothing but whitespace."""
+    found = []
+    for name, value in os.environ.items():
+        _, nested, key = name.upper().rpartition("__")
+        credential = name.upper().startswith("BOT_") and nested and key.lower() in CREDENTIAL_KEYS
+        if credential and not value.strip():
+            found.append(name)
+    return sorted(found)
 
 
 def _environment_problem(exc: SettingsError) -> str:
@@ -343,7 +396,15 @@ def _first_problem(exc: ValidationError) -> str:
     more = exc.error_count() - 1
     suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
     where = f"{key}: " if key else ""  # a whole-config check names its keys itself
-    return f"config error: {where}{message}{suffix}"
+    return f"config error: {where}{message}{_set_by(loc)}{suffix}"
+
+
+def _set_by(loc: tuple[int | str, ...]) -> str:
+    """Where a bad value came from when a ``BOT_`` variable gave it, not the file."""
+    path = [str(part) for part in loc if isinstance(part, str)]
+    variable = "BOT_" + "__".join(path).upper()
+    given = {name.upper() for name in os.environ}
+    return f" (set by {variable})" if len(path) > 1 and variable in given else ""
 
 
 _PROVIDER_PROBLEMS: dict[str, Callable[[dict[str, Any]], str]] = {

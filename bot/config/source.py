@@ -11,7 +11,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, IPvAnyNetwork, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    IPvAnyNetwork,
+    field_validator,
+    model_validator,
+)
 
 from bot.core.durations import parse_duration, parse_rate
 
@@ -30,6 +38,27 @@ def _per_second(value: Any) -> Any:
 
 Rate = Annotated[float, BeforeValidator(_per_second), Field(gt=0)]
 """Requests per second, written in config as ``"50/s"`` or ``"600/m"``."""
+
+WEAK_SECRET_BYTES = 16
+"""Secrets shorter than this get a start-up warning: guessable, and no sender issues one."""
+
+
+def blank_credential(value: str | None) -> bool:
+    """An empty or whitespace credential: it would key an HMAC with "" (anyone can sign) or
+    compare equal to an empty header, so it is refused wherever a credential is read."""
+    return value is not None and not value.strip()
+
+
+BLANK = "is empty or whitespace: give the credential, or remove the key"
+
+
+def _filled(value: str | list[str] | None) -> str | list[str] | None:
+    for index, item in enumerate(as_list(value)):
+        if blank_credential(item):
+            where = f"[{index}] " if isinstance(value, list) else ""
+            raise ValueError(f"{where}{BLANK}".lstrip())
+    return value
+
 
 CREDENTIAL_WORDS = {"secret": "secret", "token": "token", "basic": "username/password"}
 """Credential kinds as config calls them: ``secret`` signs the body (HMAC); ``token`` and
@@ -56,6 +85,11 @@ class SourceBase(BaseModel):
     allow_ips: list[IPvAnyNetwork] = []
     rate_limit: Rate | None = None
     rate_burst: int | None = Field(None, ge=1)
+
+    @field_validator("secret", "token", "username", "password")
+    @classmethod
+    def _credentials_filled(cls, value: str | list[str] | None) -> str | list[str] | None:
+        return _filled(value)
 
     @property
     def secrets(self) -> list[str]:
