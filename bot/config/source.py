@@ -84,7 +84,12 @@ class SourceBase(BaseModel):
     tolerance: Duration = 300.0
     allow_ips: list[IPvAnyNetwork] = []
     rate_limit: Rate | None = None
+    """Verified requests per second; only requests that pass verification are counted."""
     rate_burst: int | None = Field(None, ge=1)
+    client_rate_limit: Rate | None = None
+    """Failed verifications per second one client address may cost before it is refused
+    unread (429); defaults to ``rate_limit`` so a flood of forgeries cannot reach the
+    verifier, nor spend the sender's budget."""
 
     @field_validator("secret", "token", "username", "password")
     @classmethod

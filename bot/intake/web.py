@@ -21,7 +21,7 @@ from bot.config.settings import Settings, SourceConfig
 from bot.core.clock import Clock
 from bot.core.errors import PayloadError, VerificationError
 from bot.intake.challenge import challenge_value
-from bot.intake.ingress import Address, IngressPolicy
+from bot.intake.ingress import Address, IngressPolicy, Refusal
 from bot.ops.metrics import Metrics
 from bot.pipeline.workers import Pipeline
 from bot.providers import PROVIDERS, Provider, WebhookRequest
@@ -60,7 +60,9 @@ async def _receive(request: web.Request) -> web.StreamResponse:
     source = settings.sources.get(name)
     if source is None:
         return _error(404, f"unknown source {name!r}")
-    if (refused := await _admit(request, name, source)) is not None:
+    ingress = request.app[INGRESS]
+    client = _client(request) if ingress.guards(name, source) else None
+    if (refused := await _admit(request, name, source, client)) is not None:
         return refused
     limit = settings.server.max_body_bytes
     if request.content_length is not None and request.content_length > limit:
@@ -83,8 +85,11 @@ async def _receive(request: web.Request) -> web.StreamResponse:
     try:
         provider.verify(source, hook, now)
     except VerificationError as exc:
+        ingress.failed(name, client, time.monotonic())
         await _reject(request, name, exc.reason, now)
         return _error(401, exc.reason)
+    if (over := ingress.verified(name, time.monotonic())) is not None:
+        return _rate_limited(request, name, over)
     try:
         payload = _payload_at_intake(provider, source, hook)
     except PayloadError as exc:
@@ -163,29 +168,40 @@ async def _reject(
     await request.app[STORE].count_rejection(source, reason, now)
 
 
-async def _admit(request: web.Request, name: str, source: SourceConfig) -> web.Response | None:
-    """Allowlist and rate limit, before the body is read: ``None`` lets the request in."""
+def _client(request: web.Request) -> Address | None:
+    return request.app[INGRESS].client(
+        request.remote, request.headers.getall("X-Forwarded-For", [])
+    )
+
+
+async def _admit(
+    request: web.Request, name: str, source: SourceConfig, client: Address | None
+) -> web.Response | None:
+    """Allowlist and rate limits, before the body is read: ``None`` lets the request in."""
     ingress = request.app[INGRESS]
     if not ingress.guards(name, source):
         return None
-    client = ingress.client(request.remote, request.headers.getall("X-Forwarded-For", []))
     refusal = ingress.admit(name, source, client, time.monotonic())
     if refusal is None:
         return None
     if refusal.status == 429:
-        request.app[METRICS].count_request(name, "rate_limited")
-        if refusal.first:
-            log.warning(
-                "rate limited",
-                extra={"source": name, "outcome": "rate_limited", "reason": refusal.reason},
-            )
-        return web.json_response(
-            {"status": "error", "error": refusal.reason},
-            status=refusal.status,
-            headers={"Retry-After": str(refusal.retry_after)},
-        )
+        return _rate_limited(request, name, refusal)
     await _reject(request, name, refusal.reason, request.app[CLOCK].now(), client)
     return _error(refusal.status, refusal.reason)
+
+
+def _rate_limited(request: web.Request, name: str, refusal: Refusal) -> web.Response:
+    request.app[METRICS].count_request(name, "rate_limited")
+    if refusal.first:
+        log.warning(
+            "rate limited",
+            extra={"source": name, "outcome": "rate_limited", "reason": refusal.reason},
+        )
+    return web.json_response(
+        {"status": "error", "error": refusal.reason},
+        status=refusal.status,
+        headers={"Retry-After": str(refusal.retry_after)},
+    )
 
 
 async def _cut_off(request: web.Request, name: str) -> web.StreamResponse:
@@ -221,7 +237,8 @@ async def answer_query_challenge(request: web.Request) -> web.Response:
     source = request.app[SETTINGS].sources.get(name)
     if source is None:
         return _error(404, f"unknown source {name!r}")
-    if (refused := await _admit(request, name, source)) is not None:
+    client = _client(request) if request.app[INGRESS].guards(name, source) else None
+    if (refused := await _admit(request, name, source, client)) is not None:
         return refused
     echo = challenge_value(source.challenge_at, request.query, None)
     if echo is None:
