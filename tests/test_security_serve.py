@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import aiohttp
 import pytest
 
@@ -47,5 +49,105 @@ async def test_forged_requests_do_not_spend_the_senders_rate_limit(tmp_path):
             ) as response,
         ):
             assert response.status == 200, await response.text()
+    finally:
+        bot.terminate()
+
+
+MiB = 1024 * 1024
+
+
+async def raw_post(
+    bot: BotProcess, headers: dict[str, str], length: int, body: bytes = b""
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A POST to /hooks/github declaring ``length`` bytes, of which ``body`` is sent now."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", bot.port)
+    head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+    request_line = f"POST /hooks/github HTTP/1.1\r\nHost: bot\r\nContent-Length: {length}\r\n"
+    writer.write(f"{request_line}{head}\r\n".encode() + body)
+    await writer.drain()
+    return reader, writer
+
+
+async def answer(reader: asyncio.StreamReader, within: float = 5) -> tuple[int, bytes]:
+    """The status and head of the response, which must come ``within`` seconds."""
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), within)
+    return int(head.split(b" ", 2)[1]), head
+
+
+async def test_a_post_without_any_credential_is_refused_before_its_body_is_read(tmp_path):
+    """Before the fix the bot waited for all 25 MiB (then answered 408 or 401)."""
+    bot = await started(tmp_path)
+    try:
+        reader, writer = await raw_post(bot, {"X-GitHub-Event": "push"}, 25 * MiB)
+        status, head = await answer(reader)
+        writer.close()
+        assert status == 401, head
+        assert b"X-Hub-Signature-256" not in head  # the reason is in the body, not echoed
+    finally:
+        bot.terminate()
+
+
+async def test_past_the_body_budget_a_post_gets_503_with_retry_after_unread(tmp_path):
+    """Before the fix the second post was read like the first (memory grew per post)."""
+    bot = await started(tmp_path, extra="[server]\nbody_budget_bytes = 1048576\n")
+    forged = {"X-GitHub-Event": "push", "X-Hub-Signature-256": "sha256=00"}
+    try:
+        first, first_writer = await raw_post(bot, forged, 800_000, b"{" * 1000)
+        second, second_writer = await raw_post(bot, forged, 800_000)
+        status, head = await answer(second)
+        assert status == 503 and b"Retry-After: 1" in head, head
+        second_writer.close()
+
+        first_writer.write(b" " * (800_000 - 1000))  # the first still gets its full hearing
+        status, head = await answer(first)
+        assert status == 401, head
+        first_writer.close()
+    finally:
+        bot.terminate()
+
+
+def peak_rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as status:
+        fields = dict(line.split(":", 1) for line in status)
+    return int(fields["VmHWM"].split()[0]) / 1024
+
+
+async def test_40_concurrent_unsigned_25_mib_posts_keep_memory_bounded(tmp_path):
+    """Before the fix RSS reached about 1.5 GB; the review measured 75 -> 1470 MB."""
+    bot = await started(tmp_path)
+    body = b" " * (25 * MiB)
+    unsigned = {"X-GitHub-Event": "push"}
+    forged = {**unsigned, "X-Hub-Signature-256": "sha256=00"}
+
+    async def status_of(reader: asyncio.StreamReader) -> int | None:
+        try:
+            return (await answer(reader, within=120))[0]
+        except (ConnectionError, asyncio.IncompleteReadError):
+            return None  # hung up on without an answer we could still read
+
+    async def post(headers: dict[str, str]) -> int | None:
+        reader, writer = await raw_post(bot, headers, len(body))
+        answered = asyncio.create_task(status_of(reader))
+        try:
+            for start in range(0, len(body), MiB):
+                if answered.done():
+                    break
+                writer.write(body[start : start + MiB])
+                await writer.drain()
+        except ConnectionError:
+            pass  # hung up on while sending: the bot did not read it
+        finally:
+            status = await answered
+            writer.close()
+        return status
+
+    try:
+        assert bot.process is not None
+        before = peak_rss_mb(bot.process.pid)
+        statuses = await asyncio.gather(*(post(unsigned if n % 2 else forged) for n in range(40)))
+        peak = peak_rss_mb(bot.process.pid)
+        print(f"bot peak RSS {before:.0f} MB at start, {peak:.0f} MB after 40 posts")
+        assert peak < 250, (before, peak)
+        assert set(statuses) <= {401, 503, None} and 401 in statuses
     finally:
         bot.terminate()

@@ -75,6 +75,8 @@ class ServerConfig(_Section):
     host: str = "0.0.0.0"
     port: int = 8080
     max_body_bytes: int = 26_214_400
+    body_budget_bytes: int = Field(67_108_864, ge=1)
+    """Body bytes all requests together may have in flight; past it, 503 before reading."""
     access_log: bool = False
     read_timeout: Duration = Field(10.0, gt=0)
     trusted_proxies: list[IPvAnyNetwork] = []

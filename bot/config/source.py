@@ -74,6 +74,9 @@ class SourceBase(BaseModel):
     """The kinds this provider's sender can produce. A kind it cannot is a config error,
     so a GitHub source given a token instead of a secret cannot end up unchecked."""
 
+    signature_default: ClassVar[str | None] = None
+    """The header this provider's sender signs in (``X-Hub-Signature-256``), if it signs."""
+
     provider: str
     secret: str | list[str] | None = None
     token: str | list[str] | None = None
@@ -104,6 +107,23 @@ class SourceBase(BaseModel):
     @property
     def tokens(self) -> list[str]:
         return as_list(self.token)
+
+    @property
+    def signed_in(self) -> str | None:
+        return self.signature_default
+
+    @property
+    def presented_in(self) -> list[str]:
+        """Headers a genuine request carries at least one of; empty when none is needed.
+
+        A request with none of them cannot pass, so it is refused before its body is read.
+        """
+        names = [self.signed_in] if self.secrets and self.signed_in else []
+        if self.tokens:
+            names.append(self.token_header)
+        if self.username is not None:
+            names.append("Authorization")
+        return names
 
     @property
     def challenge_at(self) -> str | None:
@@ -144,6 +164,10 @@ class SignatureHeaderSource(SourceBase):
     """The header carrying the body's HMAC."""
     timestamp_header: str | None = None
     """When set, the HMAC covers ``"{timestamp}:{body}"`` and the timestamp must be fresh."""
+
+    @property
+    def signed_in(self) -> str | None:
+        return self.signature_header or self.signature_default
 
     @model_validator(mode="after")
     def _header_needs_secret(self) -> SignatureHeaderSource:

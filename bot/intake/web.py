@@ -20,6 +20,7 @@ from bot.commands import CommandCore
 from bot.config.settings import Settings, SourceConfig
 from bot.core.clock import Clock
 from bot.core.errors import PayloadError, VerificationError
+from bot.intake.budget import BodyBudget
 from bot.intake.challenge import challenge_value
 from bot.intake.ingress import Address, IngressPolicy, Refusal
 from bot.ops.metrics import Metrics
@@ -36,6 +37,7 @@ PIPELINE = web.AppKey("pipeline", Pipeline)
 INGRESS = web.AppKey("ingress", IngressPolicy)
 COMMANDS = web.AppKey("commands", CommandCore)
 CLOCK = web.AppKey("clock", Clock)
+BUDGET = web.AppKey("body_budget", BodyBudget)
 
 
 def _error(status: int, message: str, **extra: str) -> web.Response:
@@ -68,6 +70,43 @@ async def _receive(request: web.Request) -> web.StreamResponse:
     if request.content_length is not None and request.content_length > limit:
         metrics.count_request(name, "too_large")
         return _error(413, f"body larger than {limit} bytes")
+    provider = PROVIDERS[source.provider]
+    now = request.app[CLOCK].now()
+    if source.presented_in and not any(request.headers.get(h) for h in source.presented_in):
+        # No credential at all: the verifier's own words, without reading the body.
+        try:
+            provider.verify(source, WebhookRequest(headers=request.headers, body=b""), now)
+        except VerificationError as exc:
+            ingress.failed(name, client, time.monotonic())
+            await _reject(request, name, exc.reason, now, client)
+            return await _hang_up(request, _error(401, exc.reason))
+    size = request.content_length if request.content_length is not None else limit
+    budget = request.app[BUDGET]
+    if not budget.reserve(size):
+        metrics.count_request(name, "over_budget")
+        busy = _error(
+            503,
+            "too many request bodies in flight ([server] body_budget_bytes); retry shortly",
+        )
+        busy.headers["Retry-After"] = "1"
+        return await _hang_up(request, busy)
+    try:
+        return await _verify_and_store(request, name, source, client, started)
+    finally:
+        budget.release(size)
+
+
+async def _verify_and_store(
+    request: web.Request,
+    name: str,
+    source: SourceConfig,
+    client: Address | None,
+    started: float,
+) -> web.StreamResponse:
+    settings = request.app[SETTINGS]
+    metrics = request.app[METRICS]
+    ingress = request.app[INGRESS]
+    limit = settings.server.max_body_bytes
     try:
         body = await _read_body(request, settings.server.read_timeout)
     except HTTPRequestEntityTooLarge:
@@ -86,7 +125,7 @@ async def _receive(request: web.Request) -> web.StreamResponse:
         provider.verify(source, hook, now)
     except VerificationError as exc:
         ingress.failed(name, client, time.monotonic())
-        await _reject(request, name, exc.reason, now)
+        await _reject(request, name, exc.reason, now, client)
         return _error(401, exc.reason)
     if (over := ingress.verified(name, time.monotonic())) is not None:
         return _rate_limited(request, name, over)
@@ -205,17 +244,23 @@ def _rate_limited(request: web.Request, name: str, refusal: Refusal) -> web.Resp
 
 
 async def _cut_off(request: web.Request, name: str) -> web.StreamResponse:
-    """A body still arriving after ``read_timeout``: answer 408 and drop the connection.
-
-    aiohttp would otherwise keep reading ("lingering") for up to ten more seconds, which
-    is what a slow-body client wants.
-    """
+    """A body still arriving after ``read_timeout``: answer 408 and drop the connection."""
     timeout = request.app[SETTINGS].server.read_timeout
     request.app[METRICS].count_request(name, "too_slow")
     log.warning(
         "body too slow", extra={"source": name, "outcome": "too_slow", "peer": request.remote}
     )
-    response = _error(408, f"body not received within read_timeout ({timeout:g}s)")
+    return await _hang_up(
+        request, _error(408, f"body not received within read_timeout ({timeout:g}s)")
+    )
+
+
+async def _hang_up(request: web.Request, response: web.Response) -> web.StreamResponse:
+    """Answer and close the connection without reading what is left of the body.
+
+    aiohttp would otherwise keep reading ("lingering") for up to ten more seconds, which
+    is what a slow or oversized client wants.
+    """
     response.force_close()
     await response.prepare(request)
     await response.write_eof()
@@ -285,6 +330,7 @@ class RedactingAccessLogger(AbstractAccessLogger):
 
 
 def add_routes(app: web.Application) -> None:
+    app[BUDGET] = BodyBudget(app[SETTINGS].server.body_budget_bytes)
     app.router.add_post("/hooks/{source}", receive_hook)
     app.router.add_get("/hooks/{source}", answer_query_challenge, allow_head=False)
     app.router.add_get("/healthz", healthz)
