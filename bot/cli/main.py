@@ -29,10 +29,10 @@ Command = Callable[[argparse.Namespace, Settings], int]
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    from aiohttp import web
 
     from bot.app import build_app
     from bot.intake.ingress import tls_context
+    from bot.intake.listener import serve
     from bot.intake.web import RedactingAccessLogger
 
     try:
@@ -48,19 +48,18 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         "tls": ssl_context is not None,
         "store": settings.store.url.split(":", 1)[0],
     }
+    server = serve(
+        app,
+        settings.server,
+        ssl_context,
+        # Said once the socket is bound: only then is the bot listening.
+        lambda: log.info("listening", extra=listening),
+        access_log=logging.getLogger("bot.access") if settings.server.access_log else None,
+        access_log_class=RedactingAccessLogger,
+    )
     try:
-        web.run_app(
-            app,
-            host=settings.server.host,
-            port=settings.server.port,
-            shutdown_timeout=5,
-            ssl_context=ssl_context,
-            access_log=logging.getLogger("bot.access") if settings.server.access_log else None,
-            access_log_class=RedactingAccessLogger,
-            # run_app "prints" once the socket is bound: only then is the bot listening.
-            print=lambda _banner: log.info("listening", extra=listening),
-            loop=_new_event_loop(),
-        )
+        with asyncio.Runner(loop_factory=_new_event_loop) as runner:
+            runner.run(server)
     except OSError as exc:
         if exc.errno not in _CANNOT_LISTEN:
             raise

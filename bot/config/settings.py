@@ -79,6 +79,12 @@ class ServerConfig(_Section):
     """Body bytes all requests together may have in flight; past it, 503 before reading."""
     access_log: bool = False
     read_timeout: Duration = Field(10.0, gt=0)
+    header_timeout: Duration = Field(10.0, gt=0)
+    """How long a new connection has to send its first request's headers."""
+    keepalive_timeout: Duration = Field(15.0, gt=0)
+    """How long an idle kept-alive connection stays open (a partial request is idle)."""
+    max_connections: int = Field(1000, ge=1)
+    """Open connections at most; past it a new one is answered 503 and closed."""
     trusted_proxies: list[IPvAnyNetwork] = []
     trust_forwarded: bool = False
     tls_cert: str = ""
