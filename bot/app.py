@@ -59,7 +59,7 @@ def build_app(settings: Settings, clock: Clock | None = None) -> web.Application
     add_routes(app)
     slack_app.add_routes(app, settings)
     if settings.inspector.token:
-        add_inspector(app, settings.inspector.token)
+        add_inspector(app, settings.inspector.token, settings.inspector.session)
     discord_interactions.add_routes(app, settings, COMMANDS)
     return app
 

@@ -89,6 +89,10 @@ class ServerConfig(_Section):
     trust_forwarded: bool = False
     tls_cert: str = ""
     tls_key: str = ""
+    metrics_token: str = ""
+    """When set, ``/metrics`` needs ``Authorization: Bearer <metrics_token>``."""
+
+    _filled = field_validator("metrics_token")(_set_or_empty)
 
     @model_validator(mode="after")
     def _tls_pair(self) -> ServerConfig:
@@ -149,6 +153,8 @@ class TemplatesConfig(_Section):
 
 class InspectorConfig(_Section):
     token: str = ""
+    session: Duration = Field(43_200.0, gt=0)
+    """How long the cookie a ``?token=`` visit sets keeps working (12 h)."""
 
     _filled = field_validator("token")(_set_or_empty)
 

@@ -118,6 +118,13 @@ class IngressPolicy:
             peer, forwarded_for, self._server.trusted_proxies, self._server.trust_forwarded
         )
 
+    def from_proxy(self, peer: str | None) -> bool:
+        """Whether the direct peer is a proxy whose forwarded headers are believed."""
+        address = parse_address(peer) if peer else None
+        if address is None:
+            return False
+        return self._server.trust_forwarded or _within(address, self._server.trusted_proxies)
+
     def admit(
         self, name: str, source: SourceConfig, client: Address | None, now: float
     ) -> Refusal | None:

@@ -7,6 +7,7 @@ the request path: normalizing, routing and posting happen in the background work
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 import time
 from typing import Any
@@ -304,6 +305,13 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 async def metrics_endpoint(request: web.Request) -> web.Response:
+    token = request.app[SETTINGS].server.metrics_token
+    if token and not _bearer_is(request, token):
+        return web.Response(
+            status=401,
+            text="401: /metrics needs Authorization: Bearer <[server] metrics_token>\n",
+            headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+        )
     metrics = request.app[METRICS]
     try:
         metrics.observe_backlog(await request.app[STORE].backlog(), request.app[CLOCK].now())
@@ -311,6 +319,13 @@ async def metrics_endpoint(request: web.Request) -> web.Response:
         log.warning("backlog unreadable", extra={"error": f"{type(exc).__name__}: {exc}"})
     body = metrics.render()
     return web.Response(body=body, content_type="text/plain", charset="utf-8")
+
+
+def _bearer_is(request: web.Request, token: str) -> bool:
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        given.strip().encode("utf-8", "surrogateescape"), token.encode()
+    )
 
 
 class RedactingAccessLogger(AbstractAccessLogger):
