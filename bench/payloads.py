@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PUSH_EXAMPLE = ROOT / "tests" / "fixtures" / "github" / "push.json"
+PUSH_EXAMPLE = ROOT / "bot" / "providers" / "github" / "samples" / "push.json"
 
 GITHUB_SECRET = "bench-github-secret"
 ALERTMANAGER_TOKEN = "bench-alertmanager-token"

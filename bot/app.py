@@ -77,10 +77,13 @@ def build_adapters(
 
 def startup_warnings(settings: Settings) -> list[str]:
     """Things an operator should fix, said once at start."""
-    warnings = [
-        f"source {name!r} still uses the placeholder secret 'change-me': set a real one"
-        for name in settings.placeholder_secrets()
-    ]
+    warnings = []
+    if placeholders := settings.placeholder_secrets():
+        warnings.append(
+            f"{len(placeholders)} of {len(settings.sources)} sources still use the placeholder "
+            f"secret 'change-me' ({', '.join(placeholders)}): set real ones in the config "
+            "or as BOT_SOURCES__<NAME>__SECRET"
+        )
     warnings.extend(
         f"source {name!r} has a secret or token under {WEAK_SECRET_BYTES} bytes: anyone who "
         "guesses it can send as the sender; use a long random one (openssl rand -hex 32)"

@@ -21,6 +21,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import build_app
 from bot.chat.registry import registered
+from bot.cli import simulate
 from bot.config.settings import Settings
 from tests.fakes.clock import FakeClock
 from tests.fakes.discord import FakeDiscord
@@ -28,7 +29,6 @@ from tests.fakes.recorder import Recorder
 from tests.fakes.slack import FakeSlack
 from tests.processes import free_port, kill_leftovers
 
-FIXTURES = Path(__file__).parent / "fixtures"
 GITHUB_SECRET = "It's a Secret to Everybody"
 SLACK_TOKEN = "xoxb-test-token"
 DISCORD_WEBHOOK_ID = "223344556677889900"
@@ -39,8 +39,27 @@ DISCORD_WEBHOOK = f"https://discord.com/api/webhooks/{DISCORD_WEBHOOK_ID}/{DISCO
 POSTGRES_URL = os.environ.get("BOT_TEST_POSTGRES_URL", "")
 
 
+def examples(provider: str) -> Path:
+    """The folder of a provider's example bodies, as published (bot/providers/SAMPLES.md)."""
+    return Path(str(simulate.bodies(provider)))
+
+
+def fixture_path(name: str) -> Path:
+    """``"github/push.json"``: that example body of that provider."""
+    provider, file = name.split("/")
+    return examples(provider) / file
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        help="rewrite tests/golden/ from what the samples render now (review the diff)",
+    )
+
+
 def fixture_bytes(name: str) -> bytes:
-    return (FIXTURES / name).read_bytes()
+    return fixture_path(name).read_bytes()
 
 
 def github_headers(body: bytes, event: str, delivery: str, secret: str = GITHUB_SECRET) -> dict:

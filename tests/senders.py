@@ -1,7 +1,9 @@
 """Headers as each sender builds them: signatures and credentials, computed the sender's way.
 
-Tests sign bodies here rather than reaching into ``bot.providers.signing``, so a mistake
-in our verifier cannot be mirrored by the same mistake in the test.
+Tests of a provider's own scheme sign bodies here rather than reaching into
+``bot.providers.signing``, so a mistake in our verifier cannot be mirrored by the same
+mistake in the test. Tests that run every provider through the same requests take their
+``Sender`` from the registry instead (``SENDERS``), so a new provider is in them at once.
 """
 
 from __future__ import annotations
@@ -9,6 +11,15 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import time
+import tomllib
+from dataclasses import dataclass
+from typing import Any
+
+from bot.cli import simulate
+from bot.config.settings import source_config
+from bot.providers import PROVIDERS
+from tests.processes import ROOT
 
 ALERTMANAGER_TOKEN = "am-token"
 
@@ -96,3 +107,60 @@ def standard_webhooks(
         "webhook-signature": f"v1,{signature}",
         "Content-Type": "application/json",
     }
+
+
+EXAMPLE_SOURCES: dict[str, dict[str, Any]] = {
+    table["provider"]: table
+    for table in tomllib.loads((ROOT / "config.example.toml").read_text())["sources"].values()
+}
+"""Each provider's source in the example config, which has one per provider."""
+
+CREDENTIALS = ("secret", "token", "password")
+
+
+@dataclass(frozen=True)
+class Sender:
+    """A registered provider's sender: its source in the example config, its first sample
+    and its own ``sign`` (the inverse of its ``verify``)."""
+
+    provider: str
+    source: dict[str, Any]
+    event: str
+
+    @property
+    def body(self) -> bytes:
+        return simulate.fresh(self.provider, self.event, time.time()).body
+
+    def sign(self, body: bytes, now: float, source: dict[str, Any] | None = None) -> dict[str, str]:
+        """The sample's headers (a new delivery id each time) and the signature of ``body``
+        at ``now``, for ``source`` (by default the sender's own)."""
+        headers = simulate.fresh(self.provider, self.event, now).headers
+        return {**headers, **self.signature(body, now, source or self.source)}
+
+    def signature(self, body: bytes, now: float, source: dict[str, Any]) -> dict[str, str]:
+        """The headers ``sign`` adds: signature, credential, timestamp."""
+        return PROVIDERS[self.provider].sign(source_config(**source), body, now)
+
+    def wrong_source(self) -> dict[str, Any]:
+        """Its source with every credential changed."""
+        return {k: _wrong(v) if k in CREDENTIALS else v for k, v in self.source.items()}
+
+    def covers_body(self, now: float) -> bool:
+        """True when the credential covers the body (HMAC), so a cut body fails the check."""
+        return self.signature(b"{}", now, self.source) != self.signature(b"[]", now, self.source)
+
+    def signs_time(self, now: float) -> bool:
+        """True when the scheme signs the time, so an hour-old signature is refused."""
+        return self.signature(b"{}", now, self.source) != self.signature(
+            b"{}", now - 3600, self.source
+        )
+
+
+def _wrong(value: Any) -> Any:
+    return [_wrong(v) for v in value] if isinstance(value, list) else f"wrong-{value}"
+
+
+SENDERS = {
+    name: Sender(name, EXAMPLE_SOURCES[name], simulate.sample_events(name)[0]) for name in PROVIDERS
+}
+"""Every registered provider's sender."""

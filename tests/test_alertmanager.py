@@ -149,7 +149,7 @@ async def test_a_storm_is_one_message_listing_ten_alerts_and_a_count(
 
     assert response.status == 200
     [post] = await fake_slack.wait_for(1)
-    assert post.body["text"] == "[FIRING:40] High CPU Temperature"
+    assert post.body["text"] == "🚨 Firing · critical · 40 alerts"
     section = post.body["attachments"][0]["blocks"][0]["text"]["text"]
     assert section.count("host=node-") == 10
     assert "host=node-009" in section and "host=node-010" not in section

@@ -91,12 +91,12 @@ async def test_mute_keeps_events_back_and_unmute_posts_one_digest(tmp_path, fake
     assert "while muted: 1 alert, 1 still firing" in reply
     posts = await fake_slack.wait_for(2)
     assert "while muted: 1 alert, 1 still firing" in bot.slack.text_of(posts[1])
-    assert "Pull request #2" in bot.slack.text_of(posts[1])
+    assert "#2 Update the README" in bot.slack.text_of(posts[1])
 
     posted = await bot.hook(pull_request("reopened"))
     assert await bot.outcome(posted) == "routed"
     posts = await fake_slack.wait_for(3)
-    assert "Pull request #2" in bot.slack.text_of(posts[2])
+    assert "#2 Update the README" in bot.slack.text_of(posts[2])
     assert len(fake_slack.posts()) == 3
     assert "No mutes" in await bot.command("list")
 
@@ -110,7 +110,7 @@ async def test_replay_posts_a_muted_event(tmp_path, fake_slack, make_bot):
     assert "Queued" in await bot.command(f"replay {muted}/eng")
 
     posts = await fake_slack.wait_for(2)
-    assert "Pull request #2" in bot.slack.text_of(posts[1])
+    assert "#2 Update the README" in bot.slack.text_of(posts[1])
 
 
 async def test_a_mute_covers_only_its_own_channel(tmp_path, fake_slack, make_bot):

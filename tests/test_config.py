@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -129,7 +130,7 @@ def test_check_config_prints_routes_in_plain_words_and_fails_cleanly(tmp_path):
 def test_a_store_that_cannot_be_opened_is_one_line_naming_the_fix(tmp_path, capsys):
     config = write(tmp_path, f'[store]\nurl = "sqlite:///{tmp_path / "no-such-dir" / "bot.db"}"\n')
 
-    assert main(["dead", "list", "--config", str(config)]) == 2
+    assert main(["migrate", "--config", str(config)]) == 2
 
     said = capsys.readouterr().err.strip()
     assert said.startswith("error: cannot open the SQLite store") and "\n" not in said
@@ -145,6 +146,33 @@ def test_check_config_says_what_is_off_until_configured(tmp_path, capsys):
     with_inspector = MINIMAL + '\n[inspector]\ntoken = "long-random"\n'
     assert main(["check-config", "--config", str(write(tmp_path, with_inspector))]) == 0
     assert "/inspect" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", ["serve", "work", "check-config"])
+def test_a_command_with_no_config_refuses_in_one_line_naming_bot_config(command):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BOT_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", command],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**env, "PORT": str(free_port())},
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    line = result.stderr.strip()
+    assert "\n" not in line and "BOT_CONFIG" in line and "--config" in line
+    assert result.stdout == ""
+
+
+def test_sources_given_only_in_the_environment_are_a_config(monkeypatch, capsys):
+    monkeypatch.delenv("BOT_CONFIG", raising=False)
+    monkeypatch.setenv("BOT_SOURCES__GITHUB__PROVIDER", "github")
+    monkeypatch.setenv("BOT_SOURCES__GITHUB__SECRET", "from-the-environment")
+
+    assert main(["check-config"]) == 0
+    assert "POST /hooks/github  (github)" in capsys.readouterr().out
 
 
 @pytest.mark.slow

@@ -13,6 +13,7 @@ import pytest
 
 from bot.intake.web import STORE
 from bot.pipeline.conversations import plan, thread_reply
+from bot.render.outcomes import AMBER, BLUE, CRITICAL, GREEN, PURPLE, RED
 from bot.render.renderer import Field, Message
 from bot.store import ConversationRecord, DeliveryRecord
 from tests.conftest import (
@@ -95,28 +96,28 @@ def test_lifecycle_rules(existing, event, action, edit, reply):
     assert decided.why
 
 
-def test_the_reply_is_the_title_and_one_line_saying_what_happened():
+def test_the_reply_is_one_line_and_never_the_title_again():
     merged = Message(
-        title="[a/b] Pull request #2: Fix it",
+        headline="🟣 Merged by mona into main",
+        reply="🟣 Merged by mona",
+        title="#2 Fix it",
         url="https://github.com/a/b/pull/2",
-        fields=[Field(name="Status", value="merged by mona"), Field(name="Branch", value="x")],
+        fields=[Field(name="Branch", value="x")],
         color="#8250DF",
         footer="GitHub",
         timestamp=1.0,
     )
     assert thread_reply(merged) == Message(
-        title="[a/b] Pull request #2: Fix it",
-        url="https://github.com/a/b/pull/2",
-        text="Status: merged by mona",
-        color="#8250DF",
-        timestamp=1.0,
+        title="", headline="🟣 Merged by mona", color="#8250DF", timestamp=1.0
     )
-    acknowledged = merged.model_copy(update={"text": "Acknowledged by Alice\nmore\nlines"})
-    assert thread_reply(acknowledged).text == "Acknowledged by Alice"
-    chatty = merged.model_copy(update={"text": "y" * 5000})
-    assert len(thread_reply(chatty).text) == 300
-    assert thread_reply(chatty).text.endswith("…")
-    assert thread_reply(Message(title="t")).text == ""
+    without_reply = merged.model_copy(update={"reply": ""})
+    assert thread_reply(without_reply).headline == "🟣 Merged by mona into main"
+    chatty = merged.model_copy(update={"reply": "y" * 5000})
+    assert len(thread_reply(chatty).headline) == 300
+    assert thread_reply(chatty).headline.endswith("…")
+    timed = merged.model_copy(update={"elapsed": "{elapsed} after opening"})
+    assert thread_reply(timed, 192.0).headline == "🟣 Merged by mona · 3m after opening"
+    assert thread_reply(timed).headline == "🟣 Merged by mona"  # no start known
 
 
 # -- payload sequences ----------------------------------------------------------------
@@ -296,6 +297,23 @@ def bot_for(make_bot, tmp_path, fake_slack, fake_discord, clock):
     return make
 
 
+def first_line(shown: str) -> str:
+    """What a person reads first: Slack's top-level text, Discord's author line (a
+    reply's description), the recorder's headline."""
+    body = json.loads(shown)
+    if "embeds" in body:
+        embed = body["embeds"][0]
+        return str(embed.get("author", {}).get("name") or embed.get("description", ""))
+    return str(body["headline"] if "headline" in body else body["text"])
+
+
+def colour(shown: str) -> str:
+    body = json.loads(shown)
+    if "embeds" in body:
+        return f"#{body['embeds'][0]['color']:06X}"
+    return str(body["attachments"][0]["color"] if "attachments" in body else body["color"])
+
+
 def replies_expected(platform: Platform, count: int) -> int:
     return count if platform.threads else 0
 
@@ -310,12 +328,13 @@ async def test_pull_request_opened_then_merged(platform, bot_for):
 
     [message] = platform.shown()
     assert len(message.versions) == 2
-    assert "merged" not in message.versions[0]
-    assert "merged by Codertocat" in message.now
+    assert first_line(message.versions[0]) == "🔵 Opened by Codertocat · changes → master"
+    assert first_line(message.now) == "🟣 Merged by Codertocat into master"
+    assert colour(message.versions[0]) == BLUE and colour(message.now) == PURPLE
     assert len(message.replies) == replies_expected(platform, 1)
     for reply in message.replies:
-        assert "Status: merged by Codertocat" in reply
-        assert "Branch" not in reply  # short: the title and one line
+        assert first_line(reply) == "🟣 Merged by Codertocat · 45s after opening"
+        assert "Update the README" not in reply  # never the title again
 
 
 async def test_pagerduty_incident_triggered_acknowledged_resolved(platform, bot_for):
@@ -326,14 +345,20 @@ async def test_pagerduty_incident_triggered_acknowledged_resolved(platform, bot_
 
     [message] = platform.shown()
     assert len(message.versions) == 3
-    assert all("Incident #9: Test Incident 3" in v for v in message.versions)
-    assert "Triggered" in message.versions[0]
-    assert "Acknowledged by" in message.versions[1]
+    assert all("#9 Test Incident 3" in v for v in message.versions)
+    assert [first_line(v) for v in message.versions] == [
+        "🔥 Triggered · high urgency · pig208",
+        "👀 Acknowledged by PIG 208 · high urgency · pig208",
+        "✅ Resolved by PIG 208 · high urgency · pig208",
+    ]
+    assert [colour(v) for v in message.versions] == [RED, AMBER, GREEN]
     assert "Resolved by" in message.now
     assert len(message.replies) == replies_expected(platform, 2)
     if platform.threads:
-        assert "Acknowledged by" in message.replies[0]
-        assert "Resolved by" in message.replies[1]
+        assert [first_line(r) for r in message.replies] == [
+            "👀 Acknowledged by PIG 208 · 20m after trigger",
+            "✅ Resolved by PIG 208 · 29m after trigger",
+        ]
 
 
 async def test_alertmanager_group_firing_then_resolved(platform, bot_for):
@@ -343,8 +368,11 @@ async def test_alertmanager_group_firing_then_resolved(platform, bot_for):
 
     [message] = platform.shown()
     assert len(message.versions) == 2
-    assert "FIRING:2" in message.versions[0]
-    assert "RESOLVED" in message.now
+    assert first_line(message.versions[0]) == "🚨 Firing · critical · 2 alerts"
+    assert first_line(message.now) == "✅ Resolved · critical"
+    assert colour(message.versions[0]) == CRITICAL and colour(message.now) == GREEN
+    for reply in message.replies:
+        assert first_line(reply).startswith("✅ Resolved · fired for ")
     assert len(message.replies) == replies_expected(platform, 1)
 
 
@@ -384,11 +412,12 @@ async def test_a_review_only_replies_and_leaves_the_state_alone(platform, bot_fo
         [message] = shown
         assert len(message.versions) == 1
         [reply] = message.replies
-        assert "reviewed #2" in reply
+        assert first_line(reply).startswith("💬 Review commented by Codertocat")
     else:
         # No thread to reply in and no state to show: the review is a message of its own.
         first, review = shown
-        assert len(first.versions) == 1 and "reviewed #2" in review.now
+        assert len(first.versions) == 1
+        assert first_line(review.now).startswith("💬 Review commented by Codertocat")
 
 
 # -- lifecycles, failures and restarts --------------------------------------------------
@@ -458,7 +487,7 @@ async def test_a_discord_channel_message_gets_one_thread_for_all_its_replies(bot
     starts = [c for c in fake_discord.calls if c.path.endswith("/threads")]
     [root] = fake_discord.roots()
     assert len(starts) == 1
-    assert starts[0].body["name"] == "Incident #9: Test Incident 3"
+    assert starts[0].body["name"] == "#9 Test Incident 3"
     assert len(fake_discord.in_thread(root.thread_id)) == 2
     edits = [c for c in fake_discord.calls if c.method == "PATCH"]
     assert len(edits) == 2 and all(c.body["allowed_mentions"] == {"parse": []} for c in edits)

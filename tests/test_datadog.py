@@ -134,7 +134,7 @@ async def test_triggered_alert_reaches_slack(tmp_path, fake_slack, make_bot):
 
     assert response.status == 200
     [post] = await fake_slack.wait_for(1)
-    assert post.body["text"] == "[Triggered on {host:ip-012345}] Host is Down"
+    assert post.body["text"] == "🚨 Triggered · P1 · ip-012345"
     blocks = json.dumps(post.body["attachments"])
     assert "ip-012345" in blocks and "P1" in blocks
 

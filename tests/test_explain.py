@@ -6,7 +6,7 @@ import asyncio
 import sys
 from pathlib import Path
 
-from tests.conftest import FIXTURES, SLACK_TOKEN
+from tests.conftest import SLACK_TOKEN, fixture_path
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -62,7 +62,7 @@ async def explain(tmp_path: Path, slack_url: str, *args: str) -> tuple[int, str,
 
 
 async def test_explain_shows_event_routes_targets_and_messages(tmp_path, fake_slack):
-    payload = FIXTURES / "github/pull_request__opened.json"
+    payload = fixture_path("github/pull_request__opened.json")
 
     code, out, err = await explain(
         tmp_path,
@@ -80,14 +80,15 @@ async def test_explain_shows_event_routes_targets_and_messages(tmp_path, fake_sl
     assert "route 1   source is github and event is pull_request.* and repo is Codertocat/*" in out
     assert "-> eng: slack #eng (lifecycle update+thread, template github/pull_request.j2)" in out
     assert "-> ops: slack C0OPS" in out
-    assert out.count("title   [Codertocat/Hello-World] Pull request #2") == 2
+    assert out.count("first   🔵 Opened by Codertocat · changes → master") == 2
+    assert out.count("title   #2 Update the README") == 2
     assert "Branch: `changes` → `master`" in out
     assert fake_slack.calls == []
     assert not (tmp_path / "bot.db").exists()
 
 
 async def test_explain_says_why_nothing_would_be_posted(tmp_path, fake_slack):
-    star = FIXTURES / "github/star__created.json"
+    star = fixture_path("github/star__created.json")
 
     header = ("--header", "X-GitHub-Event: star")
     code, unrouted, _ = await explain(
@@ -109,7 +110,7 @@ async def test_explain_says_why_nothing_would_be_posted(tmp_path, fake_slack):
 
 
 async def test_explain_shows_a_discord_webhook_without_its_token(tmp_path, fake_slack):
-    push = FIXTURES / "github/push.json"
+    push = fixture_path("github/push.json")
 
     code, out, err = await explain(
         tmp_path,

@@ -267,7 +267,7 @@ async def test_a_gitlab_deployment_through_a_generic_source_reaches_slack(
     assert (await bot.post("/hooks/deploys", data=body, headers={})).status == 401
 
     [post] = await fake_slack.wait_for(1)
-    assert post.body["text"] == "vedant8600317/test: deploy to production failed"
+    assert post.body["text"] == "❌ Deploy failed · error · theofficialvedantjoshi"
     blocks = json.dumps(post.body["attachments"])
     assert "production" in blocks and "env" in blocks
 

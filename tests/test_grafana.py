@@ -178,7 +178,7 @@ async def test_signed_alert_reaches_slack_with_grafana_links(tmp_path, fake_slac
 
     assert response.status == 200
     [post] = await fake_slack.wait_for(1)
-    assert post.body["text"] == "[FIRING:1] Memory (copy) (device)"
+    assert post.body["text"] == "⚠️ Firing"
     blocks = json.dumps(post.body["attachments"])
     for link in ("|dashboard>", "|panel>", "|silence>", "Value"):
         assert link in blocks

@@ -79,7 +79,7 @@ async def test_request_from_outside_allow_ips_is_403_and_counted(tmp_path, make_
     [rejection] = await store.rejections()
     assert rejection["count"] == 2 and rejection["reason"] == "client address not in allow_ips"
     metrics = await (await bot.get("/metrics")).text()
-    assert 'bot_requests_rejected_total{reason="client address not in allow_ips"' in metrics
+    assert 'bot_requests_rejected_total{reason="not_allowed",source="github"} 2.0' in metrics
 
 
 async def test_trusted_proxy_forwards_the_client_address(tmp_path, make_bot):

@@ -19,8 +19,9 @@ async def test_wrong_signature_is_401_counted_and_stores_nothing(tmp_path, make_
     assert await store.counts() == {}
     [rejection] = await store.rejections()
     assert rejection["source"] == "github" and rejection["count"] == 1
+    assert rejection["reason"].startswith("X-Hub-Signature-256 does not match")  # for people
     metrics = await (await bot.get("/metrics")).text()
-    assert 'bot_requests_rejected_total{reason="X-Hub-Signature-256 does not match' in metrics
+    assert 'bot_requests_rejected_total{reason="bad_signature",source="github"} 1.0' in metrics
     assert "wrong secret" not in metrics
 
 

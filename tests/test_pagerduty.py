@@ -128,7 +128,7 @@ async def test_triggered_incident_reaches_slack_and_a_retry_posts_nothing(
     first_id = (await first.json())["id"]
     assert await retry.json() == {"status": "duplicate", "id": first_id}
     [post] = await fake_slack.wait_for(1)
-    assert post.body["text"] == "Incident #9: Test Incident 3"
+    assert post.body["text"] == "🔥 Triggered · high urgency · pig208"
     blocks = json.dumps(post.body["attachments"])
     assert "https://pig208.pagerduty.com/incidents/PFQZPSY" in blocks
     assert "Escalation policy" in blocks

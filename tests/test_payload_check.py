@@ -8,17 +8,15 @@ good webhook would get a 400. Bodies are real fixtures, cut, spliced and corrupt
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.core.errors import PayloadError
 from bot.providers.base import WebhookRequest
-from tests.conftest import FIXTURES
+from tests.conftest import examples
 
-BODIES = [path.read_bytes() for path in sorted(Path(FIXTURES, "github").glob("*.json"))[:6]]
+BODIES = [path.read_bytes() for path in sorted(examples("github").glob("*.json"))[:6]]
 ODD_BYTES = [b"\xff", b"\xc3", b"\x00", b'"', b"\\", b",", b"}", b"]", b"NaN", b"\xe2\x82\xac"]
 
 

@@ -20,7 +20,8 @@ async def test_pull_request_opened_reaches_slack(tmp_path, fake_slack, make_bot)
     [post] = await fake_slack.wait_for(1)
     payload = json.loads(body)
     assert post.body["channel"] == "#eng"
-    assert payload["pull_request"]["title"] in post.body["text"]
+    assert post.body["text"] == "🔵 Opened by Codertocat · changes → master"
+    assert payload["pull_request"]["title"] in json.dumps(post.body["attachments"])
     assert post.body["unfurl_links"] is False
     blocks = json.dumps(post.body["attachments"])
     assert payload["pull_request"]["html_url"] in blocks

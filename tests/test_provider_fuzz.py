@@ -1,6 +1,6 @@
 """Any JSON a sender might send: normalizing and rendering never raise.
 
-Each provider's real fixtures are mutated (a random part replaced by random JSON: wrong
+Each provider's real example bodies are mutated (a random part replaced by random JSON: wrong
 types, nulls, huge numbers, empty containers, odd text), then normalized and rendered
 for both platforms. A provider may ignore what it cannot read, but an exception would
 turn a readable request into a dead one.
@@ -9,7 +9,6 @@ turn a readable request into a dead one.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,25 +20,11 @@ from bot.config.settings import source_config
 from bot.providers import PROVIDERS
 from bot.providers.base import WebhookRequest
 from bot.render.renderer import Renderer
-from tests.conftest import FIXTURES
+from tests.conftest import examples
+from tests.senders import EXAMPLE_SOURCES
 
-SOURCES = {
-    "github": source_config(provider="github", secret="s"),
-    "alertmanager": source_config(provider="alertmanager", token="t"),
-    "pagerduty": source_config(provider="pagerduty", secret="s"),
-    "stripe": source_config(provider="stripe", secret="s"),
-    "grafana": source_config(provider="grafana", secret="s", group=False),
-    "datadog": source_config(provider="datadog", token="t"),
-    "generic": source_config(
-        provider="generic",
-        token="t",
-        fields={
-            "title": "{{ data.fullName }} {{ type }}",
-            "thread_key": "data.id",
-            "labels": {"k": "type"},
-        },
-    ),
-}
+SOURCES = {name: source_config(**EXAMPLE_SOURCES[name]) for name in PROVIDERS}
+"""Each provider's source in the example config."""
 RENDERER = Renderer(markups=markups())
 
 json_values = st.recursive(
@@ -56,8 +41,8 @@ json_values = st.recursive(
 
 
 def fixtures(provider: str) -> list[tuple[str, Any]]:
-    folder = Path(FIXTURES) / provider
-    return [(path.stem, json.loads(path.read_text())) for path in sorted(folder.glob("*.json"))]
+    paths = sorted(examples(provider).glob("*.json"))
+    return [(path.stem, json.loads(path.read_text())) for path in paths]
 
 
 @st.composite

@@ -81,6 +81,7 @@ async def test_replay_all_with_filters_requeues_just_those_and_shows_progress(
 
 
 async def test_replay_needs_an_id_or_all(tmp_path, capsys):
+    assert (await cli(tmp_path, capsys, "migrate"))[0] == 0  # a store, as the bot leaves one
     code, out, err = await cli(tmp_path, capsys, "replay", "--target", "eng")
     assert code == 2 and out == "" and "give one ID, or --all" in err
     code, out, err = await cli(tmp_path, capsys, "dead", "list", "--since", "last tuesday")
@@ -91,6 +92,8 @@ def test_config_may_follow_a_nested_command(tmp_path, capsys):
     """``dead list --config FILE``, the way the README writes every other command."""
     config = tmp_path / "cli.toml"
     config.write_text(f'[store]\nurl = "sqlite:///{tmp_path / "bot.db"}"\n')
+    assert main(["migrate", "--config", str(config)]) == 0
+    capsys.readouterr()
     assert main(["dead", "list", "--config", str(config)]) == 0
     assert capsys.readouterr().out.strip() == "no dead letters"
 
@@ -99,6 +102,8 @@ def test_one_shot_commands_print_their_answer_without_info_logs(tmp_path, capsys
     monkeypatch.delenv("LOG_LEVEL", raising=False)
     config = tmp_path / "cli.toml"
     config.write_text(f'[store]\nurl = "sqlite:///{tmp_path / "bot.db"}"\n')
+    assert main(["migrate", "--config", str(config)]) == 0
+    capsys.readouterr()
     assert main(["list", "--config", str(config)]) == 0
     said = capsys.readouterr()
     assert said.out.strip() == "No mutes or reroutes in force."

@@ -4,7 +4,7 @@ a burst near Slack's one message a second without 429s and without holding up ot
 from __future__ import annotations
 
 from bot.intake.web import STORE
-from bot.pipeline.workers import backoff
+from bot.pipeline.deliver import backoff
 from tests.conftest import base_config, eventually, github_headers, issue_body
 
 

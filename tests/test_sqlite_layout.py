@@ -12,11 +12,9 @@ from hypothesis import strategies as st
 
 from bot.store import open_store
 from bot.store.sqlite.bodies import pack, unpack
+from tests.conftest import fixture_bytes
 
-SAMPLES = Path(__file__).resolve().parent.parent / "bot" / "providers"
-PUSH = (
-    SAMPLES / "github" / "samples" / "push.json"
-).read_bytes()  # octokit's example, see SOURCES.md
+PUSH = fixture_bytes("github/push.json")  # octokit's example, see bot/providers/SAMPLES.md
 
 NOW = 1_700_000_000.0
 LEASE = 30.0
@@ -137,6 +135,7 @@ async def test_bodies_stored_before_compression_are_still_read(tmp_path):
         await store.close()
     with sqlite3.connect(path) as db:  # the layout of the release before compression
         db.execute("ALTER TABLE inbox_bodies DROP COLUMN codec")
+        db.execute("PRAGMA user_version = 0")  # it came before numbered migrations
     db.close()
 
     store = await open_store(f"sqlite:///{path}")

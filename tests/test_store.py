@@ -19,10 +19,13 @@ from bot.store import (
     DeliveryRecord,
     DigestRecord,
     EventRecord,
+    Migrated,
     Store,
+    migrate,
     open_store,
 )
 from bot.store.postgres.migrations import migrations
+from bot.store.sqlite import migrations as sqlite_migrations
 
 NOW = 1_700_000_000.0
 LEASE = 30.0
@@ -578,6 +581,18 @@ async def test_a_rate_limit_holds_the_channel_for_every_instance(two_instances):
 
     assert 29 < wait <= 30
     assert 30 < next_wait <= 31  # after a 429 the lane restarts without a burst
+
+
+async def test_migrate_says_whether_it_created_the_schema_or_found_it_current(store_url):
+    newest = (
+        sqlite_migrations.NEWEST if store_url.startswith("sqlite") else migrations()[-1].version
+    )
+
+    assert await migrate(store_url) == Migrated(None, newest)
+    assert await migrate(store_url) == Migrated(newest, newest)
+    assert str(Migrated(None, newest)) == f"created schema v{newest}"
+    assert str(Migrated(newest, newest)) == f"already at v{newest}"
+    assert str(Migrated(newest - 1, newest)) == f"upgraded v{newest - 1} -> v{newest}"
 
 
 async def test_instances_starting_together_migrate_once(postgres_url):

@@ -11,6 +11,7 @@ editable install of another checkout among them would otherwise win the import).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -21,12 +22,16 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
+
+from tests.conftest import POSTGRES_URL, fixture_bytes, fresh_schema, github_headers
+from tests.processes import free_port, write_config
 
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
-DATA_SUFFIXES = {".sql", ".j2", ".json", ".md", ".typed"}
+DATA_SUFFIXES = {".sql", ".j2", ".json", ".md", ".toml", ".typed"}
 
 # The example config's sources (one per provider, as a user starts), every event to a
 # Slack and a Discord target.
@@ -139,7 +144,7 @@ def test_the_installed_wheel_renders_every_sample_for_every_platform(
                 f"{name} on {platform}: template {template}"
             )
         assert "event received; template" not in output, output
-    assert report["migrate"] == {"code": 0, "output": "store ready: sqlite schema is current\n"}
+    assert report["migrate"] == {"code": 0, "output": "store ready: sqlite created schema v3\n"}
 
     listing = _run(
         python, "-I", "-m", "bot", "--config", config, "simulate", "--list", cwd=tmp_path, env=env
@@ -147,3 +152,80 @@ def test_the_installed_wheel_renders_every_sample_for_every_platform(
     for sample in report["samples"]:
         assert sample["event"] in listing
     assert "usage" in _run(venv / "bin" / "chatops-bot", "--help", cwd=tmp_path, env=env)
+
+
+def procfile() -> dict[str, str]:
+    lines = (ROOT / "Procfile").read_text(encoding="utf-8").splitlines()
+    return dict(line.split(": ", 1) for line in lines if line.strip())
+
+
+async def wait_until_up(url: str, web: subprocess.Popen[bytes], log: Path) -> None:
+    async with aiohttp.ClientSession() as session:
+        for _ in range(300):
+            assert web.poll() is None, log.read_text()
+            try:
+                async with session.get(f"{url}/healthz") as response:
+                    if response.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.1)
+    raise TimeoutError(log.read_text())
+
+
+@pytest.mark.skipif(not POSTGRES_URL, reason="needs PostgreSQL: set BOT_TEST_POSTGRES_URL")
+async def test_the_procfile_deploys_the_wheel_with_only_environment_variables(
+    venv: Path, tmp_path: Path, slack
+) -> None:
+    """What a platform does: ``release``, then ``web``, configured by the environment."""
+    fake, slack_port = slack
+    write_config(tmp_path, slack_port)  # bot.toml in the app's folder, as a repo keeps it
+    processes = procfile()
+    port = free_port()
+    log = tmp_path / "web.log"
+    async with fresh_schema(POSTGRES_URL) as database_url:
+        env = {
+            **_clean_env(tmp_path),
+            "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}",
+            "BOT_CONFIG": "bot.toml",
+            "PORT": str(port),
+            "DATABASE_URL": database_url,
+        }
+        released = subprocess.run(
+            ["sh", "-c", processes["release"]],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert released.returncode == 0, released.stderr
+        assert released.stdout.startswith("store ready: postgresql created schema v")
+        with log.open("wb") as out:
+            web = subprocess.Popen(
+                ["sh", "-c", f"exec {processes['web']}"],
+                cwd=tmp_path,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        try:
+            await wait_until_up(f"http://127.0.0.1:{port}", web, log)
+            body = fixture_bytes("github/pull_request__opened.json")
+            async with aiohttp.ClientSession() as session:
+                answer = await session.post(
+                    f"http://127.0.0.1:{port}/hooks/github",
+                    data=body,
+                    headers=github_headers(body, "pull_request", "procfile-1"),
+                )
+                assert answer.status == 200, await answer.text()
+            [post] = await fake.wait_for(1, timeout=30)
+        finally:
+            web.terminate()
+            web.wait(30)
+
+    assert post.body["channel"] == "#eng"
+    assert "Update the README with new information." in json.dumps(post.body)
+    said = log.read_text()
+    assert "source github (github): senders POST to /hooks/github" in said
+    assert "error" not in said.lower(), said

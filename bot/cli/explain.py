@@ -118,6 +118,7 @@ def _describe_delivery(renderer: Renderer, event: Event, delivery: DeliveryRecor
     lines = [
         f"  -> {delivery.target}: {delivery.platform} {redact(delivery.address)} "
         f"(lifecycle {delivery.lifecycle}, template {template})",
+        f"       first   {message.headline}",
         f"       title   {message.title}",
     ]
     if message.url:

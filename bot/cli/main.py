@@ -53,7 +53,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         settings.server,
         ssl_context,
         # Said once the socket is bound: only then is the bot listening.
-        lambda: log.info("listening", extra=listening),
+        lambda: _say_listening(settings, listening),
         access_log=logging.getLogger("bot.access") if settings.server.access_log else None,
         access_log_class=RedactingAccessLogger,
     )
@@ -71,6 +71,18 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         )
         return 2
     return 0
+
+
+def _say_listening(settings: Settings, listening: dict[str, Any]) -> None:
+    """The port, then one line per source with the path its sender posts to."""
+    from bot.intake.web import hook_paths
+
+    log.info("listening", extra=listening)
+    for name, path in hook_paths(settings).items():
+        provider = settings.sources[name].provider
+        log.info(f"source {name} ({provider}): senders POST to {path}")
+    if not settings.sources:
+        log.warning("no sources configured: every POST /hooks/... answers 404")
 
 
 _CANNOT_LISTEN = {errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES}
@@ -124,13 +136,14 @@ def _new_event_loop() -> asyncio.AbstractEventLoop:
 
 def _check_config(args: argparse.Namespace, settings: Settings) -> int:
     from bot.app import optional_features_off, startup_warnings
+    from bot.intake.web import hook_paths
 
     print(
         f"config ok: {len(settings.sources)} sources, {len(settings.targets)} targets, "
         f"{len(settings.routes)} routes"
     )
-    for name, source in settings.sources.items():
-        print(f"  POST /hooks/{name}  ({source.provider})")
+    for name, path in hook_paths(settings).items():
+        print(f"  POST {path}  ({settings.sources[name].provider})")
     print("routes, in order:")
     for route in compile_routes(settings.routes):
         print(f"  {route.index + 1}. {route.describe()}")
@@ -168,7 +181,14 @@ def _explain(args: argparse.Namespace, settings: Settings) -> int:
 def _with_store(
     work: Callable[[Any, Settings, argparse.Namespace], Awaitable[int]],
 ) -> Command:
+    """``work`` on the configured store, which must exist. Only ``migrate`` creates one: any
+    other command, run in the wrong folder or with the wrong config, would make an empty
+    store and answer from it ("no dead letters")."""
+
     def command(args: argparse.Namespace, settings: Settings) -> int:
+        if missing := _missing_store(settings.store.url):
+            return _refuse(missing)
+
         async def run() -> int:
             from bot.store import open_store
 
@@ -183,8 +203,27 @@ def _with_store(
     return command
 
 
-async def _migrate(store: Any, settings: Settings, args: argparse.Namespace) -> int:
-    print(f"store ready: {settings.store.url.split('://', 1)[0]} schema is current")
+def _missing_store(url: str) -> str | None:
+    """Why a command cannot use the SQLite store ``url`` names: its file is not there."""
+    from pathlib import Path
+
+    from bot.store import sqlite_path
+
+    path = sqlite_path(url)
+    if path is None or Path(path).exists():
+        return None
+    return (
+        f"no SQLite store at {str(Path(path).absolute())!r}: run the command where the bot "
+        "runs, or pass --config FILE (or BOT_CONFIG) with the bot's [store] url; "
+        "`python -m bot migrate` creates a new store"
+    )
+
+
+def _migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.store import migrate
+
+    done = asyncio.run(migrate(settings.store.url, synchronous=settings.store.synchronous))
+    print(f"store ready: {settings.store.url.split('://', 1)[0]} {done}")
     return 0
 
 
@@ -409,7 +448,7 @@ COMMANDS: dict[str, Command] = {
     "serve": _serve,
     "work": _work,
     "check-config": _check_config,
-    "migrate": _with_store(_migrate),
+    "migrate": _migrate,
     "explain": _explain,
     "simulate": _simulate,
     "dead": _with_store(_dead_list),
@@ -417,6 +456,15 @@ COMMANDS: dict[str, Command] = {
     "replay": _with_store(_replay),
     **{name: _with_store(_chat_command) for name in CHAT_COMMANDS},
 }
+
+
+NEED_A_CONFIG = {"serve", "work", "check-config"}
+"""Commands that, with no config file and no source in the environment, would run blind:
+a bot answering every hook with 404, a check saying "0 sources" is fine."""
+
+
+def _config_file(args: argparse.Namespace) -> str | None:
+    return args.config or os.environ.get("BOT_CONFIG") or None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -428,6 +476,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if args.command in NEED_A_CONFIG and not settings.sources and not _config_file(args):
+        return _refuse(
+            f"`{args.command}` has no config: set BOT_CONFIG=FILE or pass --config FILE "
+            "(config.example.toml is a start)"
+        )
     try:
         return COMMANDS[args.command](args, settings)
     except StoreUnavailable as exc:

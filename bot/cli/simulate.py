@@ -1,20 +1,25 @@
 """``python -m bot simulate``: send a realistic, correctly signed sample to a running bot.
 
-The first message in chat should not wait for a provider to be wired up. Samples live in
-``bot/providers/<provider>/samples/<event>.json`` (real public examples, see
-``bot/providers/SAMPLES.md``), named by the normalized event they produce, so ``simulate github
-pull_request.opened`` shows what a route on ``pull_request.opened`` posts. Each request
-is signed by the provider's own ``sign``, the inverse of its ``verify``, with the
-source's configured secret or token: a 401 means the running bot uses another config.
+The first message in chat should not wait for a provider to be wired up. A provider's
+``samples.toml`` names its samples by the normalized event they produce, so ``simulate
+github pull_request.opened`` shows what a route on ``pull_request.opened`` posts; each is a
+body from its ``samples/`` folder (real public examples, kept as published, see
+``bot/providers/SAMPLES.md``), the headers the sender adds and the values written into the
+body. Each request is signed by the provider's own ``sign``, the inverse of its ``verify``,
+with the source's configured secret or token: a 401 means the running bot uses another
+config.
 """
 
 from __future__ import annotations
 
 import json
+import tomllib
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from importlib import resources
+from importlib.resources.abc import Traversable
 from typing import Any
 
 import aiohttp
@@ -35,13 +40,39 @@ class SampleRequest:
     body: bytes
 
 
+@dataclass(frozen=True)
+class Sample:
+    """One entry of a provider's ``samples.toml``: what ``simulate`` sends for an event."""
+
+    body: str
+    """A file in the provider's ``samples/`` folder, the body as published."""
+    headers: dict[str, str]
+    """What the sender sends besides its signature (``X-GitHub-Event``...)."""
+    set: dict[str, Any]
+    """Dotted path in the body (``alerts.0.startsAt``) -> the value written there."""
+
+
+def bodies(provider: str) -> Traversable:
+    """The folder of a provider's example bodies, ``bot/providers/<provider>/samples``."""
+    return SAMPLES / provider / "samples"
+
+
+@cache
+def samples(provider: str) -> dict[str, Sample]:
+    """A provider's samples by the event they produce; none without a ``samples.toml``."""
+    index = SAMPLES / provider / "samples.toml"
+    if not index.is_file():
+        return {}
+    entries = tomllib.loads(index.read_text("utf-8"))
+    return {
+        event: Sample(entry["body"], entry.get("headers", {}), entry.get("set", {}))
+        for event, entry in entries.items()
+    }
+
+
 def sample_events(provider: str) -> list[str]:
     """The events ``simulate`` can send for a provider, sorted."""
-    folder = SAMPLES / provider / "samples"
-    if not folder.is_dir():
-        return []
-    names = (file.name for file in folder.iterdir())
-    return sorted(name.removesuffix(".json") for name in names if name.endswith(".json"))
+    return sorted(samples(provider))
 
 
 def build(settings: Settings, source_name: str, event: str, now: float) -> SampleRequest:
@@ -57,19 +88,43 @@ def build(settings: Settings, source_name: str, event: str, now: float) -> Sampl
             f"no {source.provider} sample {event!r} (samples: {offer}; "
             "python -m bot simulate --list shows them all)"
         )
-    sign = PROVIDERS[source.provider].sign
-    sample = json.loads(
-        (SAMPLES / source.provider / "samples" / f"{event}.json").read_text("utf-8")
-    )
-    fill = _placeholders(now)
-    body = json.dumps(_filled(sample["body"], fill)).encode()
+    request = fresh(source.provider, event, now)
+    signature = PROVIDERS[source.provider].sign(source, request.body, now)
+    return SampleRequest({**request.headers, **signature}, request.body)
+
+
+def fresh(
+    provider: str, event: str, now: float, fill: dict[str, Any] | None = None
+) -> SampleRequest:
+    """A provider's sample for ``event``, unsigned, with new ids and current times.
+
+    ``fill`` replaces the placeholders' values (the golden-file tests pin them, so their
+    output does not change from one run to the next)."""
+    sample = samples(provider)[event]
+    fill = fill if fill is not None else _placeholders(now)
+    payload = json.loads((bodies(provider) / sample.body).read_bytes())
+    for path, value in sample.set.items():
+        _write(payload, path, _filled(value, fill))
     headers = {
         "Content-Type": "application/json",
         "User-Agent": "chatops-bot-simulate",
-        **_filled(sample["headers"], fill),
-        **sign(source, body, now),
+        **_filled(sample.headers, fill),
     }
-    return SampleRequest(headers, body)
+    return SampleRequest(headers, json.dumps(payload).encode())
+
+
+def _write(payload: Any, path: str, value: Any) -> None:
+    """``payload`` at the dotted ``path`` set to ``value``; the path must exist, so a typo
+    in ``samples.toml`` fails instead of adding a field no sender sends."""
+    *parents, last = path.split(".")
+    for key in parents:
+        payload = payload[int(key)] if isinstance(payload, list) else payload[key]
+    if isinstance(payload, list):
+        payload[int(last)] = value
+    elif last in payload:
+        payload[last] = value
+    else:
+        raise KeyError(f"samples.toml: no {path!r} in the body")
 
 
 def _placeholders(now: float) -> dict[str, Any]:

@@ -8,11 +8,15 @@ class BotError(Exception):
 
 
 class VerificationError(BotError):
-    """The request is not from the configured sender (401); ``reason`` is safe to show."""
+    """The request is not from the configured sender (401); ``reason`` is safe to show.
 
-    def __init__(self, reason: str) -> None:
+    ``code`` is the same cause as a short stable word (``bad_signature``) for a metric
+    label: the sentence names headers and fixes, and may be reworded."""
+
+    def __init__(self, reason: str, *, code: str) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.code = code
 
 
 class PayloadError(BotError):

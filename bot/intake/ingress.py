@@ -31,6 +31,8 @@ class Refusal:
 
     status: int
     reason: str
+    code: str
+    """The reason as a short stable word, for the metric label (``not_allowed``)."""
     retry_after: int = 0
     first: bool = False
     """The first refusal since the source was last let in (worth one log line)."""
@@ -134,11 +136,11 @@ class IngressPolicy:
         is refused unread, and ``verified``/``failed`` spend once the outcome is known.
         """
         if source.allow_ips and (client is None or not _within(client, source.allow_ips)):
-            return Refusal(403, NOT_ALLOWED)
+            return Refusal(403, NOT_ALLOWED, "not_allowed")
         failing = self._client_bucket(name, client)
         if failing is not None and (wait := failing.delay(now)) > 0:
             reason = f"too many failed verifications from this address on source {name!r}"
-            return Refusal(429, reason, math.ceil(wait))
+            return Refusal(429, reason, "rate_limited", math.ceil(wait))
         return self._over_limit(name, now)
 
     def verified(self, name: str, now: float) -> Refusal | None:
@@ -164,7 +166,9 @@ class IngressPolicy:
         if wait > 0:
             first = name not in self._limited
             self._limited.add(name)
-            return Refusal(429, f"over rate_limit of source {name!r}", math.ceil(wait), first)
+            return Refusal(
+                429, f"over rate_limit of source {name!r}", "rate_limited", math.ceil(wait), first
+            )
         self._limited.discard(name)
         return None
 

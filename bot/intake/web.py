@@ -79,7 +79,7 @@ async def _receive(request: web.Request) -> web.StreamResponse:
             provider.verify(source, WebhookRequest(headers=request.headers, body=b""), now)
         except VerificationError as exc:
             ingress.failed(name, client, time.monotonic())
-            await _reject(request, name, exc.reason, now, client)
+            await _reject(request, name, exc.reason, exc.code, now, client)
             return await _hang_up(request, _error(401, exc.reason))
     size = request.content_length if request.content_length is not None else limit
     budget = request.app[BUDGET]
@@ -126,7 +126,7 @@ async def _verify_and_store(
         provider.verify(source, hook, now)
     except VerificationError as exc:
         ingress.failed(name, client, time.monotonic())
-        await _reject(request, name, exc.reason, now, client)
+        await _reject(request, name, exc.reason, exc.code, now, client)
         return _error(401, exc.reason)
     if (over := ingress.verified(name, time.monotonic())) is not None:
         return _rate_limited(request, name, over)
@@ -189,11 +189,14 @@ async def _reject(
     request: web.Request,
     source: str,
     reason: str,
+    code: str,
     now: float,
     client: Address | None = None,
 ) -> None:
-    """Count a refused request where operators will see it: status, metrics, logs."""
-    request.app[METRICS].rejected.labels(source, reason).inc()
+    """Count a refused request where operators will see it: status, metrics, logs. The
+    metric is labelled with the short ``code``; the sentence goes to the log and the store
+    (``status``, the inspector)."""
+    request.app[METRICS].rejected.labels(source, code).inc()
     request.app[METRICS].count_request(source, "rejected")
     log.warning(
         "rejected",
@@ -201,6 +204,7 @@ async def _reject(
             "source": source,
             "outcome": "rejected",
             "reason": reason,
+            "code": code,
             "peer": request.remote,
             "client": client,
         },
@@ -226,7 +230,7 @@ async def _admit(
         return None
     if refusal.status == 429:
         return _rate_limited(request, name, refusal)
-    await _reject(request, name, refusal.reason, request.app[CLOCK].now(), client)
+    await _reject(request, name, refusal.reason, refusal.code, request.app[CLOCK].now(), client)
     return _error(refusal.status, refusal.reason)
 
 
@@ -344,8 +348,39 @@ class RedactingAccessLogger(AbstractAccessLogger):
         )
 
 
+def hook_paths(settings: Settings) -> dict[str, str]:
+    """The URL path each source's sender posts to, by source name."""
+    return {name: f"/hooks/{name}" for name in settings.sources}
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("bot")
+    except PackageNotFoundError:  # a checkout run without installing it
+        return "unknown"
+
+
+async def index(request: web.Request) -> web.Response:
+    """``GET /``: what this is and where to point senders, for whoever opens the URL."""
+    settings = request.app[SETTINGS]
+    links = {"health": "/healthz", "ready": "/readyz", "metrics": "/metrics"}
+    if settings.inspector.token:
+        links["inspector"] = "/inspect"
+    return web.json_response(
+        {
+            "name": "bot",
+            "version": _version(),
+            "hooks": hook_paths(settings),
+            "links": links,
+        }
+    )
+
+
 def add_routes(app: web.Application) -> None:
     app[BUDGET] = BodyBudget(app[SETTINGS].server.body_budget_bytes)
+    app.router.add_get("/", index)
     app.router.add_post("/hooks/{source}", receive_hook)
     app.router.add_get("/hooks/{source}", answer_query_challenge, allow_head=False)
     app.router.add_get("/healthz", healthz)

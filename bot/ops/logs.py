@@ -30,6 +30,11 @@ def redact(text: str) -> str:
     return _SECRETISH.sub(lambda m: m.group(1) + "…", text)
 
 
+def milliseconds(seconds: float) -> float:
+    """A duration as log lines give it (``latency_ms``): milliseconds, one decimal."""
+    return round(max(seconds, 0.0) * 1000, 1)
+
+
 class JsonFormatter(logging.Formatter):
     _second = -1
     _stamp = ""

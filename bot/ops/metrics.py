@@ -9,9 +9,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
 
 from bot.store import Backlog
+
+# A ``_created`` sample per labelled series (the time it first counted) doubles every
+# scrape, and Prometheus' text format has no use for it: counters are read with rate().
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
 
 class Metrics:

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from bot.chat import ChatAdapter, Ref
+from bot.core.durations import format_duration
 from bot.core.errors import MessageGone
 from bot.core.text import shorten
 from bot.render.renderer import Message
@@ -76,16 +77,18 @@ def plan(conversation: ConversationRecord | None, delivery: DeliveryRecord) -> P
     )
 
 
-def thread_reply(message: Message) -> Message:
-    """The short reply under the first message: the event's title and one line saying
-    what happened (its text's first line, else its status field)."""
-    lines = message.text.strip().splitlines()
-    status = next((f for f in message.fields if f.name.casefold() == "status"), None)
-    line = lines[0] if lines else (f"{status.name}: {status.value}" if status else "")
+def thread_reply(message: Message, elapsed: float | None = None) -> Message:
+    """The short reply under the first message: one line of what changed, who did it and
+    how long since the start (the template's ``reply``), never the title again.
+
+    ``elapsed`` is the seconds since the conversation's first event, where known; the
+    template's ``elapsed`` phrase says it (a reply that already says how long has none)."""
+    line = message.reply or message.fallback()
+    if elapsed is not None and elapsed >= 0 and "{elapsed}" in message.elapsed:
+        line = f"{line} · {message.elapsed.replace('{elapsed}', format_duration(elapsed))}"
     return Message(
-        title=message.title,
-        url=message.url,
-        text=shorten(line, REPLY_LINE_LIMIT, tidy=str.rstrip),
+        title="",
+        headline=shorten(line, REPLY_LINE_LIMIT, tidy=str.rstrip),
         color=message.color,
         timestamp=message.timestamp,
     )
@@ -129,7 +132,7 @@ class Conversations:
         started = ConversationRecord(
             target=delivery.target,
             thread_key=str(delivery.thread_key),
-            ref={**ref, "lane": lane},
+            ref={**ref, "lane": lane, "started_at": delivery.occurred_at},
             status=status,
             latest_at=delivery.occurred_at if status is not None else 0.0,
             ended=status == "resolved",
@@ -152,7 +155,9 @@ class Conversations:
             done.append("updated")
         if decided.reply:
             if adapter.can_reply(address, ref):
-                ref = await adapter.reply(address, ref, thread_reply(message))
+                started = conversation.ref.get("started_at")
+                since = delivery.occurred_at - started if isinstance(started, int | float) else None
+                ref = await adapter.reply(address, ref, thread_reply(message, since))
                 done.append("replied")
             elif delivery.status is not None and not decided.edit:
                 ref = await adapter.update(address, ref, message)  # no thread: the edit alone
@@ -160,7 +165,10 @@ class Conversations:
         if not done:
             posted = await adapter.post(address, message)
             return Outcome({"action": "posted", "why": "no thread to reply in", **posted})
-        ref = {**ref, "lane": conversation.ref.get("lane")}
+        kept: Ref = {
+            key: conversation.ref[key] for key in ("lane", "started_at") if key in conversation.ref
+        }
+        ref = {**ref, **kept}
         after = dataclasses.replace(conversation, ref=ref)
         if delivery.status is not None:
             after = dataclasses.replace(

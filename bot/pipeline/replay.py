@@ -1,6 +1,6 @@
 """Replay: deliver something again. One code path for the CLI, the inspector and chat.
 
-Any of the three ids works (see DESIGN, identifiers): a request id (``12``) is normalized
+Any of the three ids works (README, "Chat commands"): a request id (``12``) is normalized
 again with today's config, an event id (``12.0``) puts its deliveries back in the outbox,
 a delivery id (``12.0/eng``) puts that one back, each for a full round of attempts.
 """

@@ -55,12 +55,17 @@ def check_signature_header(
     """
     presented = (request.header(header) or "").strip()
     if not presented:
-        raise VerificationError(f"missing {header} header (set the same secret on both sides)")
+        raise VerificationError(
+            f"missing {header} header (set the same secret on both sides)",
+            code="missing_signature",
+        )
     timestamp = request.header(timestamp_header) if timestamp_header else None
     if timestamp_header and not timestamp:
-        raise VerificationError(f"missing {timestamp_header} header")
+        raise VerificationError(f"missing {timestamp_header} header", code="missing_timestamp")
     if not presented.startswith(prefix):
-        raise VerificationError(f"{header} does not start with {prefix!r}")
+        raise VerificationError(
+            f"{header} does not start with {prefix!r}", code="malformed_signature"
+        )
     presented = presented[len(prefix) :]
     if encoding == "hex":
         presented = presented.lower()
@@ -68,7 +73,9 @@ def check_signature_header(
     if not matches_any(
         [presented], source.secrets, lambda secret: encode_signature(secret, signed, encoding)
     ):
-        raise VerificationError(f"{header} does not match the configured secret")
+        raise VerificationError(
+            f"{header} does not match the configured secret", code="bad_signature"
+        )
     if timestamp is not None:
         check_timestamp(timestamp, now, source.tolerance)
 
@@ -90,23 +97,23 @@ def check_credentials(source: SourceBase, request: WebhookRequest) -> None:
             scheme, _, value = presented.partition(" ")
             presented = value if scheme.lower() == "bearer" else presented
         if not presented:
-            raise VerificationError(f"missing {source.token_header} header")
+            raise VerificationError(f"missing {source.token_header} header", code="missing_token")
         if any(hmac.compare_digest(presented.encode(), t.encode()) for t in source.tokens):
             return
         if source.username is None:
-            raise VerificationError(f"{source.token_header} token does not match")
+            raise VerificationError(f"{source.token_header} token does not match", code="bad_token")
     if source.username is not None and source.password is not None:
         scheme, _, encoded = (request.header("authorization") or "").partition(" ")
         if scheme.lower() != "basic":
-            raise VerificationError("missing basic auth")
+            raise VerificationError("missing basic auth", code="missing_basic_auth")
         try:
             user, _, password = base64.b64decode(encoded, validate=True).decode().partition(":")
         except (binascii.Error, UnicodeDecodeError):
-            raise VerificationError("malformed basic auth") from None
+            raise VerificationError("malformed basic auth", code="malformed_basic_auth") from None
         user_ok = hmac.compare_digest(user.encode(), source.username.encode())
         password_ok = hmac.compare_digest(password.encode(), source.password.encode())
         if not (user_ok and password_ok):
-            raise VerificationError("basic auth does not match")
+            raise VerificationError("basic auth does not match", code="bad_basic_auth")
 
 
 def credential_headers(source: SourceBase) -> dict[str, str]:
@@ -125,11 +132,13 @@ def credential_headers(source: SourceBase) -> dict[str, str]:
 def check_timestamp(timestamp: str | None, now: float, tolerance: float) -> int:
     """Parse a Unix timestamp header and reject it outside ``now ± tolerance``."""
     if not timestamp:
-        raise VerificationError("missing timestamp")
+        raise VerificationError("missing timestamp", code="missing_timestamp")
     try:
         value = int(timestamp)
     except ValueError:
-        raise VerificationError("malformed timestamp") from None
+        raise VerificationError("malformed timestamp", code="malformed_timestamp") from None
     if abs(now - value) > tolerance:
-        raise VerificationError("timestamp outside tolerance (replayed or clock skew)")
+        raise VerificationError(
+            "timestamp outside tolerance (replayed or clock skew)", code="stale_timestamp"
+        )
     return value

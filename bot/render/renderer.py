@@ -23,9 +23,11 @@ from jinja2 import (
 from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel
 
+from bot.core.durations import format_duration
 from bot.core.events import Event
 from bot.core.text import shorten
 from bot.core.times import parse_time
+from bot.render.outcomes import look, outcome_of
 
 
 def _default_templates() -> Path:
@@ -37,7 +39,18 @@ def _default_templates() -> Path:
 
 
 DEFAULT_TEMPLATES = _default_templates()
-BLOCKS = ("title", "url", "text", "fields", "color", "footer")
+BLOCKS = (
+    "headline",
+    "outcome",
+    "title",
+    "url",
+    "text",
+    "fields",
+    "color",
+    "footer",
+    "reply",
+    "elapsed",
+)
 
 SEVERITY_COLORS = {
     "info": "#439FE0",
@@ -55,8 +68,14 @@ class Field(BaseModel):
 
 class Message(BaseModel):
     """What an adapter posts: text is already formatted for its platform; ``url`` and
-    ``color`` are raw values."""
+    ``color`` are raw values.
 
+    ``headline`` is the first line a person reads (the notification): what happened, to
+    what, by whom and how bad, after one status emoji. ``title`` is the object it
+    happened to, shown once. ``reply`` is the one line a thread reply says.
+    """
+
+    headline: str = ""
     title: str
     url: str | None = None
     text: str = ""
@@ -64,10 +83,14 @@ class Message(BaseModel):
     color: str = SEVERITY_COLORS["info"]
     footer: str = ""
     timestamp: float | None = None
+    reply: str = ""
+    elapsed: str = ""
+    """How a reply says the time since its conversation started: ``{elapsed}`` stands
+    for it (``{elapsed} after trigger``). Only the conversation knows the start."""
 
     def fallback(self) -> str:
         """Plain one-line summary for notifications and clients without rich layout."""
-        return self.title
+        return self.headline or self.title
 
 
 class Formatted(str):
@@ -156,6 +179,15 @@ def _truncate(text: Any, length: int = 200) -> str:
     return shorten(str(text), length)
 
 
+def _duration(start: Any, end: Any) -> str:
+    """How long from ``start`` to ``end`` (``3m 12s``), or empty when either is unreadable
+    or the order is wrong: a reply says how long only when it knows."""
+    began, ended = parse_time(start), parse_time(end)
+    if began is None or ended is None or ended < began:
+        return ""
+    return format_duration((ended - began).total_seconds())
+
+
 class Renderer:
     """One sandboxed environment per platform; templates are compiled once and cached.
 
@@ -189,6 +221,7 @@ class Renderer:
             code=formatter.code,
             time=formatter.time,
             truncate_text=_truncate,
+            duration=_duration,
         )
         env.globals.update(severity_colors=SEVERITY_COLORS, resolved_color=RESOLVED_COLOR)
         return env
@@ -228,12 +261,18 @@ class Renderer:
                 if name in context.blocks
             }
             formatter = self._formatters[platform]
+            seen = look(event.severity, event.status, parts.get("outcome") or outcome_of(event))
+            headline = _one_line(parts.get("headline", ""))
+            reply = _one_line(parts.get("reply", "")) or headline
             return Message(
+                headline=f"{seen.emoji} {headline}" if headline else "",
+                reply=f"{seen.emoji} {reply}" if reply else "",
+                elapsed=_one_line(formatter.unescape(parts.get("elapsed", ""))),
                 title=_one_line(parts.get("title") or formatter.escape(event.title)),
                 url=formatter.unescape(parts.get("url", "")) or None,
                 text=parts.get("text", ""),
                 fields=_fields(parts.get("fields", "")),
-                color=formatter.unescape(parts.get("color", "")) or SEVERITY_COLORS["info"],
+                color=formatter.unescape(parts.get("color", "")) or seen.color,
                 footer=parts.get("footer", ""),
                 timestamp=event.occurred_at.timestamp(),
             )

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from bot.core.errors import StoreUnavailable
 from bot.store.base import Store
+from bot.store.migrations import Migrated
 from bot.store.records import (
     Activity,
     ActivityFilter,
@@ -17,6 +20,10 @@ from bot.store.records import (
     MuteRecord,
     RerouteRecord,
 )
+
+if TYPE_CHECKING:
+    from bot.store.postgres.store import PostgresStore
+    from bot.store.sqlite.store import SQLiteStore
 
 
 def is_shared(url: str) -> bool:
@@ -34,16 +41,32 @@ def url_problem(url: str) -> str | None:
     )
 
 
+def sqlite_path(url: str) -> str | None:
+    """The file a ``sqlite://`` url names (relative to the working folder), else None."""
+    if not url.startswith("sqlite://"):
+        return None
+    return url.removeprefix("sqlite://").removeprefix("/") or "bot.db"
+
+
 async def open_store(url: str, *, synchronous: str = "normal") -> Store:
     """Open (and migrate) the store named by ``url``."""
+    return await _open(url, synchronous)
+
+
+async def migrate(url: str, *, synchronous: str = "normal") -> Migrated:
+    """Bring the schema of the store named by ``url`` up to date; says what that took."""
+    store = await _open(url, synchronous)
+    await store.close()
+    return store.migrated
+
+
+async def _open(url: str, synchronous: str) -> SQLiteStore | PostgresStore:
     if problem := url_problem(url):
         raise StoreUnavailable(problem)
-    if url.startswith("sqlite://"):
+    if (path := sqlite_path(url)) is not None:
         from bot.store.sqlite.store import SQLiteStore
 
-        return await SQLiteStore.open(
-            url.removeprefix("sqlite://").removeprefix("/") or "bot.db", synchronous=synchronous
-        )
+        return await SQLiteStore.open(path, synchronous=synchronous)
     from bot.store.postgres.store import PostgresStore
 
     return await PostgresStore.open(url)
@@ -59,10 +82,13 @@ __all__ = [
     "DigestRecord",
     "EventRecord",
     "InboxItem",
+    "Migrated",
     "MuteRecord",
     "RerouteRecord",
     "Store",
     "is_shared",
+    "migrate",
     "open_store",
+    "sqlite_path",
     "url_problem",
 ]

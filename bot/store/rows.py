@@ -13,6 +13,7 @@ from typing import Any
 from bot.store.records import (
     Activity,
     ActivityFilter,
+    AttemptRecord,
     ConversationRecord,
     DeliveryRecord,
     DigestRecord,
@@ -32,6 +33,7 @@ EVENT_COLUMNS = (
 )
 INBOX_COLUMNS = "id, source, delivery_id, received_at, headers, body, attempts"
 ATTEMPT_COLUMNS = "delivery_id, at, outcome, http_status, error, duration"
+_ATTEMPT_FIELDS = [name.strip() for name in ATTEMPT_COLUMNS.split(",")]
 MUTE_COLUMNS = (
     "selector, platform, channel, channel_name, everywhere, threads, reason, creator, "
     "created_at, expires_at, id, ended_at, ended_by, end_reason"
@@ -55,6 +57,12 @@ def inbox_from_row(row: Any, body: bytes | None = None) -> InboxItem:
         body=bytes(row["body"]) if body is None else body,
         attempts=row["attempts"],
     )
+
+
+def attempt_values(attempt: AttemptRecord) -> tuple[Any, ...]:
+    """Values in ``ATTEMPT_COLUMNS`` order, which names every field (rows are read back
+    with ``AttemptRecord(**row)``)."""
+    return tuple(getattr(attempt, name) for name in _ATTEMPT_FIELDS)
 
 
 def event_values(e: EventRecord) -> tuple[Any, ...]:

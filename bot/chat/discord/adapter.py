@@ -42,6 +42,7 @@ from bot.core.text import utf16_size as _size
 from bot.render.renderer import SEVERITY_COLORS, Message
 
 TITLE_LIMIT = 256
+AUTHOR_LIMIT = 256
 DESCRIPTION_LIMIT = 4096
 MAX_FIELDS = 25
 FIELD_NAME_LIMIT = 256
@@ -119,13 +120,17 @@ def embed_for(message: Message) -> dict[str, Any]:
     """The message as one embed inside every Discord limit, cut with an ellipsis."""
     title = _cut(message.title, TITLE_LIMIT)
     footer = _cut(_plain(message.footer), FOOTER_LIMIT)
-    budget = TOTAL_LIMIT - _size(title) - _size(footer)
+    # The headline is the author line when there is a title under it; a reply (no
+    # title) is its headline alone, as the description.
+    author = _cut(_plain(message.headline), AUTHOR_LIMIT) if title else ""
+    text = message.text if title else message.headline
+    budget = TOTAL_LIMIT - _size(title) - _size(footer) - _size(author)
     fields = [
         (_cut(f.name, FIELD_NAME_LIMIT), _cut(f.value, FIELD_VALUE_LIMIT))
         for f in message.fields[:MAX_FIELDS]
     ]
     wanted = sum(_size(name) + _size(value) for name, value in fields)
-    description = _cut(message.text, min(DESCRIPTION_LIMIT, max(budget - wanted, budget // 2)))
+    description = _cut(text, min(DESCRIPTION_LIMIT, max(budget - wanted, budget // 2)))
     budget -= _size(description)
     embed = discord.Embed(
         title=title or None,
@@ -143,6 +148,8 @@ def embed_for(message: Message) -> dict[str, Any]:
             break
         embed.add_field(name=name, value=shown, inline=_size(shown) <= INLINE_FIELD_CHARS)
         budget -= _size(name) + _size(shown)
+    if author:
+        embed.set_author(name=author)
     if footer:
         embed.set_footer(text=footer)
     return embed.to_dict()  # type: ignore[return-value]

@@ -82,6 +82,18 @@ def blocks_for(message: Message) -> list[dict[str, Any]]:
     return blocks
 
 
+def message_payload(message: Message) -> dict[str, Any]:
+    """Body of ``chat.postMessage`` (and, without ``unfurl_media``, ``chat.update``).
+
+    The top-level ``text`` is the headline: Slack shows it above the card (whose title
+    is the object) and in the notification. A message without a title (a thread
+    reply) is that line alone."""
+    payload: dict[str, Any] = {"text": _cut(message.fallback(), FALLBACK_LIMIT)}
+    if message.title:
+        payload["attachments"] = [{"color": message.color, "blocks": blocks_for(message)}]
+    return {**payload, "unfurl_links": False, "unfurl_media": False}
+
+
 class SlackAdapter:
     platform = "slack"
 
@@ -94,16 +106,8 @@ class SlackAdapter:
     def lane(self, address: str) -> str:
         return f"slack:{address}"
 
-    def _payload(self, message: Message) -> dict[str, Any]:
-        return {
-            "text": _cut(message.fallback(), FALLBACK_LIMIT),
-            "attachments": [{"color": message.color, "blocks": blocks_for(message)}],
-            "unfurl_links": False,
-            "unfurl_media": False,
-        }
-
     async def post(self, address: str, message: Message) -> Ref:
-        response = await self._call("chat.postMessage", channel=address, **self._payload(message))
+        response = await self._call("chat.postMessage", channel=address, **message_payload(message))
         return {"channel": response["channel"], "ts": response["ts"]}
 
     async def reply(self, address: str, ref: Ref, message: Message) -> Ref:
@@ -112,7 +116,7 @@ class SlackAdapter:
             "chat.postMessage",
             channel=ref["channel"],
             thread_ts=ref["ts"],
-            **self._payload(message),
+            **message_payload(message),
         )
         return ref
 
@@ -120,7 +124,7 @@ class SlackAdapter:
         return True
 
     async def update(self, address: str, ref: Ref, message: Message) -> Ref:
-        payload = self._payload(message)
+        payload = message_payload(message)
         payload.pop("unfurl_media")
         response = await self._call("chat.update", channel=ref["channel"], ts=ref["ts"], **payload)
         return {"channel": response["channel"], "ts": response["ts"]}

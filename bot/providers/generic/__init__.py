@@ -89,7 +89,8 @@ def _check_standard_webhooks(source: GenericSource, request: WebhookRequest, now
     if not (message_id and timestamp and signatures):
         raise VerificationError(
             "missing webhook-id, webhook-timestamp or webhook-signature (Standard Webhooks; "
-            "for another scheme set signature_header or token on this source)"
+            "for another scheme set signature_header or token on this source)",
+            code="missing_signature",
         )
     presented = [
         value
@@ -101,7 +102,9 @@ def _check_standard_webhooks(source: GenericSource, request: WebhookRequest, now
         source.secrets,
         lambda secret: _standard_signature(secret, message_id, timestamp, request.body),
     ):
-        raise VerificationError("webhook-signature does not match the configured secret")
+        raise VerificationError(
+            "webhook-signature does not match the configured secret", code="bad_signature"
+        )
     check_timestamp(timestamp, now, source.tolerance)
 
 

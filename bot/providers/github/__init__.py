@@ -50,12 +50,15 @@ def verify(source: GitHubSource, request: WebhookRequest, now: float) -> None:
     header = request.header("x-hub-signature-256")
     if not header:
         raise VerificationError(
-            "missing X-Hub-Signature-256 (set the same secret in the GitHub webhook settings)"
+            "missing X-Hub-Signature-256 (set the same secret in the GitHub webhook settings)",
+            code="missing_signature",
         )
     presented = [header.removeprefix("sha256=")]
     if matches_any(presented, source.secrets, lambda secret: hmac_sha256_hex(secret, request.body)):
         return
-    raise VerificationError("X-Hub-Signature-256 does not match the configured secret")
+    raise VerificationError(
+        "X-Hub-Signature-256 does not match the configured secret", code="bad_signature"
+    )
 
 
 def sign(source: GitHubSource, body: bytes, now: float) -> dict[str, str]:

@@ -63,7 +63,8 @@ def verify(source: PagerDutySource, request: WebhookRequest, now: float) -> None
     if not header:
         raise VerificationError(
             "missing X-PagerDuty-Signature (copy the webhook subscription's signing secret "
-            "into this source's secret)"
+            "into this source's secret)",
+            code="missing_signature",
         )
     # One v1= entry per active secret: PagerDuty rotates without downtime this way.
     presented = [
@@ -73,7 +74,9 @@ def verify(source: PagerDutySource, request: WebhookRequest, now: float) -> None
     ]
     if matches_any(presented, source.secrets, lambda secret: hmac_sha256_hex(secret, request.body)):
         return
-    raise VerificationError("X-PagerDuty-Signature does not match the configured secret")
+    raise VerificationError(
+        "X-PagerDuty-Signature does not match the configured secret", code="bad_signature"
+    )
 
 
 def sign(source: PagerDutySource, body: bytes, now: float) -> dict[str, str]:

@@ -47,14 +47,19 @@ def verify(source: StripeSource, request: WebhookRequest, now: float) -> None:
     if not header:
         raise VerificationError(
             "missing Stripe-Signature (copy the endpoint's signing secret, whsec_..., into "
-            "this source's secret)"
+            "this source's secret)",
+            code="missing_signature",
         )
     timestamp, signatures = _parse_signature(header)
     if not timestamp or not signatures:
-        raise VerificationError("Stripe-Signature has no t= timestamp or no v1= signature")
+        raise VerificationError(
+            "Stripe-Signature has no t= timestamp or no v1= signature", code="malformed_signature"
+        )
     signed = timestamp.encode() + b"." + request.body
     if not matches_any(signatures, source.secrets, lambda secret: hmac_sha256_hex(secret, signed)):
-        raise VerificationError("Stripe-Signature does not match the configured secret")
+        raise VerificationError(
+            "Stripe-Signature does not match the configured secret", code="bad_signature"
+        )
     check_timestamp(timestamp, now, source.tolerance)
 
 

@@ -1,0 +1,103 @@
+"""The PostgreSQL intake: group commit for ``accept``.
+
+Every request waiting becomes one multi-row ``INSERT ... ON CONFLICT DO NOTHING`` in
+one transaction, and each future resolves only after COMMIT. When a batch fails, its
+requests are retried one by one, so one request's failure never fails another's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+
+from bot.store.postgres.params import sendable
+
+INBOX_CHANNEL = "bot_inbox"
+"""Notified when requests wait to be normalized."""
+
+Accept = tuple[str, str, float, str, bytes]
+"""(source, delivery id, received at, headers as JSON, body): one row for the inbox."""
+
+
+class IntakeBatcher:
+    """See the module docstring."""
+
+    def __init__(self, pool: asyncpg.Pool, max_batch: int = 256) -> None:
+        self._pool = pool
+        self._max_batch = max_batch
+        self._queue: asyncio.Queue[tuple[Accept, asyncio.Future[tuple[int, bool]]] | None] = (
+            asyncio.Queue()
+        )
+        self._task = asyncio.create_task(self._run(), name="postgres-intake")
+
+    async def submit(self, row: Accept) -> tuple[int, bool]:
+        future: asyncio.Future[tuple[int, bool]] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait((row, future))
+        return await future
+
+    async def close(self) -> None:
+        self._queue.put_nowait(None)
+        await self._task
+
+    async def _run(self) -> None:
+        while True:
+            item = await self._queue.get()
+            if item is None:
+                return
+            batch = [item]
+            stop = False
+            while len(batch) < self._max_batch and not self._queue.empty():
+                queued = self._queue.get_nowait()
+                if queued is None:
+                    stop = True
+                    break
+                batch.append(queued)
+            await self._commit(batch)
+            if stop:
+                return
+
+    async def _commit(self, batch: list[tuple[Accept, asyncio.Future[tuple[int, bool]]]]) -> None:
+        try:
+            results = await self._insert([row for row, _ in batch])
+        except Exception as exc:
+            if len(batch) > 1:  # each request alone, so only the culprit fails
+                for item in batch:
+                    await self._commit([item])
+            elif not batch[0][1].done():
+                batch[0][1].set_exception(exc)
+            return
+        for (_, future), result in zip(batch, results, strict=True):
+            if not future.done():
+                future.set_result(result)
+
+    async def _insert(self, rows: list[Accept]) -> list[tuple[int, bool]]:
+        columns = [sendable(column) for column in zip(*rows, strict=True)]
+        keys = list(zip(columns[0], columns[1], strict=True))
+        async with self._pool.acquire() as conn, conn.transaction():
+            inserted = await conn.fetch(
+                "INSERT INTO inbox (source, delivery_id, received_at, headers, body) "
+                "SELECT * FROM unnest($1::text[], $2::text[], $3::float8[], $4::text[], "
+                "$5::bytea[]) ON CONFLICT (source, delivery_id) DO NOTHING "
+                "RETURNING id, source, delivery_id",
+                *columns,
+            )
+            new = {(row["source"], row["delivery_id"]): int(row["id"]) for row in inserted}
+            known = dict(new)
+            if len(new) < len(keys):
+                sources, delivery_ids = zip(*(k for k in keys if k not in new), strict=True)
+                for row in await conn.fetch(
+                    "SELECT id, source, delivery_id FROM inbox WHERE (source, delivery_id) IN "
+                    "(SELECT * FROM unnest($1::text[], $2::text[]))",
+                    list(sources),
+                    list(delivery_ids),
+                ):
+                    known[(row["source"], row["delivery_id"])] = int(row["id"])
+            if new:
+                await conn.execute(f"NOTIFY {INBOX_CHANNEL}")
+        results = []
+        for key in keys:
+            # The first request with a new key is the accepted one; any repeat in the same
+            # batch is a duplicate of it.
+            results.append((known[key], new.pop(key, None) is None))
+        return results

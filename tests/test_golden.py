@@ -1,0 +1,92 @@
+"""Golden files: what each sample posts on Slack and Discord, as reviewed JSON.
+
+Every sample in ``bot/providers/<provider>/samples/`` is normalized, rendered and turned
+into the body each adapter sends (the first message and, for a conversation, the thread
+reply). A change to a template, the renderer or an adapter shows as a diff of
+``tests/golden/``; ``python -m pytest tests/test_golden.py --update-golden`` rewrites
+the files after the change has been looked at.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.chat.discord.adapter import message_payload as discord_payload
+from bot.chat.registry import markups
+from bot.chat.slack.adapter import message_payload as slack_payload
+from bot.cli import simulate
+from bot.config.settings import source_config
+from bot.pipeline.conversations import thread_reply
+from bot.providers import PROVIDERS
+from bot.providers.base import WebhookRequest
+from bot.render.renderer import Renderer
+from tests.processes import ROOT
+
+GOLDEN = Path(__file__).parent / "golden"
+NOW = 1_700_000_000.0
+"""Every sample's ``{now}``: the files do not change from one run to the next."""
+
+FILL = {
+    "{uuid}": "00000000-0000-4000-8000-000000000000",
+    "{now}": "2023-11-14T22:13:20.000000Z",
+    "{now_unix}": int(NOW),
+    "{now_ms}": str(int(NOW * 1000)),
+}
+
+EXAMPLE = tomllib.loads((ROOT / "config.example.toml").read_text())
+SOURCE_KEYS: dict[str, dict[str, Any]] = {
+    "generic": {"token": "t", "fields": EXAMPLE["sources"]["deploys"]["fields"]},
+    "grafana": {"token": "t"},
+    "alertmanager": {"token": "t"},
+    "datadog": {"token": "t"},
+}
+SAMPLES = [(name, event) for name in PROVIDERS for event in simulate.sample_events(name)]
+
+
+def rendered(provider: str, event_name: str) -> dict[str, Any]:
+    """What the adapters would send for one sample, per event it normalizes to."""
+    sample = simulate.fresh(provider, event_name, NOW, fill=FILL)
+    body = sample.body
+    headers = {k.lower(): v for k, v in sample.headers.items()}
+    source = source_config(provider=provider, **SOURCE_KEYS.get(provider, {"secret": "s"}))
+    request = WebhookRequest(headers, body)
+    events = PROVIDERS[provider].normalize("sample", source, request, request.json())
+    renderer = Renderer(markups=markups())
+    out: list[dict[str, Any]] = []
+    for event in events:
+        slack = renderer.render(event, "slack")
+        discord = renderer.render(event, "discord")
+        entry: dict[str, Any] = {
+            "event": event.event,
+            "slack": slack_payload(slack),
+            "discord": discord_payload(discord),
+        }
+        if event.thread_key is not None:
+            entry["slack_reply"] = slack_payload(thread_reply(slack))
+            entry["discord_reply"] = discord_payload(thread_reply(discord))
+        out.append(entry)
+    return {"sample": f"{provider}/{event_name}", "messages": out}
+
+
+@pytest.mark.parametrize(("provider", "event"), SAMPLES)
+def test_each_sample_posts_what_its_golden_file_shows(request, provider, event):
+    path = GOLDEN / provider / f"{event}.json"
+    now = json.dumps(rendered(provider, event), indent=1, ensure_ascii=False, sort_keys=True) + "\n"
+    if request.config.getoption("--update-golden"):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(now, "utf-8")
+    assert path.exists(), f"no golden file for {provider}/{event}: run with --update-golden"
+    assert now == path.read_text("utf-8"), (
+        f"{provider}/{event} renders differently from {path.name}: look at the diff, then "
+        "python -m pytest tests/test_golden.py --update-golden"
+    )
+
+
+def test_every_golden_file_has_its_sample():
+    kept = {f"{p.parent.name}/{p.stem}" for p in GOLDEN.glob("*/*.json")}
+    assert kept - {f"{p}/{e}" for p, e in SAMPLES} == set()
