@@ -3,13 +3,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from bot.chat.discord.markup import DiscordMarkup
 from bot.chat.slack.markup import SlackMarkup
 from bot.core.errors import DeliveryError, MessageGone
+from tests.conftest import eventually
+from tests.fakes.clock import FakeClock
 from tests.fakes.discord import API, BOT_TOKEN, FakeDiscord
 from tests.fakes.recorder import Recorder
 from tests.fakes.slack import FakeSlack
@@ -42,8 +44,33 @@ class Chat(Protocol):
     def gone_next(self) -> None:
         """The next edit finds its message deleted."""
 
-    async def wait_for(self, count: int, timeout: float = 10) -> list[str]:
-        """Wait until ``count`` messages are posted; returns ``posts()``."""
+    def use_clock(self, clock: FakeClock) -> None:
+        """The fake stamps its calls (and counts any limits) in ``clock``'s time."""
+
+    async def wait_for(
+        self, count: int, timeout: float = 10, clock: FakeClock | None = None
+    ) -> list[str]:
+        """Wait until ``count`` messages are posted; returns ``posts()``. With a ``clock``,
+        fake time moves while waiting (as ``posts_on``), so the bot's timers come due."""
+
+
+async def posted(
+    posts: Callable[[], list[str]],
+    count: int,
+    timeout: float,
+    clock: FakeClock | None,
+    step: float = 0.05,
+) -> list[str]:
+    """``posts()`` once it holds ``count`` messages, moving ``clock`` (if any) meanwhile."""
+
+    async def arrived() -> list[str]:
+        return found if len(found := posts()) >= count else []
+
+    try:
+        result: list[str] = await eventually(arrived, timeout, clock=clock, step=step)
+    except AssertionError as timed_out:
+        raise AssertionError(f"{len(posts())} of {count} posted: {timed_out}") from None
+    return result
 
 
 class SlackChat:
@@ -54,6 +81,9 @@ class SlackChat:
 
     def config(self) -> dict[str, Any]:
         return {"slack": {"bot_token": self.fake.token, "api_url": self.fake.url}}
+
+    def use_clock(self, clock: FakeClock) -> None:
+        self.fake.clock = clock.monotonic
 
     def target(self, room: str) -> dict[str, str]:
         return {"slack": f"#{room}"}
@@ -85,9 +115,10 @@ class SlackChat:
     def gone_next(self) -> None:
         self.fake.fail_next(error="message_not_found")
 
-    async def wait_for(self, count: int, timeout: float = 10) -> list[str]:
-        await self.fake.wait_for(count, timeout=timeout)
-        return self.posts()
+    async def wait_for(
+        self, count: int, timeout: float = 10, clock: FakeClock | None = None
+    ) -> list[str]:
+        return await posted(self.posts, count, timeout, clock)
 
 
 ROOM_IDS = {"ops": "1001", "eng": "1002", "ci": "1003"}
@@ -101,6 +132,9 @@ class DiscordChat:
 
     def config(self) -> dict[str, Any]:
         return {"discord": {"api_url": self.fake.url, "bot_token": BOT_TOKEN}}
+
+    def use_clock(self, clock: FakeClock) -> None:
+        self.fake.clock = clock.monotonic
 
     def target(self, room: str) -> dict[str, str]:
         return {"discord": ROOM_IDS[room]}
@@ -138,9 +172,10 @@ class DiscordChat:
             status=404, body={"code": 10008, "message": "Unknown Message"}, match="PATCH"
         )
 
-    async def wait_for(self, count: int, timeout: float = 10) -> list[str]:
-        await self.fake.wait_until(lambda: len(self.posts()) >= count, timeout)
-        return self.posts()
+    async def wait_for(
+        self, count: int, timeout: float = 10, clock: FakeClock | None = None
+    ) -> list[str]:
+        return await posted(self.posts, count, timeout, clock)
 
 
 class RecorderChat:
@@ -151,6 +186,9 @@ class RecorderChat:
 
     def config(self) -> dict[str, Any]:
         return {}
+
+    def use_clock(self, clock: FakeClock) -> None:
+        self.recorder.clock = clock.monotonic
 
     def target(self, room: str) -> dict[str, str]:
         return {"recorder": room}
@@ -174,10 +212,7 @@ class RecorderChat:
     def gone_next(self) -> None:
         self.recorder.fail_next(MessageGone("recorder: the message was deleted"))
 
-    async def wait_for(self, count: int, timeout: float = 10) -> list[str]:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while len(self.posts()) < count:
-            assert loop.time() < deadline, f"{len(self.posts())} of {count} posted"
-            await asyncio.sleep(0.02)
-        return self.posts()
+    async def wait_for(
+        self, count: int, timeout: float = 10, clock: FakeClock | None = None
+    ) -> list[str]:
+        return await posted(self.posts, count, timeout, clock)

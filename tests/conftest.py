@@ -159,6 +159,32 @@ async def fresh_schema(server_url: str) -> AsyncIterator[str]:
         await conn.close()
 
 
+_WORKER_DATABASES: dict[str, str] = {}
+
+
+async def worker_database(server_url: str) -> str:
+    """``server_url``, or under pytest-xdist a database of this worker's own beside it
+    (made on first use). NOTIFY reaches every listener of a database whatever its
+    schema, so workers sharing one would wake each other's stores."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker:
+        return server_url
+    if server_url not in _WORKER_DATABASES:
+        parts = urlsplit(server_url)
+        name = f"{parts.path.lstrip('/') or 'postgres'}_{worker}"
+        conn = await asyncpg.connect(server_url)
+        try:
+            if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+                with contextlib.suppress(
+                    asyncpg.DuplicateDatabaseError, asyncpg.UniqueViolationError
+                ):
+                    await conn.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await conn.close()
+        _WORKER_DATABASES[server_url] = urlunsplit(parts._replace(path=f"/{name}"))
+    return _WORKER_DATABASES[server_url]
+
+
 @pytest.fixture
 async def postgres_url() -> AsyncIterator[str]:
     """A fresh schema on the test server for each test: tests never meet."""
@@ -167,7 +193,7 @@ async def postgres_url() -> AsyncIterator[str]:
             "PostgreSQL tests need a server: set BOT_TEST_POSTGRES_URL "
             "(e.g. postgresql://postgres@127.0.0.1:5432/test)"
         )
-    async with fresh_schema(POSTGRES_URL) as url:
+    async with fresh_schema(await worker_database(POSTGRES_URL)) as url:
         yield url
 
 

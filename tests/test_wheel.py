@@ -28,7 +28,7 @@ import pytest
 from tests.conftest import POSTGRES_URL, fixture_bytes, fresh_schema, github_headers
 from tests.processes import free_port, write_config
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("wheel")]
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA_SUFFIXES = {".sql", ".j2", ".json", ".md", ".toml", ".typed"}

@@ -96,6 +96,8 @@ class FakeDiscord:
         self._next_id = 1_200_000_000_000_000_000
         self.arrived = asyncio.Condition()
         self.url = ""
+        self.clock: Callable[[], float] = asyncio.get_running_loop().time
+        """What ``Call.at`` counts in (a ``FakeClock``'s monotonic, for a bot on one)."""
         self.app = web.Application(middlewares=[self._note_status])
         self.app.router.add_post(API + "/webhooks/{hook}/{token}", self._execute)
         self.app.router.add_get(API + "/webhooks/{hook}/{token}", self._webhook)
@@ -170,7 +172,7 @@ class FakeDiscord:
             dict(request.query),
             body,
             dict(request.headers),
-            asyncio.get_running_loop().time(),
+            self.clock(),
         )
         answer = self._scripted(call) or self._refused(call)
         if answer is not None:

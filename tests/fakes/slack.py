@@ -25,6 +25,18 @@ class Call:
     headers: dict[str, str]
     at: float
 
+    @property
+    def title(self) -> str:
+        """The card's title as a reader sees it: the bold (linked) first line of the
+        attachment; the top-level ``text`` is only the notification line."""
+        for attachment in self.body.get("attachments") or []:
+            for block in attachment.get("blocks") or []:
+                text = (block.get("text") or {}).get("text", "")
+                if text.startswith("*"):
+                    first = text.split("\n", 1)[0].strip("*")
+                    return first.split("|", 1)[1].rstrip(">") if "|" in first else first
+        return ""
+
 
 @dataclass
 class Scripted:
