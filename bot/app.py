@@ -23,6 +23,7 @@ from bot.commands import CommandCore
 from bot.config.settings import Settings
 from bot.config.source import WEAK_SECRET_BYTES
 from bot.core.clock import Clock, SystemClock
+from bot.intake.header_bytes import refuse_undecodable_headers
 from bot.intake.ingress import IngressPolicy
 from bot.intake.web import (
     CLOCK,
@@ -48,7 +49,10 @@ DRAIN_SECONDS = 18.0
 
 def build_app(settings: Settings, clock: Clock | None = None) -> web.Application:
     """The bot as an aiohttp app; ``clock`` times all its waiting (tests pass a fake one)."""
-    app = web.Application(client_max_size=settings.server.max_body_bytes)
+    app = web.Application(
+        client_max_size=settings.server.max_body_bytes,
+        middlewares=[refuse_undecodable_headers],
+    )
     app[SETTINGS] = settings
     app[CLOCK] = clock or SystemClock()
     app[METRICS] = Metrics()
