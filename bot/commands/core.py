@@ -406,9 +406,13 @@ class CommandCore:
                 self.settings.targets,
                 self.directory,
             )
+        # The name is the caller's to choose (``<!channel>``): escaped like any payload text.
+        escape = registry.formatter(where.platform).escape
         message = Message(
             title="✅ Test message from /notify",
-            text=f"Requested by {caller.user_name or caller.user}. Messages can reach {where}.",
+            text=escape(
+                f"Requested by {caller.user_name or caller.user}. Messages can reach {where}."
+            ),
         )
         event_id = f"test.{int(now * 1000)}"
         await self.store.enqueue([notice(event_id, where, message, now)], now)

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -61,8 +60,6 @@ USER_AGENT = "DiscordBot (https://github.com/chatops-bot/bot, 0.1.0)"
 UNKNOWN_MESSAGE = 10008
 UNKNOWN_WEBHOOK = 10015
 THREAD_ALREADY_CREATED = 160004
-
-_URL = re.compile(r"^https?://[^\s<>]{1,2040}$")
 
 Kind = Literal["webhook", "channel"]
 
@@ -134,7 +131,7 @@ def embed_for(message: Message) -> dict[str, Any]:
     budget -= _size(description)
     embed = discord.Embed(
         title=title or None,
-        url=message.url if message.url and _URL.match(message.url) else None,
+        url=message.url,
         description=description or None,
         colour=_colour(message.color),
         timestamp=(datetime.fromtimestamp(message.timestamp, UTC) if message.timestamp else None),
