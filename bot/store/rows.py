@@ -6,6 +6,7 @@ may carry), so one set of conversions serves SQLite rows and asyncpg records ali
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from typing import Any
@@ -22,6 +23,13 @@ from bot.store.records import (
     MuteRecord,
     RerouteRecord,
 )
+
+
+def body_digest(body: bytes) -> str:
+    """A request's second identity besides its delivery id: a signed body replayed under
+    a new, unsigned delivery id is still the same request (a duplicate)."""
+    return hashlib.sha256(body).hexdigest()
+
 
 DELIVERY_COLUMNS = (
     "id, event_id, target, platform, address, message, state, lifecycle, thread_key, "
