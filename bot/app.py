@@ -18,11 +18,15 @@ from aiohttp import web
 from bot.chat import ChatAdapter, registry
 from bot.chat.directory import ChannelDirectory
 from bot.chat.discord import commands as discord_interactions
+from bot.chat.discord.guilds import channel_guild, target_guilds
 from bot.chat.slack import commands as slack_app
+from bot.chat.slack.workspace import TokenWorkspace
 from bot.commands import CommandCore
+from bot.commands.binding import Binding, Workspaces
 from bot.config.settings import Settings
 from bot.config.source import WEAK_SECRET_BYTES
 from bot.core.clock import Clock, SystemClock
+from bot.core.errors import LookupFailed
 from bot.intake.header_bytes import refuse_undecodable_headers
 from bot.intake.ingress import IngressPolicy
 from bot.intake.web import (
@@ -104,6 +108,51 @@ def startup_warnings(settings: Settings) -> list[str]:
     return warnings
 
 
+def command_bindings(settings: Settings, session: aiohttp.ClientSession) -> dict[str, Binding]:
+    """The workspaces each platform's commands are accepted from (DESIGN "Who may
+    command"): the configured lists, else what the bot's own configuration points at."""
+    slack = TokenWorkspace(settings, session)
+
+    async def discord_own() -> frozenset[str]:
+        return await target_guilds(settings, session)
+
+    async def discord_home(channel: str) -> str:
+        return await channel_guild(settings, session, channel)
+
+    return {
+        "slack": Binding(
+            "slack",
+            settings.slack.team_ids,
+            Workspaces("workspace", "[slack] team_ids", slack.own, slack.channel_home),
+        ),
+        "discord": Binding(
+            "discord",
+            settings.discord.guild_ids,
+            Workspaces("guild", "[discord] guild_ids", discord_own, discord_home),
+        ),
+    }
+
+
+async def _learn_bindings(bindings: dict[str, Binding], settings: Settings) -> None:
+    """Ask at start which workspaces are ours, so the first command needs no round trip;
+    a platform that does not answer yet is asked again at the next command."""
+    wanted = {
+        "slack": slack_app.http_mode(settings) or slack_app.socket_mode(settings),
+        "discord": bool(settings.discord.public_key),
+    }
+    for name, binding in bindings.items():
+        if not wanted.get(name):
+            continue
+        try:
+            await binding.ids()
+        except LookupFailed as exc:
+            log.warning(
+                f"{name} commands are refused until the bot can tell which "
+                f"{binding.workspaces.noun}s it serves: {exc}; or list them in "
+                f"{binding.workspaces.setting}"
+            )
+
+
 def _background(settings: Settings, adapters: dict[str, ChatAdapter]) -> list[asyncio.Task[None]]:
     """What each adapter does while the bot runs (Discord learns its webhooks' channels)."""
     work = (registry.PLATFORMS[name].background(a, settings) for name, a in adapters.items())
@@ -132,8 +181,16 @@ async def _runtime(app: web.Application) -> AsyncIterator[None]:
     app[STORE] = store
     app[HTTP_SESSION] = session
     app[PIPELINE] = pipeline
+    bindings = command_bindings(settings, session)
+    metrics = app[METRICS]
     app[COMMANDS] = CommandCore(
-        settings, store, nudge=pipeline.nudge, clock=clock.now, directory=directory
+        settings,
+        store,
+        nudge=pipeline.nudge,
+        clock=clock.now,
+        directory=directory,
+        bindings=bindings,
+        refused=lambda platform, reason: metrics.commands_refused.labels(platform, reason).inc(),
     )
     for warning in startup_warnings(settings):
         log.warning(warning)
@@ -142,6 +199,7 @@ async def _runtime(app: web.Application) -> AsyncIterator[None]:
     await store.recover()
     await pipeline.start()
     background = _background(settings, adapters)
+    background.append(asyncio.create_task(_learn_bindings(bindings, settings)))
     try:
         yield
     finally:

@@ -130,6 +130,8 @@ class SlackConfig(_Section):
     signing_secret: str = ""
     app_token: str = ""
     api_url: str = "https://slack.com/api/"
+    team_ids: list[str] = []
+    """Workspaces whose commands are accepted; empty: the bot token's (auth.test)."""
 
     _filled = field_validator("bot_token", "signing_secret", "app_token")(_set_or_empty)
 
@@ -139,6 +141,8 @@ class DiscordConfig(_Section):
     public_key: str = ""
     application_id: str = ""
     api_url: str = "https://discord.com/api/v10"
+    guild_ids: list[str] = []
+    """Guilds whose commands are accepted; empty: the guilds of the channel targets."""
 
     _filled = field_validator("bot_token", "public_key")(_set_or_empty)
 

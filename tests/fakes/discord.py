@@ -16,6 +16,8 @@ from typing import Any
 from aiohttp import web
 
 BOT_TOKEN = "discord-bot-token"
+GUILD = "555000111222333444"
+"""The guild every channel is in unless ``guild_of`` says otherwise."""
 API = "/api/v10"
 
 
@@ -109,8 +111,11 @@ class FakeDiscord:
         )
         self.app.router.add_put(API + "/applications/{app}/commands", self._commands)
         self.app.router.add_put(API + "/applications/{app}/guilds/{guild}/commands", self._commands)
+        self.app.router.add_get(API + "/channels/{channel}", self._channel)
         self.commands: dict[str, list[dict[str, Any]]] = {}
         """Application commands by scope (``global`` or the guild id), as registered."""
+        self.guild_of: dict[str, str] = {}
+        """Channels of other guilds than ``GUILD``, by channel id."""
 
     # -- scripting and reading ------------------------------------------------
 
@@ -253,6 +258,14 @@ class FakeDiscord:
             self.lookups.append(hook)
             self.arrived.notify_all()
         return web.json_response({"id": hook, "type": 1, "channel_id": self.channel_of(hook)})
+
+    async def _channel(self, request: web.Request) -> web.StreamResponse:
+        """Get Channel: its guild (not counted in ``calls``, which are messages)."""
+        if request.headers.get("Authorization") != f"Bot {BOT_TOKEN}":
+            return _error(401, 0, "401: Unauthorized")
+        channel = request.match_info["channel"]
+        guild = self.guild_of.get(channel, GUILD)
+        return web.json_response({"id": channel, "type": 0, "guild_id": guild})
 
     @staticmethod
     def channel_of(hook: str) -> str:

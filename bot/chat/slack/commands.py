@@ -65,6 +65,7 @@ def caller_of(body: dict[str, Any]) -> Caller:
         str(body.get("user_name", "")),
         str(body.get("channel_id", "")),
         str(body.get("channel_name", "")),
+        workspace=str(body.get("team_id", "")),
     )
 
 
@@ -90,10 +91,16 @@ def build_bolt(settings: Settings, core: CommandCore, session: aiohttp.ClientSes
             reply = Reply(f"the command failed ({type(exc).__name__}); the bot's log says more")
         await ack(response_type="ephemeral", text=slack_text(reply))
 
-    async def on_mention(ack: Any, event: dict[str, Any]) -> None:
+    async def on_mention(ack: Any, body: dict[str, Any], event: dict[str, Any]) -> None:
         """``@bot mute ...`` works like ``/notify mute ...``; the answer is ephemeral."""
         await ack()
-        caller = Caller("slack", str(event.get("user", "")), "", str(event.get("channel", "")))
+        caller = Caller(
+            "slack",
+            str(event.get("user", "")),
+            "",
+            str(event.get("channel", "")),
+            workspace=str(body.get("team_id", "")),
+        )
         reply = await core.run(_MENTION.sub("", str(event.get("text", ""))), caller)
         await client.chat_postEphemeral(
             channel=caller.channel, user=caller.user, text=slack_text(reply)
