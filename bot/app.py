@@ -16,6 +16,7 @@ import aiohttp
 from aiohttp import web
 
 from bot.chat import ChatAdapter, registry
+from bot.chat.checks import Checkup
 from bot.chat.directory import ChannelDirectory
 from bot.chat.discord import commands as discord_interactions
 from bot.chat.discord.guilds import channel_guild, target_guilds
@@ -30,6 +31,7 @@ from bot.core.errors import LookupFailed
 from bot.intake.header_bytes import refuse_undecodable_headers
 from bot.intake.ingress import IngressPolicy
 from bot.intake.web import (
+    CHECKUP,
     CLOCK,
     COMMANDS,
     INGRESS,
@@ -59,6 +61,7 @@ def build_app(settings: Settings, clock: Clock | None = None) -> web.Application
     )
     app[SETTINGS] = settings
     app[CLOCK] = clock or SystemClock()
+    app[CHECKUP] = Checkup()
     app[METRICS] = Metrics()
     app[INGRESS] = IngressPolicy(settings)
     app.cleanup_ctx.append(_runtime)
@@ -191,6 +194,7 @@ async def _runtime(app: web.Application) -> AsyncIterator[None]:
         directory=directory,
         bindings=bindings,
         refused=lambda platform, reason: metrics.commands_refused.labels(platform, reason).inc(),
+        checkup=app[CHECKUP],
     )
     for warning in startup_warnings(settings):
         log.warning(warning)
@@ -200,6 +204,7 @@ async def _runtime(app: web.Application) -> AsyncIterator[None]:
     await pipeline.start()
     background = _background(settings, adapters)
     background.append(asyncio.create_task(_learn_bindings(bindings, settings)))
+    background.append(asyncio.create_task(_check_chat(app[CHECKUP], adapters, settings)))
     try:
         yield
     finally:
@@ -213,6 +218,18 @@ async def _runtime(app: web.Application) -> AsyncIterator[None]:
         await session.close()
         await store.close()
         log.info("stopped: anything not yet posted is sent after the restart")
+
+
+async def _check_chat(
+    checkup: Checkup, adapters: dict[str, ChatAdapter], settings: Settings
+) -> None:
+    """Ask each platform whether its token and targets work (``doctor``'s checks), once,
+    beside the listener: a wrong token shows at start, not as retries of the first post."""
+    for finding in await checkup.run(adapters, settings):
+        if finding.ok:
+            log.info(finding.text)
+        else:
+            log.warning(finding.text)
 
 
 async def run_workers(settings: Settings) -> None:

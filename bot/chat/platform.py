@@ -32,6 +32,18 @@ class TargetKey:
     """What is wrong with an address given under this key (the config error), if anything."""
 
 
+@dataclass(frozen=True)
+class Finding:
+    """One thing a platform's start-up check learnt: it works, or what to fix."""
+
+    ok: bool
+    text: str
+
+
+Check = Callable[["ChatAdapter", "Settings"], Coroutine[Any, Any, list[Finding]]]
+"""Asks the platform, posting nothing, whether the token works and each target is
+reachable (``python -m bot doctor``, and in the background at start)."""
+
 AdapterFactory = Callable[["Settings", "aiohttp.ClientSession", "ChannelDirectory"], "ChatAdapter"]
 """The platform's adapter, built once the platform is ``configured``."""
 
@@ -60,6 +72,9 @@ class Platform:
     )
     """Work the adapter does while the bot runs (e.g. learning which channel each webhook
     posts into), if any."""
+
+    check: Check | None = None
+    """What can be checked before the first post (token, targets), if anything."""
 
     names_channels: bool = False
     """Whether a target may name a channel by ``#name`` as well as by its id."""

@@ -156,6 +156,29 @@ def _check_config(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _doctor(args: argparse.Namespace, settings: Settings) -> int:
+    """The start-up chat checks in the foreground: 1 when any of them found a problem."""
+    import aiohttp
+
+    from bot.app import build_adapters
+    from bot.chat.checks import Checkup
+    from bot.chat.directory import ChannelDirectory
+
+    async def run() -> int:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
+            adapters = build_adapters(settings, session, ChannelDirectory())
+            checkup = Checkup()
+            await checkup.run(adapters, settings)
+        for line in checkup.lines():
+            print(line)
+        if checkup.problems:
+            print(f"{len(checkup.problems)} problem(s); nothing was posted")
+            return 1
+        return 0
+
+    return asyncio.run(run())
+
+
 def _explain(args: argparse.Namespace, settings: Settings) -> int:
     from pathlib import Path
 
@@ -392,6 +415,9 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("work", help="background workers only (PostgreSQL: a `worker` process)")
     commands.add_parser("check-config", help="validate the config and print the routes")
     commands.add_parser("migrate", help="create or upgrade the store's schema")
+    commands.add_parser(
+        "doctor", help="check the chat tokens and targets (posts nothing; 1 if something is wrong)"
+    )
     explain = commands.add_parser(
         "explain", help="what would happen to a payload (nothing is sent or stored)"
     )
@@ -449,6 +475,7 @@ COMMANDS: dict[str, Command] = {
     "work": _work,
     "check-config": _check_config,
     "migrate": _migrate,
+    "doctor": _doctor,
     "explain": _explain,
     "simulate": _simulate,
     "dead": _with_store(_dead_list),

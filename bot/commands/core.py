@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from bot.chat import registry
+from bot.chat.checks import Checkup
 from bot.chat.directory import ChannelDirectory
 from bot.commands.binding import Binding, Refused
 from bot.commands.grammar import (
@@ -94,8 +95,11 @@ class CommandCore:
         directory: ChannelDirectory | None = None,
         bindings: Mapping[str, Binding] | None = None,
         refused: Refused = _not_counted,
+        checkup: Checkup | None = None,
     ) -> None:
         self.settings = settings
+        self.checkup = checkup
+        """The running bot's chat checks; none from the command line, which has no bot."""
         self.store = store
         self.nudge = nudge
         self.directory = directory
@@ -377,6 +381,9 @@ class CommandCore:
             f"{counts.get('deliveries_dead', 0) + counts.get('inbox_dead', 0)}.",
             f"In force: {len(mutes)} mute(s), {len(reroutes)} reroute(s) (`list` shows them).",
         ]
+        if self.checkup is not None:
+            lines.append("Chat:")
+            lines.extend(f"  {line}" for line in self.checkup.lines())
         rejected = await self.store.rejections()
         if rejected:
             lines.append("Rejected webhooks (check the sender's secret):")

@@ -17,6 +17,7 @@ from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 from aiohttp.web_exceptions import HTTPRequestEntityTooLarge
 
+from bot.chat.checks import Checkup
 from bot.commands import CommandCore
 from bot.config.settings import Settings, SourceConfig
 from bot.core.clock import Clock
@@ -39,6 +40,7 @@ INGRESS = web.AppKey("ingress", IngressPolicy)
 COMMANDS = web.AppKey("commands", CommandCore)
 CLOCK = web.AppKey("clock", Clock)
 BUDGET = web.AppKey("body_budget", BodyBudget)
+CHECKUP = web.AppKey("checkup", Checkup)
 
 
 def _error(status: int, message: str, **extra: str) -> web.Response:

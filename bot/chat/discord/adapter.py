@@ -368,6 +368,13 @@ class DiscordAdapter:
             if unknown:
                 await asyncio.sleep(retry_seconds)
 
+    async def ask(self, where: Destination, path: str) -> tuple[int, Any]:
+        """GET ``path`` as a post to ``where`` would be authorized: status and JSON body.
+
+        For start-up checks, which read answers a delivery would treat as failures."""
+        status, data, _ = await self._exchange(where, "GET", path, None)
+        return status, data
+
     async def _start_thread(self, where: Destination, ref: Ref) -> str:
         path = f"/channels/{ref['channel_id']}/messages/{ref['message_id']}/threads"
         body = {"name": thread_name(ref), "auto_archive_duration": THREAD_ARCHIVE_MINUTES}

@@ -15,7 +15,7 @@ from pathlib import Path
 from aiohttp import web
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from bot.intake.web import CLOCK, INGRESS, PIPELINE, SETTINGS, STORE
+from bot.intake.web import CHECKUP, CLOCK, INGRESS, PIPELINE, SETTINGS, STORE
 from bot.ops.inspector.access import Access, unauthorized
 from bot.ops.inspector.page import Query, gather
 from bot.pipeline.replay import ReplayError, replay
@@ -74,6 +74,7 @@ class Inspector:
         nonce = secrets.token_urlsafe(16)
         html = self.template.render(
             **context,
+            checkup=request.app[CHECKUP],
             csrf=self.access.csrf,
             nonce=nonce,
             notice=request.query.get("notice", "")[:500],
