@@ -182,7 +182,7 @@ def _doctor(args: argparse.Namespace, settings: Settings) -> int:
 def _explain(args: argparse.Namespace, settings: Settings) -> int:
     from pathlib import Path
 
-    from bot.cli.explain import ExplainError, explain, parse_headers
+    from bot.cli.explain import ExplainError, explain, parse_headers, sample_headers
 
     path = Path(args.payload)
     try:
@@ -194,7 +194,8 @@ def _explain(args: argparse.Namespace, settings: Settings) -> int:
         )
         return 2
     try:
-        print(explain(settings, args.source, body, parse_headers(args.header)))
+        headers = {**sample_headers(path), **parse_headers(args.header)}
+        print(explain(settings, args.source, body, headers))
     except ExplainError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -377,13 +378,61 @@ def _simulate(args: argparse.Namespace, settings: Settings) -> int:
     url = simulate.hook_url(settings.server, args.source, args.url)
     try:
         request = simulate.build(settings, args.source, args.event, time.time())
+        if args.print:
+            print(simulate.printed(url, request))
+            return 0
         print(f"POST {url}  ({args.event}, signed as source {args.source!r} expects)")
         status, answer = asyncio.run(simulate.send(url, request, verify_tls=not args.insecure))
     except simulate.SimulateError as exc:
         return _refuse(str(exc), code=1)
     ok, line = simulate.outcome(status, answer, args.source)
     print(line)
-    return 0 if ok else 1
+    ident = simulate.request_id(answer)
+    if not ok or ident is None or args.wait <= 0:
+        return 0 if ok else 1
+    return _follow(settings, ident, request.body, args.wait)
+
+
+def _follow(settings: Settings, request_id: int, body: bytes, wait: float) -> int:
+    """Print what the bot did with the request, from its store, waiting up to ``wait``
+    seconds for it to settle: 0 once it is posted (or muted, or routed nowhere).
+
+    The bot stored the request before it answered, so a store without that very body
+    under ``request_id`` is another bot's: then nothing is claimed."""
+    from bot.cli.outcome import outcome
+    from bot.store import open_store, sqlite_path
+
+    url = settings.store.url
+    path = sqlite_path(url)
+    unknown = (
+        "what happened to it is not known here: {why}; where the bot runs: "
+        f"python -m bot why {request_id} --config FILE"
+    )
+    if path is not None and not os.path.exists(path):
+        print(unknown.format(why=f"no store at {path} ([store] url)"))
+        return 0
+
+    async def run() -> int:
+        store = await open_store(url, synchronous=settings.store.synchronous)
+        try:
+            item = await store.get_inbox(request_id)
+            if item is None or item.body != body:
+                print(unknown.format(why="this config's [store] url is not the bot's store"))
+                return 0
+            deadline = time.monotonic() + wait
+            found = await outcome(store, request_id)
+            while not found.settled and time.monotonic() < deadline:
+                await asyncio.sleep(0.1)
+                found = await outcome(store, request_id)
+        finally:
+            await store.close()
+        for line in found.lines:
+            print(line)
+        if not found.settled:
+            print(f"not settled after {wait:g}s; python -m bot why {request_id} shows the rest")
+        return 0 if found.posted else 1
+
+    return asyncio.run(run())
 
 
 def _add_dead_filters(parser: argparse.ArgumentParser, limit: int) -> None:
@@ -421,7 +470,9 @@ def _parser() -> argparse.ArgumentParser:
     explain = commands.add_parser(
         "explain", help="what would happen to a payload (nothing is sent or stored)"
     )
-    explain.add_argument("payload", help="a JSON file, the body as the sender posts it")
+    explain.add_argument(
+        "payload", help="a JSON file: the body as the sender posts it, or a shipped sample"
+    )
     explain.add_argument("--source", required=True, help="the source name in the config")
     explain.add_argument(
         "--header",
@@ -441,6 +492,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     simulate.add_argument(
         "--insecure", action="store_true", help="accept a self-signed TLS certificate"
+    )
+    simulate.add_argument(
+        "--wait",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="how long to wait for the outcome, read from the bot's store (0: do not wait)",
+    )
+    simulate.add_argument(
+        "--print", action="store_true", help="print the signed request instead of sending it"
     )
     dead = commands.add_parser("dead", help="dead letters")
     dead_commands = dead.add_subparsers(dest="dead_command", required=True)
