@@ -166,7 +166,7 @@ async def test_unrouted_event_offers_to_route_its_request_again(tmp_path, fake_s
         return html if "star.created" in html else None
 
     html = await eventually(unrouted)
-    assert "No route matched" in html
+    assert "matched no route: stored, not posted" in html
     assert 'name="id" value="1"' in html and "Re-route request" in html
 
 

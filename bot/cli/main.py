@@ -184,6 +184,12 @@ def _explain(args: argparse.Namespace, settings: Settings) -> int:
 
     from bot.cli.explain import ExplainError, explain, parse_headers, sample_headers
 
+    if args.id is not None:
+        if args.payload or args.source:
+            return _refuse("give a PAYLOAD with --source, or --id ID, not both")
+        return _with_store(_explain_recorded)(args, settings)
+    if not (args.payload and args.source):
+        return _refuse("give a PAYLOAD and --source NAME (or --id ID for an event the bot has)")
     path = Path(args.payload)
     try:
         body = path.read_bytes()
@@ -200,6 +206,12 @@ def _explain(args: argparse.Namespace, settings: Settings) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0
+
+
+async def _explain_recorded(store: Any, settings: Settings, args: argparse.Namespace) -> int:
+    """``explain --id``: what happened to an event the bot has, as decided then (the routes
+    in words, targets, templates), and what today's config would do where it differs."""
+    return await _run_command(store, settings, ["why", args.id])
 
 
 def _with_store(
@@ -333,12 +345,16 @@ async def _chat_command(store: Any, settings: Settings, args: argparse.Namespace
     """``mute``, ``unmute``, ``route``, ``list``, ... : the chat commands, for operators
     without chat. Same core as Slack and Discord; a running bot sees the change at its
     next event and posts any announcement within a second."""
+    return await _run_command(store, settings, [args.command, *args.words])
+
+
+async def _run_command(store: Any, settings: Settings, words: list[str]) -> int:
     import getpass
     import shlex
 
     from bot.commands import Caller, CommandCore
 
-    text = " ".join([args.command, *(shlex.quote(word) for word in args.words)])
+    text = " ".join(shlex.quote(word) for word in words)
     reply = await CommandCore(settings, store).run(text, Caller("cli", getpass.getuser()))
     print(reply.text)
     if reply.table:
@@ -471,9 +487,14 @@ def _parser() -> argparse.ArgumentParser:
         "explain", help="what would happen to a payload (nothing is sent or stored)"
     )
     explain.add_argument(
-        "payload", help="a JSON file: the body as the sender posts it, or a shipped sample"
+        "payload",
+        nargs="?",
+        help="a JSON file: the body as the sender posts it, or a shipped sample",
     )
-    explain.add_argument("--source", required=True, help="the source name in the config")
+    explain.add_argument("--source", help="the source name in the config (with PAYLOAD)")
+    explain.add_argument(
+        "--id", help="instead of a payload: an event (12.0) or request (12) the bot has"
+    )
     explain.add_argument(
         "--header",
         action="append",

@@ -40,6 +40,7 @@ from bot.commands.grammar import (
 from bot.commands.permissions import Caller, denial, unmute_denial
 from bot.config.settings import Settings
 from bot.core.durations import format_duration
+from bot.pipeline.history import history_lines
 from bot.pipeline.notices import end_mute, notice, notice_destination, started_message
 from bot.pipeline.overrides import Destination, Selector, destination_for, in_force, reaches
 from bot.pipeline.replay import ReplayError, replay
@@ -424,7 +425,7 @@ class CommandCore:
                     f"no event or delivery {ident!r} meant for this channel (ids look like 12.0)"
                 )
             event = await self.store.get_event(event_id)
-            return Reply("\n".join(_explain(event, deliveries, now)))
+            return Reply("\n".join(_explain(self.settings, event, deliveries, now)))
         if not ident.isdigit():
             raise CommandError(
                 f"{ident!r} is not an id: a request (12), event (12.0) or delivery (12.0/eng)"
@@ -434,7 +435,7 @@ class CommandCore:
         for event in events:
             deliveries = await self.store.deliveries_for(event.id)
             if any(self._meant_here(d, caller) for d in deliveries):
-                lines.extend(_explain(event, deliveries, now))
+                lines.extend(_explain(self.settings, event, deliveries, now))
         if lines:
             return Reply("\n".join(lines))
         if caller.platform != "cli":
@@ -544,22 +545,21 @@ def _ends(expires_at: float | None, now: float, threads: int) -> str:
     return f"in {format_duration(max(expires_at - now, 0))}"
 
 
-def _explain(event: EventRecord | None, deliveries: list[DeliveryRecord], now: float) -> list[str]:
-    """An event's path in plain words: routes, reroute, mutes, each delivery's fate."""
+def _explain(
+    settings: Settings, event: EventRecord | None, deliveries: list[DeliveryRecord], now: float
+) -> list[str]:
+    """An event's path in plain words: routes (as decided then, and today's where they
+    differ), reroute, mutes, each delivery's fate."""
     lines: list[str] = []
     if event is not None:
         detail = event.detail
         status = f", status {event.status}" if event.status else ""
         lines.append(f"{event.id}: {event.source} {event.type} ({event.severity}{status})")
         lines.append(f"  {event.title}")
-        routes = sorted({int(r) + 1 for r in detail.get("routes", [])})  # one per target
+        lines.extend(f"  {line}" for line in history_lines(settings, event.decision, detail))
         if detail.get("rerouted_by"):
-            lines.append(f"  rerouted by {detail['rerouted_by']} (routes {routes or 'none'})")
-        elif routes:
             targets = ", ".join(detail.get("targets", []))
-            lines.append(f"  matched route(s) {', '.join(map(str, routes))} -> {targets}")
-        else:
-            lines.append("  matched no route: stored, not posted")
+            lines.append(f"  rerouted by {detail['rerouted_by']} -> {targets}")
         if detail.get("group"):
             lines.append(f"  grouped: {detail['group']}")
     for delivery in deliveries:

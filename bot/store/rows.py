@@ -37,7 +37,8 @@ DELIVERY_COLUMNS = (
     "group_key, group_interval"
 )
 EVENT_COLUMNS = (
-    "id, inbox_id, source, type, severity, status, title, thread_key, occurred_at, outcome, detail"
+    "id, inbox_id, source, type, severity, status, title, thread_key, occurred_at, outcome, "
+    "detail, decision"
 )
 INBOX_COLUMNS = "id, source, delivery_id, received_at, headers, body, attempts"
 ATTEMPT_COLUMNS = "delivery_id, at, outcome, http_status, error, duration"
@@ -87,6 +88,7 @@ def event_values(e: EventRecord) -> tuple[Any, ...]:
         e.occurred_at,
         e.outcome,
         json.dumps(e.detail),
+        None if e.decision is None else json.dumps(e.decision),
     )
 
 
@@ -103,6 +105,7 @@ def event_from_row(row: Any) -> EventRecord:
         occurred_at=row["occurred_at"],
         outcome=row["outcome"],
         detail=json.loads(row["detail"]),
+        decision=None if row["decision"] is None else json.loads(row["decision"]),
     )
 
 

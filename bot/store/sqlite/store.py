@@ -171,7 +171,7 @@ class SQLiteStore(SQLStore):
         def op(conn: sqlite3.Connection) -> None:
             conn.executemany(
                 f"INSERT OR IGNORE INTO events ({EVENT_COLUMNS}, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"VALUES ({', '.join('?' * (EVENT_COLUMNS.count(',') + 2))})",
                 event_rows,
             )
             conn.executemany(
