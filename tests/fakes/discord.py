@@ -286,7 +286,6 @@ class FakeDiscord:
             return _error(401, 0, "401: Unauthorized")
         return web.json_response({"id": "4242", "username": "chatops-bot", "bot": True})
 
-
     async def _create(self, request: web.Request) -> web.StreamResponse:
         call, refused = await self._record(request)
         if refused is not None:
