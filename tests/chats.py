@@ -17,9 +17,9 @@ from bot.commands import Caller
 from bot.core.errors import DeliveryError, MessageGone
 from tests.conftest import eventually
 from tests.fakes.clock import FakeClock
-from tests.fakes.discord import API, BOT_TOKEN, FakeDiscord
+from tests.fakes.discord import API, BOT_TOKEN, GUILD, FakeDiscord
 from tests.fakes.mattermost import BOT_TOKEN as MATTERMOST_TOKEN
-from tests.fakes.mattermost import FakeMattermost
+from tests.fakes.mattermost import TEAM_ID, FakeMattermost
 from tests.fakes.recorder import Recorder
 from tests.fakes.slack import FakeSlack
 from tests.fakes.teams import FakeTeams, texts
@@ -149,7 +149,8 @@ class SlackChat:
         return [SlackMarkup().unescape(strings(b)) for b in bodies if "thread_ts" not in b]
 
     def caller(self, room: str) -> Caller:
-        return Caller("slack", "U0ALICE", "alice", self.fake.channel_id(f"#{room}"), room)
+        channel = self.fake.channel_id(f"#{room}")
+        return Caller("slack", "U0ALICE", "alice", channel, room, workspace="T0FAKE")
 
     def mentions(self, room: str) -> list[str]:
         [first, *_] = [c for c in self.fake.posts() if c.body["channel"] == f"#{room}"]
@@ -220,7 +221,7 @@ class DiscordChat:
         return [DiscordMarkup().unescape(strings(b)) for b in self._delivered("POST", room)]
 
     def caller(self, room: str) -> Caller:
-        return Caller("discord", "4242", "alice", ROOM_IDS[room], room)
+        return Caller("discord", "4242", "alice", ROOM_IDS[room], room, workspace=GUILD)
 
     def mentions(self, room: str) -> list[str]:
         first = self._delivered("POST", room)[0]
@@ -292,7 +293,8 @@ class MattermostChat:
         return [MattermostMarkup().unescape(strings(p.versions[0])) for p in roots]
 
     def caller(self, room: str) -> Caller:
-        return Caller("mattermost", "alice0user0id00000000000000", "alice", CHANNEL_IDS[room], room)
+        user, channel = "alice0user0id00000000000000", CHANNEL_IDS[room]
+        return Caller("mattermost", user, "alice", channel, room, workspace=TEAM_ID)
 
     def mentions(self, room: str) -> list[str]:
         return MATTERMOST_MENTION.findall(self.listing(room))
@@ -349,7 +351,8 @@ class TelegramChat:
         return [TelegramMarkup().unescape(parse_html(m.versions[0]["text"])[0]) for m in roots]
 
     def caller(self, room: str) -> Caller:
-        return Caller("telegram", "4242", "alice", CHAT_IDS[room], room)
+        chat = CHAT_IDS[room]
+        return Caller("telegram", "4242", "alice", chat, room, workspace=chat)
 
     def mentions(self, room: str) -> list[str]:
         return TELEGRAM_MENTION.findall(self.listing(room))

@@ -21,7 +21,7 @@ from tests.conftest import (
     eventually,
     github_headers,
 )
-from tests.fakes.discord import BOT_TOKEN
+from tests.fakes.discord import BOT_TOKEN, GUILD
 from tests.test_commands import pull_request
 
 KEY = SigningKey.generate()
@@ -61,7 +61,7 @@ def interaction(sub: str, user: str = "4242", **options: Any) -> bytes:
             "application_id": APPLICATION,
             "token": "interaction-token",
             "version": 1,
-            "guild_id": "5555",
+            "guild_id": GUILD,
             "channel_id": CHANNEL,
             "channel": {"id": CHANNEL, "name": "alerts", "type": 0},
             "member": {"user": {"id": user, "username": "alice", "global_name": "Alice"}},
@@ -247,6 +247,7 @@ async def test_a_channel_mute_covers_a_webhook_target_posting_there(
     settings = config(tmp_path, fake_discord)
     settings["targets"] = {"hooked": {"discord_webhook": DISCORD_WEBHOOK}}
     settings["routes"] = [{"to": ["hooked"]}]
+    settings["discord"]["guild_ids"] = [GUILD]  # no channel target to learn the guild from
     bot = await make_bot(settings)
     webhook_channel = fake_discord.channel_of(DISCORD_WEBHOOK_ID)
     await fake_discord.wait_until(lambda: fake_discord.lookups)

@@ -36,6 +36,8 @@ async def test_payload_text_pings_nobody_and_shows_as_typed(tmp_path, poster, ma
 
 
 async def test_a_mute_keeps_its_channel_quiet_and_its_end_posts_a_digest(tmp_path, chat, make_bot):
+    if chat.name == "recorder":
+        pytest.skip("the recorder has no command front end, so no workspace to bind")
     bot = await make_bot(config(tmp_path, chat, ("ops", "eng")))
     core = bot.app[COMMANDS]
     reply = await core.run("mute github for 2h because deploy", chat.caller("eng"))

@@ -220,3 +220,10 @@ async def test_not_mounted_without_a_command_token(tmp_path, fake_mattermost, ma
     settings["mattermost"]["command_token"] = ""
     bot = await make_bot(settings)
     assert (await bot.post("/mattermost/commands", data=slash("list"))).status == 404
+
+
+async def test_commands_from_another_team_are_refused(tmp_path, fake_mattermost, make_bot):
+    bot = await make_bot(config(fake_mattermost, tmp_path))
+    form = {**slash("mute github"), "team_id": "other0team00000000000000000"}
+    answer = await (await bot.post("/mattermost/commands", data=form)).json()
+    assert "not one this bot takes commands from" in answer["text"]

@@ -67,8 +67,8 @@ async def post_events(
 
 
 def posted_titles(fake: FakeSlack) -> Counter[str]:
-    """How many times each issue reached Slack (its title is in the message text)."""
-    return Counter(call.body["text"].rsplit(": ", 1)[-1] for call in fake.posts())
+    """How many times each issue reached Slack (its title is the card's)."""
+    return Counter(call.title.rsplit(": ", 1)[-1] for call in fake.posts())
 
 
 def delivered_by(bot: BotProcess) -> int:

@@ -96,7 +96,7 @@ async def _eventually_status(bot: Any) -> str:
 
 
 async def test_channels_arrive_escaped_and_reroute_follows_them(tmp_path, fake_slack, make_bot):
-    bot = await make_bot(slack_config(tmp_path, fake_slack.url))
+    bot = await make_bot(slack_config(tmp_path, fake_slack.url, commands={"admins": ["U1"]}))
 
     reply = await notify(bot, "route github to <#C0WEB|web-team>")
     assert "Rerouted r1" in reply and "#web-team" in reply
@@ -107,7 +107,7 @@ async def test_channels_arrive_escaped_and_reroute_follows_them(tmp_path, fake_s
 
 
 async def test_list_is_a_table_in_a_code_block(tmp_path, fake_slack, make_bot):
-    bot = await make_bot(slack_config(tmp_path, fake_slack.url))
+    bot = await make_bot(slack_config(tmp_path, fake_slack.url, commands={"admins": ["U1"]}))
     await notify(bot, 'mute alertname=DiskFull for 2h because "disk <swap> & logs"')
     await notify(bot, "route github repo=acme/web to <#C0WEB|web-team>")
 

@@ -13,6 +13,7 @@ import pytest
 
 from bot.cli.main import main
 from bot.store.postgres.migrations import migrations
+from bot.store.sqlite.migrations import NEWEST
 from tests.test_sqlite_layout import EARLIER_INBOX
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,9 +68,9 @@ def test_migrate_creates_then_finds_the_schema_current(tmp_path, capsys):
     config = str(config_with_store(tmp_path, db))
 
     assert main(["migrate", "--config", config]) == 0
-    assert capsys.readouterr().out == "store ready: sqlite created schema v3\n"
+    assert capsys.readouterr().out == f"store ready: sqlite created schema v{NEWEST}\n"
     assert main(["migrate", "--config", config]) == 0
-    assert capsys.readouterr().out == "store ready: sqlite already at v3\n"
+    assert capsys.readouterr().out == f"store ready: sqlite already at v{NEWEST}\n"
     assert main(["dead", "list", "--config", config]) == 0  # the store is there now
     assert capsys.readouterr().out == "no dead letters\n"
 
@@ -82,9 +83,9 @@ def test_migrate_upgrades_a_store_of_an_earlier_release(tmp_path, capsys):
     config = str(config_with_store(tmp_path, db))
 
     assert main(["migrate", "--config", config]) == 0
-    assert capsys.readouterr().out == "store ready: sqlite upgraded v0 -> v3\n"
+    assert capsys.readouterr().out == f"store ready: sqlite upgraded v0 -> v{NEWEST}\n"
     assert main(["migrate", "--config", config]) == 0
-    assert capsys.readouterr().out == "store ready: sqlite already at v3\n"
+    assert capsys.readouterr().out == f"store ready: sqlite already at v{NEWEST}\n"
 
 
 async def migrate(url: str) -> str:

@@ -215,7 +215,7 @@ async def test_a_failed_digest_is_retried_for_every_alert_in_it(tmp_path, chat, 
         return [d.state for d in await store.deliveries_for("1")] == ["sent"] * 5
 
     assert await eventually(all_sent, clock=clock)
-    why = (await bot.app[COMMANDS].run("why 1.3", Caller("slack", "U1"))).text
+    why = (await bot.app[COMMANDS].run("why 1.3", Caller("cli", "ops"))).text
     assert "grouped: ops after 0.2s with any burst" in why
     assert "1.3/ops: posted in digest route0:ops@" in why
 

@@ -358,3 +358,12 @@ def test_renderer_escapes_payload_text_for_telegram():
     message = Renderer(markups=registry.markups()).render(event, "telegram")
     shown, problem = parse_html(text_for(message))
     assert problem == "" and "<script>@\u2060here & co</script>" in shown
+
+
+async def test_commands_from_a_chat_the_bot_does_not_post_into_are_refused(
+    tmp_path, fake_telegram, make_bot
+):
+    bot = await make_bot(config(fake_telegram, tmp_path))
+    answer = await notify(bot, "/notify mute github", chat="-100999")
+    assert "not one this bot takes commands from" in answer["text"]
+    assert "No mutes" in (await notify(bot, "/notify list"))["text"]

@@ -35,6 +35,18 @@ class TargetKey:
     each is folded into the address as ``?key=value``, so the address alone says where."""
 
 
+@dataclass(frozen=True)
+class Finding:
+    """One thing a platform's start-up check learnt: it works, or what to fix."""
+
+    ok: bool
+    text: str
+
+
+Check = Callable[["ChatAdapter", "Settings"], Coroutine[Any, Any, list[Finding]]]
+"""Asks the platform, posting nothing, whether the token works and each target is
+reachable (``python -m bot doctor``, and in the background at start)."""
+
 AdapterFactory = Callable[["Settings", "aiohttp.ClientSession", "ChannelDirectory"], "ChatAdapter"]
 """The platform's adapter, built once the platform is ``configured``."""
 
@@ -66,6 +78,9 @@ class Platform:
     )
     """Work the adapter does while the bot runs (e.g. learning which channel each webhook
     posts into), if any."""
+
+    check: Check | None = None
+    """What can be checked before the first post (token, targets), if anything."""
 
     names_channels: bool = False
     """Whether a target may name a channel by ``#name`` as well as by its id."""

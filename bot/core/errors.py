@@ -50,3 +50,7 @@ class MessageGone(DeliveryError):
 
     def __init__(self, reason: str, *, http_status: int | None = None) -> None:
         super().__init__(reason, retryable=False, http_status=http_status)
+
+
+class LookupFailed(BotError):
+    """A chat platform could not say which workspace or guild something belongs to."""

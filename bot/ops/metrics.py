@@ -52,6 +52,12 @@ class Metrics:
             ["target", "outcome"],
             registry=self.registry,
         )
+        self.commands_refused = Counter(
+            "bot_commands_refused_total",
+            "Chat commands refused for where they came from, by platform and reason",
+            ["platform", "reason"],
+            registry=self.registry,
+        )
         self.ack_seconds = Histogram(
             "bot_ack_seconds",
             "Time from request start to the 2xx, durable write included",

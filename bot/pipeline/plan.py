@@ -6,9 +6,12 @@ go through this one code path, so an explanation cannot drift from what the bot 
 
 from __future__ import annotations
 
+from jinja2 import TemplateError
+
 from bot.config.settings import Settings
 from bot.core.events import Event
 from bot.pipeline.grouping import Grouping, grouping_for
+from bot.pipeline.history import decided
 from bot.pipeline.overrides import Overrides
 from bot.pipeline.route import Router
 from bot.providers import PROVIDERS, WebhookRequest
@@ -47,9 +50,11 @@ class Planner:
         placements = (overrides or Overrides()).place(event, decisions, self.settings.targets)
         deliveries = []
         grouped = []
+        templates: dict[str, str] = {}
         for placement in placements:
             where = placement.destination
             message = self.renderer.render(event, where.platform)
+            templates[where.name] = self._template_name(event, where.platform)
             grouping, group_key = None, None
             if placement.route is not None and not placement.muted_by:
                 grouping = grouping_for(self.settings.routes[placement.route], event.provider)
@@ -100,5 +105,12 @@ class Planner:
             occurred_at=event.occurred_at.timestamp(),
             outcome="routed" if delivered else "muted" if placements else "unrouted",
             detail=detail,
+            decision=decided(self.router, decisions, templates),
         )
         return record, deliveries
+
+    def _template_name(self, event: Event, platform: str) -> str:
+        try:
+            return self.renderer.template_for(event, platform).name or "?"
+        except TemplateError as exc:
+            return f"none ({exc})"

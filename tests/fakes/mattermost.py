@@ -28,6 +28,7 @@ from aiohttp import web
 
 BOT_TOKEN = "mattermost-bot-token"
 HOOK_ID = "hk7sd3f8bpgm5e9nq1x4ctyzwa"
+TEAM_ID = "team0id0000000000000000000"
 
 
 @dataclass
@@ -79,6 +80,7 @@ class FakeMattermost:
         self.app.router.add_post("/api/v4/posts", self._create)
         self.app.router.add_put("/api/v4/posts/{id}/patch", self._patch)
         self.app.router.add_post("/hooks/{hook}", self._hook)
+        self.app.router.add_get("/api/v4/channels/{id}", self._channel)
 
     def fail_next(
         self,
@@ -192,6 +194,23 @@ class FakeMattermost:
             )
         post.versions.append({**post.versions[-1], **call.body})
         return web.json_response(_post(post))
+
+    async def _channel(self, request: web.Request) -> web.Response:
+        """Get a channel (https://api.mattermost.com/#tag/channels/operation/GetChannel):
+        every channel is in team ``TEAM_ID``, but ``missing`` ones. Not a recorded call."""
+        channel = request.match_info["id"]
+        if request.headers.get("Authorization") != f"Bearer {BOT_TOKEN}" or channel in self.missing:
+            return web.json_response(
+                api_error(
+                    404,
+                    "app.channel.get.existing.app_error",
+                    "Unable to find the existing channel.",
+                ),
+                status=404,
+            )
+        return web.json_response(
+            {"id": channel, "team_id": TEAM_ID, "name": channel[:8], "type": "O"}
+        )
 
     async def _hook(self, request: web.Request) -> web.Response:
         call, refused = await self._record(request)

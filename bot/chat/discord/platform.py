@@ -7,6 +7,7 @@ import re
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
+from bot.chat.discord.check import check
 from bot.chat.discord.markup import DiscordMarkup
 from bot.chat.platform import Platform, TargetKey
 from bot.core.pacing import Pace
@@ -100,6 +101,7 @@ DISCORD = Platform(
     pace=Pace(rate=1.0, burst=5.0),
     adapter=_adapter,
     configured=_configured,
+    check=check,
     warnings=_warnings,
     background=_background,
     mention=re.compile(r"^<#(\d+)>$"),

@@ -166,6 +166,10 @@ class MattermostAdapter:
         await self._call("POST", self._api("/posts"), body, "message")
         return ref
 
+    async def ask(self, path: str) -> Any:
+        """A GET on the API (what a channel is), for commands and checks; posts nothing."""
+        return await self._call("GET", self._api(path), None, "channel")
+
     def _api(self, path: str) -> str:
         if not (self.url and self.bot_token):
             raise DeliveryError("mattermost not configured", retryable=False)
@@ -175,7 +179,7 @@ class MattermostAdapter:
     def _post(channel: str, message: Message) -> dict[str, Any]:
         return {"channel_id": channel, **post_body(message)}
 
-    async def _call(self, method: str, url: str, body: dict[str, Any], about: str) -> Any:
+    async def _call(self, method: str, url: str, body: dict[str, Any] | None, about: str) -> Any:
         headers = {} if about == "webhook" else {"Authorization": f"Bearer {self.bot_token}"}
         try:
             async with self.session.request(

@@ -13,11 +13,14 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 
+from bot.commands.binding import Workspaces
 from bot.commands.core import CommandCore, Reply
 from bot.commands.permissions import Caller
 from bot.config.settings import Settings
+from bot.core.errors import DeliveryError, LookupFailed
 from bot.core.text import shorten
 
 log = logging.getLogger("bot.mattermost")
@@ -36,7 +39,29 @@ def caller_of(form: Mapping[str, Any]) -> Caller:
         str(form.get("user_name", "")),
         str(form.get("channel_id", "")),
         str(form.get("channel_name", "")),
+        workspace=str(form.get("team_id", "")),
     )
+
+
+def workspaces(settings: Settings, session: aiohttp.ClientSession) -> Workspaces:
+    """A team is Mattermost's workspace: the teams of the channel targets, asked once."""
+    from bot.chat.mattermost.adapter import MattermostAdapter
+
+    adapter = MattermostAdapter(settings.mattermost.url, settings.mattermost.bot_token, session)
+
+    async def home(channel: str) -> str:
+        try:
+            answer = await adapter.ask(f"/channels/{channel}")
+        except DeliveryError as exc:
+            raise LookupFailed(exc.reason) from None
+        return str(answer.get("team_id", "")) if isinstance(answer, dict) else ""
+
+    async def own() -> frozenset[str]:
+        channels = [t.address for t in settings.targets.values() if t.key == "mattermost"]
+        teams = [await home(channel) for channel in channels]
+        return frozenset(team for team in teams if team)
+
+    return Workspaces("team", "[mattermost] team_ids", own, home)
 
 
 def mattermost_text(reply: Reply) -> str:

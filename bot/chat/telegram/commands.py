@@ -21,7 +21,8 @@ from aiohttp import web
 
 from bot.chat.telegram.adapter import TEXT_LIMIT, TelegramAdapter
 from bot.chat.telegram.markup import escape_html
-from bot.chat.telegram.platform import channel_of
+from bot.chat.telegram.platform import Address, channel_of
+from bot.commands.binding import Workspaces
 from bot.commands.core import CommandCore, Reply
 from bot.commands.grammar import CommandError
 from bot.commands.permissions import Caller
@@ -54,6 +55,23 @@ def _readable(message: Any) -> TypeGuard[dict[str, Any]]:
     return "id" in message["chat"] and isinstance(message.get("from") or {}, dict)
 
 
+def workspaces(settings: Settings) -> Workspaces:
+    """A chat is Telegram's workspace: commands are taken from the chats the bot's
+    targets post into (anyone can add a bot to their own group)."""
+
+    async def own() -> frozenset[str]:
+        return frozenset(
+            Address.parse(target.address).chat_id
+            for target in settings.targets.values()
+            if target.platform == "telegram"
+        )
+
+    async def home(channel: str) -> str:
+        return Address.parse(channel).chat_id
+
+    return Workspaces("chat", "a telegram target posting into it", own, home)
+
+
 def caller_of(message: dict[str, Any]) -> Caller:
     chat = message.get("chat") or {}
     user = message.get("from") or {}
@@ -64,6 +82,7 @@ def caller_of(message: dict[str, Any]) -> Caller:
         str(user.get("username") or user.get("first_name") or ""),
         channel_of(chat.get("id", ""), topic),
         str(chat.get("title") or chat.get("username") or ""),
+        workspace=str(chat.get("id", "")),
     )
 
 

@@ -34,6 +34,7 @@ class GitHubSource(SourceBase):
     with the webhook secret, and can do nothing else."""
 
     credentials: ClassVar[frozenset[str]] = frozenset({"secret"})
+    signature_default: ClassVar[str | None] = "X-Hub-Signature-256"
     provider: Literal["github"]
 
 

@@ -10,7 +10,7 @@ or basic auth. Both can be required at once.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from bot.config.source import SignatureHeaderSource
 from bot.core.text import shorten
@@ -31,6 +31,7 @@ class GrafanaSource(alerting.AlertingSource, SignatureHeaderSource):
     """``[sources.<name>]`` with ``provider = "grafana"``: an HMAC secret (in
     ``signature_header``, X-Grafana-Alerting-Signature by default), a token or basic auth."""
 
+    signature_default: ClassVar[str | None] = SIGNATURE_HEADER
     provider: Literal["grafana"]
 
 

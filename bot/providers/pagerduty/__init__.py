@@ -32,6 +32,7 @@ class PagerDutySource(SourceBase):
     delivery with the subscription's secret, and can do nothing else."""
 
     credentials: ClassVar[frozenset[str]] = frozenset({"secret"})
+    signature_default: ClassVar[str | None] = "X-PagerDuty-Signature"
     provider: Literal["pagerduty"]
 
 
