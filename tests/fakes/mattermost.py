@@ -81,6 +81,7 @@ class FakeMattermost:
         self.app.router.add_put("/api/v4/posts/{id}/patch", self._patch)
         self.app.router.add_post("/hooks/{hook}", self._hook)
         self.app.router.add_get("/api/v4/channels/{id}", self._channel)
+        self.app.router.add_get("/api/v4/users/me", self._me)
 
     def fail_next(
         self,
@@ -194,6 +195,17 @@ class FakeMattermost:
             )
         post.versions.append({**post.versions[-1], **call.body})
         return web.json_response(_post(post))
+
+    async def _me(self, request: web.Request) -> web.Response:
+        """Get the token's user (https://api.mattermost.com/#tag/users/operation/GetUser)."""
+        if request.headers.get("Authorization") != f"Bearer {BOT_TOKEN}":
+            return web.json_response(
+                api_error(
+                    401, "api.context.session_expired.app_error", "Invalid or expired session."
+                ),
+                status=401,
+            )
+        return web.json_response({"id": "bot0user0id000000000000000", "username": "chatops"})
 
     async def _channel(self, request: web.Request) -> web.Response:
         """Get a channel (https://api.mattermost.com/#tag/channels/operation/GetChannel):

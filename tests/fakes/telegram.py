@@ -194,6 +194,10 @@ class FakeTelegram:
         if call.method == "setWebhook":
             self.webhook = dict(call.body)
             return _ok(True)
+        if call.method == "getMe":
+            return _ok({"id": 123456, "is_bot": True, "username": "chatops_bot"})
+        if call.method == "getChat" and chat not in self.missing | self.blocked:
+            return _ok({"id": int(chat), "type": "supergroup", "title": f"chat {chat}"})
         if call.method == "sendMessage" and (wait := self._group_wait(chat, call.at)):
             return _error(429, f"Too Many Requests: retry after {wait}", wait)
         if chat in self.missing:
@@ -207,6 +211,8 @@ class FakeTelegram:
             return _error(400, "Bad Request: message text is empty")
         if len(shown.encode("utf-16-le")) // 2 > TEXT_LIMIT:
             return _error(400, "Bad Request: message is too long")
+        if call.method == "getChat":
+            return _error(400, "Bad Request: chat not found")
         if call.method == "sendMessage":
             return self._send(chat, call.body)
         if call.method == "editMessageText":

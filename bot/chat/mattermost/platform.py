@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from bot.chat.mattermost.check import check
 from bot.chat.mattermost.markup import MattermostMarkup
 from bot.chat.platform import Platform, TargetKey
 from bot.core.pacing import Pace
@@ -82,4 +83,5 @@ MATTERMOST = Platform(
     adapter=_adapter,
     configured=_configured,
     warnings=_warnings,
+    check=check,
 )

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from bot.chat.platform import Platform, TargetKey
+from bot.chat.telegram.check import check
 from bot.chat.telegram.markup import TelegramMarkup
 from bot.core.pacing import Pace
 
@@ -112,4 +113,5 @@ TELEGRAM = Platform(
     adapter=_adapter,
     configured=_configured,
     warnings=_warnings,
+    check=check,
 )
