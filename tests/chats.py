@@ -337,7 +337,11 @@ class TelegramChat:
 
     def calls(self) -> list[str]:
         names = {"sendMessage": "post", "editMessageText": "update"}
-        return [names[c.method] + (":failed" if c.status >= 300 else "") for c in self.fake.calls]
+        return [
+            names[c.method] + (":failed" if c.status >= 300 else "")
+            for c in self.fake.calls
+            if c.method in names
+        ]
 
     def fail_next(self, times: int = 1, room: str | None = None) -> None:
         chat = CHAT_IDS[room] if room else None

@@ -159,7 +159,7 @@ async def test_a_burst_to_a_group_stays_within_twenty_a_minute(
         return sent if len(sent) == 26 else []
 
     sent = await eventually(all_posted, timeout=30, clock=clock, step=0.5)
-    assert [c for c in fake_telegram.calls if c.status == 429] == []
+    assert [c for c in fake_telegram.sends() if c.status == 429] == []
     assert max(sum(1 for t in sent if start <= t < start + 60) for start in sent) <= 20
     assert sent[-1] - sent[0] >= 60  # 26 messages took more than a minute
 
@@ -199,11 +199,11 @@ async def test_a_429_is_waited_out_as_telegram_says(tmp_path, fake_telegram, mak
     )
     bot = await make_bot(config(fake_telegram, tmp_path), clock)
     await post_issue(bot, "rate limited", "d1")
-    await fake_telegram.wait_until(lambda: fake_telegram.calls)
+    await fake_telegram.wait_until(fake_telegram.sends)
     started = clock.monotonic()
     await eventually(lambda: _sent(fake_telegram), clock=clock, step=1.0)
     assert clock.monotonic() - started >= 29  # not before Telegram said it may go
-    assert [c.status for c in fake_telegram.calls] == [429, 200]
+    assert [c.status for c in fake_telegram.sends()] == [429, 200]
 
 
 async def _sent(fake: FakeTelegram) -> bool:
@@ -223,7 +223,7 @@ async def test_a_chat_the_bot_cannot_reach_fails_once_and_says_why(
 
     delivery = await eventually(dead)
     assert "bot is not a member" in delivery.last_error and "add the bot" in delivery.last_error
-    assert len(fake_telegram.calls) == 1  # permanent: not retried
+    assert len(fake_telegram.sends()) == 1  # permanent: not retried
 
 
 # -- /notify through POST /telegram/updates ---------------------------------------------

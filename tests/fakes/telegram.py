@@ -127,7 +127,7 @@ class FakeTelegram:
         retry_after: int | None = None,
         chat: str | None = None,
     ) -> None:
-        """The next ``times`` calls (to ``chat`` only, if given) fail so."""
+        """The next ``times`` sends and edits (to ``chat`` only, if given) fail so."""
         self.script.extend(Scripted(status, description, retry_after, chat) for _ in range(times))
 
     def limit_groups(self, per_minute: int = 20) -> None:
@@ -159,6 +159,10 @@ class FakeTelegram:
             if m.reply_to is None and (chat is None or m.chat_id == chat)
         ]
 
+    def sends(self) -> list[Call]:
+        """Every ``sendMessage`` call, answered or refused."""
+        return [c for c in self.calls if c.method == "sendMessage"]
+
     def delivered(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method and c.status == 200]
 
@@ -187,7 +191,8 @@ class FakeTelegram:
         if token != BOT_TOKEN:
             return _error(401, "Unauthorized")
         chat = str(call.body.get("chat_id", ""))
-        for number, scripted in enumerate(self.script):
+        scriptable = call.method in ("sendMessage", "editMessageText")  # not the checks
+        for number, scripted in enumerate(self.script if scriptable else []):
             if scripted.chat in (None, chat):
                 del self.script[number]
                 return _error(scripted.status, scripted.description, scripted.retry_after)
