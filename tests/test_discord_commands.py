@@ -26,6 +26,7 @@ from tests.test_commands import pull_request
 
 KEY = SigningKey.generate()
 CHANNEL = "112233445566778899"
+PR_TITLE = "#2 Update the README with new information."  # pull request #2's card title
 APPLICATION = "998877665544332211"
 
 
@@ -147,8 +148,9 @@ async def test_mute_suppresses_and_unmute_restores_with_a_digest(tmp_path, fake_
         lambda: len(fake_discord.roots()) == 3 and fake_discord.roots()
     )
     texts = [json.dumps(m.versions[-1]) for m in roots]
-    assert "while muted" in texts[1] and "Pull request #2" in texts[1]
-    assert "Pull request #2" in texts[2] and all(m.channel_id == CHANNEL for m in roots)
+    # The digest lists what was held back by card title; the reopened post is PR #2's card.
+    assert "while muted" in texts[1] and PR_TITLE in texts[1]
+    assert roots[2].title == PR_TITLE and all(m.channel_id == CHANNEL for m in roots)
 
 
 async def test_options_errors_and_permissions(tmp_path, fake_discord, make_bot):

@@ -166,7 +166,7 @@ async def test_cli_sends_a_signed_sample_that_reaches_slack(tmp_path, fake_slack
     assert "200 accepted" in output
     assert output.rstrip().endswith(".0 pull_request.opened: posted to #eng")
     [post] = fake_slack.posts()
-    assert "Update the README with new information." in post.body["text"]
+    assert "Update the README with new information." in post.title
 
 
 @pytest.mark.slow

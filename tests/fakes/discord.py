@@ -55,6 +55,12 @@ class Posted:
         embeds: list[dict[str, Any]] = self.versions[-1].get("embeds") or [{}]
         return embeds[0]
 
+    @property
+    def title(self) -> str:
+        """The card's title as a reader sees it: the embed title; the author line above it
+        is only the headline (what happened)."""
+        return str(self.embed.get("title") or "")
+
 
 def embed_problem(embed: dict[str, Any]) -> str | None:
     """What Discord would refuse in an embed, or None."""
