@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench import wrk
 from bench.report import check_targets, render_table
 from bench.scenarios import SCENARIOS, Options, throughput
 from bench.stats import median_of
@@ -91,6 +92,13 @@ def _parser() -> argparse.ArgumentParser:
         help="baseline and ingest alternate in this many slices each (a busy machine's "
         "load changes by the second)",
     )
+    parser.add_argument(
+        "--client",
+        choices=("wrk", "python"),
+        default=defaults.client,
+        help="load generator of baseline and ingest: wrk (outruns the bare server) or "
+        "the Python client (saturates before the bare server does)",
+    )
     parser.add_argument("--repeat", type=int, default=1, help="runs; medians are reported")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="JSON results")
     parser.add_argument("--keep", action="store_true", help="keep databases and logs")
@@ -106,16 +114,28 @@ async def run_once(names: list[str], opts: Options, number: int) -> dict[str, An
         workdir = opts.workdir / f"run{number}-{name}"
         workdir.mkdir(parents=True)
         started = time.monotonic()
+        before = load_average()
         if paired and name in ("baseline", "ingest"):
             print(f"run {number}: baseline and ingest, alternating ...", file=sys.stderr)
-            results.update(await throughput(opts, workdir))
+            done = await throughput(opts, workdir)
         else:
             print(f"run {number}: {name} ...", file=sys.stderr, flush=True)
-            results[name] = await SCENARIOS[name](opts, workdir)
-        results[name]["wall_s"] = round(time.monotonic() - started, 1)
+            done = {name: await SCENARIOS[name](opts, workdir)}
+        after = load_average()
+        print(f"  load average {before} before, {after} after", file=sys.stderr, flush=True)
+        for result in done.values():
+            result["wall_s"] = round(time.monotonic() - started, 1)
+            result["load_before"] = before
+            result["load_after"] = after
+        results.update(done)
     if "baseline" in results and "ingest" in results and results["baseline"]["rps"]:
         results["ingest"]["ratio"] = round(results["ingest"]["rps"] / results["baseline"]["rps"], 3)
     return results
+
+
+def load_average() -> float:
+    """The machine's one-minute load average (/proc/loadavg): how busy it was around."""
+    return os.getloadavg()[0]
 
 
 def machine() -> dict[str, Any]:
@@ -133,6 +153,9 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [n for n in names if n not in SCENARIOS]
     if unknown:
         print(f"error: unknown scenario {unknown[0]!r} (known: {', '.join(SCENARIOS)})")
+        return 2
+    if args.client == "wrk" and not wrk.available() and {"baseline", "ingest"} & set(names):
+        print(f"error: {wrk.MISSING}")
         return 2
     tmp = Path(tempfile.mkdtemp(prefix="bot-bench-"))
     try:
@@ -153,6 +176,7 @@ def main(argv: list[str] | None = None) -> int:
             memory_events=args.memory_events,
             settle=args.settle,
             slices=args.slices,
+            client=args.client,
         )
         started = time.monotonic()
         runs = [asyncio.run(run_once(names, opts, n + 1)) for n in range(args.repeat)]

@@ -169,9 +169,10 @@ class LoadGenerator:
             await self.closed(job.duration if not job.count else 0, job.count, recorder)
         result = recorder.result(time.monotonic() - started)
         measured = result["requests"]
-        result["client_cpu_ms_per_request"] = (
-            round((time.process_time() - cpu) * 1000 / measured, 3) if measured else 0.0
-        )
+        used = time.process_time() - cpu
+        result["client_cpu_ms_per_request"] = round(used * 1000 / measured, 3) if measured else 0.0
+        # The share of one core the client used: near 1.0 it, not the server, sets the pace.
+        result["client_busy"] = round(used / result["elapsed_s"], 3) if result["elapsed_s"] else 0.0
         if job.keep_latencies:
             result["latencies_ms"] = [round(x * 1000, 3) for x in recorder.latencies]
         result["started_at"] = started

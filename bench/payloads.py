@@ -49,7 +49,7 @@ class GitHubPushes:
     """The real octokit ``push`` example (~7.5 KB), one repository per chat channel.
 
     The repository name picks the route (and so the channel); the pushed ref carries the
-    marker, which the push title shows.
+    marker: the tag the message names (headline and card title).
     """
 
     def __init__(self, channels: int, secret: str = GITHUB_SECRET) -> None:

@@ -9,11 +9,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, replace
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench import wrk
 from bench.processes import (
     Service,
     baseline_service,
@@ -43,6 +44,7 @@ class Options:
     memory_events: int = 100_000
     settle: float = 2.0
     slices: int = 4
+    client: str = "wrk"  # or "python": bench.load drives the throughput scenarios
 
 
 Scenario = Callable[[Options, Path], Awaitable[dict[str, Any]]]
@@ -88,6 +90,7 @@ def _answers(result: dict[str, Any]) -> dict[str, Any]:
         "p50_ms": latency.get("p50"),
         "p99_ms": latency.get("p99"),
         "max_ms": latency.get("max"),
+        "client_busy": result["client_busy"],
     }
 
 
@@ -102,25 +105,21 @@ async def baseline(opts: Options, workdir: Path) -> dict[str, Any]:
     """A bare aiohttp handler, same client, same concurrency: the ceiling."""
     server = baseline_service(workdir)
     async with running(server):
-        cpu = server.cpu_seconds()
-        result = await run_load(_closed_job(opts, f"{server.url}/hooks/github"))
-        cpu = server.cpu_seconds() - cpu
-    return {**_answers(result), "cpu_ms_per_request": _cpu_per_request(cpu, result)}
+        load = ClosedLoad(opts, workdir)
+        await load.warm(server)
+        run = await load.measure(server, opts.duration)
+    return _combined([run])
 
 
 async def ingest(opts: Options, workdir: Path) -> dict[str, Any]:
     """Signed pushes, verified and committed before each 2xx, while the bot posts."""
     slack, bot = _bot(opts, workdir)
     async with running(slack, bot):
-        cpu = bot.cpu_seconds()
-        result = await run_load(_closed_job(opts, f"{bot.url}/hooks/github"))
-        cpu = bot.cpu_seconds() - cpu
+        load = ClosedLoad(opts, workdir)
+        await load.warm(bot)
+        run = await load.measure(bot, opts.duration)
         memory = bot.memory_kb()
-    return {
-        **_answers(result),
-        "cpu_ms_per_request": _cpu_per_request(cpu, result),
-        "peak_rss_mb": round(memory["VmHWM"] / 1024, 1),
-    }
+    return {**_combined([run]), "peak_rss_mb": round(memory["VmHWM"] / 1024, 1)}
 
 
 async def throughput(opts: Options, workdir: Path) -> dict[str, dict[str, Any]]:
@@ -134,58 +133,127 @@ async def throughput(opts: Options, workdir: Path) -> dict[str, dict[str, Any]]:
     server = baseline_service(workdir)
     slack, bot = _bot(opts, workdir)
     slices = max(1, opts.slices)
-    share = replace(opts, duration=opts.duration / slices, warmup=opts.warmup / slices)
+    seconds = opts.duration / slices
     servers = {"baseline": server, "ingest": bot}
     results: dict[str, list[dict[str, Any]]] = {"baseline": [], "ingest": []}
-    cpu = {"baseline": 0.0, "ingest": 0.0}
-    first = 0
     async with running(server, slack, bot):
+        load = ClosedLoad(opts, workdir)
+        await load.warm(bot)
+        with paused(bot):
+            await load.warm(server)
         for slice_number in range(slices):
             order = ["baseline", "ingest"] if slice_number % 2 == 0 else ["ingest", "baseline"]
             for name in order:
-                target = servers[name]
-                job = {
-                    **_closed_job(share, f"{target.url}/hooks/github"),
-                    "first": first,
-                    "keep_latencies": True,
-                }
                 if name == "baseline":
-                    bot.pause()
-                try:
-                    used = target.cpu_seconds()
-                    result = await run_load(job)
-                    cpu[name] += target.cpu_seconds() - used
-                finally:
-                    if name == "baseline":
-                        bot.resume()
-                first = result["next_number"]
-                results[name].append(result)
+                    with paused(bot):
+                        results[name].append(await load.measure(server, seconds))
+                else:
+                    results[name].append(await load.measure(servers[name], seconds))
         memory = bot.memory_kb()
-    combined = {name: _combined(runs, cpu[name]) for name, runs in results.items()}
+    combined = {name: _combined(runs) for name, runs in results.items()}
     combined["ingest"]["peak_rss_mb"] = round(memory["VmHWM"] / 1024, 1)
     return combined
 
 
-def _combined(runs: list[dict[str, Any]], cpu_seconds: float) -> dict[str, Any]:
-    """One scenario's slices as if they were one run."""
-    latency = summarize([x for run in runs for x in run["latencies_ms"]])
+@contextlib.contextmanager
+def paused(service: Service) -> Iterator[None]:
+    service.pause()
+    try:
+        yield
+    finally:
+        service.resume()
+
+
+class ClosedLoad:
+    """Closed-loop runs against one server, from wrk or the Python client.
+
+    Every measured run notes the server's CPU time (from /proc) and the client's, so
+    the result can say which of the two set the pace.
+    """
+
+    def __init__(self, opts: Options, workdir: Path) -> None:
+        self.opts = opts
+        self.next_number = 0
+        self.runs = 0
+        if opts.client == "wrk":
+            self.body, self.secret = wrk.write_body(workdir, opts.channels)
+
+    async def warm(self, target: Service) -> None:
+        """Unmeasured load first: connections open, caches and the database warm."""
+        if self.opts.warmup > 0:
+            await self._load(target, self.opts.warmup, warmup=True)
+
+    async def measure(self, target: Service, seconds: float) -> dict[str, Any]:
+        used = target.cpu_seconds()
+        started = time.monotonic()
+        result = await self._load(target, seconds, warmup=False)
+        wall = time.monotonic() - started
+        result["server_cpu_s"] = target.cpu_seconds() - used
+        result["wall_s"] = wall
+        return result
+
+    async def _load(self, target: Service, seconds: float, *, warmup: bool) -> dict[str, Any]:
+        url = f"{target.url}/hooks/github"
+        self.runs += 1
+        if self.opts.client == "wrk":
+            result = await wrk.run_wrk(
+                url,
+                body=self.body,
+                secret=self.secret,
+                prefix=f"wrk{self.runs}",
+                seconds=max(1, round(seconds)),
+                connections=self.opts.concurrency,
+            )
+            result["sent"] = result["requests"]
+            return result
+        job = {
+            **_closed_job(self.opts, url),
+            "duration": seconds,
+            "warmup": 0,
+            "first": self.next_number,
+        }
+        result = await run_load(job)
+        result["sent"] = result["next_number"] - self.next_number
+        self.next_number = result["next_number"]
+        return result
+
+
+def _combined(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """One scenario's measured runs as if they were one.
+
+    wrk reports percentiles, not latencies, so across slices p50 is the median of the
+    slices' and p99 and max the worst slice's (an upper bound, not an average).
+    """
     answered = sum(run["ok"] for run in runs)
     elapsed = sum(run["elapsed_s"] for run in runs)
-    sent = sum(run["next_number"] - run["job"]["first"] for run in runs)
+    wall = sum(run["wall_s"] for run in runs)
+    sent = sum(run["sent"] for run in runs)
+    server_cpu = sum(run["server_cpu_s"] for run in runs)
+    client_busy = max(run["client_busy"] for run in runs)
+    server_busy = round(server_cpu / wall, 3) if wall else 0.0
+    p50s = sorted(run["latency_ms"].get("p50") or 0.0 for run in runs)
     return {
         "rps": round(answered / elapsed, 1) if elapsed else 0.0,
         "requests": sum(run["requests"] for run in runs),
         "errors": sum(run["error_count"] for run in runs),
-        "p50_ms": latency.get("p50"),
-        "p99_ms": latency.get("p99"),
-        "max_ms": latency.get("max"),
-        "cpu_ms_per_request": round(cpu_seconds * 1000 / sent, 3) if sent else 0.0,
+        "p50_ms": round(p50s[len(p50s) // 2], 3),
+        "p99_ms": max(run["latency_ms"].get("p99") or 0.0 for run in runs),
+        "max_ms": max(run["latency_ms"].get("max") or 0.0 for run in runs),
+        "cpu_ms_per_request": round(server_cpu * 1000 / sent, 4) if sent else 0.0,
+        "server_busy": server_busy,
         "client_cpu_ms_per_request": round(
             sum(run["client_cpu_ms_per_request"] * run["requests"] for run in runs)
             / max(1, sum(run["requests"] for run in runs)),
-            3,
+            4,
         ),
+        "client_busy": client_busy,
+        "client_saturated": client_saturated(client_busy, server_busy),
     }
+
+
+def client_saturated(client_busy: float, server_busy: float) -> bool:
+    """The client, not the server, set the pace: its one core full, the server's not."""
+    return client_busy >= 0.9 and server_busy < 0.9
 
 
 def _cpu_per_request(cpu_seconds: float, result: dict[str, Any]) -> float:
@@ -234,6 +302,7 @@ async def end_to_end(opts: Options, workdir: Path) -> dict[str, Any]:
         "max_ms": summary.get("max"),
         "ack_p99_ms": result["latency_ms"].get("p99"),
         "errors": result["error_count"],
+        "client_busy": result["client_busy"],
     }
 
 
@@ -292,6 +361,7 @@ async def storm(opts: Options, workdir: Path) -> dict[str, Any]:
         "all_represented_s": round(done, 2) if done is not None else None,
         "chat_posts": stats["calls"].get("chat.postMessage", 0),
         "chat_updates": stats["calls"].get("chat.update", 0),
+        "client_busy": result["client_busy"],
     }
 
 

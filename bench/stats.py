@@ -30,11 +30,14 @@ def summarize(values: list[float]) -> dict[str, float]:
 
 
 def median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """Per key, the median of numbers across runs (nested dicts too); others from run 1."""
+    """Per key, the median of numbers across runs (nested dicts too), any of flags;
+    others from run 1."""
     merged: dict[str, Any] = {}
     for key, first in runs[0].items():
         values = [run.get(key) for run in runs]
-        if isinstance(first, bool) or first is None:
+        if isinstance(first, bool):
+            merged[key] = any(values)  # a warning raised by any run stands
+        elif first is None:
             merged[key] = first
         elif isinstance(first, int | float) and all(isinstance(v, int | float) for v in values):
             # Not rounded past what a run reports: a median ratio of 0.496 is no 0.50.

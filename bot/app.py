@@ -16,16 +16,26 @@ import aiohttp
 from aiohttp import web
 
 from bot.chat import ChatAdapter, registry
+from bot.chat.checks import Checkup
 from bot.chat.directory import ChannelDirectory
 from bot.chat.discord import commands as discord_interactions
+from bot.chat.discord.guilds import channel_guild, target_guilds
+from bot.chat.mattermost import commands as mattermost_commands
 from bot.chat.slack import commands as slack_app
+from bot.chat.slack.workspace import TokenWorkspace
+from bot.chat.telegram import commands as telegram_updates
 from bot.commands import CommandCore
 from bot.commands.actions import ActionCore
+from bot.commands.binding import Binding, Workspaces
 from bot.config.settings import Settings
+from bot.config.source import WEAK_SECRET_BYTES
 from bot.core.clock import Clock, SystemClock
+from bot.core.errors import LookupFailed
+from bot.intake.header_bytes import refuse_undecodable_headers
 from bot.intake.ingress import IngressPolicy
 from bot.intake.web import (
     ACTIONS,
+    CHECKUP,
     CLOCK,
     COMMANDS,
     INGRESS,
@@ -49,9 +59,13 @@ DRAIN_SECONDS = 18.0
 
 def build_app(settings: Settings, clock: Clock | None = None) -> web.Application:
     """The bot as an aiohttp app; ``clock`` times all its waiting (tests pass a fake one)."""
-    app = web.Application(client_max_size=settings.server.max_body_bytes)
+    app = web.Application(
+        client_max_size=settings.server.max_body_bytes,
+        middlewares=[refuse_undecodable_headers],
+    )
     app[SETTINGS] = settings
     app[CLOCK] = clock or SystemClock()
+    app[CHECKUP] = Checkup()
     app[METRICS] = Metrics()
     app[INGRESS] = IngressPolicy(settings)
     app.cleanup_ctx.append(_runtime)
@@ -60,8 +74,10 @@ def build_app(settings: Settings, clock: Clock | None = None) -> web.Application
     add_routes(app)
     slack_app.add_routes(app, settings)
     if settings.inspector.token:
-        add_inspector(app, settings.inspector.token)
+        add_inspector(app, settings.inspector.token, settings.inspector.session)
     discord_interactions.add_routes(app, settings, COMMANDS, ACTIONS)
+    telegram_updates.add_routes(app, settings, COMMANDS)
+    mattermost_commands.add_routes(app, settings, COMMANDS)
     return app
 
 
@@ -85,6 +101,11 @@ def startup_warnings(settings: Settings) -> list[str]:
             f"secret 'change-me' ({', '.join(placeholders)}): set real ones in the config "
             "or as BOT_SOURCES__<NAME>__SECRET"
         )
+    warnings.extend(
+        f"source {name!r} has a secret or token under {WEAK_SECRET_BYTES} bytes: anyone who "
+        "guesses it can send as the sender; use a long random one (openssl rand -hex 32)"
+        for name in settings.weak_secrets()
+    )
     warnings.extend(route_warnings(settings))
     for platform in registry.PLATFORMS.values():
         warnings.extend(platform.warnings(settings))
@@ -94,6 +115,57 @@ def startup_warnings(settings: Settings) -> list[str]:
             "add Heroku Postgres (DATABASE_URL) so accepted events survive"
         )
     return warnings
+
+
+def command_bindings(settings: Settings, session: aiohttp.ClientSession) -> dict[str, Binding]:
+    """The workspaces each platform's commands are accepted from (DESIGN "Who may
+    command"): the configured lists, else what the bot's own configuration points at."""
+    slack = TokenWorkspace(settings, session)
+
+    async def discord_own() -> frozenset[str]:
+        return await target_guilds(settings, session)
+
+    async def discord_home(channel: str) -> str:
+        return await channel_guild(settings, session, channel)
+
+    return {
+        "slack": Binding(
+            "slack",
+            settings.slack.team_ids,
+            Workspaces("workspace", "[slack] team_ids", slack.own, slack.channel_home),
+        ),
+        "discord": Binding(
+            "discord",
+            settings.discord.guild_ids,
+            Workspaces("guild", "[discord] guild_ids", discord_own, discord_home),
+        ),
+        "mattermost": Binding(
+            "mattermost",
+            settings.mattermost.team_ids,
+            mattermost_commands.workspaces(settings, session),
+        ),
+        "telegram": Binding("telegram", [], telegram_updates.workspaces(settings)),
+    }
+
+
+async def _learn_bindings(bindings: dict[str, Binding], settings: Settings) -> None:
+    """Ask at start which workspaces are ours, so the first command needs no round trip;
+    a platform that does not answer yet is asked again at the next command."""
+    wanted = {
+        "slack": slack_app.http_mode(settings) or slack_app.socket_mode(settings),
+        "discord": bool(settings.discord.public_key),
+    }
+    for name, binding in bindings.items():
+        if not wanted.get(name):
+            continue
+        try:
+            await binding.ids()
+        except LookupFailed as exc:
+            log.warning(
+                f"{name} commands are refused until the bot can tell which "
+                f"{binding.workspaces.noun}s it serves: {exc}; or list them in "
+                f"{binding.workspaces.setting}"
+            )
 
 
 def _background(settings: Settings, adapters: dict[str, ChatAdapter]) -> list[asyncio.Task[None]]:
@@ -108,6 +180,8 @@ def optional_features_off(settings: Settings) -> list[str]:
         "Slack /notify ([slack] signing_secret or app_token)": slack_app.http_mode(settings)
         or slack_app.socket_mode(settings),
         "Discord /notify ([discord] public_key)": bool(settings.discord.public_key),
+        "Mattermost /notify ([mattermost] command_token)": bool(settings.mattermost.command_token),
+        "Telegram /notify ([telegram] webhook_secret)": bool(settings.telegram.webhook_secret),
         "the inspector at /inspect ([inspector] token)": bool(settings.inspector.token),
     }
     return [feature for feature, on in features.items() if not on]
@@ -124,10 +198,18 @@ async def _runtime(app: web.Application) -> AsyncIterator[None]:
     app[STORE] = store
     app[HTTP_SESSION] = session
     app[PIPELINE] = pipeline
-    app[COMMANDS] = CommandCore(
-        settings, store, nudge=pipeline.nudge, clock=clock.now, directory=directory
-    )
+    bindings = command_bindings(settings, session)
     metrics = app[METRICS]
+    app[COMMANDS] = CommandCore(
+        settings,
+        store,
+        nudge=pipeline.nudge,
+        clock=clock.now,
+        directory=directory,
+        bindings=bindings,
+        refused=lambda platform, reason: metrics.commands_refused.labels(platform, reason).inc(),
+        checkup=app[CHECKUP],
+    )
     app[ACTIONS] = ActionCore(
         settings,
         store,
@@ -135,6 +217,8 @@ async def _runtime(app: web.Application) -> AsyncIterator[None]:
         count=lambda *labels: metrics.actions.labels(*labels).inc(),
         nudge=pipeline.nudge,
         clock=clock.now,
+        bindings=bindings,
+        refused=lambda platform, reason: metrics.commands_refused.labels(platform, reason).inc(),
     )
     for warning in startup_warnings(settings):
         log.warning(warning)
@@ -143,6 +227,8 @@ async def _runtime(app: web.Application) -> AsyncIterator[None]:
     await store.recover()
     await pipeline.start()
     background = _background(settings, adapters)
+    background.append(asyncio.create_task(_learn_bindings(bindings, settings)))
+    background.append(asyncio.create_task(_check_chat(app[CHECKUP], adapters, settings)))
     try:
         yield
     finally:
@@ -156,6 +242,18 @@ async def _runtime(app: web.Application) -> AsyncIterator[None]:
         await session.close()
         await store.close()
         log.info("stopped: anything not yet posted is sent after the restart")
+
+
+async def _check_chat(
+    checkup: Checkup, adapters: dict[str, ChatAdapter], settings: Settings
+) -> None:
+    """Ask each platform whether its token and targets work (``doctor``'s checks), once,
+    beside the listener: a wrong token shows at start, not as retries of the first post."""
+    for finding in await checkup.run(adapters, settings):
+        if finding.ok:
+            log.info(finding.text)
+        else:
+            log.warning(finding.text)
 
 
 async def run_workers(settings: Settings) -> None:

@@ -3,16 +3,28 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
+import re
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from bot.chat.discord.markup import DiscordMarkup
+from bot.chat.mattermost.markup import MattermostMarkup
 from bot.chat.slack.markup import SlackMarkup
+from bot.chat.teams.markup import TeamsMarkup
+from bot.chat.telegram.markup import TelegramMarkup
+from bot.commands import Caller
 from bot.core.errors import DeliveryError, MessageGone
-from tests.fakes.discord import API, BOT_TOKEN, FakeDiscord
+from tests.conftest import eventually
+from tests.fakes.clock import FakeClock
+from tests.fakes.discord import API, BOT_TOKEN, GUILD, FakeDiscord
+from tests.fakes.mattermost import BOT_TOKEN as MATTERMOST_TOKEN
+from tests.fakes.mattermost import TEAM_ID, FakeMattermost
 from tests.fakes.recorder import Recorder
 from tests.fakes.slack import FakeSlack
+from tests.fakes.teams import FakeTeams, texts
+from tests.fakes.telegram import BOT_TOKEN as TELEGRAM_TOKEN
+from tests.fakes.telegram import FakeTelegram, parse_html
 
 
 class Chat(Protocol):
@@ -42,8 +54,52 @@ class Chat(Protocol):
     def gone_next(self) -> None:
         """The next edit finds its message deleted."""
 
-    async def wait_for(self, count: int, timeout: float = 10) -> list[str]:
-        """Wait until ``count`` messages are posted; returns ``posts()``."""
+    def use_clock(self, clock: FakeClock) -> None:
+        """The fake stamps its calls (and counts any limits) in ``clock``'s time."""
+
+    async def wait_for(
+        self, count: int, timeout: float = 10, clock: FakeClock | None = None
+    ) -> list[str]:
+        """Wait until ``count`` messages are posted; returns ``posts()``. With a ``clock``,
+        fake time moves while waiting (as ``posts_on``), so the bot's timers come due."""
+
+    def shown(self, room: str) -> list[str]:
+        """Each first message in ``room``: all the text it shows, as a reader sees it."""
+
+    def caller(self, room: str) -> Caller:
+        """Someone typing a command in ``room``, as the platform's front end reports them."""
+
+    def mentions(self, room: str) -> list[str]:
+        """Whom the first message in ``room`` would notify, read the way the platform
+        reads mentions."""
+
+
+def strings(body: Any) -> str:
+    """Every string in a JSON body, one a line: what a message can show."""
+    if isinstance(body, dict):
+        return "\n".join(strings(v) for v in body.values())
+    if isinstance(body, list):
+        return "\n".join(strings(v) for v in body)
+    return body if isinstance(body, str) else ""
+
+
+async def posted(
+    posts: Callable[[], list[str]],
+    count: int,
+    timeout: float,
+    clock: FakeClock | None,
+    step: float = 0.05,
+) -> list[str]:
+    """``posts()`` once it holds ``count`` messages, moving ``clock`` (if any) meanwhile."""
+
+    async def arrived() -> list[str]:
+        return found if len(found := posts()) >= count else []
+
+    try:
+        result: list[str] = await eventually(arrived, timeout, clock=clock, step=step)
+    except AssertionError as timed_out:
+        raise AssertionError(f"{len(posts())} of {count} posted: {timed_out}") from None
+    return result
 
 
 class SlackChat:
@@ -54,6 +110,9 @@ class SlackChat:
 
     def config(self) -> dict[str, Any]:
         return {"slack": {"bot_token": self.fake.token, "api_url": self.fake.url}}
+
+    def use_clock(self, clock: FakeClock) -> None:
+        self.fake.clock = clock.monotonic
 
     def target(self, room: str) -> dict[str, str]:
         return {"slack": f"#{room}"}
@@ -85,10 +144,27 @@ class SlackChat:
     def gone_next(self) -> None:
         self.fake.fail_next(error="message_not_found")
 
-    async def wait_for(self, count: int, timeout: float = 10) -> list[str]:
-        await self.fake.wait_for(count, timeout=timeout)
-        return self.posts()
+    def shown(self, room: str) -> list[str]:
+        bodies = [c.body for c in self.fake.posts() if c.body["channel"] == f"#{room}"]
+        return [SlackMarkup().unescape(strings(b)) for b in bodies if "thread_ts" not in b]
 
+    def caller(self, room: str) -> Caller:
+        channel = self.fake.channel_id(f"#{room}")
+        return Caller("slack", "U0ALICE", "alice", channel, room, workspace="T0FAKE")
+
+    def mentions(self, room: str) -> list[str]:
+        [first, *_] = [c for c in self.fake.posts() if c.body["channel"] == f"#{room}"]
+        return SLACK_MENTION.findall(json.dumps(first.body))
+
+    async def wait_for(
+        self, count: int, timeout: float = 10, clock: FakeClock | None = None
+    ) -> list[str]:
+        return await posted(self.posts, count, timeout, clock)
+
+
+SLACK_MENTION = re.compile(r"<!(?:channel|here|everyone|subteam\^)[^>]*>|<@[UW][A-Z0-9]+[^>]*>")
+DISCORD_MENTION = re.compile(r"@everyone|@here|<@[!&]?\d+>")
+TELEGRAM_MENTION = re.compile(r"(?<!\w)@[A-Za-z]\w{4,31}")
 
 ROOM_IDS = {"ops": "1001", "eng": "1002", "ci": "1003"}
 
@@ -101,6 +177,9 @@ class DiscordChat:
 
     def config(self) -> dict[str, Any]:
         return {"discord": {"api_url": self.fake.url, "bot_token": BOT_TOKEN}}
+
+    def use_clock(self, clock: FakeClock) -> None:
+        self.fake.clock = clock.monotonic
 
     def target(self, room: str) -> dict[str, str]:
         return {"discord": ROOM_IDS[room]}
@@ -138,9 +217,213 @@ class DiscordChat:
             status=404, body={"code": 10008, "message": "Unknown Message"}, match="PATCH"
         )
 
-    async def wait_for(self, count: int, timeout: float = 10) -> list[str]:
-        await self.fake.wait_until(lambda: len(self.posts()) >= count, timeout)
-        return self.posts()
+    def shown(self, room: str) -> list[str]:
+        return [DiscordMarkup().unescape(strings(b)) for b in self._delivered("POST", room)]
+
+    def caller(self, room: str) -> Caller:
+        return Caller("discord", "4242", "alice", ROOM_IDS[room], room, workspace=GUILD)
+
+    def mentions(self, room: str) -> list[str]:
+        first = self._delivered("POST", room)[0]
+        if first.get("allowed_mentions") == {"parse": []}:
+            return []  # Discord notifies nobody, whatever the text says
+        return DISCORD_MENTION.findall(json.dumps(first))
+
+    async def wait_for(
+        self, count: int, timeout: float = 10, clock: FakeClock | None = None
+    ) -> list[str]:
+        return await posted(self.posts, count, timeout, clock)
+
+
+MATTERMOST_MENTION = re.compile(r"@[A-Za-z]")
+CHANNEL_IDS = {room: f"{room}channel".ljust(26, "0") for room in ("ops", "eng", "ci")}
+
+
+class MattermostChat:
+    name = "mattermost"
+
+    def __init__(self, fake: FakeMattermost) -> None:
+        self.fake = fake
+
+    def config(self) -> dict[str, Any]:
+        return {"mattermost": {"url": self.fake.url, "bot_token": MATTERMOST_TOKEN}}
+
+    def use_clock(self, clock: FakeClock) -> None:
+        self.fake.clock = clock.monotonic
+
+    def target(self, room: str) -> dict[str, str]:
+        return {"mattermost": CHANNEL_IDS[room]}
+
+    @staticmethod
+    def _attachment(body: dict[str, Any]) -> dict[str, Any]:
+        attachments: list[dict[str, Any]] = body["props"]["attachments"]
+        return attachments[0]
+
+    def _title(self, body: dict[str, Any]) -> str:
+        return MattermostMarkup().unescape(str(self._attachment(body)["title"]))
+
+    def posts(self, room: str | None = None) -> list[str]:
+        channel = CHANNEL_IDS[room] if room else None
+        return [self._title(p.versions[0]) for p in self.fake.roots(channel)]
+
+    def listing(self, room: str) -> str:
+        [first, *_] = self.fake.roots(CHANNEL_IDS[room])
+        return json.dumps(first.versions[0], ensure_ascii=False)
+
+    def edits(self) -> list[str]:
+        return [self._title(c.body) for c in self.fake.delivered("PUT")]
+
+    def calls(self) -> list[str]:
+        names = {"POST": "post", "PUT": "update"}
+        return [names[c.method] + (":failed" if c.status >= 300 else "") for c in self.fake.calls]
+
+    def fail_next(self, times: int = 1, room: str | None = None) -> None:
+        self.fake.fail_next(times, status=503, match=CHANNEL_IDS[room] if room else "")
+
+    def gone_next(self) -> None:
+        self.fake.fail_next(status=404, match="PUT")
+
+    async def wait_for(
+        self, count: int, timeout: float = 10, clock: FakeClock | None = None
+    ) -> list[str]:
+        return await posted(self.posts, count, timeout, clock)
+
+    def shown(self, room: str) -> list[str]:
+        roots = self.fake.roots(CHANNEL_IDS[room])
+        return [MattermostMarkup().unescape(strings(p.versions[0])) for p in roots]
+
+    def caller(self, room: str) -> Caller:
+        user, channel = "alice0user0id00000000000000", CHANNEL_IDS[room]
+        return Caller("mattermost", user, "alice", channel, room, workspace=TEAM_ID)
+
+    def mentions(self, room: str) -> list[str]:
+        return MATTERMOST_MENTION.findall(self.listing(room))
+
+
+CHAT_IDS = {"ops": "-1001001", "eng": "-1001002", "ci": "-1001003"}
+"""Supergroups, as most teams' chats are: the slower group pace applies."""
+
+
+class TelegramChat:
+    name = "telegram"
+
+    def __init__(self, fake: FakeTelegram) -> None:
+        self.fake = fake
+
+    def config(self) -> dict[str, Any]:
+        return {"telegram": {"api_url": self.fake.url, "bot_token": TELEGRAM_TOKEN}}
+
+    def use_clock(self, clock: FakeClock) -> None:
+        self.fake.clock = clock.monotonic
+
+    def target(self, room: str) -> dict[str, str]:
+        return {"telegram": CHAT_IDS[room]}
+
+    @staticmethod
+    def _title(body: dict[str, Any]) -> str:
+        """The first line as a reader sees it (the headline, else the title)."""
+        return TelegramMarkup().unescape(parse_html(str(body["text"]))[0].splitlines()[0])
+
+    def posts(self, room: str | None = None) -> list[str]:
+        chat = CHAT_IDS[room] if room else None
+        return [self._title(m.versions[0]) for m in self.fake.roots(chat)]
+
+    def listing(self, room: str) -> str:
+        [first, *_] = self.fake.roots(CHAT_IDS[room])
+        return parse_html(str(first.versions[0]["text"]))[0]
+
+    def edits(self) -> list[str]:
+        return [self._title(c.body) for c in self.fake.delivered("editMessageText")]
+
+    def calls(self) -> list[str]:
+        names = {"sendMessage": "post", "editMessageText": "update"}
+        return [
+            names[c.method] + (":failed" if c.status >= 300 else "")
+            for c in self.fake.calls
+            if c.method in names
+        ]
+
+    def fail_next(self, times: int = 1, room: str | None = None) -> None:
+        chat = CHAT_IDS[room] if room else None
+        self.fake.fail_next(times, status=502, description="Bad Gateway", chat=chat)
+
+    def gone_next(self) -> None:
+        self.fake.fail_next(status=400, description="Bad Request: message to edit not found")
+
+    def shown(self, room: str) -> list[str]:
+        roots = self.fake.roots(CHAT_IDS[room])
+        return [TelegramMarkup().unescape(parse_html(m.versions[0]["text"])[0]) for m in roots]
+
+    def caller(self, room: str) -> Caller:
+        chat = CHAT_IDS[room]
+        return Caller("telegram", "4242", "alice", chat, room, workspace=chat)
+
+    def mentions(self, room: str) -> list[str]:
+        return TELEGRAM_MENTION.findall(self.listing(room))
+
+    async def wait_for(
+        self, count: int, timeout: float = 10, clock: FakeClock | None = None
+    ) -> list[str]:
+        return await posted(self.posts, count, timeout, clock)
+
+
+WORKFLOWS = {room: f"{room}workflow".ljust(32, "0") for room in ("ops", "eng", "ci")}
+
+
+class TeamsChat:
+    """A Workflows webhook per room: it posts cards and can do nothing else."""
+
+    name = "teams"
+
+    def __init__(self, fake: FakeTeams) -> None:
+        self.fake = fake
+
+    def config(self) -> dict[str, Any]:
+        return {}
+
+    def use_clock(self, clock: FakeClock) -> None:
+        self.fake.clock = clock.monotonic
+
+    def target(self, room: str) -> dict[str, str]:
+        return {"teams_webhook": self.fake.webhook_url(WORKFLOWS[room])}
+
+    def posts(self, room: str | None = None) -> list[str]:
+        cards = self.fake.cards(WORKFLOWS[room] if room else None)
+        return [TeamsMarkup().unescape(texts(card)[0]) for card in cards]
+
+    def listing(self, room: str) -> str:
+        return json.dumps(self.fake.cards(WORKFLOWS[room])[0], ensure_ascii=False)
+
+    def edits(self) -> list[str]:
+        return []  # a webhook cannot edit: every change is a post
+
+    def calls(self) -> list[str]:
+        return ["post" + (":failed" if c.status >= 300 else "") for c in self.fake.calls]
+
+    def fail_next(self, times: int = 1, room: str | None = None) -> None:
+        self.fake.fail_next(times, status=502)
+
+    def gone_next(self) -> None:
+        raise NotImplementedError("a Teams webhook edits nothing, so nothing is found gone")
+
+    async def wait_for(
+        self, count: int, timeout: float = 10, clock: FakeClock | None = None
+    ) -> list[str]:
+        return await posted(self.posts, count, timeout, clock)
+
+    def shown(self, room: str) -> list[str]:
+        cards = self.fake.cards(WORKFLOWS[room])
+        return [TeamsMarkup().unescape("\n".join(texts(card))) for card in cards]
+
+    def caller(self, room: str) -> Caller:
+        raise NotImplementedError("a Teams webhook takes no commands")
+
+    def mentions(self, room: str) -> list[str]:
+        """Teams notifies only for an ``<at>`` that an ``msteams.entities`` entry backs."""
+        card = self.fake.cards(WORKFLOWS[room])[0]
+        entities = (card.get("msteams") or {}).get("entities") or []
+        tagged = [t for text in texts(card) for t in re.findall(r"<at>.*?</at>", text)]
+        return [str(e) for e in entities if e.get("type") == "mention"] + tagged
 
 
 class RecorderChat:
@@ -151,6 +434,9 @@ class RecorderChat:
 
     def config(self) -> dict[str, Any]:
         return {}
+
+    def use_clock(self, clock: FakeClock) -> None:
+        self.recorder.clock = clock.monotonic
 
     def target(self, room: str) -> dict[str, str]:
         return {"recorder": room}
@@ -174,10 +460,16 @@ class RecorderChat:
     def gone_next(self) -> None:
         self.recorder.fail_next(MessageGone("recorder: the message was deleted"))
 
-    async def wait_for(self, count: int, timeout: float = 10) -> list[str]:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while len(self.posts()) < count:
-            assert loop.time() < deadline, f"{len(self.posts())} of {count} posted"
-            await asyncio.sleep(0.02)
-        return self.posts()
+    def shown(self, room: str) -> list[str]:
+        return [strings(m.versions[0]) for m in self.recorder.posts(room)]
+
+    def caller(self, room: str) -> Caller:
+        return Caller("recorder", "u1", "alice", room, room)
+
+    def mentions(self, room: str) -> list[str]:
+        raise NotImplementedError("the recorder is no chat: nobody is there to notify")
+
+    async def wait_for(
+        self, count: int, timeout: float = 10, clock: FakeClock | None = None
+    ) -> list[str]:
+        return await posted(self.posts, count, timeout, clock)

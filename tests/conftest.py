@@ -11,7 +11,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import asyncpg
@@ -25,9 +25,15 @@ from bot.cli import simulate
 from bot.config.settings import Settings
 from tests.fakes.clock import FakeClock
 from tests.fakes.discord import FakeDiscord
+from tests.fakes.mattermost import FakeMattermost
 from tests.fakes.recorder import Recorder
 from tests.fakes.slack import FakeSlack
+from tests.fakes.teams import FakeTeams
+from tests.fakes.telegram import FakeTelegram
 from tests.processes import free_port, kill_leftovers
+
+if TYPE_CHECKING:
+    from tests.chats import Chat
 
 GITHUB_SECRET = "It's a Secret to Everybody"
 SLACK_TOKEN = "xoxb-test-token"
@@ -106,11 +112,76 @@ async def fake_discord() -> AsyncIterator[FakeDiscord]:
 
 
 @pytest.fixture
+async def fake_telegram() -> AsyncIterator[FakeTelegram]:
+    fake = FakeTelegram()
+    async with on_loopback(fake.app) as server:
+        fake.url = str(server.make_url("")).rstrip("/")
+        yield fake
+
+
+@pytest.fixture
+async def fake_mattermost() -> AsyncIterator[FakeMattermost]:
+    fake = FakeMattermost()
+    async with on_loopback(fake.app) as server:
+        fake.url = str(server.make_url("")).rstrip("/")
+        yield fake
+
+
+@pytest.fixture
+async def fake_teams() -> AsyncIterator[FakeTeams]:
+    fake = FakeTeams()
+    async with on_loopback(fake.app) as server:
+        fake.url = str(server.make_url("")).rstrip("/")
+        yield fake
+
+
+@pytest.fixture
 def recorder() -> Iterator[Recorder]:
     """A third chat platform, registered for the test: see tests/fakes/recorder.py."""
     made = Recorder()
     with registered(made.platform()):
         yield made
+
+
+CHATS = ["slack", "discord", "mattermost", "telegram", "recorder"]
+"""Platforms that edit and thread: every conversation and storm scenario runs on each."""
+
+
+def chat_view(request: pytest.FixtureRequest, name: str, clock: FakeClock) -> Chat:
+    # Imported here: tests/chats.py uses this module's helpers.
+    from tests.chats import (
+        DiscordChat,
+        MattermostChat,
+        RecorderChat,
+        SlackChat,
+        TeamsChat,
+        TelegramChat,
+    )
+
+    views: dict[str, Callable[[], Chat]] = {
+        "slack": lambda: SlackChat(request.getfixturevalue("fake_slack")),
+        "discord": lambda: DiscordChat(request.getfixturevalue("fake_discord")),
+        "mattermost": lambda: MattermostChat(request.getfixturevalue("fake_mattermost")),
+        "telegram": lambda: TelegramChat(request.getfixturevalue("fake_telegram")),
+        "teams": lambda: TeamsChat(request.getfixturevalue("fake_teams")),
+        "recorder": lambda: RecorderChat(request.getfixturevalue("recorder")),
+    }
+    made = views[name]()
+    made.use_clock(clock)
+    return made
+
+
+@pytest.fixture(params=CHATS)
+def chat(request: pytest.FixtureRequest, clock: FakeClock) -> Chat:
+    """Each platform in turn (tests/chats.py): a scenario written once runs on every one.
+    Its fake counts in the test's fake time, as a bot given ``clock`` does."""
+    return chat_view(request, request.param, clock)
+
+
+@pytest.fixture(params=[*CHATS, "teams"])
+def poster(request: pytest.FixtureRequest, clock: FakeClock) -> Chat:
+    """Every platform, those that can only post (a Teams webhook) too."""
+    return chat_view(request, request.param, clock)
 
 
 def discord_section(fake: FakeDiscord, bot_token: str = "") -> dict[str, str]:
@@ -159,6 +230,32 @@ async def fresh_schema(server_url: str) -> AsyncIterator[str]:
         await conn.close()
 
 
+_WORKER_DATABASES: dict[str, str] = {}
+
+
+async def worker_database(server_url: str) -> str:
+    """``server_url``, or under pytest-xdist a database of this worker's own beside it
+    (made on first use). NOTIFY reaches every listener of a database whatever its
+    schema, so workers sharing one would wake each other's stores."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker:
+        return server_url
+    if server_url not in _WORKER_DATABASES:
+        parts = urlsplit(server_url)
+        name = f"{parts.path.lstrip('/') or 'postgres'}_{worker}"
+        conn = await asyncpg.connect(server_url)
+        try:
+            if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+                with contextlib.suppress(
+                    asyncpg.DuplicateDatabaseError, asyncpg.UniqueViolationError
+                ):
+                    await conn.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await conn.close()
+        _WORKER_DATABASES[server_url] = urlunsplit(parts._replace(path=f"/{name}"))
+    return _WORKER_DATABASES[server_url]
+
+
 @pytest.fixture
 async def postgres_url() -> AsyncIterator[str]:
     """A fresh schema on the test server for each test: tests never meet."""
@@ -167,7 +264,7 @@ async def postgres_url() -> AsyncIterator[str]:
             "PostgreSQL tests need a server: set BOT_TEST_POSTGRES_URL "
             "(e.g. postgresql://postgres@127.0.0.1:5432/test)"
         )
-    async with fresh_schema(POSTGRES_URL) as url:
+    async with fresh_schema(await worker_database(POSTGRES_URL)) as url:
         yield url
 
 

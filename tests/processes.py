@@ -105,8 +105,11 @@ class BotProcess:
     def url(self) -> str:
         return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
-    async def start(self, timeout: float = 15, *, stallable: bool = False) -> None:
-        """Start and wait for ``/healthz``; ``stallable`` logs through a ``LogPipe``."""
+    async def start(self, timeout: float = 90, *, stallable: bool = False) -> None:
+        """Start and wait for ``/healthz``; ``stallable`` logs through a ``LogPipe``.
+
+        The wait is generous: a start takes under two CPU seconds, but on a shared
+        machine running two test workers it has been seen to take twenty."""
         if stallable:
             self.log_pipe = LogPipe(self.log)
             self._spawn(self.log_pipe.write_fd)

@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import eventually, on_loopback
 from tests.fakes.apis import PAGERDUTY_FORBIDDEN, fake_pagerduty
-from tests.fakes.discord import FakeDiscord, Posted
+from tests.fakes.discord import GUILD, FakeDiscord, Posted
 from tests.senders import PAGERDUTY_SECRET
 from tests.test_actions_slack import incident
 from tests.test_discord_commands import APPLICATION, CHANNEL, config, signed
@@ -56,7 +56,7 @@ def component(custom_id: str, message: Posted, user: str = "4242") -> bytes:
             "application_id": APPLICATION,
             "token": "interaction-token",
             "version": 1,
-            "guild_id": "5555",
+            "guild_id": GUILD,
             "channel_id": CHANNEL,
             "member": {"user": {"id": user, "username": "alice", "global_name": "Alice"}},
             "message": {"id": message.id, "channel_id": CHANNEL},

@@ -14,8 +14,12 @@ from bot.commands import Caller, CommandCore
 from bot.intake.web import COMMANDS, STORE
 from tests.conftest import base_config, eventually, fixture_bytes, github_headers
 
-IN_ENG = Caller("slack", "U1", "alice", "CENG", "eng")
-IN_OPS = Caller("slack", "U2", "bob", "COPS", "ops")
+TEAM = "T0FAKE"
+"""The fake Slack's workspace (its auth.test answer): commands are bound to it."""
+ADMIN_U1 = {"admins": ["U1"]}
+"""Routing, replay and test need an admin: U1 (alice, in #eng) is one."""
+IN_ENG = Caller("slack", "U1", "alice", "CENG", "eng", workspace=TEAM)
+IN_OPS = Caller("slack", "U2", "bob", "COPS", "ops", workspace=TEAM)
 
 
 def pull_request(action: str = "opened", **changes: Any) -> bytes:
@@ -102,7 +106,7 @@ async def test_mute_keeps_events_back_and_unmute_posts_one_digest(tmp_path, fake
 
 
 async def test_replay_posts_a_muted_event(tmp_path, fake_slack, make_bot):
-    bot = await start(make_bot, tmp_path, fake_slack)
+    bot = await start(make_bot, tmp_path, fake_slack, commands=ADMIN_U1)
     await bot.command("mute github")
     muted = await bot.hook(pull_request())
     await fake_slack.wait_for(1)  # the announcement only
@@ -127,14 +131,16 @@ async def test_a_mute_covers_only_its_own_channel(tmp_path, fake_slack, make_bot
 async def test_mute_matches_a_target_written_as_channel_id(tmp_path, fake_slack, make_bot):
     targets = {"eng": {"slack": "CENG"}}
     bot = await start(make_bot, tmp_path, fake_slack, targets=targets)
-    await bot.command("mute repo=Codertocat/*", Caller("slack", "U1", "alice", "CENG", "eng"))
+    await bot.command(
+        "mute repo=Codertocat/*", Caller("slack", "U1", "alice", "CENG", "eng", workspace=TEAM)
+    )
 
     assert await bot.outcome(await bot.hook(pull_request())) == "muted"
 
 
 async def test_mute_everywhere_and_reroute_need_an_admin(tmp_path, fake_slack, make_bot):
     bot = await start(make_bot, tmp_path, fake_slack, commands={"admins": ["UBOSS"]})
-    boss = Caller("slack", "UBOSS", "boss", "CENG", "eng")
+    boss = Caller("slack", "UBOSS", "boss", "CENG", "eng", workspace=TEAM)
 
     assert "only admins may mute everywhere" in await bot.command("mute github everywhere")
     assert "only admins may route" in await bot.command("route github to <#CWEB|web>")
@@ -147,14 +153,15 @@ async def test_mute_everywhere_and_reroute_need_an_admin(tmp_path, fake_slack, m
 
 
 async def test_reroute_moves_events_and_unroute_restores_them(tmp_path, fake_slack, make_bot):
-    bot = await start(make_bot, tmp_path, fake_slack)
+    bot = await start(make_bot, tmp_path, fake_slack, commands=ADMIN_U1)
 
     reply = await bot.command("route github repo=Codertocat/Hello-World to <#CWEB|web>")
     assert "Rerouted r1" in reply and "#web" in reply
     moved = await bot.hook(pull_request())
     [post] = await fake_slack.wait_for(1)
     assert post.body["channel"] == "CWEB"
-    assert "rerouted by r1" in await bot.command(f"why {moved}")
+    in_web = Caller("slack", "U3", "carol", "CWEB", "web", workspace=TEAM)
+    assert "rerouted by r1" in await bot.command(f"why {moved}", in_web)  # where it went
 
     assert "Removed r1" in await bot.command("unroute r1")
     await bot.hook(pull_request("reopened"))
@@ -163,9 +170,9 @@ async def test_reroute_moves_events_and_unroute_restores_them(tmp_path, fake_sla
 
 
 async def test_a_mute_in_the_new_channel_covers_rerouted_events(tmp_path, fake_slack, make_bot):
-    bot = await start(make_bot, tmp_path, fake_slack)
+    bot = await start(make_bot, tmp_path, fake_slack, commands=ADMIN_U1)
     await bot.command("route github to <#CWEB|web>")
-    await bot.command("mute github", Caller("slack", "U3", "carol", "CWEB", "web"))
+    await bot.command("mute github", Caller("slack", "U3", "carol", "CWEB", "web", workspace=TEAM))
 
     event = await bot.hook(pull_request())
 
@@ -204,7 +211,7 @@ async def test_until_resolved_ends_with_the_conversation(tmp_path, fake_slack, m
 
 
 async def test_test_posts_through_the_outbox(tmp_path, fake_slack, make_bot):
-    bot = await start(make_bot, tmp_path, fake_slack)
+    bot = await start(make_bot, tmp_path, fake_slack, commands=ADMIN_U1)
 
     assert "Test message queued for #eng" in await bot.command("test")
 
@@ -224,7 +231,7 @@ async def test_muted_events_are_counted_in_metrics(tmp_path, fake_slack, make_bo
 
 
 async def test_a_reroute_for_a_while_expires(tmp_path, fake_slack, make_bot):
-    bot = await start(make_bot, tmp_path, fake_slack)
+    bot = await start(make_bot, tmp_path, fake_slack, commands=ADMIN_U1)
     assert "for 1s" in await bot.command("route github to <#CWEB|web> for 1s")
     await bot.hook(pull_request())
     [moved] = await fake_slack.wait_for(1)
@@ -246,4 +253,4 @@ async def test_why_names_each_matched_route_once(tmp_path, fake_slack, make_bot)
 
     why = await bot.command(f"why {await bot.hook(pull_request())}")
 
-    assert "matched route(s) 1 -> eng, ops" in why
+    assert why.count("matched route 1 (every event -> eng, ops) -> eng, ops") == 1

@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from bot.chat.mattermost.markup import MattermostMarkup
+from bot.chat.telegram.markup import TelegramMarkup
 from bot.intake.web import STORE
 from bot.pipeline.conversations import plan, thread_reply
 from bot.render.outcomes import AMBER, BLUE, CRITICAL, GREEN, PURPLE, RED
@@ -26,11 +28,17 @@ from tests.conftest import (
     github_headers,
 )
 from tests.fakes.discord import BOT_TOKEN, FakeDiscord
+from tests.fakes.mattermost import BOT_TOKEN as MATTERMOST_TOKEN
+from tests.fakes.mattermost import FakeMattermost
 from tests.fakes.recorder import Recorder
 from tests.fakes.slack import FakeSlack
+from tests.fakes.telegram import BOT_TOKEN as TELEGRAM_TOKEN
+from tests.fakes.telegram import FakeTelegram, parse_html
 from tests.senders import ALERTMANAGER_TOKEN, PAGERDUTY_SECRET, bearer, pagerduty
 
 CHANNEL = "112233445566778899"
+TELEGRAM_CHAT = "-1001234567890"
+MATTERMOST_CHANNEL = "4xp9fdt8jpgfmkwbn7rd5yqe3a"
 
 # -- the rules, without I/O ---------------------------------------------------------
 
@@ -220,6 +228,26 @@ def on_discord(fake: FakeDiscord) -> list[Shown]:
     ]
 
 
+def on_mattermost(fake: FakeMattermost) -> list[Shown]:
+    return [
+        Shown(
+            [json.dumps(v, ensure_ascii=False) for v in root.versions],
+            [json.dumps(r, ensure_ascii=False) for r in root.replies],
+        )
+        for root in fake.roots()
+    ]
+
+
+def on_telegram(fake: FakeTelegram) -> list[Shown]:
+    return [
+        Shown(
+            [json.dumps(v, ensure_ascii=False) for v in root.versions],
+            [json.dumps(r, ensure_ascii=False) for r in root.replies],
+        )
+        for root in fake.roots()
+    ]
+
+
 def on_recorder(recorder: Recorder) -> list[Shown]:
     return [
         Shown(
@@ -238,27 +266,100 @@ class Platform:
     threads: bool
     """Whether follow-ups reply in a thread (a webhook message has none until a person
     starts one: there the edit alone shows the change)."""
+    delete_all: Callable[[], None]
+    """Someone deletes every message posted so far."""
+    colours: bool = True
+    """Whether messages carry a colour bar (a Telegram message has none)."""
 
 
-@pytest.fixture(params=["slack", "discord-channel", "discord-webhook", "recorder"])
-def platform(request, fake_slack, fake_discord) -> Platform:
+@pytest.fixture(
+    params=[
+        "slack",
+        "discord-channel",
+        "discord-webhook",
+        "mattermost",
+        "telegram",
+        "telegram-topic",
+        "recorder",
+    ]
+)
+def platform(request, fake_slack, fake_discord, fake_mattermost, fake_telegram) -> Platform:
     if request.param == "recorder":  # registered from the tests alone
         recorder = request.getfixturevalue("recorder")
-        return Platform("recorder", {"recorder": "room"}, lambda: on_recorder(recorder), True)
+        return Platform(
+            "recorder",
+            {"recorder": "room"},
+            lambda: on_recorder(recorder),
+            True,
+            recorder.messages.clear,
+        )
     if request.param == "slack":
-        return Platform("slack", {"slack": "#eng"}, lambda: on_slack(fake_slack), True)
+        return Platform(
+            "slack",
+            {"slack": "#eng"},
+            lambda: on_slack(fake_slack),
+            True,
+            fake_slack.messages.clear,
+        )
     if request.param == "discord-channel":
-        return Platform("discord", {"discord": CHANNEL}, lambda: on_discord(fake_discord), True)
+        return Platform(
+            "discord",
+            {"discord": CHANNEL},
+            lambda: on_discord(fake_discord),
+            True,
+            fake_discord.messages.clear,
+        )
+    if request.param == "mattermost":
+        target = {"mattermost": MATTERMOST_CHANNEL}
+        return Platform(
+            "mattermost",
+            target,
+            lambda: on_mattermost(fake_mattermost),
+            True,
+            fake_mattermost.posts.clear,
+        )
+    if request.param.startswith("telegram"):
+        target = {"telegram": TELEGRAM_CHAT}
+        if request.param == "telegram-topic":
+            target["topic"] = 42
+        return Platform(
+            "telegram",
+            target,
+            lambda: on_telegram(fake_telegram),
+            True,
+            fake_telegram.messages.clear,
+            colours=False,
+        )
     return Platform(
-        "discord", {"discord_webhook": DISCORD_WEBHOOK}, lambda: on_discord(fake_discord), False
+        "discord",
+        {"discord_webhook": DISCORD_WEBHOOK},
+        lambda: on_discord(fake_discord),
+        False,
+        fake_discord.messages.clear,
     )
 
 
-def config_for(tmp_path, target: dict[str, str], fake_slack, fake_discord, **route: Any):
+def config_for(
+    tmp_path,
+    target: dict[str, Any],
+    fake_slack,
+    fake_discord,
+    fake_telegram=None,
+    fake_mattermost=None,
+    **route: Any,
+):
     config = base_config(
         tmp_path,
         fake_slack.url,
         discord=discord_section(fake_discord, BOT_TOKEN),
+        mattermost={
+            "url": fake_mattermost.url if fake_mattermost else "",
+            "bot_token": MATTERMOST_TOKEN,
+        },
+        telegram={
+            "api_url": fake_telegram.url if fake_telegram else "",
+            "bot_token": TELEGRAM_TOKEN,
+        },
         targets={"t": target},
         routes=[{"to": ["t"], **route}],
         delivery={"retry_base": "0.05s"},
@@ -271,12 +372,14 @@ Send = Callable[[tuple[str, bytes, dict[str, str]]], Awaitable[list[DeliveryReco
 
 
 @pytest.fixture
-def bot_for(make_bot, tmp_path, fake_slack, fake_discord, clock):
+def bot_for(make_bot, tmp_path, fake_slack, fake_discord, fake_telegram, fake_mattermost, clock):
     """A bot posting to one target, and ``send``: post a webhook, wait until delivered
     (on fake time, so ``group_wait`` and retries pass without real waiting)."""
 
     async def make(target: dict[str, str], **route: Any) -> Send:
-        config = config_for(tmp_path, target, fake_slack, fake_discord, **route)
+        config = config_for(
+            tmp_path, target, fake_slack, fake_discord, fake_telegram, fake_mattermost, **route
+        )
         bot = await make_bot(config, clock)
 
         async def send(request: tuple[str, bytes, dict[str, str]]) -> list[DeliveryRecord]:
@@ -304,11 +407,20 @@ def first_line(shown: str) -> str:
     if "embeds" in body:
         embed = body["embeds"][0]
         return str(embed.get("author", {}).get("name") or embed.get("description", ""))
+    if "props" in body:  # Mattermost: the post's message
+        return MattermostMarkup().unescape(str(body["message"]))
+    if body.get("parse_mode") == "HTML":  # Telegram: the first line shown
+        return TelegramMarkup().unescape(parse_html(body["text"])[0].splitlines()[0])
     return str(body["headline"] if "headline" in body else body["text"])
 
 
-def colour(shown: str) -> str:
+def colour(shown: str) -> str | None:
+    """The colour bar, where the platform draws one (Telegram has none)."""
     body = json.loads(shown)
+    if body.get("parse_mode") == "HTML":
+        return None
+    if "props" in body:
+        return str(body["props"]["attachments"][0]["color"])
     if "embeds" in body:
         return f"#{body['embeds'][0]['color']:06X}"
     return str(body["attachments"][0]["color"] if "attachments" in body else body["color"])
@@ -330,7 +442,8 @@ async def test_pull_request_opened_then_merged(platform, bot_for):
     assert len(message.versions) == 2
     assert first_line(message.versions[0]) == "🔵 Opened by Codertocat · changes → master"
     assert first_line(message.now) == "🟣 Merged by Codertocat into master"
-    assert colour(message.versions[0]) == BLUE and colour(message.now) == PURPLE
+    if platform.colours:
+        assert colour(message.versions[0]) == BLUE and colour(message.now) == PURPLE
     assert len(message.replies) == replies_expected(platform, 1)
     for reply in message.replies:
         assert first_line(reply) == "🟣 Merged by Codertocat · 45s after opening"
@@ -351,7 +464,8 @@ async def test_pagerduty_incident_triggered_acknowledged_resolved(platform, bot_
         "👀 Acknowledged by PIG 208 · high urgency · pig208",
         "✅ Resolved by PIG 208 · high urgency · pig208",
     ]
-    assert [colour(v) for v in message.versions] == [RED, AMBER, GREEN]
+    if platform.colours:
+        assert [colour(v) for v in message.versions] == [RED, AMBER, GREEN]
     assert "Resolved by" in message.now
     assert len(message.replies) == replies_expected(platform, 2)
     if platform.threads:
@@ -370,7 +484,8 @@ async def test_alertmanager_group_firing_then_resolved(platform, bot_for):
     assert len(message.versions) == 2
     assert first_line(message.versions[0]) == "🚨 Firing · critical · 2 alerts"
     assert first_line(message.now) == "✅ Resolved · critical"
-    assert colour(message.versions[0]) == CRITICAL and colour(message.now) == GREEN
+    if platform.colours:
+        assert colour(message.versions[0]) == CRITICAL and colour(message.now) == GREEN
     for reply in message.replies:
         assert first_line(reply).startswith("✅ Resolved · fired for ")
     assert len(message.replies) == replies_expected(platform, 1)
@@ -448,20 +563,12 @@ async def test_a_follow_up_whose_first_message_died_posts_the_current_state(bot_
     assert merged.ref["action"] == "started"
 
 
-@pytest.mark.parametrize("where", ["slack", "discord-channel"])
-async def test_a_deleted_first_message_is_replaced_by_a_new_one(
-    bot_for, fake_slack, fake_discord, where
-):
-    target = {"slack": "#eng"} if where == "slack" else {"discord": CHANNEL}
-    send = await bot_for(target)
+async def test_a_deleted_first_message_is_replaced_by_a_new_one(platform, bot_for):
+    send = await bot_for(platform.config)
     await send(incident("triggered"))
-    if where == "slack":
-        fake_slack.messages.clear()
-    else:
-        fake_discord.messages.clear()
+    platform.delete_all()
     [acknowledged] = await send(incident("acknowledged"))
-    shown = on_slack(fake_slack) if where == "slack" else on_discord(fake_discord)
-    [message] = shown
+    [message] = platform.shown()
     assert len(message.versions) == 1 and "acknowledged" in message.now
     assert acknowledged.ref["action"] == "started"
 
@@ -519,17 +626,29 @@ async def test_a_webhook_replies_in_a_thread_a_person_started(bot_for, fake_disc
     assert [c.query["wait"] for c in posted_in_thread] == ["true", "true"]
 
 
-async def test_the_conversation_survives_a_restart(make_bot, tmp_path, fake_slack, fake_discord):
-    config = config_for(tmp_path, {"slack": "#eng"}, fake_slack, fake_discord)
+async def test_the_conversation_survives_a_restart(
+    make_bot, tmp_path, platform, fake_slack, fake_discord, fake_telegram, fake_mattermost
+):
+    config = config_for(
+        tmp_path, platform.config, fake_slack, fake_discord, fake_telegram, fake_mattermost
+    )
     first = await make_bot(config)
     path, body, headers = pr_opened()
     await first.post(path, data=body, headers=headers)
-    await fake_slack.wait_for(1)
+
+    async def posted() -> list[Shown]:
+        return platform.shown()
+
+    await eventually(posted)
     await first.close()
 
     second = await make_bot(config)
     path, body, headers = pr_merged()
     await second.post(path, data=body, headers=headers)
-    await fake_slack.wait_for(1, "chat.update")
-    [message] = on_slack(fake_slack)
+
+    async def edited() -> list[Shown]:
+        shown = platform.shown()
+        return shown if shown and len(shown[0].versions) == 2 else []
+
+    [message] = await eventually(edited)
     assert "merged by Codertocat" in message.now

@@ -21,11 +21,12 @@ from tests.conftest import (
     eventually,
     github_headers,
 )
-from tests.fakes.discord import BOT_TOKEN
+from tests.fakes.discord import BOT_TOKEN, GUILD
 from tests.test_commands import pull_request
 
 KEY = SigningKey.generate()
 CHANNEL = "112233445566778899"
+PR_TITLE = "#2 Update the README with new information."  # pull request #2's card title
 APPLICATION = "998877665544332211"
 
 
@@ -61,7 +62,7 @@ def interaction(sub: str, user: str = "4242", **options: Any) -> bytes:
             "application_id": APPLICATION,
             "token": "interaction-token",
             "version": 1,
-            "guild_id": "5555",
+            "guild_id": GUILD,
             "channel_id": CHANNEL,
             "channel": {"id": CHANNEL, "name": "alerts", "type": 0},
             "member": {"user": {"id": user, "username": "alice", "global_name": "Alice"}},
@@ -147,8 +148,9 @@ async def test_mute_suppresses_and_unmute_restores_with_a_digest(tmp_path, fake_
         lambda: len(fake_discord.roots()) == 3 and fake_discord.roots()
     )
     texts = [json.dumps(m.versions[-1]) for m in roots]
-    assert "while muted" in texts[1] and "Pull request #2" in texts[1]
-    assert "Pull request #2" in texts[2] and all(m.channel_id == CHANNEL for m in roots)
+    # The digest lists what was held back by card title; the reopened post is PR #2's card.
+    assert "while muted" in texts[1] and PR_TITLE in texts[1]
+    assert roots[2].title == PR_TITLE and all(m.channel_id == CHANNEL for m in roots)
 
 
 async def test_options_errors_and_permissions(tmp_path, fake_discord, make_bot):
@@ -247,6 +249,7 @@ async def test_a_channel_mute_covers_a_webhook_target_posting_there(
     settings = config(tmp_path, fake_discord)
     settings["targets"] = {"hooked": {"discord_webhook": DISCORD_WEBHOOK}}
     settings["routes"] = [{"to": ["hooked"]}]
+    settings["discord"]["guild_ids"] = [GUILD]  # no channel target to learn the guild from
     bot = await make_bot(settings)
     webhook_channel = fake_discord.channel_of(DISCORD_WEBHOOK_ID)
     await fake_discord.wait_until(lambda: fake_discord.lookups)

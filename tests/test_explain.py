@@ -41,9 +41,13 @@ to = ["ops", "hook"]
 """
 
 
-async def explain(tmp_path: Path, slack_url: str, *args: str) -> tuple[int, str, str]:
+async def explain(
+    tmp_path: Path, slack_url: str, *args: str, config_text: str = CONFIG
+) -> tuple[int, str, str]:
     config = tmp_path / "bot.toml"
-    config.write_text(CONFIG.format(db=tmp_path / "bot.db", token=SLACK_TOKEN, slack=slack_url))
+    config.write_text(
+        config_text.format(db=tmp_path / "bot.db", token=SLACK_TOKEN, slack=slack_url)
+    )
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -88,7 +92,9 @@ async def test_explain_shows_event_routes_targets_and_messages(tmp_path, fake_sl
 
 
 async def test_explain_says_why_nothing_would_be_posted(tmp_path, fake_slack):
-    star = fixture_path("github/star__created.json")
+    # Saved from a sender, not a shipped sample: no samples.toml says its headers.
+    star = tmp_path / "star.json"
+    star.write_bytes(fixture_path("github/star__created.json").read_bytes())
 
     header = ("--header", "X-GitHub-Event: star")
     code, unrouted, _ = await explain(
@@ -125,3 +131,14 @@ async def test_explain_shows_a_discord_webhook_without_its_token(tmp_path, fake_
     assert code == 0, err
     assert "-> hook: discord https://discord.com/api/webhooks/1234/… (lifecycle" in out
     assert "SECRET" not in out
+
+
+async def test_explain_reads_a_shipped_sample_with_its_own_headers(tmp_path, fake_slack):
+    sample = ROOT / "bot/providers/github/samples/pull_request__opened.json"
+
+    code, out, err = await explain(tmp_path, fake_slack.url, str(sample), "--source", "github")
+
+    assert code == 0, err
+    assert out.startswith("event 1 of 1: pull_request.opened\n")
+    assert "Update the README with new information." in out
+    assert "[?:]" not in out

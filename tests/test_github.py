@@ -183,3 +183,24 @@ def test_push_with_an_empty_commit_message_still_renders():
     assert event.text == ""
     message = Renderer(markups=markups()).render(event, "slack")
     assert not message.text.startswith("event received; template")
+
+
+def test_push_headlines_name_the_tag_and_never_say_zero_commits():
+    renderer = Renderer(markups=markups())
+
+    def headline(edit=None) -> tuple[str, str]:
+        [event] = normalize("push", "push", edit)
+        message = renderer.render(event, "slack")
+        return message.headline, message.title
+
+    def empty(payload):
+        payload["ref"] = "refs/heads/main"
+        payload["commits"] = []
+
+    def forced(payload):
+        empty(payload)
+        payload["forced"] = True
+
+    assert headline() == ("🏷️ Codertocat pushed tag simple-tag", "Codertocat/Hello-World:simple-tag")
+    assert headline(empty) == ("🔵 Codertocat pushed to main", "Codertocat/Hello-World:main")
+    assert headline(forced)[0] == "🔵 Codertocat force-pushed to main"

@@ -37,7 +37,7 @@ from tests.senders import (
     stripe,
 )
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("hostile")]
 
 MAX_BODY = 65_536
 EXAMPLES = settings(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from ipaddress import ip_address, ip_network
 
@@ -136,6 +137,7 @@ async def test_allow_ips_must_be_networks(tmp_path):
 
 
 def test_token_bucket_burst_is_one_seconds_worth_then_refills():
+    """Verified requests spend a source's budget (``verified``), unread ones never do."""
     settings = Settings(
         sources={
             "flood": {"provider": "github", "secret": "s", "rate_limit": "5/s"},
@@ -143,18 +145,17 @@ def test_token_bucket_burst_is_one_seconds_worth_then_refills():
         }
     )
     policy = IngressPolicy(settings)
-    flood, slow = settings.sources["flood"], settings.sources["slow"]
     t = time.monotonic() + 60  # buckets start full, measured on the monotonic clock
 
-    assert [policy.admit("flood", flood, None, t) for _ in range(5)] == [None] * 5
-    refused = policy.admit("flood", flood, None, t)
+    assert [policy.verified("flood", t) for _ in range(5)] == [None] * 5
+    refused = policy.verified("flood", t)
     assert refused is not None and refused.status == 429 and refused.retry_after == 1
-    assert refused.first and not policy.admit("flood", flood, None, t).first
-    assert policy.admit("flood", flood, None, t + 0.201) is None  # 5/s: a token every 0.2 s
+    assert refused.first and not policy.verified("flood", t).first
+    assert policy.verified("flood", t + 0.201) is None  # 5/s: a token every 0.2 s
 
-    assert [policy.admit("slow", slow, None, t) for _ in range(3)] == [None] * 3
-    assert policy.admit("slow", slow, None, t).retry_after == 1
-    assert policy.admit("slow", slow, None, t + 1.05) is None
+    assert [policy.verified("slow", t) for _ in range(3)] == [None] * 3
+    assert policy.verified("slow", t).retry_after == 1
+    assert policy.verified("slow", t + 1.05) is None
 
 
 async def test_flood_on_one_source_gets_429_and_other_sources_keep_working(tmp_path, make_bot):
@@ -167,7 +168,10 @@ async def test_flood_on_one_source_gets_429_and_other_sources_keep_working(tmp_p
     bot = await make_bot(config)
 
     async def post(source: str, delivery: str):
-        response = await bot.post(f"/hooks/{source}", data=PUSH, headers=signed(delivery))
+        # Bodies differ: an identical body is a duplicate whatever its delivery id.
+        body = json.dumps({**json.loads(PUSH), "delivery": delivery}).encode()
+        headers = github_headers(body, "push", delivery)
+        response = await bot.post(f"/hooks/{source}", data=body, headers=headers)
         return response.status, response.headers.get("Retry-After")
 
     flood = [asyncio.create_task(post("flood", f"flood-{n}")) for n in range(150)]

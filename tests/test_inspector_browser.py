@@ -110,7 +110,7 @@ async def test_filter_and_replay_a_dead_delivery_in_a_browser(
     await page.wait_for_url("**notice=**")
     assert "Queued delivery 4.0/eng." in await page.get_by_role("status").inner_text()
     posts = await fake_slack.wait_for(3)
-    assert "New star" in posts[2].body["text"]
+    assert "New star" in posts[2].title
 
     # Another browser without the cookie is turned away.
     stranger = await browser.new_page()

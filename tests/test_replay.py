@@ -141,7 +141,7 @@ async def test_replaying_a_request_uses_todays_routes_and_templates(
 
     [post] = await fake_slack.wait_for(1, timeout=10)
     assert post.body["channel"] == "#eng"
-    assert post.body["text"] == "Today: [a/b] Issue #7: issue 7"
+    assert post.title == "Today: [a/b] Issue #7: issue 7"
     assert await bot.app[STORE].dead_letters() == []
 
 

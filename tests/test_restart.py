@@ -34,8 +34,8 @@ async def test_accepted_events_survive_kill_9_and_are_delivered_after_restart(tm
     try:
         await bot.start()
         posts = await fake.wait_for(8, timeout=30)
-        titles = sorted(p.body["text"] for p in posts)
-        assert titles == sorted(f"[a/b] Issue #{n}: issue {n}" for n in range(8))
+        titles = sorted(p.title for p in posts)
+        assert titles == sorted(f"Issue #{n}: issue {n}" for n in range(8))
         bot.terminate()
     finally:
         await server.close()

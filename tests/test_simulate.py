@@ -11,8 +11,9 @@ import tomllib
 import pytest
 
 from bot.cli import simulate
+from bot.commands import Caller
 from bot.config.settings import Settings
-from bot.intake.web import STORE
+from bot.intake.web import COMMANDS, STORE
 from bot.providers import PROVIDERS
 from tests.conftest import base_config, eventually
 from tests.processes import ROOT
@@ -140,8 +141,12 @@ async def run_cli(*args: str) -> tuple[int, str]:
 
 
 def write_toml(tmp_path, secret: str) -> str:
+    """A config with the store of the bots ``base_config(tmp_path)`` makes."""
     path = tmp_path / f"{secret}.toml"
-    path.write_text(f'[sources.github]\nprovider = "github"\nsecret = "{secret}"\n')
+    path.write_text(
+        f'[store]\nurl = "sqlite:///{tmp_path / "bot.db"}"\n'
+        f'[sources.github]\nprovider = "github"\nsecret = "{secret}"\n'
+    )
     return str(path)
 
 
@@ -159,8 +164,65 @@ async def test_cli_sends_a_signed_sample_that_reaches_slack(tmp_path, fake_slack
 
     assert code == 0, output
     assert "200 accepted" in output
-    [post] = await fake_slack.wait_for(1)
-    assert "Update the README with new information." in post.body["text"]
+    assert output.rstrip().endswith(".0 pull_request.opened: posted to #eng")
+    [post] = fake_slack.posts()
+    assert "Update the README with new information." in post.title
+
+
+@pytest.mark.slow
+async def test_cli_reports_a_mute_and_a_slack_that_keeps_failing(tmp_path, fake_slack, make_bot):
+    config = base_config(tmp_path, fake_slack.url)
+    config["sources"]["github"]["secret"] = "shared"
+    bot = await make_bot(config)
+    url = str(bot.make_url("/"))
+    toml = write_toml(tmp_path, "shared")
+    await bot.app[COMMANDS].run("mute github event=push in eng", Caller("cli", "ops"))
+
+    code, output = await run_cli("--config", toml, "simulate", "github", "push", "--url", url)
+    assert code == 0, output
+    assert "push: muted by m1 in #eng" in output
+
+    fake_slack.fail_next(times=1000, status=500)
+    code, output = await run_cli(
+        "--config", toml, "simulate", "github", "issues.opened", "--url", url, "--wait", "1"
+    )
+    assert code == 1, output
+    assert "issues.opened: retrying #eng: slack server error 500" in output
+    assert "not settled after 1s; python -m bot why" in output
+
+
+@pytest.mark.slow
+async def test_cli_claims_nothing_about_a_bot_whose_store_it_cannot_read(
+    tmp_path, fake_slack, make_bot
+):
+    config = base_config(tmp_path, fake_slack.url)
+    config["sources"]["github"]["secret"] = "shared"
+    bot = await make_bot(config)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+
+    code, output = await run_cli(
+        "--config", write_toml(elsewhere, "shared"), "simulate", "github", "push",
+        "--url", str(bot.make_url("/")),
+    )  # fmt: skip
+
+    assert code == 0, output
+    assert "not known here: no store at" in output and "python -m bot why" in output
+    assert not (elsewhere / "bot.db").exists()
+
+
+@pytest.mark.slow
+async def test_print_shows_the_signed_request_and_sends_nothing(tmp_path):
+    code, output = await run_cli(
+        "--config", write_toml(tmp_path, "s"), "simulate", "github", "pull_request.opened",
+        "--print", "--url", "http://127.0.0.1:9",
+    )  # fmt: skip
+
+    assert code == 0, output
+    head, _, body = output.partition("\n\n")
+    assert head.startswith("POST http://127.0.0.1:9/hooks/github\n")
+    assert "X-GitHub-Event: pull_request" in head and "X-Hub-Signature-256: sha256=" in head
+    assert json.loads(body)["action"] == "opened"
 
 
 @pytest.mark.slow

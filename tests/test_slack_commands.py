@@ -17,6 +17,7 @@ from tests.conftest import base_config, eventually, github_headers
 from tests.test_commands import pull_request
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+PR_TITLE = "#2 Update the README with new information."  # pull request #2's card title
 
 
 def slack_config(tmp_path: Any, slack_url: str, **sections: Any) -> dict[str, Any]:
@@ -83,7 +84,7 @@ async def test_mute_from_slack_suppresses_and_unmute_restores(tmp_path, fake_sla
     await fake_slack.wait_for(2)  # the digest
     await hook(bot, pull_request("reopened"), "d2")
     posts = await fake_slack.wait_for(3)
-    assert "Pull request #2" in fake_slack.text_of(posts[2])
+    assert posts[2].title == PR_TITLE
     assert posts[2].body["channel"] == "#eng"
 
 
@@ -96,7 +97,7 @@ async def _eventually_status(bot: Any) -> str:
 
 
 async def test_channels_arrive_escaped_and_reroute_follows_them(tmp_path, fake_slack, make_bot):
-    bot = await make_bot(slack_config(tmp_path, fake_slack.url))
+    bot = await make_bot(slack_config(tmp_path, fake_slack.url, commands={"admins": ["U1"]}))
 
     reply = await notify(bot, "route github to <#C0WEB|web-team>")
     assert "Rerouted r1" in reply and "#web-team" in reply
@@ -107,7 +108,7 @@ async def test_channels_arrive_escaped_and_reroute_follows_them(tmp_path, fake_s
 
 
 async def test_list_is_a_table_in_a_code_block(tmp_path, fake_slack, make_bot):
-    bot = await make_bot(slack_config(tmp_path, fake_slack.url))
+    bot = await make_bot(slack_config(tmp_path, fake_slack.url, commands={"admins": ["U1"]}))
     await notify(bot, 'mute alertname=DiskFull for 2h because "disk <swap> & logs"')
     await notify(bot, "route github repo=acme/web to <#C0WEB|web-team>")
 

@@ -80,7 +80,7 @@ async def test_processing_a_request_does_not_write_its_body_again(tmp_path):
     store = await open_store(f"sqlite:///{path}")
     try:
         for n in range(40):
-            await store.accept("github", f"d{n}", {}, body, NOW)
+            await store.accept("github", f"d{n}", {}, body + b"%d" % n, NOW)
         with sqlite3.connect(path) as db:
             db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         db.close()

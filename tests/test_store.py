@@ -74,7 +74,7 @@ def delivery(event_id: str, target: str = "eng", **fields) -> DeliveryRecord:
 
 async def accepted(store: Store, name: str) -> int:
     inbox_id, duplicate = await store.accept(
-        "github", name, {"x-github-event": "issues"}, b"{}", NOW
+        "github", name, {"x-github-event": "issues"}, b'{"d": "%s"}' % name.encode(), NOW
     )
     assert not duplicate
     return inbox_id
@@ -113,6 +113,23 @@ async def test_accept_stores_the_raw_request_and_spots_duplicates(store):
     assert await store.get_inbox(inbox_id + 1000) is None
 
 
+async def test_the_same_body_under_a_new_delivery_id_is_a_duplicate(store):
+    """A captured request replayed with a fresh, unsigned delivery id is the same request."""
+    body = b'{"action": "opened", "issue": {"number": 1}}'
+    first = await store.accept("github", "d-1", {}, body, NOW)
+    replayed = await store.accept("github", "d-forged", {}, body, NOW + 1)
+    together = await asyncio.gather(
+        *(store.accept("github", f"d-burst-{n}", {}, b'{"burst": 1}', NOW) for n in range(5))
+    )
+    elsewhere = await store.accept("deploys", "d-9", {}, body, NOW)
+
+    assert first[1] is False and replayed == (first[0], True)
+    assert sum(not duplicate for _, duplicate in together) == 1
+    assert len({inbox_id for inbox_id, _ in together}) == 1
+    assert elsewhere[1] is False  # another source's identical body is its own request
+    assert (await store.counts())["inbox_new"] == 3
+
+
 async def test_concurrent_requests_get_one_id_per_delivery_and_duplicates_point_at_it(store):
     names = [f"d{n % 40}" for n in range(60)]  # 20 repeats, some in the same batch
     answers = await asyncio.gather(
@@ -148,7 +165,8 @@ async def test_a_burst_gets_one_id_per_delivery_and_the_first_arrival_is_the_new
 
 async def test_a_caller_that_gives_up_does_not_take_the_others_down(store):
     waiting = [
-        asyncio.ensure_future(store.accept("github", f"c{n}", {}, b"{}", NOW)) for n in range(5)
+        asyncio.ensure_future(store.accept("github", f"c{n}", {}, b"[%d]" % n, NOW))
+        for n in range(5)
     ]
     await asyncio.sleep(0)
     waiting[0].cancel()
@@ -160,9 +178,9 @@ async def test_a_caller_that_gives_up_does_not_take_the_others_down(store):
 async def test_a_request_that_cannot_be_stored_fails_alone(store):
     # A lone surrogate (JSON allows "\ud800") cannot be encoded: only its request fails.
     answers = await asyncio.gather(
-        store.accept("github", "good-1", {}, b"{}", NOW),
-        store.accept("github", "bad-\ud800", {}, b"{}", NOW),
-        store.accept("github", "good-2", {}, b"{}", NOW),
+        store.accept("github", "good-1", {}, b"[1]", NOW),
+        store.accept("github", "bad-\ud800", {}, b"[2]", NOW),
+        store.accept("github", "good-2", {}, b"[3]", NOW),
         return_exceptions=True,
     )
 
@@ -466,7 +484,7 @@ async def test_purge_removes_finished_work_older_than_the_cut_and_nothing_waitin
     old, cut = NOW - 10 * DAY, NOW - 7 * DAY
 
     async def request(name: str, state: str, *, at: float = old, error: str = "") -> int:
-        inbox_id, _ = await store.accept("github", name, {}, b"{}", at)
+        inbox_id, _ = await store.accept("github", name, {}, name.encode(), at)
         record = event(inbox_id)
         await store.record_outcome(inbox_id, [record], [delivery(record.id)], at)
         [claimed] = await store.claim_deliveries(1, at, LEASE)
@@ -483,7 +501,7 @@ async def test_purge_removes_finished_work_older_than_the_cut_and_nothing_waitin
     pending = await request("pending", "pending")  # still trying: never purged
     dead_long_ago = await request("dead-old", "dead", error="channel_not_found")
     dead_recently = await request("dead-new", "dead", at=NOW - DAY, error="channel_not_found")
-    unread, _ = await store.accept("github", "unread", {}, b"{}", old)  # never normalized
+    unread, _ = await store.accept("github", "unread", {}, b"[0]", old)  # never normalized
     notice = delivery("notice", "ops", created_at=old)
     await store.enqueue([notice], old)
     [claimed] = await store.claim_deliveries(1, old, LEASE)
@@ -506,7 +524,7 @@ async def test_purge_removes_finished_work_older_than_the_cut_and_nothing_waitin
 
 async def test_purge_goes_a_batch_at_a_time(store):
     for n in range(5):
-        inbox_id, _ = await store.accept("github", f"d{n}", {}, b"{}", NOW - 10 * DAY)
+        inbox_id, _ = await store.accept("github", f"d{n}", {}, b"[%d]" % n, NOW - 10 * DAY)
         await store.record_outcome(inbox_id, [], [], NOW - 10 * DAY)  # ignored
 
     assert [await store.purge(NOW, 2) for _ in range(4)] == [2, 2, 1, 0]

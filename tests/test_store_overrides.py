@@ -87,7 +87,8 @@ async def test_conversations_open_and_their_latest_state(store):
     for number, (key, status) in enumerate(
         [("a", "open"), ("b", "open"), ("a", "resolved"), ("c", None), ("d", "acknowledged")], 1
     ):
-        inbox, _ = await store.accept("github", f"d{number}", {}, b"{}", float(number))
+        body = b"[%d]" % number  # an identical body would be a duplicate request
+        inbox, _ = await store.accept("github", f"d{number}", {}, body, float(number))
         await store.record_outcome(inbox, [event(inbox, key, status)], [], float(number))
 
     assert sorted(e.thread_key for e in await store.open_threads(0.0)) == ["b", "d"]

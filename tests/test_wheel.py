@@ -25,10 +25,11 @@ from typing import Any
 import aiohttp
 import pytest
 
+from bot.store.sqlite.migrations import NEWEST
 from tests.conftest import POSTGRES_URL, fixture_bytes, fresh_schema, github_headers
 from tests.processes import free_port, write_config
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("wheel")]
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA_SUFFIXES = {".sql", ".j2", ".json", ".md", ".toml", ".typed"}
@@ -144,7 +145,10 @@ def test_the_installed_wheel_renders_every_sample_for_every_platform(
                 f"{name} on {platform}: template {template}"
             )
         assert "event received; template" not in output, output
-    assert report["migrate"] == {"code": 0, "output": "store ready: sqlite created schema v3\n"}
+    assert report["migrate"] == {
+        "code": 0,
+        "output": f"store ready: sqlite created schema v{NEWEST}\n",
+    }
 
     listing = _run(
         python, "-I", "-m", "bot", "--config", config, "simulate", "--list", cwd=tmp_path, env=env

@@ -30,7 +30,22 @@ class TargetKey:
     name: str
     problem: Callable[[str], str | None] = lambda address: None
     """What is wrong with an address given under this key (the config error), if anything."""
+    extras: tuple[str, ...] = ()
+    """Keys that may go with this one in a target table (a Telegram ``topic``); given,
+    each is folded into the address as ``?key=value``, so the address alone says where."""
 
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing a platform's start-up check learnt: it works, or what to fix."""
+
+    ok: bool
+    text: str
+
+
+Check = Callable[["ChatAdapter", "Settings"], Coroutine[Any, Any, list[Finding]]]
+"""Asks the platform, posting nothing, whether the token works and each target is
+reachable (``python -m bot doctor``, and in the background at start)."""
 
 AdapterFactory = Callable[["Settings", "aiohttp.ClientSession", "ChannelDirectory"], "ChatAdapter"]
 """The platform's adapter, built once the platform is ``configured``."""
@@ -55,11 +70,17 @@ class Platform:
     warnings: Callable[[Settings], list[str]] = lambda settings: []
     """What an operator should fix about it, said once at start."""
 
+    lane_pace: Callable[[str], Pace] | None = None
+    """A lane's own budget where lanes differ (a Telegram group's 20 a minute)."""
+
     background: Callable[[ChatAdapter, Settings], Coroutine[Any, Any, None] | None] = (
         lambda adapter, settings: None
     )
     """Work the adapter does while the bot runs (e.g. learning which channel each webhook
     posts into), if any."""
+
+    check: Check | None = None
+    """What can be checked before the first post (token, targets), if anything."""
 
     takes_clicks: Callable[[Settings], bool] = lambda settings: False
     """Whether clicks on its buttons reach the bot (its interactions endpoint is set up);

@@ -11,14 +11,20 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
 from bot.chat.discord.platform import DISCORD
+from bot.chat.mattermost.platform import MATTERMOST
 from bot.chat.platform import Platform, TargetKey
 from bot.chat.slack.platform import SLACK
+from bot.chat.teams.platform import TEAMS
+from bot.chat.telegram.platform import TELEGRAM
 from bot.core.pacing import Pace
 from bot.render.renderer import Formatter, Markup
 
 PLATFORMS: dict[str, Platform] = {
     "slack": SLACK,
     "discord": DISCORD,
+    "mattermost": MATTERMOST,
+    "telegram": TELEGRAM,
+    "teams": TEAMS,
 }
 
 DEFAULT_PACE = Pace()
@@ -50,9 +56,12 @@ def formatter(name: str) -> Formatter:
     return PLATFORMS[name].formatter
 
 
-def pace(name: str) -> Pace:
+def pace(name: str, lane: str = "") -> Pace:
+    """The budget of ``lane`` (a lane of platform ``name``)."""
     platform = PLATFORMS.get(name)
-    return platform.pace if platform else DEFAULT_PACE
+    if platform is None:
+        return DEFAULT_PACE
+    return platform.lane_pace(lane) if platform.lane_pace and lane else platform.pace
 
 
 def caller_platform(name: str) -> str:

@@ -10,10 +10,12 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from datetime import UTC
+from pathlib import Path
 
 from jinja2 import TemplateError
 
 from bot.chat import registry
+from bot.cli import simulate
 from bot.config.settings import Settings
 from bot.core.errors import PayloadError
 from bot.core.events import Event
@@ -37,6 +39,20 @@ def parse_headers(lines: Iterable[str]) -> dict[str, str]:
             raise ExplainError(f"--header {line!r} is not 'Name: value'")
         headers[name.strip().lower()] = value.strip()
     return headers
+
+
+def sample_headers(path: Path) -> dict[str, str]:
+    """The headers a shipped sample body is sent with (``X-GitHub-Event``...), read from
+    its provider's ``samples.toml``, so ``explain bot/providers/github/samples/push.json``
+    needs no ``--header``; nothing for any other file."""
+    provider = path.resolve().parent.parent.name
+    if path.parent.name != "samples" or provider not in PROVIDERS:
+        return {}
+    for event, sample in simulate.samples(provider).items():
+        if sample.body == path.name:
+            headers = simulate.fresh(provider, event, time.time()).headers
+            return {name.lower(): value for name, value in headers.items()}
+    return {}
 
 
 def explain(settings: Settings, source_name: str, body: bytes, headers: dict[str, str]) -> str:

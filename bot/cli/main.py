@@ -29,10 +29,10 @@ Command = Callable[[argparse.Namespace, Settings], int]
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    from aiohttp import web
 
     from bot.app import build_app
     from bot.intake.ingress import tls_context
+    from bot.intake.listener import serve
     from bot.intake.web import RedactingAccessLogger
 
     try:
@@ -48,19 +48,18 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         "tls": ssl_context is not None,
         "store": settings.store.url.split(":", 1)[0],
     }
+    server = serve(
+        app,
+        settings.server,
+        ssl_context,
+        # Said once the socket is bound: only then is the bot listening.
+        lambda: _say_listening(settings, listening),
+        access_log=logging.getLogger("bot.access") if settings.server.access_log else None,
+        access_log_class=RedactingAccessLogger,
+    )
     try:
-        web.run_app(
-            app,
-            host=settings.server.host,
-            port=settings.server.port,
-            shutdown_timeout=5,
-            ssl_context=ssl_context,
-            access_log=logging.getLogger("bot.access") if settings.server.access_log else None,
-            access_log_class=RedactingAccessLogger,
-            # run_app "prints" once the socket is bound: only then is the bot listening.
-            print=lambda _banner: _say_listening(settings, listening),
-            loop=_new_event_loop(),
-        )
+        with asyncio.Runner(loop_factory=_new_event_loop) as runner:
+            runner.run(server)
     except OSError as exc:
         if exc.errno not in _CANNOT_LISTEN:
             raise
@@ -157,11 +156,40 @@ def _check_config(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _doctor(args: argparse.Namespace, settings: Settings) -> int:
+    """The start-up chat checks in the foreground: 1 when any of them found a problem."""
+    import aiohttp
+
+    from bot.app import build_adapters
+    from bot.chat.checks import Checkup
+    from bot.chat.directory import ChannelDirectory
+
+    async def run() -> int:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
+            adapters = build_adapters(settings, session, ChannelDirectory())
+            checkup = Checkup()
+            await checkup.run(adapters, settings)
+        for line in checkup.lines():
+            print(line)
+        if checkup.problems:
+            print(f"{len(checkup.problems)} problem(s); nothing was posted")
+            return 1
+        return 0
+
+    return asyncio.run(run())
+
+
 def _explain(args: argparse.Namespace, settings: Settings) -> int:
     from pathlib import Path
 
-    from bot.cli.explain import ExplainError, explain, parse_headers
+    from bot.cli.explain import ExplainError, explain, parse_headers, sample_headers
 
+    if args.id is not None:
+        if args.payload or args.source:
+            return _refuse("give a PAYLOAD with --source, or --id ID, not both")
+        return _with_store(_explain_recorded)(args, settings)
+    if not (args.payload and args.source):
+        return _refuse("give a PAYLOAD and --source NAME (or --id ID for an event the bot has)")
     path = Path(args.payload)
     try:
         body = path.read_bytes()
@@ -172,11 +200,18 @@ def _explain(args: argparse.Namespace, settings: Settings) -> int:
         )
         return 2
     try:
-        print(explain(settings, args.source, body, parse_headers(args.header)))
+        headers = {**sample_headers(path), **parse_headers(args.header)}
+        print(explain(settings, args.source, body, headers))
     except ExplainError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0
+
+
+async def _explain_recorded(store: Any, settings: Settings, args: argparse.Namespace) -> int:
+    """``explain --id``: what happened to an event the bot has, as decided then (the routes
+    in words, targets, templates), and what today's config would do where it differs."""
+    return await _run_command(store, settings, ["why", args.id])
 
 
 def _with_store(
@@ -310,12 +345,16 @@ async def _chat_command(store: Any, settings: Settings, args: argparse.Namespace
     """``mute``, ``unmute``, ``route``, ``list``, ... : the chat commands, for operators
     without chat. Same core as Slack and Discord; a running bot sees the change at its
     next event and posts any announcement within a second."""
+    return await _run_command(store, settings, [args.command, *args.words])
+
+
+async def _run_command(store: Any, settings: Settings, words: list[str]) -> int:
     import getpass
     import shlex
 
     from bot.commands import Caller, CommandCore
 
-    text = " ".join([args.command, *(shlex.quote(word) for word in args.words)])
+    text = " ".join(shlex.quote(word) for word in words)
     reply = await CommandCore(settings, store).run(text, Caller("cli", getpass.getuser()))
     print(reply.text)
     if reply.table:
@@ -359,6 +398,24 @@ def _discord_register(args: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(run())
 
 
+def _telegram_set_webhook(args: argparse.Namespace, settings: Settings) -> int:
+    import aiohttp
+
+    from bot.chat.telegram.commands import set_webhook
+    from bot.commands import CommandError
+
+    async def run() -> int:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
+            try:
+                print(await set_webhook(settings, session, args.url))
+            except CommandError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 1
+        return 0
+
+    return asyncio.run(run())
+
+
 def _simulate(args: argparse.Namespace, settings: Settings) -> int:
     from bot.cli import simulate
 
@@ -370,13 +427,61 @@ def _simulate(args: argparse.Namespace, settings: Settings) -> int:
     url = simulate.hook_url(settings.server, args.source, args.url)
     try:
         request = simulate.build(settings, args.source, args.event, time.time())
+        if args.print:
+            print(simulate.printed(url, request))
+            return 0
         print(f"POST {url}  ({args.event}, signed as source {args.source!r} expects)")
         status, answer = asyncio.run(simulate.send(url, request, verify_tls=not args.insecure))
     except simulate.SimulateError as exc:
         return _refuse(str(exc), code=1)
     ok, line = simulate.outcome(status, answer, args.source)
     print(line)
-    return 0 if ok else 1
+    ident = simulate.request_id(answer)
+    if not ok or ident is None or args.wait <= 0:
+        return 0 if ok else 1
+    return _follow(settings, ident, request.body, args.wait)
+
+
+def _follow(settings: Settings, request_id: int, body: bytes, wait: float) -> int:
+    """Print what the bot did with the request, from its store, waiting up to ``wait``
+    seconds for it to settle: 0 once it is posted (or muted, or routed nowhere).
+
+    The bot stored the request before it answered, so a store without that very body
+    under ``request_id`` is another bot's: then nothing is claimed."""
+    from bot.cli.outcome import outcome
+    from bot.store import open_store, sqlite_path
+
+    url = settings.store.url
+    path = sqlite_path(url)
+    unknown = (
+        "what happened to it is not known here: {why}; where the bot runs: "
+        f"python -m bot why {request_id} --config FILE"
+    )
+    if path is not None and not os.path.exists(path):
+        print(unknown.format(why=f"no store at {path} ([store] url)"))
+        return 0
+
+    async def run() -> int:
+        store = await open_store(url, synchronous=settings.store.synchronous)
+        try:
+            item = await store.get_inbox(request_id)
+            if item is None or item.body != body:
+                print(unknown.format(why="this config's [store] url is not the bot's store"))
+                return 0
+            deadline = time.monotonic() + wait
+            found = await outcome(store, request_id)
+            while not found.settled and time.monotonic() < deadline:
+                await asyncio.sleep(0.1)
+                found = await outcome(store, request_id)
+        finally:
+            await store.close()
+        for line in found.lines:
+            print(line)
+        if not found.settled:
+            print(f"not settled after {wait:g}s; python -m bot why {request_id} shows the rest")
+        return 0 if found.posted else 1
+
+    return asyncio.run(run())
 
 
 def _add_dead_filters(parser: argparse.ArgumentParser, limit: int) -> None:
@@ -408,11 +513,21 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("work", help="background workers only (PostgreSQL: a `worker` process)")
     commands.add_parser("check-config", help="validate the config and print the routes")
     commands.add_parser("migrate", help="create or upgrade the store's schema")
+    commands.add_parser(
+        "doctor", help="check the chat tokens and targets (posts nothing; 1 if something is wrong)"
+    )
     explain = commands.add_parser(
         "explain", help="what would happen to a payload (nothing is sent or stored)"
     )
-    explain.add_argument("payload", help="a JSON file, the body as the sender posts it")
-    explain.add_argument("--source", required=True, help="the source name in the config")
+    explain.add_argument(
+        "payload",
+        nargs="?",
+        help="a JSON file: the body as the sender posts it, or a shipped sample",
+    )
+    explain.add_argument("--source", help="the source name in the config (with PAYLOAD)")
+    explain.add_argument(
+        "--id", help="instead of a payload: an event (12.0) or request (12) the bot has"
+    )
     explain.add_argument(
         "--header",
         action="append",
@@ -431,6 +546,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     simulate.add_argument(
         "--insecure", action="store_true", help="accept a self-signed TLS certificate"
+    )
+    simulate.add_argument(
+        "--wait",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="how long to wait for the outcome, read from the bot's store (0: do not wait)",
+    )
+    simulate.add_argument(
+        "--print", action="store_true", help="print the signed request instead of sending it"
     )
     dead = commands.add_parser("dead", help="dead letters")
     dead_commands = dead.add_subparsers(dest="dead_command", required=True)
@@ -456,11 +581,18 @@ def _parser() -> argparse.ArgumentParser:
         "register-commands", help="create or update /notify through Discord's API"
     )
     register.add_argument("--guild", help="a server id: its commands appear at once")
+    telegram = commands.add_parser("telegram", help="Telegram's webhook")
+    telegram_commands = telegram.add_subparsers(dest="telegram_command", required=True)
+    set_webhook = telegram_commands.add_parser(
+        "set-webhook", help="tell Telegram to send /notify to URL (with [telegram] webhook_secret)"
+    )
+    set_webhook.add_argument("url", help="https://<the bot's public address>/telegram/updates")
     # `--config` may come anywhere: `python -m bot dead list --config bot.toml` too.
     nested = [
         *dead_commands.choices.values(),
         *discord_commands.choices.values(),
         *people_commands.choices.values(),
+        *telegram_commands.choices.values(),
     ]
     for sub in [*commands.choices.values(), *nested]:
         sub.add_argument("--config", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
@@ -472,11 +604,13 @@ COMMANDS: dict[str, Command] = {
     "work": _work,
     "check-config": _check_config,
     "migrate": _migrate,
+    "doctor": _doctor,
     "explain": _explain,
     "simulate": _simulate,
     "dead": _with_store(_dead_list),
     "discord": _discord_register,
     "people": _with_store(_people_check),
+    "telegram": _telegram_set_webhook,
     "replay": _with_store(_replay),
     **{name: _with_store(_chat_command) for name in CHAT_COMMANDS},
 }

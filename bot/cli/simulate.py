@@ -127,6 +127,15 @@ def _write(payload: Any, path: str, value: Any) -> None:
         raise KeyError(f"samples.toml: no {path!r} in the body")
 
 
+def printed(url: str, request: SampleRequest) -> str:
+    """What ``simulate --print`` shows: the request as it would be sent."""
+    lines = [f"POST {url}"]
+    lines.extend(f"{name}: {value}" for name, value in request.headers.items())
+    lines.append("")
+    lines.append(json.dumps(json.loads(request.body), indent=2, ensure_ascii=False))
+    return "\n".join(lines)
+
+
 def _placeholders(now: float) -> dict[str, Any]:
     moment = datetime.fromtimestamp(now, UTC).isoformat(timespec="microseconds")
     return {
@@ -191,10 +200,7 @@ def outcome(status: int, answer: str, source_name: str) -> tuple[bool, str]:
         data = {}
     detail = data.get("error") or answer.strip()[:200]
     if 200 <= status < 300:
-        return True, (
-            f"{status} {data.get('status', 'ok')}, request id {data.get('id', '?')}: "
-            "the bot normalizes, routes and posts it within a second"
-        )
+        return True, f"{status} {data.get('status', 'ok')}, request id {data.get('id', '?')}"
     hints = {
         401: f"the running bot has another secret for {source_name!r}: "
         "give simulate the same --config and environment as the bot",
@@ -204,6 +210,15 @@ def outcome(status: int, answer: str, source_name: str) -> tuple[bool, str]:
     }
     hint = hints.get(status, "see the bot's log for the reason")
     return False, f"{status} {detail}: {hint}"
+
+
+def request_id(answer: str) -> int | None:
+    """The inbox id in an accepted answer (``{"status": "accepted", "id": "12"}``)."""
+    try:
+        ident = str(json.loads(answer).get("id"))
+    except (json.JSONDecodeError, AttributeError):
+        return None
+    return int(ident) if ident.isdigit() else None
 
 
 def listing(settings: Settings) -> str:

@@ -13,12 +13,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 
+from bot.commands.binding import Binding, Refused
 from bot.config.settings import Settings
 from bot.core.errors import ActionFailed
 from bot.pipeline.buttons import buttons
@@ -63,6 +64,9 @@ class Click:
     """The delivery whose message first showed the button."""
     link: str = ""
     """Where the message is, for a provider's comment that links back."""
+    workspace: str = ""
+    """The Slack team or Discord guild the click came from (checked by ``Binding``, as
+    for commands)."""
 
     @property
     def via(self) -> str:
@@ -78,6 +82,10 @@ class Answer:
 
 
 def _nothing() -> None:
+    return None
+
+
+def _not_counted(platform: str, reason: str) -> None:
     return None
 
 
@@ -122,12 +130,18 @@ class ActionCore:
         count: Callable[[str, str, str], None] = lambda source, action, outcome: None,
         nudge: Callable[[], None] = _nothing,
         clock: Callable[[], float] = time.time,
+        bindings: Mapping[str, Binding] | None = None,
+        refused: Refused = _not_counted,
     ) -> None:
         self.settings = settings
         self.store = store
         self.session = session
         self.count = count
         """Counts a click by (source, action, outcome): ``bot_actions_total``."""
+        self.bindings: Mapping[str, Binding] = bindings or {}
+        """Per chat platform, the workspaces whose commands, and so clicks, are accepted."""
+        self.refused = refused
+        """Counts a click refused for where it came from, by (platform, reason)."""
         self.nudge = nudge
         self.clock = clock
 
@@ -151,6 +165,8 @@ class ActionCore:
 
     async def click(self, click: Click) -> Answer:
         """Carry out a click; never raises (the clicker always gets an answer)."""
+        if (unbound := await self.unbound(click)) is not None:
+            return unbound
         now = self.clock()
         kind = KINDS.get(click.action)
         found = await self._conversation(click.value)
@@ -226,6 +242,28 @@ class ActionCore:
         line = f"{kind.done} by {_mention(click)} via {click.via}"
         await self._queue(click, after or found, state_after, line, done, refresh_only=False)
         return Answer()
+
+    async def unbound(self, click: Click) -> Answer | None:
+        """A refusal when the click comes from a workspace or guild this bot takes no
+        commands from: the same binding as commands, checked before the store is read, so
+        an outsider learns nothing about the message and leaves no row behind."""
+        binding = self.bindings.get(click.platform)
+        if binding is None:
+            refusal: tuple[str, str] | None = (
+                "no binding",
+                f"clicks from {click.platform} are not accepted here",
+            )
+        else:
+            refusal = await binding.refusal(click.workspace)
+        if refusal is None:
+            return None
+        reason, text = refusal
+        log.warning(
+            "click refused",
+            extra={"platform": click.platform, "workspace": click.workspace, "reason": reason},
+        )
+        self.refused(click.platform, reason)
+        return Answer(text.replace("commands", "commands and clicks", 1), "unbound")
 
     async def _failed(
         self, action_id: int, click: Click, found: _Conversation, kind: ActionKind, reason: str

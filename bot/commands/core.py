@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
 from bot.chat import registry
+from bot.chat.checks import Checkup
 from bot.chat.directory import ChannelDirectory
+from bot.commands.binding import Binding, Refused
 from bot.commands.grammar import (
     FIXED_KEYS,
     SUMMARY,
@@ -38,8 +40,9 @@ from bot.commands.grammar import (
 from bot.commands.permissions import Caller, denial, unmute_denial
 from bot.config.settings import Settings
 from bot.core.durations import format_duration
+from bot.pipeline.history import history_lines
 from bot.pipeline.notices import end_mute, notice, notice_destination, started_message
-from bot.pipeline.overrides import Selector, destination_for, in_force
+from bot.pipeline.overrides import Destination, Selector, destination_for, in_force, reaches
 from bot.pipeline.replay import ReplayError, replay
 from bot.render.renderer import Message
 from bot.store import DeliveryRecord, EventRecord, MuteRecord, RerouteRecord, Store
@@ -73,6 +76,10 @@ def _nothing() -> None:
     return None
 
 
+def _not_counted(platform: str, reason: str) -> None:
+    return None
+
+
 def _ago(seconds: float) -> str:
     return f"{format_duration(max(seconds, 0))} ago"
 
@@ -87,12 +94,20 @@ class CommandCore:
         nudge: Callable[[], None] = _nothing,
         clock: Callable[[], float] = time.time,
         directory: ChannelDirectory | None = None,
+        bindings: Mapping[str, Binding] | None = None,
+        refused: Refused = _not_counted,
+        checkup: Checkup | None = None,
     ) -> None:
         self.settings = settings
+        self.checkup = checkup
+        """The running bot's chat checks; none from the command line, which has no bot."""
         self.store = store
         self.nudge = nudge
         self.directory = directory
         self.clock = clock
+        self.bindings: Mapping[str, Binding] = bindings or {}
+        """Per chat platform, the workspaces whose commands are accepted."""
+        self.refused = refused
         self._actions: dict[type[Any], Callable[[Any, Caller, float], Awaitable[Reply]]] = {
             Mute: self._mute,
             Unmute: self._unmute,
@@ -122,14 +137,44 @@ class CommandCore:
 
     async def run(self, text: str, caller: Caller) -> Reply:
         """Run a command as typed (Slack, the CLI)."""
+        if (refused := await self.unbound(caller)) is not None:
+            return refused
         try:
             command = parse(text, self.vocabulary(caller.platform))
         except CommandError as exc:
             return Reply(str(exc), ok=False)
-        return await self.execute(command, caller)
+        return await self._authorized(command, caller)
 
     async def execute(self, command: Command, caller: Caller) -> Reply:
         """Run a parsed command (Discord builds it from options)."""
+        if (refused := await self.unbound(caller)) is not None:
+            return refused
+        return await self._authorized(command, caller)
+
+    async def unbound(self, caller: Caller) -> Reply | None:
+        """A refusal when ``caller`` is not in a workspace this bot takes commands from;
+        checked before anything else, so an outsider learns nothing from a parse error."""
+        if caller.platform == "cli":
+            return None
+        binding = self.bindings.get(caller.platform)
+        if binding is None:
+            refusal: tuple[str, str] | None = (
+                "no binding",
+                f"commands from {caller.platform} are not accepted here",
+            )
+        else:
+            refusal = await binding.refusal(caller.workspace)
+        if refusal is None:
+            return None
+        reason, text = refusal
+        log.warning(
+            "command refused",
+            extra={"platform": caller.platform, "workspace": caller.workspace, "reason": reason},
+        )
+        self.refused(caller.platform, reason)
+        return Reply(text, ok=False)
+
+    async def _authorized(self, command: Command, caller: Caller) -> Reply:
         refused = denial(command, caller, self.settings.commands.admins)
         if refused:
             log.info(
@@ -145,6 +190,24 @@ class CommandCore:
             extra={"user": caller.creator, "command": type(command).__name__, "ok": reply.ok},
         )
         return reply
+
+    async def _check_destination(self, where: Destination, caller: Caller) -> None:
+        """A route or test goes to a configured target, or to a channel of the caller's
+        own workspace: never into a guild or workspace the caller merely names."""
+        if where.target or caller.platform == "cli":
+            return
+        if where.platform != caller.platform:
+            raise CommandError(
+                f"{where} is a {where.platform} channel no target names: from "
+                f"{caller.platform}, name a configured target instead"
+            )
+        binding = self.bindings.get(caller.platform)
+        if binding is None or not await binding.same_home(where.address, caller.workspace):
+            noun = binding.workspaces.noun if binding else "workspace"
+            raise CommandError(
+                f"{where} is not a channel of this {noun} (or cannot be checked): "
+                "name a configured target or a channel here"
+            )
 
     # -- mute and unmute --------------------------------------------------------------
 
@@ -230,6 +293,7 @@ class CommandCore:
 
     async def _reroute(self, command: Reroute, caller: Caller, now: float) -> Reply:
         where = command.destination
+        await self._check_destination(where, caller)
         record = RerouteRecord(
             selector=command.selector.terms,
             target=where.target,
@@ -318,6 +382,9 @@ class CommandCore:
             f"{counts.get('deliveries_dead', 0) + counts.get('inbox_dead', 0)}.",
             f"In force: {len(mutes)} mute(s), {len(reroutes)} reroute(s) (`list` shows them).",
         ]
+        if self.checkup is not None:
+            lines.append("Chat:")
+            lines.extend(f"  {line}" for line in self.checkup.lines())
         rejected = await self.store.rejections()
         if rejected:
             lines.append("Rejected webhooks (check the sender's secret):")
@@ -331,36 +398,57 @@ class CommandCore:
             lines.extend(f"  {d['id']} {d['target']}: {d['error']}" for d in dead)
         return Reply("\n".join(lines))
 
+    def _meant_here(self, delivery: DeliveryRecord, caller: Caller) -> bool:
+        """Whether a copy was meant for the caller's channel (the CLI sees everything)."""
+        if caller.platform == "cli":
+            return True
+        return reaches(
+            delivery.platform,
+            delivery.address,
+            caller.platform,
+            caller.channel,
+            caller.channel_name,
+            self.directory,
+        )
+
     async def _why(self, command: Why, caller: Caller, now: float) -> Reply:
+        """Events are explained only to the channels they were meant for: ids are
+        sequential, so anyone could otherwise read every event's title."""
         ident = command.id
         if ident[:1] in "mr" and ident[1:].isdigit():
             return await self._why_override(ident, now)
         event_id = ident.split("/", 1)[0]
         if "." in event_id:
-            event = await self.store.get_event(event_id)
             deliveries = await self.store.deliveries_for(ident)
-            if event is None and not deliveries:
-                raise CommandError(f"no event or delivery {ident!r} (ids look like 12.0)")
-            clicks = await self._clicks(deliveries, now)
-            return Reply("\n".join([*_explain(event, deliveries, now), *clicks]))
+            if not any(self._meant_here(d, caller) for d in deliveries):
+                raise CommandError(
+                    f"no event or delivery {ident!r} meant for this channel (ids look like 12.0)"
+                )
+            event = await self.store.get_event(event_id)
+            clicks = await self._clicks([d for d in deliveries if self._meant_here(d, caller)], now)
+            return Reply("\n".join([*_explain(self.settings, event, deliveries, now), *clicks]))
         if not ident.isdigit():
             raise CommandError(
                 f"{ident!r} is not an id: a request (12), event (12.0) or delivery (12.0/eng)"
             )
-        if await self.store.get_inbox(int(ident)) is None:
-            raise CommandError(f"no request {ident}")
         events = await self.store.events_of(int(ident))
-        if not events:
-            return Reply(
-                f"Request {ident} produced no events yet: not normalized yet, an event type "
-                "nobody renders (ignored), or it failed (`status` lists failures)."
-            )
         lines: list[str] = []
         for event in events:
             deliveries = await self.store.deliveries_for(event.id)
-            lines.extend(_explain(event, deliveries, now))
-            lines.extend(await self._clicks(deliveries, now))
-        return Reply("\n".join(lines))
+            if any(self._meant_here(d, caller) for d in deliveries):
+                lines.extend(_explain(self.settings, event, deliveries, now))
+                here = [d for d in deliveries if self._meant_here(d, caller)]
+                lines.extend(await self._clicks(here, now))
+        if lines:
+            return Reply("\n".join(lines))
+        if caller.platform != "cli":
+            raise CommandError(f"no request {ident} with events meant for this channel")
+        if await self.store.get_inbox(int(ident)) is None:
+            raise CommandError(f"no request {ident}")
+        return Reply(
+            f"Request {ident} produced no events yet: not normalized yet, an event type "
+            "nobody renders (ignored), or it failed (`status` lists failures)."
+        )
 
     async def _clicks(self, deliveries: list[DeliveryRecord], now: float) -> list[str]:
         """The buttons pressed on these deliveries' conversations, and what came of it."""
@@ -421,9 +509,15 @@ class CommandCore:
                 self.settings.targets,
                 self.directory,
             )
+        else:
+            await self._check_destination(where, caller)
+        # The name is the caller's to choose (``<!channel>``): escaped like any payload text.
+        escape = registry.formatter(where.platform).escape
         message = Message(
             title="✅ Test message from /notify",
-            text=f"Requested by {caller.user_name or caller.user}. Messages can reach {where}.",
+            text=escape(
+                f"Requested by {caller.user_name or caller.user}. Messages can reach {where}."
+            ),
         )
         event_id = f"test.{int(now * 1000)}"
         await self.store.enqueue([notice(event_id, where, message, now)], now)
@@ -466,22 +560,21 @@ def _ends(expires_at: float | None, now: float, threads: int) -> str:
     return f"in {format_duration(max(expires_at - now, 0))}"
 
 
-def _explain(event: EventRecord | None, deliveries: list[DeliveryRecord], now: float) -> list[str]:
-    """An event's path in plain words: routes, reroute, mutes, each delivery's fate."""
+def _explain(
+    settings: Settings, event: EventRecord | None, deliveries: list[DeliveryRecord], now: float
+) -> list[str]:
+    """An event's path in plain words: routes (as decided then, and today's where they
+    differ), reroute, mutes, each delivery's fate."""
     lines: list[str] = []
     if event is not None:
         detail = event.detail
         status = f", status {event.status}" if event.status else ""
         lines.append(f"{event.id}: {event.source} {event.type} ({event.severity}{status})")
         lines.append(f"  {event.title}")
-        routes = sorted({int(r) + 1 for r in detail.get("routes", [])})  # one per target
+        lines.extend(f"  {line}" for line in history_lines(settings, event.decision, detail))
         if detail.get("rerouted_by"):
-            lines.append(f"  rerouted by {detail['rerouted_by']} (routes {routes or 'none'})")
-        elif routes:
             targets = ", ".join(detail.get("targets", []))
-            lines.append(f"  matched route(s) {', '.join(map(str, routes))} -> {targets}")
-        else:
-            lines.append("  matched no route: stored, not posted")
+            lines.append(f"  rerouted by {detail['rerouted_by']} -> {targets}")
         if detail.get("group"):
             lines.append(f"  grouped: {detail['group']}")
     for delivery in deliveries:

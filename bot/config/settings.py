@@ -33,8 +33,16 @@ from pydantic_settings import (
 )
 from pydantic_settings.exceptions import SettingsError
 
+from bot.chat.platform import TargetKey
 from bot.chat.registry import target_keys
-from bot.config.source import Duration, SourceBase, as_list
+from bot.config.source import (
+    BLANK,
+    WEAK_SECRET_BYTES,
+    Duration,
+    SourceBase,
+    as_list,
+    blank_credential,
+)
 from bot.core.events import check_severity
 from bot.providers import PROVIDERS
 from bot.store import url_problem
@@ -48,16 +56,44 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def _set_or_empty(value: str) -> str:
+    """A chat or inspector credential: "" leaves the feature off; whitespace is a mistake
+    that would otherwise turn it on with a key anyone can guess."""
+    if value and blank_credential(value):
+        raise ValueError(BLANK)
+    return value
+
+
+CREDENTIAL_KEYS = frozenset(
+    {"secret", "token", "username", "password", "bot_token", "signing_secret", "app_token"}
+    | {"public_key", "metrics_token"}
+)
+"""Keys holding a credential, wherever they are: an empty ``BOT_`` variable naming one is
+refused rather than silently replacing (or switching off) the file's value."""
+
+
 class ServerConfig(_Section):
     host: str = "0.0.0.0"
     port: int = 8080
     max_body_bytes: int = 26_214_400
+    body_budget_bytes: int = Field(67_108_864, ge=1)
+    """Body bytes all requests together may have in flight; past it, 503 before reading."""
     access_log: bool = False
     read_timeout: Duration = Field(10.0, gt=0)
+    header_timeout: Duration = Field(10.0, gt=0)
+    """How long a new connection has to send its first request's headers."""
+    keepalive_timeout: Duration = Field(15.0, gt=0)
+    """How long an idle kept-alive connection stays open (a partial request is idle)."""
+    max_connections: int = Field(1000, ge=1)
+    """Open connections at most; past it a new one is answered 503 and closed."""
     trusted_proxies: list[IPvAnyNetwork] = []
     trust_forwarded: bool = False
     tls_cert: str = ""
     tls_key: str = ""
+    metrics_token: str = ""
+    """When set, ``/metrics`` needs ``Authorization: Bearer <metrics_token>``."""
+
+    _filled = field_validator("metrics_token")(_set_or_empty)
 
     @model_validator(mode="after")
     def _tls_pair(self) -> ServerConfig:
@@ -95,6 +131,10 @@ class SlackConfig(_Section):
     signing_secret: str = ""
     app_token: str = ""
     api_url: str = "https://slack.com/api/"
+    team_ids: list[str] = []
+    """Workspaces whose commands are accepted; empty: the bot token's (auth.test)."""
+
+    _filled = field_validator("bot_token", "signing_secret", "app_token")(_set_or_empty)
 
 
 class DiscordConfig(_Section):
@@ -102,6 +142,27 @@ class DiscordConfig(_Section):
     public_key: str = ""
     application_id: str = ""
     api_url: str = "https://discord.com/api/v10"
+    guild_ids: list[str] = []
+    """Guilds whose commands are accepted; empty: the guilds of the channel targets."""
+
+    _filled = field_validator("bot_token", "public_key")(_set_or_empty)
+
+
+class MattermostConfig(_Section):
+    url: str = ""
+    """The server, e.g. ``https://mm.example.com`` (the API is under ``/api/v4``)."""
+    bot_token: str = ""
+    command_token: str = ""
+    """The ``/notify`` slash command's token: verifies /mattermost/commands."""
+    team_ids: list[str] = []
+    """Teams whose commands are accepted; empty: the teams of the channel targets."""
+
+
+class TelegramConfig(_Section):
+    bot_token: str = ""
+    api_url: str = "https://api.telegram.org"
+    webhook_secret: str = ""
+    """Telegram sends it as ``X-Telegram-Bot-Api-Secret-Token``: verifies /telegram/updates."""
 
 
 class CommandsConfig(_Section):
@@ -122,6 +183,10 @@ class TemplatesConfig(_Section):
 
 class InspectorConfig(_Section):
     token: str = ""
+    session: Duration = Field(43_200.0, gt=0)
+    """How long the cookie a ``?token=`` visit sets keeps working (12 h)."""
+
+    _filled = field_validator("token")(_set_or_empty)
 
 
 if TYPE_CHECKING:
@@ -163,7 +228,8 @@ class TargetConfig(_Section):
         if not isinstance(data, dict):
             return handler(data)
         keys = target_keys()
-        target = handler({k: v for k, v in data.items() if k not in keys})
+        extras = {extra for _, spec in keys.values() for extra in spec.extras}
+        target = handler({k: v for k, v in data.items() if k not in keys and k not in extras})
         addresses = _ADDRESS.validate_python({k: v for k, v in data.items() if k in keys})
         given = [name for name in keys if addresses.get(name)]
         if len(given) != 1:
@@ -171,6 +237,10 @@ class TargetConfig(_Section):
         [key] = given
         platform, spec = keys[key]
         address = addresses[key] or ""
+        for extra in sorted(extras & data.keys()):
+            if extra not in spec.extras:
+                raise ValueError(f"{extra} goes only with {' or '.join(_owners(keys, extra))}")
+            address += f"?{extra}={data[extra]}"
         if problem := spec.problem(address):
             raise ValueError(problem)
         target._platform, target._key, target._address = platform.name, key, address
@@ -188,6 +258,10 @@ class TargetConfig(_Section):
     @property
     def address(self) -> str:
         return self._address
+
+
+def _owners(keys: dict[str, tuple[Any, TargetKey]], extra: str) -> list[str]:
+    return [name for name, (_, spec) in keys.items() if extra in spec.extras]
 
 
 MatchValue = str | list[str]
@@ -244,6 +318,8 @@ class Settings(BaseSettings):
     delivery: DeliveryConfig = DeliveryConfig()
     slack: SlackConfig = SlackConfig()
     discord: DiscordConfig = DiscordConfig()
+    mattermost: MattermostConfig = MattermostConfig()
+    telegram: TelegramConfig = TelegramConfig()
     commands: CommandsConfig = CommandsConfig()
     actions: ActionsConfig = ActionsConfig()
     people: dict[str, str] = {}
@@ -287,6 +363,14 @@ class Settings(BaseSettings):
         age = own.max_age if own and own.max_age is not None else self.delivery.max_age
         return attempts, age
 
+    def weak_secrets(self) -> list[str]:
+        """Sources with a secret or token too short to resist guessing."""
+        return [
+            name
+            for name, source in self.sources.items()
+            if any(len(s.encode()) < WEAK_SECRET_BYTES for s in source.secrets + source.tokens)
+        ]
+
     def placeholder_secrets(self) -> list[str]:
         """Sources still using the example's placeholder secret."""
         return [
@@ -303,6 +387,11 @@ class ConfigError(Exception):
 def load_config(path: str | os.PathLike[str] | None = None) -> Settings:
     """Read ``path`` (or ``$BOT_CONFIG``), apply the environment, validate."""
     chosen = path if path is not None else os.environ.get("BOT_CONFIG")
+    if empty := _empty_credential_variables():
+        raise ConfigError(
+            f"environment: {empty[0]} is empty: give the credential, or unset the variable to "
+            "keep the config file's value"
+        )
     data: dict[str, Any] = {}
     if chosen:
         file = Path(chosen)
@@ -319,6 +408,17 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Settings:
         raise ConfigError(_first_problem(exc)) from None
     except SettingsError as exc:
         raise ConfigError(_environment_problem(exc)) from None
+
+
+def _empty_credential_variables() -> list[str]:
+    """``BOT_`` variables that name a credential key and hold nothing but whitespace."""
+    found = []
+    for name, value in os.environ.items():
+        _, nested, key = name.upper().rpartition("__")
+        credential = name.upper().startswith("BOT_") and nested and key.lower() in CREDENTIAL_KEYS
+        if credential and not value.strip():
+            found.append(name)
+    return sorted(found)
 
 
 def _environment_problem(exc: SettingsError) -> str:
@@ -355,7 +455,15 @@ def _first_problem(exc: ValidationError) -> str:
     more = exc.error_count() - 1
     suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
     where = f"{key}: " if key else ""  # a whole-config check names its keys itself
-    return f"config error: {where}{message}{suffix}"
+    return f"config error: {where}{message}{_set_by(loc)}{suffix}"
+
+
+def _set_by(loc: tuple[int | str, ...]) -> str:
+    """Where a bad value came from when a ``BOT_`` variable gave it, not the file."""
+    path = [str(part) for part in loc if isinstance(part, str)]
+    variable = "BOT_" + "__".join(path).upper()
+    given = {name.upper() for name in os.environ}
+    return f" (set by {variable})" if len(path) > 1 and variable in given else ""
 
 
 _PROVIDER_PROBLEMS: dict[str, Callable[[dict[str, Any]], str]] = {

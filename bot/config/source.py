@@ -11,7 +11,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, IPvAnyNetwork, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    IPvAnyNetwork,
+    field_validator,
+    model_validator,
+)
 
 from bot.core.durations import parse_duration, parse_rate
 
@@ -31,6 +39,27 @@ def _per_second(value: Any) -> Any:
 Rate = Annotated[float, BeforeValidator(_per_second), Field(gt=0)]
 """Requests per second, written in config as ``"50/s"`` or ``"600/m"``."""
 
+WEAK_SECRET_BYTES = 16
+"""Secrets shorter than this get a start-up warning: guessable, and no sender issues one."""
+
+
+def blank_credential(value: str | None) -> bool:
+    """An empty or whitespace credential: it would key an HMAC with "" (anyone can sign) or
+    compare equal to an empty header, so it is refused wherever a credential is read."""
+    return value is not None and not value.strip()
+
+
+BLANK = "is empty or whitespace: give the credential, or remove the key"
+
+
+def _filled(value: str | list[str] | None) -> str | list[str] | None:
+    for index, item in enumerate(as_list(value)):
+        if blank_credential(item):
+            where = f"[{index}] " if isinstance(value, list) else ""
+            raise ValueError(f"{where}{BLANK}".lstrip())
+    return value
+
+
 CREDENTIAL_WORDS = {"secret": "secret", "token": "token", "basic": "username/password"}
 """Credential kinds as config calls them: ``secret`` signs the body (HMAC); ``token`` and
 ``basic`` are presented credentials."""
@@ -45,6 +74,9 @@ class SourceBase(BaseModel):
     """The kinds this provider's sender can produce. A kind it cannot is a config error,
     so a GitHub source given a token instead of a secret cannot end up unchecked."""
 
+    signature_default: ClassVar[str | None] = None
+    """The header this provider's sender signs in (``X-Hub-Signature-256``), if it signs."""
+
     provider: str
     secret: str | list[str] | None = None
     token: str | list[str] | None = None
@@ -55,7 +87,17 @@ class SourceBase(BaseModel):
     tolerance: Duration = 300.0
     allow_ips: list[IPvAnyNetwork] = []
     rate_limit: Rate | None = None
+    """Verified requests per second; only requests that pass verification are counted."""
     rate_burst: int | None = Field(None, ge=1)
+    client_rate_limit: Rate | None = None
+    """Failed verifications per second one client address may cost before it is refused
+    unread (429); defaults to ``rate_limit`` so a flood of forgeries cannot reach the
+    verifier, nor spend the sender's budget."""
+
+    @field_validator("secret", "token", "username", "password")
+    @classmethod
+    def _credentials_filled(cls, value: str | list[str] | None) -> str | list[str] | None:
+        return _filled(value)
 
     @property
     def secrets(self) -> list[str]:
@@ -65,6 +107,23 @@ class SourceBase(BaseModel):
     @property
     def tokens(self) -> list[str]:
         return as_list(self.token)
+
+    @property
+    def signed_in(self) -> str | None:
+        return self.signature_default
+
+    @property
+    def presented_in(self) -> list[str]:
+        """Headers a genuine request carries at least one of; empty when none is needed.
+
+        A request with none of them cannot pass, so it is refused before its body is read.
+        """
+        names = [self.signed_in] if self.secrets and self.signed_in else []
+        if self.tokens:
+            names.append(self.token_header)
+        if self.username is not None:
+            names.append("Authorization")
+        return names
 
     @property
     def challenge_at(self) -> str | None:
@@ -105,6 +164,10 @@ class SignatureHeaderSource(SourceBase):
     """The header carrying the body's HMAC."""
     timestamp_header: str | None = None
     """When set, the HMAC covers ``"{timestamp}:{body}"`` and the timestamp must be fresh."""
+
+    @property
+    def signed_in(self) -> str | None:
+        return self.signature_header or self.signature_default
 
     @model_validator(mode="after")
     def _header_needs_secret(self) -> SignatureHeaderSource:

@@ -55,3 +55,7 @@ class MessageGone(DeliveryError):
 class ActionFailed(BotError):
     """A provider refused or did not answer an action; the reason is safe to show the
     clicker (it names the provider's answer, never a token)."""
+
+
+class LookupFailed(BotError):
+    """A chat platform could not say which workspace or guild something belongs to."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import math
 import ssl
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address
@@ -88,8 +89,11 @@ def _within(address: Address, networks: Sequence[Network]) -> bool:
 class IngressPolicy:
     """Per-source allowlists and token buckets, built once from the config.
 
-    Each source has its own bucket, so a flood on one source is refused on its own and
-    never takes capacity from another.
+    A source's ``rate_limit`` is spent only by requests that passed verification, so
+    strangers cannot use it up and have the genuine sender's deliveries refused. What
+    protects the verifier is a bucket per client address, spent by failed verifications
+    (``client_rate_limit``): a forger is refused unread, everyone else is untouched.
+    Each source has its own buckets, so a flood on one never takes capacity from another.
     """
 
     def __init__(self, settings: Settings) -> None:
@@ -100,22 +104,61 @@ class IngressPolicy:
             for name, source in settings.sources.items()
             if source.rate_limit is not None
         }
+        self._client_rates = {
+            name: (rate, source.rate_burst)
+            for name, source in settings.sources.items()
+            if (rate := source.client_rate_limit or source.rate_limit) is not None
+        }
+        self._clients: OrderedDict[tuple[str, Address | None], TokenBucket] = OrderedDict()
 
     def guards(self, name: str, source: SourceConfig) -> bool:
         """Whether ``name`` has an allowlist or a rate limit (most sources have neither)."""
-        return bool(source.allow_ips) or name in self._buckets
+        return bool(source.allow_ips) or name in self._client_rates
 
     def client(self, peer: str | None, forwarded_for: Iterable[str]) -> Address | None:
         return client_address(
             peer, forwarded_for, self._server.trusted_proxies, self._server.trust_forwarded
         )
 
+    def from_proxy(self, peer: str | None) -> bool:
+        """Whether the direct peer is a proxy whose forwarded headers are believed."""
+        address = parse_address(peer) if peer else None
+        if address is None:
+            return False
+        return self._server.trust_forwarded or _within(address, self._server.trusted_proxies)
+
     def admit(
         self, name: str, source: SourceConfig, client: Address | None, now: float
     ) -> Refusal | None:
-        """``None`` when the request may be read; ``now`` is monotonic seconds."""
+        """``None`` when the request may be read; ``now`` is monotonic seconds.
+
+        Nothing is spent here: a full source bucket or a client that failed too often
+        is refused unread, and ``verified``/``failed`` spend once the outcome is known.
+        """
         if source.allow_ips and (client is None or not _within(client, source.allow_ips)):
             return Refusal(403, NOT_ALLOWED, "not_allowed")
+        failing = self._client_bucket(name, client)
+        if failing is not None and (wait := failing.delay(now)) > 0:
+            reason = f"too many failed verifications from this address on source {name!r}"
+            return Refusal(429, reason, "rate_limited", math.ceil(wait))
+        return self._over_limit(name, now)
+
+    def verified(self, name: str, now: float) -> Refusal | None:
+        """Spend the source's budget on a verified request; a refusal once it is spent."""
+        if (refused := self._over_limit(name, now)) is not None:
+            return refused
+        bucket = self._buckets.get(name)
+        if bucket is not None:
+            bucket.take(now)
+        return None
+
+    def failed(self, name: str, client: Address | None, now: float) -> None:
+        """A request from ``client`` failed verification: it costs that address alone."""
+        bucket = self._client_bucket(name, client)
+        if bucket is not None:
+            bucket.take(now)
+
+    def _over_limit(self, name: str, now: float) -> Refusal | None:
         bucket = self._buckets.get(name)
         if bucket is None:
             return None
@@ -127,8 +170,27 @@ class IngressPolicy:
                 429, f"over rate_limit of source {name!r}", "rate_limited", math.ceil(wait), first
             )
         self._limited.discard(name)
-        bucket.take(now)
         return None
+
+    def _client_bucket(self, name: str, client: Address | None) -> TokenBucket | None:
+        """This address's bucket on ``name``; the least recently seen are forgotten past
+        ``CLIENTS_KEPT``, so a spray of addresses cannot grow memory without bound."""
+        rate = self._client_rates.get(name)
+        if rate is None:
+            return None
+        key = (name, client)
+        bucket = self._clients.get(key)
+        if bucket is None:
+            bucket = self._clients[key] = _bucket(*rate)
+            if len(self._clients) > CLIENTS_KEPT:
+                self._clients.popitem(last=False)
+        else:
+            self._clients.move_to_end(key)
+        return bucket
+
+
+CLIENTS_KEPT = 10_000
+"""Client addresses whose failed verifications are remembered, per process."""
 
 
 def _bucket(rate: float, burst: int | None) -> TokenBucket:

@@ -7,6 +7,7 @@ the request path: normalizing, routing and posting happen in the background work
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 import time
 from typing import Any
@@ -16,13 +17,15 @@ from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 from aiohttp.web_exceptions import HTTPRequestEntityTooLarge
 
+from bot.chat.checks import Checkup
 from bot.commands import CommandCore
 from bot.commands.actions import ActionCore
 from bot.config.settings import Settings, SourceConfig
 from bot.core.clock import Clock
 from bot.core.errors import PayloadError, VerificationError
+from bot.intake.budget import BodyBudget
 from bot.intake.challenge import challenge_value
-from bot.intake.ingress import Address, IngressPolicy
+from bot.intake.ingress import Address, IngressPolicy, Refusal
 from bot.ops.metrics import Metrics
 from bot.pipeline.workers import Pipeline
 from bot.providers import PROVIDERS, Provider, WebhookRequest
@@ -38,6 +41,8 @@ INGRESS = web.AppKey("ingress", IngressPolicy)
 COMMANDS = web.AppKey("commands", CommandCore)
 ACTIONS = web.AppKey("actions", ActionCore)
 CLOCK = web.AppKey("clock", Clock)
+BUDGET = web.AppKey("body_budget", BodyBudget)
+CHECKUP = web.AppKey("checkup", Checkup)
 
 
 def _error(status: int, message: str, **extra: str) -> web.Response:
@@ -62,12 +67,51 @@ async def _receive(request: web.Request) -> web.StreamResponse:
     source = settings.sources.get(name)
     if source is None:
         return _error(404, f"unknown source {name!r}")
-    if (refused := await _admit(request, name, source)) is not None:
+    ingress = request.app[INGRESS]
+    client = _client(request) if ingress.guards(name, source) else None
+    if (refused := await _admit(request, name, source, client)) is not None:
         return refused
     limit = settings.server.max_body_bytes
     if request.content_length is not None and request.content_length > limit:
         metrics.count_request(name, "too_large")
         return _error(413, f"body larger than {limit} bytes")
+    provider = PROVIDERS[source.provider]
+    now = request.app[CLOCK].now()
+    if source.presented_in and not any(request.headers.get(h) for h in source.presented_in):
+        # No credential at all: the verifier's own words, without reading the body.
+        try:
+            provider.verify(source, WebhookRequest(headers=request.headers, body=b""), now)
+        except VerificationError as exc:
+            ingress.failed(name, client, time.monotonic())
+            await _reject(request, name, exc.reason, exc.code, now, client)
+            return await _hang_up(request, _error(401, exc.reason))
+    size = request.content_length if request.content_length is not None else limit
+    budget = request.app[BUDGET]
+    if not budget.reserve(size):
+        metrics.count_request(name, "over_budget")
+        busy = _error(
+            503,
+            "too many request bodies in flight ([server] body_budget_bytes); retry shortly",
+        )
+        busy.headers["Retry-After"] = "1"
+        return await _hang_up(request, busy)
+    try:
+        return await _verify_and_store(request, name, source, client, started)
+    finally:
+        budget.release(size)
+
+
+async def _verify_and_store(
+    request: web.Request,
+    name: str,
+    source: SourceConfig,
+    client: Address | None,
+    started: float,
+) -> web.StreamResponse:
+    settings = request.app[SETTINGS]
+    metrics = request.app[METRICS]
+    ingress = request.app[INGRESS]
+    limit = settings.server.max_body_bytes
     try:
         body = await _read_body(request, settings.server.read_timeout)
     except HTTPRequestEntityTooLarge:
@@ -85,8 +129,11 @@ async def _receive(request: web.Request) -> web.StreamResponse:
     try:
         provider.verify(source, hook, now)
     except VerificationError as exc:
-        await _reject(request, name, exc.reason, exc.code, now)
+        ingress.failed(name, client, time.monotonic())
+        await _reject(request, name, exc.reason, exc.code, now, client)
         return _error(401, exc.reason)
+    if (over := ingress.verified(name, time.monotonic())) is not None:
+        return _rate_limited(request, name, over)
     try:
         payload = _payload_at_intake(provider, source, hook)
     except PayloadError as exc:
@@ -169,43 +216,60 @@ async def _reject(
     await request.app[STORE].count_rejection(source, reason, now)
 
 
-async def _admit(request: web.Request, name: str, source: SourceConfig) -> web.Response | None:
-    """Allowlist and rate limit, before the body is read: ``None`` lets the request in."""
+def _client(request: web.Request) -> Address | None:
+    return request.app[INGRESS].client(
+        request.remote, request.headers.getall("X-Forwarded-For", [])
+    )
+
+
+async def _admit(
+    request: web.Request, name: str, source: SourceConfig, client: Address | None
+) -> web.Response | None:
+    """Allowlist and rate limits, before the body is read: ``None`` lets the request in."""
     ingress = request.app[INGRESS]
     if not ingress.guards(name, source):
         return None
-    client = ingress.client(request.remote, request.headers.getall("X-Forwarded-For", []))
     refusal = ingress.admit(name, source, client, time.monotonic())
     if refusal is None:
         return None
     if refusal.status == 429:
-        request.app[METRICS].count_request(name, "rate_limited")
-        if refusal.first:
-            log.warning(
-                "rate limited",
-                extra={"source": name, "outcome": "rate_limited", "reason": refusal.reason},
-            )
-        return web.json_response(
-            {"status": "error", "error": refusal.reason},
-            status=refusal.status,
-            headers={"Retry-After": str(refusal.retry_after)},
-        )
+        return _rate_limited(request, name, refusal)
     await _reject(request, name, refusal.reason, refusal.code, request.app[CLOCK].now(), client)
     return _error(refusal.status, refusal.reason)
 
 
-async def _cut_off(request: web.Request, name: str) -> web.StreamResponse:
-    """A body still arriving after ``read_timeout``: answer 408 and drop the connection.
+def _rate_limited(request: web.Request, name: str, refusal: Refusal) -> web.Response:
+    request.app[METRICS].count_request(name, "rate_limited")
+    if refusal.first:
+        log.warning(
+            "rate limited",
+            extra={"source": name, "outcome": "rate_limited", "reason": refusal.reason},
+        )
+    return web.json_response(
+        {"status": "error", "error": refusal.reason},
+        status=refusal.status,
+        headers={"Retry-After": str(refusal.retry_after)},
+    )
 
-    aiohttp would otherwise keep reading ("lingering") for up to ten more seconds, which
-    is what a slow-body client wants.
-    """
+
+async def _cut_off(request: web.Request, name: str) -> web.StreamResponse:
+    """A body still arriving after ``read_timeout``: answer 408 and drop the connection."""
     timeout = request.app[SETTINGS].server.read_timeout
     request.app[METRICS].count_request(name, "too_slow")
     log.warning(
         "body too slow", extra={"source": name, "outcome": "too_slow", "peer": request.remote}
     )
-    response = _error(408, f"body not received within read_timeout ({timeout:g}s)")
+    return await _hang_up(
+        request, _error(408, f"body not received within read_timeout ({timeout:g}s)")
+    )
+
+
+async def _hang_up(request: web.Request, response: web.Response) -> web.StreamResponse:
+    """Answer and close the connection without reading what is left of the body.
+
+    aiohttp would otherwise keep reading ("lingering") for up to ten more seconds, which
+    is what a slow or oversized client wants.
+    """
     response.force_close()
     await response.prepare(request)
     await response.write_eof()
@@ -227,7 +291,8 @@ async def answer_query_challenge(request: web.Request) -> web.Response:
     source = request.app[SETTINGS].sources.get(name)
     if source is None:
         return _error(404, f"unknown source {name!r}")
-    if (refused := await _admit(request, name, source)) is not None:
+    client = _client(request) if request.app[INGRESS].guards(name, source) else None
+    if (refused := await _admit(request, name, source, client)) is not None:
         return refused
     echo = challenge_value(source.challenge_at, request.query, None)
     if echo is None:
@@ -248,6 +313,13 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 async def metrics_endpoint(request: web.Request) -> web.Response:
+    token = request.app[SETTINGS].server.metrics_token
+    if token and not _bearer_is(request, token):
+        return web.Response(
+            status=401,
+            text="401: /metrics needs Authorization: Bearer <[server] metrics_token>\n",
+            headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+        )
     metrics = request.app[METRICS]
     try:
         metrics.observe_backlog(await request.app[STORE].backlog(), request.app[CLOCK].now())
@@ -255,6 +327,13 @@ async def metrics_endpoint(request: web.Request) -> web.Response:
         log.warning("backlog unreadable", extra={"error": f"{type(exc).__name__}: {exc}"})
     body = metrics.render()
     return web.Response(body=body, content_type="text/plain", charset="utf-8")
+
+
+def _bearer_is(request: web.Request, token: str) -> bool:
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        given.strip().encode("utf-8", "surrogateescape"), token.encode()
+    )
 
 
 class RedactingAccessLogger(AbstractAccessLogger):
@@ -304,6 +383,7 @@ async def index(request: web.Request) -> web.Response:
 
 
 def add_routes(app: web.Application) -> None:
+    app[BUDGET] = BodyBudget(app[SETTINGS].server.body_budget_bytes)
     app.router.add_get("/", index)
     app.router.add_post("/hooks/{source}", receive_hook)
     app.router.add_get("/hooks/{source}", answer_query_challenge, allow_head=False)

@@ -22,12 +22,17 @@ _ORJSON_LIKE_JSON = (
     orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_NON_STR_KEYS
 )
 _RESERVED = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message"}
-_SECRETISH = re.compile(r"(xox[abprs]-|xapp-|whsec_|/webhooks/\d+/)[A-Za-z0-9_.-]+")
+_SECRETISH = re.compile(
+    r"(xox[abprs]-|xapp-|whsec_|/webhooks/\d+/|/bot\d+:|[?&]sig=)[A-Za-z0-9_.%-]+"
+    r"|(/hooks/)[a-z0-9]{26}(?![A-Za-z0-9])"
+)
+"""Slack tokens, webhook secrets, a Discord webhook's token, a Telegram bot token in an
+API URL, a Teams Workflows URL's ``sig=``, a Mattermost incoming webhook's id."""
 
 
 def redact(text: str) -> str:
-    """Hide anything shaped like a Slack token, a webhook secret or a Discord webhook's token."""
-    return _SECRETISH.sub(lambda m: m.group(1) + "…", text)
+    """Hide anything shaped like a token or a secret part of a webhook URL."""
+    return _SECRETISH.sub(lambda m: (m.group(1) or m.group(2)) + "…", text)
 
 
 def milliseconds(seconds: float) -> float:

@@ -58,6 +58,12 @@ class Metrics:
             ["source", "action", "outcome"],
             registry=self.registry,
         )
+        self.commands_refused = Counter(
+            "bot_commands_refused_total",
+            "Chat commands and button clicks refused for where they came from, by platform, reason",
+            ["platform", "reason"],
+            registry=self.registry,
+        )
         self.ack_seconds = Histogram(
             "bot_ack_seconds",
             "Time from request start to the 2xx, durable write included",

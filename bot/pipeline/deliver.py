@@ -126,7 +126,7 @@ class DeliveryStage:
         queue = self._lanes.setdefault(lane, deque())
         if len(queue) >= LANE_QUEUE_LIMIT:
             # The lane is busy for a while: hand the lease back instead of sitting on it.
-            pace = registry.pace(delivery.platform)
+            pace = registry.pace(delivery.platform, lane)
             later = self.clock.now() + self.pacer.backlog_seconds(lane, len(queue), pace)
             await self.store.defer(delivery.id, later)
             return
@@ -142,7 +142,7 @@ class DeliveryStage:
             if delivery.group_key is not None and not await self.grouper.ready(delivery):
                 queue.popleft()  # shown in a digest already, or waiting for its next edit
                 continue
-            pace = registry.pace(delivery.platform)
+            pace = registry.pace(delivery.platform, lane)
             await self.pacer.wait_turn(lane, pace)
             await self.intake.give_way()
             async with self._slots:
@@ -244,7 +244,7 @@ class DeliveryStage:
         now = self.clock.now()
         status = exc.http_status
         if exc.retry_after is not None:
-            await self.pacer.hold(lane, exc.retry_after, registry.pace(delivery.platform))
+            await self.pacer.hold(lane, exc.retry_after, registry.pace(delivery.platform, lane))
         attempts = delivery.attempts + 1
         max_attempts, max_age = self.settings.retry_limits(delivery.target)
         limit = "max_attempts" if attempts >= max_attempts else ""

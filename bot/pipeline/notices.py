@@ -129,7 +129,7 @@ def ended_message(mute: MuteRecord, platform: str, summary: str, top: str) -> Me
         title=f"🔔 Mute m{mute.id} ({what}) {how}; {summary}",
         text=top,
         color=UNMUTED_COLOR,
-        footer=muted_for + (replay_hint if top else ""),
+        footer=text.escape(muted_for + (replay_hint if top else "")),
     )
 
 

@@ -101,8 +101,20 @@ def covers(
     """Whether a mute applies to copies posted at ``address``: its channel, or everywhere."""
     if mute.everywhere:
         return True
-    forms = channel_forms(mute.platform, mute.channel, mute.channel_name)
-    return platform == mute.platform and _posts_into(address, forms, directory)
+    return reaches(platform, address, mute.platform, mute.channel, mute.channel_name, directory)
+
+
+def reaches(
+    platform: str,
+    address: str,
+    channel_platform: str,
+    channel: str,
+    channel_name: str,
+    directory: ChannelDirectory | None = None,
+) -> bool:
+    """Whether a copy posted at ``address`` on ``platform`` lands in that channel."""
+    forms = channel_forms(channel_platform, channel, channel_name)
+    return platform == channel_platform and _posts_into(address, forms, directory)
 
 
 def _posts_into(address: str, forms: set[str], directory: ChannelDirectory | None) -> bool:

@@ -6,10 +6,13 @@ go through this one code path, so an explanation cannot drift from what the bot 
 
 from __future__ import annotations
 
+from jinja2 import TemplateError
+
 from bot.config.settings import Settings
 from bot.core.events import Event
 from bot.pipeline.buttons import buttons
 from bot.pipeline.grouping import Grouping, grouping_for
+from bot.pipeline.history import decided
 from bot.pipeline.overrides import Overrides
 from bot.pipeline.route import Router
 from bot.providers import PROVIDERS, WebhookRequest
@@ -49,9 +52,11 @@ class Planner:
         placements = (overrides or Overrides()).place(event, decisions, self.settings.targets)
         deliveries = []
         grouped = []
+        templates: dict[str, str] = {}
         for placement in placements:
             where = placement.destination
             message = self.renderer.render(event, where.platform)
+            templates[where.name] = self._template_name(event, where.platform)
             if event.thread_key is not None:  # a click acts on a conversation
                 state = State(event.event, event.status)
                 message.actions = buttons(
@@ -107,5 +112,12 @@ class Planner:
             occurred_at=event.occurred_at.timestamp(),
             outcome="routed" if delivered else "muted" if placements else "unrouted",
             detail=detail,
+            decision=decided(self.router, decisions, templates),
         )
         return record, deliveries
+
+    def _template_name(self, event: Event, platform: str) -> str:
+        try:
+            return self.renderer.template_for(event, platform).name or "?"
+        except TemplateError as exc:
+            return f"none ({exc})"

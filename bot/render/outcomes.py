@@ -43,6 +43,7 @@ OUTCOMES: list[tuple[str, str, str, Look]] = [
     ("*", "*", "succeeded", Look(GREEN, "✅")),
     ("*", "*", "resolved", Look(GREEN, "✅")),
     ("*", "*", "noted", Look(BLUE, "💬")),
+    ("*", "*", "tagged", Look(BLUE, "🏷️")),
     ("*", "*", "*", Look(BLUE, "🔵")),
 ]
 

@@ -21,10 +21,11 @@ from jinja2 import (
     Undefined,
 )
 from jinja2.sandbox import SandboxedEnvironment
-from pydantic import BaseModel
+from pydantic import BaseModel, field_validator
 
 from bot.core.durations import format_duration
 from bot.core.events import Event
+from bot.core.links import safe_url
 from bot.core.text import shorten
 from bot.core.times import parse_time
 from bot.render.outcomes import look, outcome_of
@@ -101,6 +102,12 @@ class Message(BaseModel):
     """How a reply says the time since its conversation started: ``{elapsed}`` stands
     for it (``{elapsed} after trigger``). Only the conversation knows the start."""
 
+    @field_validator("url")
+    @classmethod
+    def _linkable(cls, url: str | None) -> str | None:
+        """Whoever builds a message, its link passed ``safe_url`` (else there is none)."""
+        return safe_url(url) if url else None
+
     def fallback(self) -> str:
         """Plain one-line summary for notifications and clients without rich layout."""
         return self.headline or self.title
@@ -128,7 +135,7 @@ class Markup(Protocol):
         url, the colour) and for places a platform shows without markup."""
 
     def link(self, address: str, label: str) -> str:
-        """A link to an ``http(s)`` ``address`` showing ``label`` (already escaped)."""
+        """A link to ``address`` (it passed ``safe_url``) showing ``label`` (escaped)."""
 
     def bold(self, inner: str) -> str:
         """``inner`` (escaped, stripped, not empty) in bold."""
@@ -158,8 +165,8 @@ class Formatter:
 
     def link(self, url: Any, text: Any = None) -> Formatted:
         label = self._text(text if text is not None else url)
-        address = str(url or "")
-        if not address.startswith(("https://", "http://")):
+        address = safe_url(str(url or ""))
+        if address is None:
             return Formatted(label)
         return Formatted(self.markup.link(address, label))
 

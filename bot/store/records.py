@@ -34,6 +34,9 @@ class EventRecord:
     occurred_at: float
     outcome: str
     detail: dict[str, Any]
+    decision: dict[str, Any] | None = None
+    """The routes (in words), targets and templates chosen when it was planned; None
+    for events recorded before decisions were kept (see ``bot.pipeline.history``)."""
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ may carry), so one set of conversions serves SQLite rows and asyncpg records ali
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from typing import Any
@@ -24,13 +25,21 @@ from bot.store.records import (
     RerouteRecord,
 )
 
+
+def body_digest(body: bytes) -> str:
+    """A request's second identity besides its delivery id: a signed body replayed under
+    a new, unsigned delivery id is still the same request (a duplicate)."""
+    return hashlib.sha256(body).hexdigest()
+
+
 DELIVERY_COLUMNS = (
     "id, event_id, target, platform, address, message, state, lifecycle, thread_key, "
     "status, occurred_at, attempts, created_at, last_error, ref, source, event_type, "
     "group_key, group_interval"
 )
 EVENT_COLUMNS = (
-    "id, inbox_id, source, type, severity, status, title, thread_key, occurred_at, outcome, detail"
+    "id, inbox_id, source, type, severity, status, title, thread_key, occurred_at, outcome, "
+    "detail, decision"
 )
 INBOX_COLUMNS = "id, source, delivery_id, received_at, headers, body, attempts"
 ATTEMPT_COLUMNS = "delivery_id, at, outcome, http_status, error, duration"
@@ -84,6 +93,7 @@ def event_values(e: EventRecord) -> tuple[Any, ...]:
         e.occurred_at,
         e.outcome,
         json.dumps(e.detail),
+        None if e.decision is None else json.dumps(e.decision),
     )
 
 
@@ -100,6 +110,7 @@ def event_from_row(row: Any) -> EventRecord:
         occurred_at=row["occurred_at"],
         outcome=row["outcome"],
         detail=json.loads(row["detail"]),
+        decision=None if row["decision"] is None else json.loads(row["decision"]),
     )
 
 

@@ -16,6 +16,8 @@ from typing import Any
 from aiohttp import web
 
 BOT_TOKEN = "discord-bot-token"
+GUILD = "555000111222333444"
+"""The guild every channel is in unless ``guild_of`` says otherwise."""
 API = "/api/v10"
 
 
@@ -52,6 +54,12 @@ class Posted:
     def embed(self) -> dict[str, Any]:
         embeds: list[dict[str, Any]] = self.versions[-1].get("embeds") or [{}]
         return embeds[0]
+
+    @property
+    def title(self) -> str:
+        """The card's title as a reader sees it: the embed title; the author line above it
+        is only the headline (what happened)."""
+        return str(self.embed.get("title") or "")
 
 
 def embed_problem(embed: dict[str, Any]) -> str | None:
@@ -96,10 +104,14 @@ class FakeDiscord:
         self._next_id = 1_200_000_000_000_000_000
         self.arrived = asyncio.Condition()
         self.url = ""
+        self.clock: Callable[[], float] = asyncio.get_running_loop().time
+        """What ``Call.at`` counts in (a ``FakeClock``'s monotonic, for a bot on one)."""
         self.app = web.Application(middlewares=[self._note_status])
         self.app.router.add_post(API + "/webhooks/{hook}/{token}", self._execute)
         self.app.router.add_get(API + "/webhooks/{hook}/{token}", self._webhook)
         self.app.router.add_patch(API + "/webhooks/{hook}/{token}/messages/{mid}", self._edit)
+        self.app.router.add_get(API + "/users/@me", self._me)
+        self.app.router.add_get(API + "/channels/{channel}", self._channel)
         self.app.router.add_post(API + "/channels/{channel}/messages", self._create)
         self.app.router.add_patch(API + "/channels/{channel}/messages/{mid}", self._edit)
         self.app.router.add_post(
@@ -107,8 +119,12 @@ class FakeDiscord:
         )
         self.app.router.add_put(API + "/applications/{app}/commands", self._commands)
         self.app.router.add_put(API + "/applications/{app}/guilds/{guild}/commands", self._commands)
+        self.hidden_channels: set[str] = set()
+        """Channels the bot may not view (403 Missing Access); any other id exists."""
         self.commands: dict[str, list[dict[str, Any]]] = {}
         """Application commands by scope (``global`` or the guild id), as registered."""
+        self.guild_of: dict[str, str] = {}
+        """Channels of other guilds than ``GUILD``, by channel id."""
 
     # -- scripting and reading ------------------------------------------------
 
@@ -170,7 +186,7 @@ class FakeDiscord:
             dict(request.query),
             body,
             dict(request.headers),
-            asyncio.get_running_loop().time(),
+            self.clock(),
         )
         answer = self._scripted(call) or self._refused(call)
         if answer is not None:
@@ -250,12 +266,31 @@ class FakeDiscord:
         async with self.arrived:
             self.lookups.append(hook)
             self.arrived.notify_all()
+        if hook in self.deleted_webhooks:
+            return _error(404, 10015, "Unknown Webhook")
         return web.json_response({"id": hook, "type": 1, "channel_id": self.channel_of(hook)})
+
+    async def _channel(self, request: web.Request) -> web.StreamResponse:
+        """Get Channel: its guild (not counted in ``calls``, which are messages)."""
+        if request.headers.get("Authorization") != f"Bot {BOT_TOKEN}":
+            return _error(401, 0, "401: Unauthorized")
+        channel = request.match_info["channel"]
+        if channel in self.hidden_channels:
+            return _error(403, 50001, "Missing Access")
+        guild = self.guild_of.get(channel, GUILD)
+        return web.json_response(
+            {"id": channel, "type": 0, "name": f"room-{channel}", "guild_id": guild}
+        )
 
     @staticmethod
     def channel_of(hook: str) -> str:
         """The channel a webhook posts into (a fixed mapping, so tests can name it)."""
         return f"9{hook}"
+
+    async def _me(self, request: web.Request) -> web.StreamResponse:
+        if request.headers.get("Authorization") != f"Bot {BOT_TOKEN}":
+            return _error(401, 0, "401: Unauthorized")
+        return web.json_response({"id": "4242", "username": "chatops-bot", "bot": True})
 
     async def _create(self, request: web.Request) -> web.StreamResponse:
         call, refused = await self._record(request)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,6 +59,10 @@ class Recorder:
     messages: dict[str, Recorded] = field(default_factory=dict)
     calls: list[str] = field(default_factory=list)
     """``post``, ``update``, ``reply`` in order; a failed one ends in ``:failed``."""
+    at: list[float] = field(default_factory=list)
+    """When each of ``calls`` was made, in ``clock``'s time."""
+    clock: Callable[[], float] = time.monotonic
+    """What ``at`` counts in (a ``FakeClock``'s monotonic, for a bot on one)."""
     failures: list[tuple[DeliveryError, str]] = field(default_factory=list)
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -92,6 +98,7 @@ class RecorderAdapter:
         return True
 
     def _call(self, method: str, room: str) -> None:
+        self.recorder.at.append(self.recorder.clock())
         failing = [f for f in self.recorder.failures if f[1] in ("", room)]
         if failing:
             self.recorder.failures.remove(failing[0])

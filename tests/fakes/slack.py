@@ -1,6 +1,7 @@
 """A fake Slack Web API on loopback: records every call, answers like Slack.
 
-Tests script failures with ``fail_next``: a status code, a Slack error, headers.
+Tests script failures of the bot's posts and edits (``chat.*``) with ``fail_next``: a
+status code, a Slack error, headers; the start-up checks' reads are never scripted.
 ``hold()`` keeps answers back (the message is posted, the bot does not learn it yet), and
 ``limit_channels()`` enforces Slack's per-channel pace with real 429s.
 """
@@ -24,6 +25,18 @@ class Call:
     body: dict[str, Any]
     headers: dict[str, str]
     at: float
+
+    @property
+    def title(self) -> str:
+        """The card's title as a reader sees it: the bold (linked) first line of the
+        attachment; the top-level ``text`` is only the notification line."""
+        for attachment in self.body.get("attachments") or []:
+            for block in attachment.get("blocks") or []:
+                text = (block.get("text") or {}).get("text", "")
+                if text.startswith("*"):
+                    first = text.split("\n", 1)[0].strip("*")
+                    return first.split("|", 1)[1].rstrip(">") if "|" in first else first
+        return ""
 
 
 @dataclass
@@ -71,6 +84,9 @@ class FakeSlack:
         self.sockets: list[web.WebSocketResponse] = []
         self.socket_open = asyncio.Event()
         self.socket_replies: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.channels: dict[str, dict[str, Any]] = {}
+        """Channels ``conversations.info`` knows, by id (``is_member``...); others are
+        ``channel_not_found``, as Slack answers for a private channel the bot is not in."""
 
     def fail_next(self, times: int = 1, **scripted: Any) -> None:
         self.script.extend(Scripted(**scripted) for _ in range(times))
@@ -122,7 +138,7 @@ class FakeSlack:
         else:
             body = dict(await request.post())
         scripted_for = [s for s in self.script if s.channel in (None, body.get("channel"))]
-        if scripted_for:
+        if scripted_for and method.startswith("chat."):
             scripted = scripted_for[0]
             self.script.remove(scripted)
             await asyncio.sleep(self.delay)
@@ -146,8 +162,20 @@ class FakeSlack:
             return web.json_response({"ok": False, "error": "invalid_auth"})
         if method == "auth.test":  # slack-bolt asks once, on its first request
             return web.json_response(
-                {"ok": True, "team_id": "T0FAKE", "user_id": "UBOT", "bot_id": "BBOT"}
+                {
+                    "ok": True,
+                    "team": "Fake Workspace",
+                    "user": "chatops",
+                    "team_id": "T0FAKE",
+                    "user_id": "UBOT",
+                    "bot_id": "BBOT",
+                }
             )
+        if method == "conversations.info":
+            found = self.channels.get(str(body.get("channel") or request.query.get("channel")))
+            if found is None:
+                return web.json_response({"ok": False, "error": "channel_not_found"})
+            return web.json_response({"ok": True, "channel": found})
         now = self.clock()
         channel = self.channel_id(str(body.get("channel", "")))
         if method == "chat.postMessage" and (wait := self._over_limit(channel, now)):

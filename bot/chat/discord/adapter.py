@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -61,8 +60,6 @@ USER_AGENT = "DiscordBot (https://github.com/chatops-bot/bot, 0.1.0)"
 UNKNOWN_MESSAGE = 10008
 UNKNOWN_WEBHOOK = 10015
 THREAD_ALREADY_CREATED = 160004
-
-_URL = re.compile(r"^https?://[^\s<>]{1,2040}$")
 
 Kind = Literal["webhook", "channel"]
 
@@ -134,7 +131,7 @@ def embed_for(message: Message) -> dict[str, Any]:
     budget -= _size(description)
     embed = discord.Embed(
         title=title or None,
-        url=message.url if message.url and _URL.match(message.url) else None,
+        url=message.url,
         description=description or None,
         colour=_colour(message.color),
         timestamp=(datetime.fromtimestamp(message.timestamp, UTC) if message.timestamp else None),
@@ -402,6 +399,13 @@ class DiscordAdapter:
                     unknown.remove(address)
             if unknown:
                 await asyncio.sleep(retry_seconds)
+
+    async def ask(self, where: Destination, path: str) -> tuple[int, Any]:
+        """GET ``path`` as a post to ``where`` would be authorized: status and JSON body.
+
+        For start-up checks, which read answers a delivery would treat as failures."""
+        status, data, _ = await self._exchange(where, "GET", path, None)
+        return status, data
 
     async def _start_thread(self, where: Destination, ref: Ref) -> str:
         path = f"/channels/{ref['channel_id']}/messages/{ref['message_id']}/threads"

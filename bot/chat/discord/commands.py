@@ -174,6 +174,7 @@ def caller_of(interaction: dict[str, Any]) -> Caller:
         str(user.get("global_name") or user.get("username") or ""),
         str(interaction.get("channel_id") or channel.get("id") or ""),
         str(channel.get("name") or ""),
+        workspace=str(interaction.get("guild_id") or ""),  # none in a DM
     )
 
 
@@ -199,6 +200,8 @@ async def run(core: CommandCore, interaction: dict[str, Any]) -> Reply:
     data = interaction.get("data") or {}
     [sub] = data.get("options") or [{"name": "help"}]
     caller = caller_of(interaction)
+    if (refused := await core.unbound(caller)) is not None:
+        return refused
     try:
         command = command_of(
             str(sub.get("name")), _values(sub.get("options") or []), core.vocabulary("discord")

@@ -43,6 +43,7 @@ def click_of(interaction: dict[str, Any]) -> Click:
         action=action,
         value=value,
         link=link,
+        workspace=str(interaction.get("guild_id") or ""),  # none in a DM
     )
 
 

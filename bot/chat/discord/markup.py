@@ -22,7 +22,7 @@ class DiscordMarkup:
         return _ESCAPED.sub(r"\1", text.replace("@\u200b", "@"))
 
     def link(self, address: str, label: str) -> str:
-        address = address.replace(")", "%29").replace(" ", "%20")
+        address = address.replace(")", "%29")  # it would end the link early
         return f"[{label.replace(']', '')}]({address})"
 
     def bold(self, inner: str) -> str:

@@ -7,6 +7,7 @@ import re
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
+from bot.chat.discord.check import check
 from bot.chat.discord.markup import DiscordMarkup
 from bot.chat.platform import Platform, TargetKey
 from bot.core.pacing import Pace
@@ -103,6 +104,7 @@ DISCORD = Platform(
     # Components need the bot's own messages (a webhook's cannot carry them): the
     # adapter leaves them off webhook posts.
     takes_clicks=lambda settings: bool(settings.discord.public_key and settings.discord.bot_token),
+    check=check,
     warnings=_warnings,
     background=_background,
     mention=re.compile(r"^<#(\d+)>$"),

@@ -14,7 +14,6 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.chat import Ref
-from bot.chat.slack.markup import slack_link_address
 from bot.core.errors import DeliveryError, MessageGone
 from bot.core.text import shorten
 from bot.render.renderer import Message
@@ -64,7 +63,7 @@ def _cut(text: str, limit: int) -> str:
 def blocks_for(message: Message) -> list[dict[str, Any]]:
     """Block Kit for a message, sized to pass Slack's checks."""
     title = _cut(message.title, 250)
-    link = slack_link_address(message.url or "")
+    link = message.url  # it passed safe_url: no `|`, `<` or `>` to end the tag early
     heading = f"*<{link}|{title}>*" if link else f"*{title}*"
     footer = _cut(message.footer, 300)
     budget = MAX_BLOCK_CHARS - len(heading) - len(footer)

@@ -29,6 +29,7 @@ def click_of(body: dict[str, Any], action: dict[str, Any]) -> Click:
     channel = str((body.get("channel") or {}).get("id", ""))
     ts = str((body.get("container") or {}).get("message_ts", ""))
     link = f"https://slack.com/archives/{channel}/p{ts.replace('.', '')}" if ts else ""
+    team = body.get("team") or {}
     return Click(
         platform="slack",
         user=str(user.get("id", "")),
@@ -37,6 +38,7 @@ def click_of(body: dict[str, Any], action: dict[str, Any]) -> Click:
         action=str(action.get("action_id", "")).removeprefix(ACTION_PREFIX),
         value=str(action.get("value", "")),
         link=link,
+        workspace=str(team.get("id") or user.get("team_id") or ""),
     )
 
 

@@ -4,11 +4,6 @@ dates and mentions are all ``<...>`` tags."""
 from __future__ import annotations
 
 
-def slack_link_address(url: str) -> str:
-    """A URL made safe inside Slack's ``<url|label>`` (``|`` and ``>`` would end it)."""
-    return url.replace("|", "%7C").replace(">", "%3E").replace("<", "%3C")
-
-
 class SlackMarkup:
     def escape(self, text: str) -> str:
         return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
@@ -17,7 +12,7 @@ class SlackMarkup:
         return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
     def link(self, address: str, label: str) -> str:
-        return f"<{slack_link_address(address)}|{label}>"
+        return f"<{address}|{label}>"
 
     def bold(self, inner: str) -> str:
         return f"*{inner}*"

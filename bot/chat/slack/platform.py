@@ -6,6 +6,7 @@ import re
 from typing import TYPE_CHECKING
 
 from bot.chat.platform import Platform, TargetKey
+from bot.chat.slack.check import check
 from bot.chat.slack.markup import SlackMarkup
 from bot.core.pacing import Pace
 
@@ -54,6 +55,7 @@ SLACK = Platform(
     adapter=_adapter,
     configured=_configured,
     takes_clicks=_takes_clicks,
+    check=check,
     warnings=_warnings,
     names_channels=True,
     mention=re.compile(r"^<#([A-Z0-9]+)(?:\|([^>]*))?>$"),

@@ -15,7 +15,7 @@ from pathlib import Path
 from aiohttp import web
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from bot.intake.web import CLOCK, PIPELINE, SETTINGS, STORE
+from bot.intake.web import CHECKUP, CLOCK, INGRESS, PIPELINE, SETTINGS, STORE
 from bot.ops.inspector.access import Access, unauthorized
 from bot.ops.inspector.page import Query, gather
 from bot.pipeline.replay import ReplayError, replay
@@ -48,21 +48,33 @@ def _environment() -> Environment:
 
 
 class Inspector:
-    def __init__(self, token: str) -> None:
-        self.access = Access(token)
+    def __init__(self, access: Access) -> None:
+        self.access = access
         self.template = _environment().get_template("page.html.j2")
 
+    def _unauthorized(self, request: web.Request, now: float) -> web.Response | None:
+        """401 without a valid credential; a wrong bearer token costs its address."""
+        if self.access.credential(request, now) is not None:
+            return None
+        if self.access.presented_wrong_bearer(request):
+            self.access.failed(request, now)
+        return unauthorized()
+
     async def page(self, request: web.Request) -> web.Response:
-        login = self.access.login(request)
+        now = request.app[CLOCK].now()
+        if (throttled := self.access.throttled(request, now)) is not None:
+            return throttled
+        login = self.access.login(request, now)
         if login is not None:
             return login
-        if self.access.credential(request) is None:
-            return unauthorized()
+        if (refused := self._unauthorized(request, now)) is not None:
+            return refused
         query = Query.parse(request.query)
         context = await gather(request.app[STORE], request.app[SETTINGS], query)
         nonce = secrets.token_urlsafe(16)
         html = self.template.render(
             **context,
+            checkup=request.app[CHECKUP],
             csrf=self.access.csrf,
             nonce=nonce,
             notice=request.query.get("notice", "")[:500],
@@ -70,9 +82,10 @@ class Inspector:
         return web.Response(text=html, content_type="text/html", headers=_headers(nonce))
 
     async def replay(self, request: web.Request) -> web.Response:
-        credential = self.access.credential(request)
-        if credential is None:
-            return unauthorized()
+        now = request.app[CLOCK].now()
+        if refused := self.access.throttled(request, now) or self._unauthorized(request, now):
+            return refused
+        credential = self.access.credential(request, now)
         form = await request.post()
         if credential == "cookie" and not self.access.csrf_ok(str(form.get("csrf", ""))):
             return web.Response(status=403, text="403: stale or missing form token; reload\n")
@@ -103,7 +116,7 @@ def _headers(nonce: str) -> dict[str, str]:
     }
 
 
-def add_inspector(app: web.Application, token: str) -> None:
-    inspector = Inspector(token)
+def add_inspector(app: web.Application, token: str, session_seconds: float) -> None:
+    inspector = Inspector(Access(token, session_seconds, app[INGRESS]))
     app.router.add_get("/inspect", inspector.page)
     app.router.add_post("/inspect/replay", inspector.replay)

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from bot.config.settings import Settings
 from bot.core.events import Event
 from bot.ops.logs import redact
-from bot.pipeline.route import compile_routes
+from bot.pipeline.history import history_lines
 from bot.render.renderer import Message
 from bot.store import Activity, ActivityFilter, AttemptRecord, DeliveryRecord, Store
 
@@ -102,8 +102,7 @@ async def gather(store: Store, settings: Settings, query: Query) -> dict[str, An
         by_event.setdefault(delivery.event_id, []).append(view)
     for attempt in attempts:
         views[attempt.delivery_id].attempts.append(attempt)
-    describe = {route.index: route.describe() for route in compile_routes(settings.routes)}
-    rows = [_row(a, by_event, describe) for a in activities]
+    rows = [_row(a, by_event, settings) for a in activities]
     return {
         "rows": rows,
         "query": query,
@@ -135,16 +134,11 @@ def _delivery_view(delivery: DeliveryRecord) -> DeliveryView:
     return DeliveryView(delivery, message, color)
 
 
-def _row(
-    activity: Activity, by_event: dict[str, list[DeliveryView]], describe: dict[int, str]
-) -> Row:
+def _row(activity: Activity, by_event: dict[str, list[DeliveryView]], settings: Settings) -> Row:
     event = activity.event
     if event is None:
         return Row(activity, [], [], [], str(activity.inbox_id), "Replay request")
-    routes = [
-        f"route {index + 1}: {describe.get(index, '(no longer in the config)')}"
-        for index in sorted(set(event.detail.get("routes", [])))
-    ]
+    routes = history_lines(settings, event.decision, event.detail)
     notes = [
         (key, _note(value))
         for key, value in event.detail.items()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
@@ -55,6 +55,8 @@ class GenericSource(SignatureHeaderSource):
     """Standard Webhooks with a ``whsec_`` secret, a custom HMAC header, a token or basic
     auth; a challenge some senders require before they deliver."""
 
+    signature_default: ClassVar[str | None] = "webhook-signature"
+    """Standard Webhooks' header, unless ``signature_header`` names another."""
     provider: Literal["generic"]
     challenge: str | None = None
     signature_prefix: str = ""

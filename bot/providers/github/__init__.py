@@ -35,6 +35,7 @@ class GitHubSource(SourceBase, ApiKeys):
     workflow run's failed jobs can be re-run from chat."""
 
     credentials: ClassVar[frozenset[str]] = frozenset({"secret"})
+    signature_default: ClassVar[str | None] = "X-Hub-Signature-256"
     provider: Literal["github"]
     api_url: str = "https://api.github.com"
 

@@ -10,7 +10,7 @@ or basic auth. Both can be required at once.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from bot.config.source import SignatureHeaderSource
 from bot.core.text import shorten
@@ -33,6 +33,7 @@ class GrafanaSource(alerting.AlertingSource, SignatureHeaderSource, alerting.Sil
     With ``api_url`` (``https://grafana.example.com/api/alertmanager/grafana``) and a
     service account ``api_token`` its alerts can be silenced from chat."""
 
+    signature_default: ClassVar[str | None] = SIGNATURE_HEADER
     provider: Literal["grafana"]
 
 

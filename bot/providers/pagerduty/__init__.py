@@ -33,6 +33,7 @@ class PagerDutySource(SourceBase, ApiKeys):
     (a REST API key) its incidents can be acknowledged and resolved from chat."""
 
     credentials: ClassVar[frozenset[str]] = frozenset({"secret"})
+    signature_default: ClassVar[str | None] = "X-PagerDuty-Signature"
     provider: Literal["pagerduty"]
     api_url: str = "https://api.pagerduty.com"
     from_email: str = ""

@@ -25,6 +25,7 @@ class StripeSource(SourceBase):
     the endpoint's ``whsec_`` secret, and can do nothing else."""
 
     credentials: ClassVar[frozenset[str]] = frozenset({"secret"})
+    signature_default: ClassVar[str | None] = "Stripe-Signature"
     provider: Literal["stripe"]
 
 

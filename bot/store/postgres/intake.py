@@ -16,8 +16,8 @@ from bot.store.postgres.params import sendable
 INBOX_CHANNEL = "bot_inbox"
 """Notified when requests wait to be normalized."""
 
-Accept = tuple[str, str, float, str, bytes]
-"""(source, delivery id, received at, headers as JSON, body): one row for the inbox."""
+Accept = tuple[str, str, str, float, str, bytes]
+"""(source, delivery id, body digest, received at, headers as JSON, body): an inbox row."""
 
 
 class IntakeBatcher:
@@ -73,31 +73,32 @@ class IntakeBatcher:
 
     async def _insert(self, rows: list[Accept]) -> list[tuple[int, bool]]:
         columns = [sendable(column) for column in zip(*rows, strict=True)]
-        keys = list(zip(columns[0], columns[1], strict=True))
         async with self._pool.acquire() as conn, conn.transaction():
+            # No conflict target: a known delivery id and a known body are both repeats.
             inserted = await conn.fetch(
-                "INSERT INTO inbox (source, delivery_id, received_at, headers, body) "
-                "SELECT * FROM unnest($1::text[], $2::text[], $3::float8[], $4::text[], "
-                "$5::bytea[]) ON CONFLICT (source, delivery_id) DO NOTHING "
+                "INSERT INTO inbox (source, delivery_id, body_digest, received_at, headers, "
+                "body) SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[], "
+                "$5::text[], $6::bytea[]) ON CONFLICT DO NOTHING "
                 "RETURNING id, source, delivery_id",
                 *columns,
             )
             new = {(row["source"], row["delivery_id"]): int(row["id"]) for row in inserted}
-            known = dict(new)
-            if len(new) < len(keys):
-                sources, delivery_ids = zip(*(k for k in keys if k not in new), strict=True)
-                for row in await conn.fetch(
-                    "SELECT id, source, delivery_id FROM inbox WHERE (source, delivery_id) IN "
-                    "(SELECT * FROM unnest($1::text[], $2::text[]))",
-                    list(sources),
-                    list(delivery_ids),
-                ):
-                    known[(row["source"], row["delivery_id"])] = int(row["id"])
-            if new:
+            results: list[tuple[int, bool]] = []
+            for source, delivery_id, digest in zip(*columns[:3], strict=True):
+                # The first request with a new key is the accepted one; any repeat in the
+                # same batch, or of an earlier request, is a duplicate of it.
+                accepted = new.pop((source, delivery_id), None)
+                if accepted is not None:
+                    results.append((accepted, False))
+                    continue
+                known = await conn.fetchval(
+                    "SELECT id FROM inbox WHERE source = $1 AND "
+                    "(delivery_id = $2 OR body_digest = $3) ORDER BY id LIMIT 1",
+                    source,
+                    delivery_id,
+                    digest,
+                )
+                results.append((int(known), True))
+            if inserted:
                 await conn.execute(f"NOTIFY {INBOX_CHANNEL}")
-        results = []
-        for key in keys:
-            # The first request with a new key is the accepted one; any repeat in the same
-            # batch is a duplicate of it.
-            results.append((known[key], new.pop(key, None) is None))
         return results

@@ -37,6 +37,7 @@ from bot.store.rows import (
     EVENT_COLUMNS,
     INBOX_COLUMNS,
     attempt_values,
+    body_digest,
     delivery_values,
     event_values,
     inbox_from_row,
@@ -234,7 +235,9 @@ class PostgresStore(SQLStore):
     async def accept(
         self, source: str, delivery_id: str, headers: dict[str, str], body: bytes, now: float
     ) -> tuple[int, bool]:
-        return await self._intake.submit((source, delivery_id, now, json.dumps(headers), body))
+        return await self._intake.submit(
+            (source, delivery_id, body_digest(body), now, json.dumps(headers), body)
+        )
 
     async def claim_inbox(self, limit: int, now: float, lease: float) -> list[InboxItem]:
         rows = await self._fetch(

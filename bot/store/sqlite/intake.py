@@ -26,8 +26,8 @@ from bot.store.sqlite.bodies import pack
 
 T = TypeVar("T")
 
-Row = tuple[str, str, float, str, bytes]
-"""source, delivery_id, received_at, headers (JSON), body."""
+Row = tuple[str, str, str, float, str, bytes]
+"""source, delivery_id, body digest, received_at, headers (JSON), body."""
 
 Enqueue = Callable[
     [Callable[[sqlite3.Connection], Any], Callable[[Any, BaseException | None], None]], None
@@ -39,9 +39,9 @@ MAX_ROWS = 1_024
 """Rows waiting for one write; more start another (which commits right after)."""
 
 _REQUESTS = {
-    size: "INSERT INTO inbox (source, delivery_id, received_at, headers) VALUES "
-    + ", ".join(["(?, ?, ?, ?)"] * size)
-    + " ON CONFLICT (source, delivery_id) DO NOTHING"
+    size: "INSERT INTO inbox (source, delivery_id, body_digest, received_at, headers) VALUES "
+    + ", ".join(["(?, ?, ?, ?, ?)"] * size)
+    + " ON CONFLICT DO NOTHING"  # a known delivery id, or a known body
     for size in CHUNKS
 }
 _BODIES = {
@@ -107,7 +107,7 @@ class IntakeBatcher:
         for chunk in _chunks(rows):
             answers += _insert_chunk(conn, chunk)
         bodies = [
-            (inbox_id, *pack(row[4]))
+            (inbox_id, *pack(row[5]))
             for (inbox_id, duplicate), row in zip(answers, rows, strict=True)
             if not duplicate
         ]
@@ -143,7 +143,7 @@ def _chunks(items: list[T]) -> Iterator[list[T]]:
 
 
 def _insert_chunk(conn: sqlite3.Connection, rows: list[Row]) -> list[Answer]:
-    values = [value for row in rows for value in row[:4]]
+    values = [value for row in rows for value in row[:5]]
     cursor = conn.execute(_REQUESTS[len(rows)], values)
     inserted, last = cursor.rowcount, cursor.lastrowid
     if inserted == len(rows) and last is not None:
@@ -157,9 +157,11 @@ def _look_up(conn: sqlite3.Connection, rows: list[Row], first_new: int | None) -
     the first row to carry a new id was accepted, any other is a duplicate."""
     claimed: set[int] = set()
     answers: list[Answer] = []
-    for source, delivery_id, *_ in rows:
+    for source, delivery_id, digest, *_ in rows:
         found = conn.execute(
-            "SELECT id FROM inbox WHERE source = ? AND delivery_id = ?", (source, delivery_id)
+            "SELECT id FROM inbox WHERE source = ? AND (delivery_id = ? OR body_digest = ?) "
+            "ORDER BY id LIMIT 1",
+            (source, delivery_id, digest),
         ).fetchone()
         inbox_id = int(found[0])
         new = first_new is not None and inbox_id >= first_new and inbox_id not in claimed

@@ -25,6 +25,7 @@ from bot.store.records import DeliveryRecord, EventRecord, InboxItem
 from bot.store.rows import (
     DELIVERY_COLUMNS,
     EVENT_COLUMNS,
+    body_digest,
     delivery_values,
     event_values,
     inbox_from_row,
@@ -125,7 +126,7 @@ class SQLiteStore(SQLStore):
         self, source: str, delivery_id: str, headers: dict[str, str], body: bytes, now: float
     ) -> tuple[int, bool]:
         return await self._intake.accept(
-            (source, delivery_id, now, orjson.dumps(headers).decode(), body)
+            (source, delivery_id, body_digest(body), now, orjson.dumps(headers).decode(), body)
         )
 
     async def claim_inbox(self, limit: int, now: float, lease: float) -> list[InboxItem]:
@@ -170,7 +171,7 @@ class SQLiteStore(SQLStore):
         def op(conn: sqlite3.Connection) -> None:
             conn.executemany(
                 f"INSERT OR IGNORE INTO events ({EVENT_COLUMNS}, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"VALUES ({', '.join('?' * (EVENT_COLUMNS.count(',') + 2))})",
                 event_rows,
             )
             conn.executemany(

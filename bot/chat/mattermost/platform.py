@@ -1,0 +1,87 @@
+"""Mattermost as the registry knows it: ``mattermost = CHANNEL_ID`` posts as the bot
+account (``[mattermost] url`` and ``bot_token``: create, edit, thread);
+``mattermost_webhook = URL`` is an incoming webhook, which can only post."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from bot.chat.mattermost.check import check
+from bot.chat.mattermost.markup import MattermostMarkup
+from bot.chat.platform import Platform, TargetKey
+from bot.core.pacing import Pace
+
+if TYPE_CHECKING:
+    import aiohttp
+
+    from bot.chat import ChatAdapter
+    from bot.chat.directory import ChannelDirectory
+    from bot.config.settings import Settings
+
+CHANNEL_KEY = "mattermost"
+WEBHOOK_KEY = "mattermost_webhook"
+CHANNEL_ID = re.compile(r"^[a-z0-9]{26}$")
+WEBHOOK_URL = re.compile(r"^https?://[^\s/]+(?:/[^\s?#]*)?/hooks/(?P<id>[a-z0-9]{26})/?$")
+
+
+def _channel_problem(address: str) -> str | None:
+    if CHANNEL_ID.match(address):
+        return None
+    return (
+        "mattermost needs a channel id (26 letters and digits: the channel's name -> "
+        "View Info shows it)"
+    )
+
+
+def _webhook_problem(address: str) -> str | None:
+    if WEBHOOK_URL.match(address):
+        return None
+    return (
+        "mattermost_webhook is not a Mattermost incoming webhook URL "
+        "(Integrations -> Incoming Webhooks: https://<host>/hooks/<26 characters>)"
+    )
+
+
+def _targets(settings: Settings, key: str) -> list[str]:
+    return [name for name, target in settings.targets.items() if target.key == key]
+
+
+def _configured(settings: Settings) -> bool:
+    bot = bool(settings.mattermost.url and settings.mattermost.bot_token)
+    return bot or bool(_targets(settings, WEBHOOK_KEY))
+
+
+def _adapter(
+    settings: Settings, session: aiohttp.ClientSession, directory: ChannelDirectory
+) -> ChatAdapter:
+    from bot.chat.mattermost.adapter import MattermostAdapter
+
+    return MattermostAdapter(settings.mattermost.url, settings.mattermost.bot_token, session)
+
+
+def _warnings(settings: Settings) -> list[str]:
+    channels = _targets(settings, CHANNEL_KEY)
+    if not channels or (settings.mattermost.url and settings.mattermost.bot_token):
+        return []
+    return [
+        f"Mattermost channel targets {', '.join(channels)} cannot be posted to: "
+        "[mattermost] url and bot_token must both be set (BOT_MATTERMOST__URL, "
+        "BOT_MATTERMOST__BOT_TOKEN: a bot account's access token)"
+    ]
+
+
+MATTERMOST = Platform(
+    name="mattermost",
+    markup=MattermostMarkup(),
+    target_keys=(
+        TargetKey(CHANNEL_KEY, _channel_problem),
+        TargetKey(WEBHOOK_KEY, _webhook_problem),
+    ),
+    # Mattermost limits per user and IP (10 a second by default): a channel stays far below.
+    pace=Pace(rate=1.0, burst=5.0),
+    adapter=_adapter,
+    configured=_configured,
+    warnings=_warnings,
+    check=check,
+)

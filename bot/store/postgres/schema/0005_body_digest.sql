@@ -1,0 +1,5 @@
+-- A request is also known by its body's digest: a captured, signed request replayed
+-- under a new delivery id (GitHub's X-GitHub-Delivery is not signed) is a duplicate.
+-- Rows from before have none (NULLs never collide); retention bounds the window.
+ALTER TABLE inbox ADD COLUMN body_digest TEXT;
+CREATE UNIQUE INDEX inbox_body_digest ON inbox (source, body_digest);

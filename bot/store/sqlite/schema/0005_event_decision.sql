@@ -1,0 +1,5 @@
+-- What routing decided for each event when it was planned (routes in words, targets,
+-- templates), so history is not read against today's config. NULL for events recorded
+-- before: they are described with today's config, and say so.
+-- only if: SELECT count(*) = 0 FROM pragma_table_info('events') WHERE name = 'decision'
+ALTER TABLE events ADD COLUMN decision TEXT;
