@@ -31,12 +31,13 @@ def block_actions(
     name: str = "alice",
     channel: str = "CENG",
     ts: str = "1700000000.000001",
+    team: str = "T0FAKE",
 ) -> bytes:
     """The form Slack posts to the interactivity URL when ``button`` is pressed."""
     payload = {
         "type": "block_actions",
-        "team": {"id": "T0FAKE", "domain": "acme"},
-        "user": {"id": user, "username": name, "name": name, "team_id": "T0FAKE"},
+        "team": {"id": team, "domain": "acme"},
+        "user": {"id": user, "username": name, "name": name, "team_id": team},
         "api_app_id": "A0FAKE",
         "token": "deprecated-verification-token",
         "container": {"type": "message", "message_ts": ts, "channel_id": channel},

@@ -47,7 +47,7 @@ def buttons_of(body: dict[str, Any]) -> dict[str, str]:
     }
 
 
-def component(custom_id: str, message: Posted, user: str = "4242") -> bytes:
+def component(custom_id: str, message: Posted, user: str = "4242", guild: str = GUILD) -> bytes:
     """A MESSAGE_COMPONENT interaction as Discord sends it for a button press."""
     return json.dumps(
         {
@@ -56,7 +56,7 @@ def component(custom_id: str, message: Posted, user: str = "4242") -> bytes:
             "application_id": APPLICATION,
             "token": "interaction-token",
             "version": 1,
-            "guild_id": GUILD,
+            "guild_id": guild,
             "channel_id": CHANNEL,
             "member": {"user": {"id": user, "username": "alice", "global_name": "Alice"}},
             "message": {"id": message.id, "channel_id": CHANNEL},
@@ -129,6 +129,25 @@ async def test_refusals_and_provider_errors_are_ephemeral_followups(
     [_, failure] = await eventually(lambda: answered(fake_discord, 2))
     assert "PagerDuty answered 403" in failure.body["content"]
     assert len(message.versions) == 1  # unchanged: the action can still be tried
+
+
+async def test_a_click_from_another_guild_is_refused_and_counted(
+    tmp_path, fake_discord, pd, make_bot
+):
+    bot = await make_bot(pd_config(tmp_path, fake_discord, pd.url))
+    message = await first_message(bot, fake_discord)
+    shown = buttons_of(message.versions[0])
+
+    await press(bot, shown["acknowledge"], message, guild="999")
+
+    [refusal] = await eventually(lambda: answered(fake_discord, 1))
+    assert refusal.body["flags"] == 64
+    assert "(999) is not one this bot takes commands and clicks from" in refusal.body["content"]
+    assert pd.calls == [] and len(message.versions) == 1
+    metrics = await (await bot.get("/metrics")).text()
+    assert 'bot_commands_refused_total{platform="discord",reason="unbound workspace"} 1.0' in (
+        metrics
+    )
 
 
 async def answered(discord: FakeDiscord, count: int) -> list[Any]:

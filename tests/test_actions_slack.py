@@ -212,6 +212,23 @@ async def test_only_the_allowed_may_click_and_a_refusal_says_why(
     assert call.headers["From"] == "oncall@acme.com"  # UBOSS is not in [people]
 
 
+async def test_a_click_from_another_workspace_is_refused_and_counted(
+    tmp_path, fake_slack, pd, make_bot
+):
+    bot = await make_bot(pd_config(tmp_path, fake_slack.url, pd.url))
+    shown = await first_message(bot, fake_slack)
+
+    await slack_click(bot, shown["acknowledge"], team="T0OTHER")
+
+    text = await ephemeral(fake_slack)
+    assert "(T0OTHER) is not one this bot takes commands and clicks from" in text
+    assert "[slack] team_ids" in text
+    assert pd.calls == [] and fake_slack.posts("chat.update") == []
+    metrics = await (await bot.get("/metrics")).text()
+    assert 'bot_commands_refused_total{platform="slack",reason="unbound workspace"} 1.0' in metrics
+    assert "bot_actions_total{" not in metrics  # nothing was looked up or recorded
+
+
 async def _calls(fake: FakeApi) -> list[Any]:
     async def some() -> list[Any]:
         return fake.calls
