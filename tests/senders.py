@@ -87,6 +87,18 @@ def grafana(
     return headers
 
 
+GITLAB_TOKEN = "gl-secret-token"
+
+
+def gitlab(event: str, token: str = GITLAB_TOKEN, uuid: str = "") -> dict[str, str]:
+    """GitLab: the webhook's secret token as it is, in ``X-Gitlab-Token``, and the event
+    name in ``X-Gitlab-Event`` (``WebHookService#build_headers``)."""
+    headers = {"X-Gitlab-Token": token, "X-Gitlab-Event": event, "Content-Type": "application/json"}
+    if uuid:
+        headers["X-Gitlab-Event-UUID"] = uuid
+    return headers
+
+
 STANDARD_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 

@@ -20,6 +20,7 @@ from tests.processes import ROOT
 
 CREDENTIALS: dict[str, list[dict]] = {
     "github": [{"secret": "sample secret"}],
+    "gitlab": [{"secret": "sample secret token"}, {"secret": ["new token", "old token"]}],
     "stripe": [{"secret": "whsec_sample"}, {"secret": ["whsec_new", "whsec_old"]}],
     "pagerduty": [{"secret": "sample secret"}],
     "grafana": [

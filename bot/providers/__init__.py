@@ -11,6 +11,7 @@ from bot.providers import (
     datadog,
     generic,
     github,
+    gitlab,
     grafana,
     pagerduty,
     stripe,
@@ -19,6 +20,7 @@ from bot.providers.base import Provider, WebhookRequest
 
 PROVIDERS: dict[str, Provider[Any]] = {
     "github": github.PROVIDER,
+    "gitlab": gitlab.PROVIDER,
     "stripe": stripe.PROVIDER,
     "pagerduty": pagerduty.PROVIDER,
     "alertmanager": alertmanager.PROVIDER,
