@@ -29,12 +29,14 @@ from tests.senders import (
     GITLAB_TOKEN,
     GRAFANA_SECRET,
     PAGERDUTY_SECRET,
+    SENTRY_SECRET,
     STANDARD_SECRET,
     STRIPE_SECRET,
     bearer,
     gitlab,
     grafana,
     pagerduty,
+    sentry,
     standard_webhooks,
     stripe,
 )
@@ -66,6 +68,11 @@ SOURCES: dict[str, tuple[str, Sign, Sign]] = {
         f'provider = "gitlab"\nsecret = "{GITLAB_TOKEN}"',
         lambda body: gitlab("Issue Hook", uuid=f"u-{time.time_ns()}"),
         lambda body: gitlab("Issue Hook", token="guess"),
+    ),
+    "sentry": (
+        f'provider = "sentry"\nsecret = "{SENTRY_SECRET}"',
+        lambda body: sentry(body, "issue", request_id=f"r-{time.time_ns()}"),
+        lambda body: sentry(body, "issue", secret="guess"),
     ),
     "stripe": (
         f'provider = "stripe"\nsecret = "{STRIPE_SECRET}"',

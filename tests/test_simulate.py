@@ -23,6 +23,7 @@ CREDENTIALS: dict[str, list[dict]] = {
     "gitlab": [{"secret": "sample secret token"}, {"secret": ["new token", "old token"]}],
     "stripe": [{"secret": "whsec_sample"}, {"secret": ["whsec_new", "whsec_old"]}],
     "pagerduty": [{"secret": "sample secret"}],
+    "sentry": [{"secret": "sample client secret"}, {"secret": ["new", "old"]}],
     "grafana": [
         {"secret": "sample secret"},
         {"secret": "sample secret", "timestamp_header": "X-Grafana-Alerting-Timestamp"},

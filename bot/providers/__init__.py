@@ -14,6 +14,7 @@ from bot.providers import (
     gitlab,
     grafana,
     pagerduty,
+    sentry,
     stripe,
 )
 from bot.providers.base import Provider, WebhookRequest
@@ -23,6 +24,7 @@ PROVIDERS: dict[str, Provider[Any]] = {
     "gitlab": gitlab.PROVIDER,
     "stripe": stripe.PROVIDER,
     "pagerduty": pagerduty.PROVIDER,
+    "sentry": sentry.PROVIDER,
     "alertmanager": alertmanager.PROVIDER,
     "grafana": grafana.PROVIDER,
     "datadog": datadog.PROVIDER,
