@@ -20,6 +20,15 @@ from tests.processes import ROOT
 
 CREDENTIALS: dict[str, list[dict]] = {
     "github": [{"secret": "sample secret"}],
+    "heartbeat": [
+        {"token": "sample token", "heartbeat": "1h", "heartbeat_to": "eng"},
+        {
+            "token": "sample token",
+            "token_header": "X-Ping-Token",
+            "heartbeat": "1h",
+            "heartbeat_to": "eng",
+        },
+    ],
     "gitlab": [{"secret": "sample secret token"}, {"secret": ["new token", "old token"]}],
     "stripe": [{"secret": "whsec_sample"}, {"secret": ["whsec_new", "whsec_old"]}],
     "pagerduty": [{"secret": "sample secret"}],

@@ -557,6 +557,8 @@ def _explain(
         lines.append(f"{event.id}: {event.source} {event.type} ({event.severity}{status})")
         lines.append(f"  {event.title}")
         lines.extend(f"  {line}" for line in history_lines(settings, event.decision, detail))
+        if detail.get("heartbeat"):
+            lines.append(f"  {detail['heartbeat']}")
         if detail.get("rerouted_by"):
             targets = ", ".join(detail.get("targets", []))
             lines.append(f"  rerouted by {detail['rerouted_by']} -> {targets}")

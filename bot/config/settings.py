@@ -340,6 +340,12 @@ class Settings(BaseSettings):
                         f"routes[{index}].to names unknown target {name!r} "
                         f"(known: {', '.join(sorted(self.targets)) or 'none'})"
                     )
+        for name, source in self.sources.items():
+            if source.heartbeat_to is not None and source.heartbeat_to not in self.targets:
+                raise ValueError(
+                    f"sources.{name}.heartbeat_to names unknown target {source.heartbeat_to!r} "
+                    f"(known: {', '.join(sorted(self.targets)) or 'none'})"
+                )
         if self.delivery.notify and self.delivery.notify not in self.targets:
             raise ValueError(f"delivery.notify names unknown target {self.delivery.notify!r}")
         return self

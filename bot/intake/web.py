@@ -173,6 +173,8 @@ def _payload_at_intake(provider: Provider[Any], source: SourceConfig, hook: Webh
     """The parsed body when the intake reads it (an id or a challenge in the body);
     otherwise ``None`` once the body is known to be JSON (a 400 now beats a dead letter
     later), and the normalizer builds it off the request path."""
+    if provider.ping:
+        return None  # a ping's body (none, or a job's output) is not read
     if provider.id_from_body or (source.challenge_at or "").startswith("body:"):
         return hook.json()
     hook.check_json()
@@ -283,12 +285,15 @@ def _challenge_answer(name: str, value: str) -> web.Response:
     )
 
 
-async def answer_query_challenge(request: web.Request) -> web.Response:
-    """``GET /hooks/{source}``: a URL-confirmation handshake, never an event."""
+async def answer_query_challenge(request: web.Request) -> web.StreamResponse:
+    """``GET /hooks/{source}``: a URL-confirmation handshake, never an event; or a
+    ping of a ping URL (``provider = "heartbeat"``), taken like a POST."""
     name = request.match_info["source"]
     source = request.app[SETTINGS].sources.get(name)
     if source is None:
         return _error(404, f"unknown source {name!r}")
+    if PROVIDERS[source.provider].ping:
+        return await receive_hook(request)
     client = _client(request) if request.app[INGRESS].guards(name, source) else None
     if (refused := await _admit(request, name, source, client)) is not None:
         return refused

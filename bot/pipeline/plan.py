@@ -12,6 +12,7 @@ from bot.config.settings import Settings
 from bot.core.events import Event
 from bot.pipeline.grouping import Grouping, grouping_for
 from bot.pipeline.history import decided
+from bot.pipeline.heartbeats import is_heartbeat
 from bot.pipeline.overrides import Overrides
 from bot.pipeline.route import Router
 from bot.providers import PROVIDERS, WebhookRequest
@@ -33,7 +34,8 @@ class Planner:
             raise LookupError(f"source {item.source!r} is no longer configured")
         provider = PROVIDERS[source.provider]
         request = WebhookRequest(item.headers, item.body)
-        events = provider.normalize(item.source, source, request, request.json())
+        payload = None if provider.ping else request.json()  # a ping's body is not read
+        events = provider.normalize(item.source, source, request, payload)
         for number, event in enumerate(events):
             event.id = f"{item.id}.{number}"
         return events
@@ -46,6 +48,9 @@ class Planner:
         Mutes and reroutes (``overrides``) apply on top of the routes; a muted copy is
         stored in state ``muted`` so ``why``, ``status`` and the mute's digest see it.
         """
+        source = self.settings.sources.get(event.source)
+        if source is not None and is_heartbeat(source, event):
+            return self._sign_of_life(item, event), []
         decisions = self.router.route(event)
         placements = (overrides or Overrides()).place(event, decisions, self.settings.targets)
         deliveries = []
@@ -114,3 +119,24 @@ class Planner:
             return self.renderer.template_for(event, platform).name or "?"
         except TemplateError as exc:
             return f"none ({exc})"
+
+    @staticmethod
+    def _sign_of_life(item: InboxItem, event: Event) -> EventRecord:
+        """A heartbeat event: recorded, never routed (``why`` says so)."""
+        detail = event.model_dump(mode="json", exclude={"payload"})
+        detail["heartbeat"] = (
+            f"a heartbeat of {event.source}: it resets the source's silence alarm, not posted"
+        )
+        return EventRecord(
+            id=event.id,
+            inbox_id=item.id,
+            source=event.source,
+            type=event.event,
+            severity=event.severity,
+            status=event.status,
+            title=event.title,
+            thread_key=event.thread_key,
+            occurred_at=event.occurred_at.timestamp(),
+            outcome="ignored",
+            detail=detail,
+        )

@@ -13,6 +13,7 @@ from bot.providers import (
     github,
     gitlab,
     grafana,
+    heartbeat,
     pagerduty,
     sentry,
     stripe,
@@ -29,6 +30,7 @@ PROVIDERS: dict[str, Provider[Any]] = {
     "grafana": grafana.PROVIDER,
     "datadog": datadog.PROVIDER,
     "generic": generic.PROVIDER,
+    "heartbeat": heartbeat.PROVIDER,
 }
 
 __all__ = ["PROVIDERS", "Provider", "WebhookRequest"]

@@ -16,6 +16,7 @@ from bot.store.records import (
     DeliveryRecord,
     DigestRecord,
     EventRecord,
+    HeartbeatRecord,
     InboxItem,
     MuteRecord,
     RerouteRecord,
@@ -232,3 +233,23 @@ class Store(Protocol):
 
     async def thread_states(self, thread_keys: list[str]) -> dict[str, str | None]:
         """The status of the latest recorded event of each conversation that has one."""
+
+    # -- heartbeats (dead man's switches) -------------------------------------------
+    # Each change is one conditional write, so of several instances exactly one raises an
+    # alarm or announces a recovery.
+
+    async def heartbeats(self) -> list[HeartbeatRecord]:
+        """Every watched source's switch."""
+
+    async def watch_source(self, source: str, now: float) -> None:
+        """Start watching ``source`` at ``now`` unless it is watched already."""
+
+    async def beat(self, source: str, at: float) -> None:
+        """``source`` was heard from at ``at`` (a later time than any before wins)."""
+
+    async def raise_alarm(self, source: str, silent_since: float, now: float) -> bool:
+        """Raise the alarm of a source silent since ``silent_since``; True for the one
+        caller that did (False: raised already, or it was heard from meanwhile)."""
+
+    async def clear_alarm(self, source: str, alarm_at: float) -> bool:
+        """End the alarm raised at ``alarm_at``; True for the one caller that did."""
