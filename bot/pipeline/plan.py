@@ -124,6 +124,7 @@ class Planner:
     def _sign_of_life(item: InboxItem, event: Event) -> EventRecord:
         """A heartbeat event: recorded, never routed (``why`` says so)."""
         detail = event.model_dump(mode="json", exclude={"payload"})
+        detail.update(targets=[], routes=[], muted={})
         detail["heartbeat"] = (
             f"a heartbeat of {event.source}: it resets the source's silence alarm, not posted"
         )
