@@ -564,6 +564,8 @@ def _explain(
             lines.append(f"  rerouted by {detail['rerouted_by']} -> {targets}")
         if detail.get("group"):
             lines.append(f"  grouped: {detail['group']}")
+        if detail.get("held"):
+            lines.append(f"  {detail['held']}")
     for delivery in deliveries:
         lines.append(f"  {delivery.id}: {_fate(delivery)}")
     return lines

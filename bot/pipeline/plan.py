@@ -14,6 +14,7 @@ from bot.pipeline.grouping import Grouping, grouping_for
 from bot.pipeline.history import decided
 from bot.pipeline.heartbeats import is_heartbeat
 from bot.pipeline.overrides import Overrides
+from bot.pipeline.quiet import HELD_INTERVAL, hold_for
 from bot.pipeline.route import Router
 from bot.providers import PROVIDERS, WebhookRequest
 from bot.render.renderer import Renderer
@@ -54,18 +55,24 @@ class Planner:
         decisions = self.router.route(event)
         placements = (overrides or Overrides()).place(event, decisions, self.settings.targets)
         deliveries = []
-        grouped = []
+        grouped: list[str] = []
+        held: list[str] = []
         templates: dict[str, str] = {}
         for placement in placements:
             where = placement.destination
             message = self.renderer.render(event, where.platform)
             templates[where.name] = self._template_name(event, where.platform)
-            grouping, group_key = None, None
+            group_key, interval, not_before = None, 0.0, 0.0
             if placement.route is not None and not placement.muted_by:
-                grouping = grouping_for(self.settings.routes[placement.route], event.provider)
-                group_key = Grouping.key(placement.route, where.name) if grouping else None
-            if grouping:
-                grouped.append(f"{where.name} {grouping.describe()}")
+                route = self.settings.routes[placement.route]
+                if (hold := hold_for(route, event.severity, item.received_at)) is not None:
+                    group_key = hold.group_key(placement.route, where.name)
+                    held.append(f"{where.name}: {hold.why}")
+                    interval, not_before = HELD_INTERVAL, hold.until
+                elif (grouping := grouping_for(route, event.provider)) is not None:
+                    group_key = Grouping.key(placement.route, where.name)
+                    grouped.append(f"{where.name} {grouping.describe()}")
+                    interval, not_before = grouping.interval, item.received_at + grouping.wait
             deliveries.append(
                 DeliveryRecord(
                     id=f"{event.id}/{where.name}",
@@ -85,8 +92,8 @@ class Planner:
                     event_type=event.event,
                     muted_by=placement.muted_by.id if placement.muted_by else None,
                     group_key=group_key,
-                    group_interval=grouping.interval if grouping else 0.0,
-                    not_before=item.received_at + grouping.wait if grouping else 0.0,
+                    group_interval=interval,
+                    not_before=not_before,
                 )
             )
         detail = event.model_dump(mode="json", exclude={"payload"})
@@ -95,6 +102,8 @@ class Planner:
         detail["muted"] = {p.destination.name: p.note for p in placements if p.muted_by}
         if grouped:
             detail["group"] = "; ".join(grouped)
+        if held:
+            detail["held"] = "; ".join(held)
         if placements and placements[0].rerouted_by:
             detail["rerouted_by"] = f"r{placements[0].rerouted_by.id}"
         delivered = [p for p in placements if not p.muted_by]
