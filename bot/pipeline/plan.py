@@ -11,8 +11,8 @@ from jinja2 import TemplateError
 from bot.config.settings import Settings
 from bot.core.events import Event
 from bot.pipeline.grouping import Grouping, grouping_for
-from bot.pipeline.history import decided
 from bot.pipeline.heartbeats import is_heartbeat
+from bot.pipeline.history import decided
 from bot.pipeline.overrides import Overrides
 from bot.pipeline.quiet import HELD_INTERVAL, hold_for
 from bot.pipeline.route import Router

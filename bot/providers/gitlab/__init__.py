@@ -55,11 +55,12 @@ def verify(source: GitLabSource, request: WebhookRequest, now: float) -> None:
     presented = request.header("x-gitlab-token")
     if not presented:
         raise VerificationError(
-            "missing X-Gitlab-Token (set the same secret as the webhook's Secret token in GitLab)"
+            "missing X-Gitlab-Token (set the same secret as the webhook's Secret token in GitLab)",
+            code="missing_token",
         )
     if any(hmac.compare_digest(presented.encode(), s.encode()) for s in source.secrets):
         return
-    raise VerificationError("X-Gitlab-Token does not match the configured secret")
+    raise VerificationError("X-Gitlab-Token does not match the configured secret", code="bad_token")
 
 
 def sign(source: GitLabSource, body: bytes, now: float) -> dict[str, str]:

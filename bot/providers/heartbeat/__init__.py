@@ -47,11 +47,13 @@ def verify(source: HeartbeatSource, request: WebhookRequest, now: float) -> None
         presented = request.query["token"].encode()
         if any(hmac.compare_digest(presented, t.encode()) for t in source.tokens):
             return
-        raise VerificationError("token query parameter does not match")
+        raise VerificationError("token query parameter does not match", code="bad_token")
     try:
         check_credentials(source, request)
     except VerificationError as exc:
-        raise VerificationError(f"{exc.reason} (or give ?token=<the source's token>)") from None
+        raise VerificationError(
+            f"{exc.reason} (or give ?token=<the source's token>)", code=exc.code
+        ) from None
 
 
 def sign(source: HeartbeatSource, body: bytes, now: float) -> dict[str, str]:

@@ -46,11 +46,14 @@ def verify(source: SentrySource, request: WebhookRequest, now: float) -> None:
     presented = request.header("sentry-hook-signature")
     if not presented:
         raise VerificationError(
-            "missing Sentry-Hook-Signature (set the integration's Client Secret as secret)"
+            "missing Sentry-Hook-Signature (set the integration's Client Secret as secret)",
+            code="missing_signature",
         )
     if matches_any([presented.lower()], source.secrets, lambda s: hmac_sha256_hex(s, request.body)):
         return
-    raise VerificationError("Sentry-Hook-Signature does not match the configured secret")
+    raise VerificationError(
+        "Sentry-Hook-Signature does not match the configured secret", code="bad_signature"
+    )
 
 
 def sign(source: SentrySource, body: bytes, now: float) -> dict[str, str]:
