@@ -62,7 +62,7 @@ async def test_silence_is_reported_once_and_recovery_edits_the_alarm(
 
     await let_time_pass(clock, 10, step=1)
     [issue, alarm] = await posts_on(fake_slack, 2, clock)
-    assert alarm.body["text"] == "No events from github for 10 min (last at 22:13 UTC)"
+    assert alarm.body["text"] == "🔥 No events from github for 10 min (last at 22:13 UTC)"
 
     await let_time_pass(clock, TEN_MINUTES * 3, step=5)  # still silent: no second alarm
     assert roots(fake_slack) == [issue.body["text"], alarm.body["text"]]
@@ -71,7 +71,7 @@ async def test_silence_is_reported_once_and_recovery_edits_the_alarm(
     [update] = await eventually(lambda: _updates(fake_slack), clock=clock)
     await posts_on(fake_slack, 4, clock)  # issue 2 and the recovery's reply
     assert update.body["ts"] == alarm_ts(fake_slack, alarm)
-    assert update.body["text"].startswith("Recovered: github is heard from again")
+    assert update.body["text"].startswith("✅ Recovered: github is heard from again")
     replies = [p for p in fake_slack.posts() if p.body.get("thread_ts")]
     assert [r.body["thread_ts"] for r in replies] == [alarm_ts(fake_slack, alarm)]
     assert len(roots(fake_slack)) == 3  # issue 1, the alarm, issue 2: no post for recovery
@@ -91,7 +91,7 @@ async def test_a_source_never_heard_from_is_reported_too(tmp_path, make_bot, fak
     await make_bot(watched_github(tmp_path, fake_slack.url), clock)
     [alarm] = await posts_on(fake_slack, 1, clock, step=5, timeout=30)
     assert alarm.body["text"] == (
-        "No events from github for 10 min (nothing since watching began at 22:13 UTC)"
+        "🔥 No events from github for 10 min (nothing since watching began at 22:13 UTC)"
     )
 
 
@@ -108,7 +108,9 @@ async def test_a_cron_job_pings_by_get_or_post_and_pings_are_never_posted(
     }
     bot = await make_bot(config, clock)
     assert (await bot.get("/hooks/backup?token=cron-token")).status == 200
-    assert (await bot.post("/hooks/backup", headers=bearer("cron-token"))).status == 200
+    again = await bot.post("/hooks/backup", headers=bearer("cron-token"))
+    assert again.status == 200
+    assert (await again.json())["status"] == "accepted"  # the same (empty) body: a new ping
     assert (
         await bot.post("/hooks/backup", data=b"backup done\n", headers=bearer("cron-token"))
     ).status == 200
@@ -127,7 +129,7 @@ async def test_a_cron_job_pings_by_get_or_post_and_pings_are_never_posted(
     await let_time_pass(clock, 20, step=1)
     assert fake_slack.posts() == []  # pings are signs of life, not messages
     [alarm] = await posts_on(fake_slack, 1, clock, step=1)
-    assert alarm.body["text"].startswith("No events from backup for 30 s (last at ")
+    assert alarm.body["text"].startswith("🔥 No events from backup for 30 s (last at ")
 
 
 async def test_the_watchdog_alert_is_the_heartbeat_and_is_not_posted(
@@ -161,14 +163,14 @@ async def test_the_watchdog_alert_is_the_heartbeat_and_is_not_posted(
     assert fake_slack.posts() == []  # neither the Watchdog nor an alarm
 
     [alarm] = await posts_on(fake_slack, 1, clock, step=2)
-    assert alarm.body["text"].startswith("No events from prometheus for 5 min")
+    assert alarm.body["text"].startswith("🔥 No events from prometheus for 5 min")
 
     real = json.loads(fixture_bytes("alertmanager/firing__two_alerts.json"))
     assert (
         await bot.post("/hooks/prometheus", data=json.dumps(real), headers=headers)
     ).status == 200
     [_, posted] = await posts_on(fake_slack, 2, clock)
-    assert "High CPU Temperature" in posted.body["text"]  # other alerts are posted as ever
+    assert "High CPU Temperature" in posted.title  # other alerts are posted as ever
     assert fake_slack.posts("chat.update") == []  # and are no sign of life
 
 
@@ -249,7 +251,7 @@ async def test_a_heartbeat_fires_after_a_restart(tmp_path):
 
         await bot.start()
         [alarm] = await fake.wait_for(1, timeout=30)
-        assert alarm.body["text"].startswith("No events from nightly for 4 s (last at ")
+        assert alarm.body["text"].startswith("🔥 No events from nightly for 4 s (last at ")
         bot.terminate()
     finally:
         await server.close()

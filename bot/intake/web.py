@@ -76,9 +76,11 @@ async def _receive(request: web.Request) -> web.StreamResponse:
     provider = PROVIDERS[source.provider]
     now = request.app[CLOCK].now()
     if source.presented_in and not any(request.headers.get(h) for h in source.presented_in):
-        # No credential at all: the verifier's own words, without reading the body.
+        # No credential header: the verifier's own words, without reading the body (a
+        # ping URL may still carry its token as ?token=).
+        bodiless = WebhookRequest(headers=request.headers, body=b"", query=dict(request.query))
         try:
-            provider.verify(source, WebhookRequest(headers=request.headers, body=b""), now)
+            provider.verify(source, bodiless, now)
         except VerificationError as exc:
             ingress.failed(name, client, time.monotonic())
             await _reject(request, name, exc.reason, exc.code, now, client)
@@ -144,7 +146,9 @@ async def _verify_and_store(
     kept = {h: v for h in provider.kept_headers if (v := hook.header(h)) is not None}
     store = request.app[STORE]
     try:
-        inbox_id, duplicate = await store.accept(name, delivery_id, kept, body, now)
+        inbox_id, duplicate = await store.accept(
+            name, delivery_id, kept, body, now, by_body=not provider.ping
+        )
     except Exception as exc:  # locked, full or unreachable: not stored, so the sender retries
         metrics.count_request(name, "unavailable")
         log.error("store unavailable", extra={"source": name, "error": type(exc).__name__})

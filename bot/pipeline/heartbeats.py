@@ -24,13 +24,13 @@ from bot.config.settings import Settings, SourceConfig
 from bot.core.clock import Clock, SystemClock
 from bot.core.durations import format_duration
 from bot.core.events import Event
-from bot.render.renderer import SEVERITY_COLORS, Message
+from bot.render.outcomes import look
+from bot.render.renderer import Message
 from bot.store import DeliveryRecord, HeartbeatRecord, Store
 
 log = logging.getLogger("bot.heartbeats")
 
 CLOCK_SECONDS = 1.0
-RECOVERED_COLOR = "#2EB67D"
 
 
 def is_heartbeat(source: SourceConfig, event: Event) -> bool:
@@ -69,28 +69,38 @@ def clock_time(at: float) -> str:
 def alarm_message(
     name: str, source: SourceConfig, switch: HeartbeatRecord, platform: str
 ) -> Message:
+    """The alarm: the headline says the silence, the card is the silent source."""
     text = registry.formatter(platform)
     silence = spoken(source.heartbeat or 0)
     if switch.last_at is None:
         last = f"nothing since watching began at {clock_time(switch.watched_since)}"
     else:
         last = f"last at {clock_time(switch.last_at)}"
+    seen = look("error", "open", "problem")
     return Message(
-        title=f"No events from {text.escape(name)} for {silence} ({last})",
+        headline=f"{seen.emoji} No events from {text.escape(name)} for {silence} ({last})",
+        title=text.escape(name),
         text=f"It should be heard from at least every {silence}. This message turns to "
         "recovered when it is.",
-        color=SEVERITY_COLORS["error"],
+        color=seen.color,
         footer="heartbeat",
+        elapsed="{elapsed} after the alarm",
     )
 
 
 def recovered_message(name: str, alarm_at: float, at: float, platform: str) -> Message:
+    """The alarm turned to recovered (an edit), and the one line replied under it."""
     text = registry.formatter(platform)
+    seen = look("info", "resolved", "resolved")
     return Message(
-        title=f"Recovered: {text.escape(name)} is heard from again ({clock_time(at)})",
+        headline=f"{seen.emoji} Recovered: {text.escape(name)} is heard from again "
+        f"({clock_time(at)})",
+        title=text.escape(name),
         text=f"Its silence alarm was raised at {clock_time(alarm_at)}.",
-        color=RECOVERED_COLOR,
+        color=seen.color,
         footer="heartbeat",
+        reply=f"{seen.emoji} {text.escape(name)} is heard from again",
+        elapsed="{elapsed} after the alarm",
     )
 
 

@@ -49,9 +49,20 @@ class Store(Protocol):
         waits for a turn on ``clock``."""
 
     async def accept(
-        self, source: str, delivery_id: str, headers: dict[str, str], body: bytes, now: float
+        self,
+        source: str,
+        delivery_id: str,
+        headers: dict[str, str],
+        body: bytes,
+        now: float,
+        *,
+        by_body: bool = True,
     ) -> tuple[int, bool]:
-        """Store a raw request; return ``(inbox id, duplicate?)``."""
+        """Store a raw request; return ``(inbox id, duplicate?)``.
+
+        A request is a duplicate when its delivery id is known, or (``by_body``) its body:
+        a signed body replayed under a new delivery id. Ping URLs pass ``by_body=False``:
+        every ping of a cron job has the same body (none), and each is one of its own."""
 
     async def claim_inbox(self, limit: int, now: float, lease: float) -> list[InboxItem]:
         """Lease up to ``limit`` unprocessed requests for normalizing."""

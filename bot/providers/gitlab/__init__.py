@@ -113,9 +113,13 @@ def _name(payload: dict[str, Any]) -> str:
 
 
 def _first_paragraph(value: Any, limit: int = 600) -> str:
+    """The first paragraph of Markdown ``value`` that is more than a heading (release
+    notes start with ``## v1.1``, which the title already says)."""
     if not isinstance(value, str):
         return ""
-    return shorten(value.strip().split("\n\n")[0].strip(), limit)
+    paragraphs = [p.strip() for p in value.strip().split("\n\n") if p.strip()]
+    said = [p for p in paragraphs if not all(line.startswith("#") for line in p.splitlines())]
+    return shorten((said or paragraphs or [""])[0], limit)
 
 
 # -- pushes ---------------------------------------------------------------------------
