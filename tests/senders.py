@@ -87,6 +87,36 @@ def grafana(
     return headers
 
 
+GITLAB_TOKEN = "gl-secret-token"
+
+
+def gitlab(event: str, token: str = GITLAB_TOKEN, uuid: str = "") -> dict[str, str]:
+    """GitLab: the webhook's secret token as it is, in ``X-Gitlab-Token``, and the event
+    name in ``X-Gitlab-Event`` (``WebHookService#build_headers``)."""
+    headers = {"X-Gitlab-Token": token, "X-Gitlab-Event": event, "Content-Type": "application/json"}
+    if uuid:
+        headers["X-Gitlab-Event-UUID"] = uuid
+    return headers
+
+
+SENTRY_SECRET = "sentry-client-secret"
+
+
+def sentry(body: bytes, resource: str, secret: str = SENTRY_SECRET, request_id: str = "") -> dict:
+    """Sentry: hex HMAC-SHA256 of the body keyed by the client secret (the verification
+    snippet of Sentry's integration-platform webhook docs), the resource in
+    ``Sentry-Hook-Resource``."""
+    headers = {
+        "Sentry-Hook-Signature": hmac.new(secret.encode(), body, hashlib.sha256).hexdigest(),
+        "Sentry-Hook-Resource": resource,
+        "Sentry-Hook-Timestamp": str(int(time.time())),
+        "Content-Type": "application/json",
+    }
+    if request_id:
+        headers["Request-ID"] = request_id
+    return headers
+
+
 STANDARD_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 

@@ -65,7 +65,7 @@ def test_environment_overrides_file_and_port_database_url_win(tmp_path, monkeypa
             "config error: routes[0].to names unknown target 'ops'",
         ),
         (MINIMAL + '\n[delivery]\nmax_age = "soon"\n', "delivery.max_age: bad duration"),
-        (MINIMAL.replace('provider = "github"', 'provider = "gitlab"'), "sources.github.provider"),
+        (MINIMAL.replace('provider = "github"', 'provider = "gitea"'), "sources.github.provider"),
         ("[server\n", "not valid TOML"),
         (MINIMAL + '\n[store]\nurl = "mysql://u:pw@db/bot"\n', "store.url: unsupported store"),
     ],

@@ -11,8 +11,12 @@ from __future__ import annotations
 
 import json
 import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 
@@ -22,9 +26,11 @@ from bot.chat.slack.adapter import message_payload as slack_payload
 from bot.cli import simulate
 from bot.config.settings import source_config
 from bot.pipeline.conversations import thread_reply
+from bot.pipeline.heartbeats import alarm_message, recovered_message
 from bot.providers import PROVIDERS
 from bot.providers.base import WebhookRequest
 from bot.render.renderer import Renderer
+from bot.store import HeartbeatRecord
 from tests.processes import ROOT
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -44,6 +50,7 @@ SOURCE_KEYS: dict[str, dict[str, Any]] = {
     "grafana": {"token": "t"},
     "alertmanager": {"token": "t"},
     "datadog": {"token": "t"},
+    "heartbeat": {"token": "t", "heartbeat": "1h", "heartbeat_to": "eng"},
 }
 SAMPLES = [(name, event) for name in PROVIDERS for event in simulate.sample_events(name)]
 
@@ -55,7 +62,10 @@ def rendered(provider: str, event_name: str) -> dict[str, Any]:
     headers = {k.lower(): v for k, v in sample.headers.items()}
     source = source_config(provider=provider, **SOURCE_KEYS.get(provider, {"secret": "s"}))
     request = WebhookRequest(headers, body)
-    events = PROVIDERS[provider].normalize("sample", source, request, request.json())
+    if PROVIDERS[provider].ping:
+        return {"sample": f"{provider}/{event_name}", "messages": silence_and_recovery(source)}
+    with frozen_now():  # an event whose payload names no time (a tag push) happened now
+        events = PROVIDERS[provider].normalize("sample", source, request, request.json())
     renderer = Renderer(markups=markups())
     out: list[dict[str, Any]] = []
     for event in events:
@@ -71,6 +81,46 @@ def rendered(provider: str, event_name: str) -> dict[str, Any]:
             entry["discord_reply"] = discord_payload(thread_reply(discord))
         out.append(entry)
     return {"sample": f"{provider}/{event_name}", "messages": out}
+
+
+class _Frozen(datetime):
+    @classmethod
+    def now(cls, tz: tzinfo | None = None) -> _Frozen:
+        return cls.fromtimestamp(NOW, tz)
+
+
+@contextmanager
+def frozen_now() -> Iterator[None]:
+    """``datetime.now`` is ``NOW`` wherever an event's time defaults to it."""
+    with patch("bot.core.events.datetime", _Frozen), patch("bot.providers.base.datetime", _Frozen):
+        yield
+
+
+def silence_and_recovery(source: Any) -> list[dict[str, Any]]:
+    """A ping is never posted: what its ``heartbeat_to`` reads is the alarm when pings
+    stop (last one an hour before), and the recovery that edits it and replies under it."""
+    switch = HeartbeatRecord(
+        source="sample", watched_since=NOW - 7200, last_at=NOW - 3600, alarm_at=None
+    )
+    out: list[dict[str, Any]] = []
+    for kind, render in (
+        ("heartbeat.silent", lambda platform: alarm_message("sample", source, switch, platform)),
+        (
+            "heartbeat.recovered",
+            lambda platform: recovered_message("sample", NOW, NOW + 600, platform),
+        ),
+    ):
+        slack, discord = render("slack"), render("discord")
+        entry: dict[str, Any] = {
+            "event": kind,
+            "slack": slack_payload(slack),
+            "discord": discord_payload(discord),
+        }
+        if kind == "heartbeat.recovered":
+            entry["slack_reply"] = slack_payload(thread_reply(slack, 600))
+            entry["discord_reply"] = discord_payload(thread_reply(discord, 600))
+        out.append(entry)
+    return out
 
 
 @pytest.mark.parametrize(("provider", "event"), SAMPLES)

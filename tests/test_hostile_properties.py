@@ -26,13 +26,17 @@ from tests.conftest import GITHUB_SECRET, github_headers
 from tests.processes import BotProcess, free_port, write_config
 from tests.senders import (
     ALERTMANAGER_TOKEN,
+    GITLAB_TOKEN,
     GRAFANA_SECRET,
     PAGERDUTY_SECRET,
+    SENTRY_SECRET,
     STANDARD_SECRET,
     STRIPE_SECRET,
     bearer,
+    gitlab,
     grafana,
     pagerduty,
+    sentry,
     standard_webhooks,
     stripe,
 )
@@ -59,6 +63,16 @@ SOURCES: dict[str, tuple[str, Sign, Sign]] = {
         f'provider = "github"\nsecret = "{GITHUB_SECRET}"',
         lambda body: github_headers(body, "issues", f"d-{hash(body)}-{time.time_ns()}"),
         lambda body: github_headers(body, "issues", "forged", secret="guess"),
+    ),
+    "gitlab": (
+        f'provider = "gitlab"\nsecret = "{GITLAB_TOKEN}"',
+        lambda body: gitlab("Issue Hook", uuid=f"u-{time.time_ns()}"),
+        lambda body: gitlab("Issue Hook", token="guess"),
+    ),
+    "sentry": (
+        f'provider = "sentry"\nsecret = "{SENTRY_SECRET}"',
+        lambda body: sentry(body, "issue", request_id=f"r-{time.time_ns()}"),
+        lambda body: sentry(body, "issue", secret="guess"),
     ),
     "stripe": (
         f'provider = "stripe"\nsecret = "{STRIPE_SECRET}"',

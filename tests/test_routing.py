@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.config.settings import Settings
 from bot.core.events import Event
 from bot.pipeline.route import Router, route_warnings
+from bot.providers import PROVIDERS
 
 
 def router(*routes: dict) -> Router:
@@ -76,6 +77,6 @@ def test_routes_that_look_mistaken_are_warned_about_with_the_key():
         "routes[0].match.source: 'githbu' matches no source here (sources: github)",
         "routes[0].match.sevrity: not an event field, so it is read as a label; "
         "did you mean 'severity'?",
-        "routes[1].match.provider: 'alertmanger' matches no provider here (providers: github, "
-        "stripe, pagerduty, alertmanager, grafana, datadog, generic)",
+        "routes[1].match.provider: 'alertmanger' matches no provider here (providers: "
+        f"{', '.join(PROVIDERS)})",
     ]

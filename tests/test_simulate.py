@@ -20,8 +20,19 @@ from tests.processes import ROOT
 
 CREDENTIALS: dict[str, list[dict]] = {
     "github": [{"secret": "sample secret"}],
+    "heartbeat": [
+        {"token": "sample token", "heartbeat": "1h", "heartbeat_to": "eng"},
+        {
+            "token": "sample token",
+            "token_header": "X-Ping-Token",
+            "heartbeat": "1h",
+            "heartbeat_to": "eng",
+        },
+    ],
+    "gitlab": [{"secret": "sample secret token"}, {"secret": ["new token", "old token"]}],
     "stripe": [{"secret": "whsec_sample"}, {"secret": ["whsec_new", "whsec_old"]}],
     "pagerduty": [{"secret": "sample secret"}],
+    "sentry": [{"secret": "sample client secret"}, {"secret": ["new", "old"]}],
     "grafana": [
         {"secret": "sample secret"},
         {"secret": "sample secret", "timestamp_header": "X-Grafana-Alerting-Timestamp"},

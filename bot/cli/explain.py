@@ -81,7 +81,12 @@ def explain(settings: Settings, source_name: str, body: bytes, headers: dict[str
         lines.append(f"event {number} of {len(events)}: {event.event}")
         lines.extend(_describe_event(event))
         record, deliveries = planner.plan(item, event)
-        lines.extend(_describe_routes(planner, record.detail["routes"]))
+        if reason := record.detail.get("heartbeat"):
+            lines.append(f"  heartbeat {reason}")
+        else:
+            lines.extend(_describe_routes(planner, record.detail["routes"]))
+        if held := record.detail.get("held"):
+            lines.append(f"  held      {held}")
         for delivery in deliveries:
             lines.extend(_describe_delivery(planner.renderer, event, delivery))
         lines.append("")

@@ -572,11 +572,15 @@ def _explain(
         lines.append(f"{event.id}: {event.source} {event.type} ({event.severity}{status})")
         lines.append(f"  {event.title}")
         lines.extend(f"  {line}" for line in history_lines(settings, event.decision, detail))
+        if detail.get("heartbeat"):
+            lines.append(f"  {detail['heartbeat']}")
         if detail.get("rerouted_by"):
             targets = ", ".join(detail.get("targets", []))
             lines.append(f"  rerouted by {detail['rerouted_by']} -> {targets}")
         if detail.get("group"):
             lines.append(f"  grouped: {detail['group']}")
+        if detail.get("held"):
+            lines.append(f"  {detail['held']}")
     for delivery in deliveries:
         lines.append(f"  {delivery.id}: {_fate(delivery)}")
     return lines

@@ -43,7 +43,8 @@ from bot.config.source import (
     as_list,
     blank_credential,
 )
-from bot.core.events import check_severity
+from bot.core.events import SEVERITIES, check_severity
+from bot.core.schedule import Digest, QuietHours, zone
 from bot.providers import PROVIDERS
 from bot.store import url_problem
 
@@ -281,7 +282,58 @@ class RouteConfig(_Section):
     """How often a digest is edited while the burst goes on; a burst quiet this long is
     over. Unset: the provider's default, else 30s."""
 
+    quiet_hours: str | None = None
+    """``"22:00-08:00"`` (may wrap past midnight): events below ``quiet_below`` are held
+    and posted in one digest when the quiet hours end."""
+    timezone: str = "UTC"
+    """The IANA zone ``quiet_hours`` and ``digest`` are read in."""
+    quiet_below: str = "critical"
+    """Events strictly below this severity wait out the quiet hours; the rest go at once."""
+    digest: str | None = None
+    """``"daily 09:00"`` or ``"hourly"``: every event of the route waits for one summary."""
+
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet_hours(cls, value: str | None) -> str | None:
+        if value is not None:
+            QuietHours.parse(value)
+        return value
+
+    @field_validator("digest")
+    @classmethod
+    def _digest(cls, value: str | None) -> str | None:
+        if value is not None:
+            Digest.parse(value)
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        zone(value)
+        return value
+
+    @field_validator("quiet_below")
+    @classmethod
+    def _quiet_below(cls, value: str) -> str:
+        if value not in SEVERITIES:
+            raise ValueError(f"quiet_below {value!r} is not one of {', '.join(SEVERITIES)}")
+        return value
+
+    @model_validator(mode="after")
+    def _one_way_to_wait(self) -> RouteConfig:
+        if self.quiet_hours and self.digest:
+            raise ValueError(
+                "quiet_hours and digest do not combine: a digest already holds every event "
+                "until it is posted (choose one)"
+            )
+        given = self.model_fields_set
+        if "quiet_below" in given and not self.quiet_hours:
+            raise ValueError('quiet_below needs quiet_hours (e.g. quiet_hours = "22:00-08:00")')
+        if "timezone" in given and not (self.quiet_hours or self.digest):
+            raise ValueError("timezone applies to quiet_hours or digest; give one of them")
+        return self
 
     @field_validator("match", "exclude")
     @classmethod
@@ -352,6 +404,12 @@ class Settings(BaseSettings):
                         f"routes[{index}].to names unknown target {name!r} "
                         f"(known: {', '.join(sorted(self.targets)) or 'none'})"
                     )
+        for name, source in self.sources.items():
+            if source.heartbeat_to is not None and source.heartbeat_to not in self.targets:
+                raise ValueError(
+                    f"sources.{name}.heartbeat_to names unknown target {source.heartbeat_to!r} "
+                    f"(known: {', '.join(sorted(self.targets)) or 'none'})"
+                )
         if self.delivery.notify and self.delivery.notify not in self.targets:
             raise ValueError(f"delivery.notify names unknown target {self.delivery.notify!r}")
         return self

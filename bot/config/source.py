@@ -93,6 +93,14 @@ class SourceBase(BaseModel):
     """Failed verifications per second one client address may cost before it is refused
     unread (429); defaults to ``rate_limit`` so a flood of forgeries cannot reach the
     verifier, nor spend the sender's budget."""
+    heartbeat: Duration | None = Field(None, gt=0)
+    """A dead man's switch: silent this long, the source is reported to ``heartbeat_to``."""
+    heartbeat_to: str | None = None
+    heartbeat_event: str | None = None
+    """Only events of this type (a glob) count as signs of life, and they are not posted:
+    an always-firing alert such as Alertmanager's ``Watchdog``."""
+    heartbeat_labels: dict[str, str] = {}
+    """With ``heartbeat_event``: labels those events must carry (``alertname = "Watchdog"``)."""
 
     @field_validator("secret", "token", "username", "password")
     @classmethod
@@ -130,6 +138,19 @@ class SourceBase(BaseModel):
         """Where the intake finds a verification challenge to echo (``body:<field>`` or
         ``query:<parameter>``); None for senders that send none."""
         return None
+
+    @model_validator(mode="after")
+    def _heartbeat_keys_go_together(self) -> SourceBase:
+        if (self.heartbeat is None) != (self.heartbeat_to is None):
+            raise ValueError(
+                'heartbeat and heartbeat_to go together (heartbeat = "10m", '
+                'heartbeat_to = "<target>": how long a silence may last, and who hears of it)'
+            )
+        if (self.heartbeat_event or self.heartbeat_labels) and self.heartbeat is None:
+            raise ValueError("heartbeat_event and heartbeat_labels need heartbeat and heartbeat_to")
+        if self.heartbeat_labels and not self.heartbeat_event:
+            raise ValueError('heartbeat_labels needs heartbeat_event (e.g. "alert.firing")')
+        return self
 
     @model_validator(mode="after")
     def _needs_credentials(self) -> SourceBase:

@@ -78,9 +78,11 @@ async def _receive(request: web.Request) -> web.StreamResponse:
     provider = PROVIDERS[source.provider]
     now = request.app[CLOCK].now()
     if source.presented_in and not any(request.headers.get(h) for h in source.presented_in):
-        # No credential at all: the verifier's own words, without reading the body.
+        # No credential header: the verifier's own words, without reading the body (a
+        # ping URL may still carry its token as ?token=).
+        bodiless = WebhookRequest(headers=request.headers, body=b"", query=dict(request.query))
         try:
-            provider.verify(source, WebhookRequest(headers=request.headers, body=b""), now)
+            provider.verify(source, bodiless, now)
         except VerificationError as exc:
             ingress.failed(name, client, time.monotonic())
             await _reject(request, name, exc.reason, exc.code, now, client)
@@ -146,7 +148,9 @@ async def _verify_and_store(
     kept = {h: v for h in provider.kept_headers if (v := hook.header(h)) is not None}
     store = request.app[STORE]
     try:
-        inbox_id, duplicate = await store.accept(name, delivery_id, kept, body, now)
+        inbox_id, duplicate = await store.accept(
+            name, delivery_id, kept, body, now, by_body=not provider.ping
+        )
     except Exception as exc:  # locked, full or unreachable: not stored, so the sender retries
         metrics.count_request(name, "unavailable")
         log.error("store unavailable", extra={"source": name, "error": type(exc).__name__})
@@ -175,6 +179,8 @@ def _payload_at_intake(provider: Provider[Any], source: SourceConfig, hook: Webh
     """The parsed body when the intake reads it (an id or a challenge in the body);
     otherwise ``None`` once the body is known to be JSON (a 400 now beats a dead letter
     later), and the normalizer builds it off the request path."""
+    if provider.ping:
+        return None  # a ping's body (none, or a job's output) is not read
     if provider.id_from_body or (source.challenge_at or "").startswith("body:"):
         return hook.json()
     hook.check_json()
@@ -285,12 +291,15 @@ def _challenge_answer(name: str, value: str) -> web.Response:
     )
 
 
-async def answer_query_challenge(request: web.Request) -> web.Response:
-    """``GET /hooks/{source}``: a URL-confirmation handshake, never an event."""
+async def answer_query_challenge(request: web.Request) -> web.StreamResponse:
+    """``GET /hooks/{source}``: a URL-confirmation handshake, never an event; or a
+    ping of a ping URL (``provider = "heartbeat"``), taken like a POST."""
     name = request.match_info["source"]
     source = request.app[SETTINGS].sources.get(name)
     if source is None:
         return _error(404, f"unknown source {name!r}")
+    if PROVIDERS[source.provider].ping:
+        return await receive_hook(request)
     client = _client(request) if request.app[INGRESS].guards(name, source) else None
     if (refused := await _admit(request, name, source, client)) is not None:
         return refused

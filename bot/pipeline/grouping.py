@@ -28,6 +28,7 @@ from bot.chat import ChatAdapter, registry
 from bot.config.settings import RouteConfig
 from bot.core.clock import Clock
 from bot.core.errors import MessageGone
+from bot.pipeline.quiet import HELD_GROUP
 from bot.providers import PROVIDERS
 from bot.render.renderer import RESOLVED_COLOR, SEVERITY_COLORS, Formatted, Message
 from bot.store import DeliveryRecord, DigestRecord, Store
@@ -89,7 +90,13 @@ def merge(entries: dict[str, dict[str, Any]], members: list[DeliveryRecord]) -> 
     return merged
 
 
-def digest_message(entries: dict[str, dict[str, Any]], platform: str, now: float) -> Message:
+BURST_FOOTER = "A burst of events, grouped into one message; edited while it goes on"
+HELD_FOOTER = "Held for quiet hours or a scheduled digest, then posted together"
+
+
+def digest_message(
+    entries: dict[str, dict[str, Any]], platform: str, now: float, footer: str = BURST_FOOTER
+) -> Message:
     """The digest: how many, in which state, and the newest of them."""
     lines = sorted(entries.values(), key=lambda line: line["at"], reverse=True)
     alerts = all(str(line["type"]).startswith("alert") for line in lines)
@@ -112,7 +119,7 @@ def digest_message(entries: dict[str, dict[str, Any]], platform: str, now: float
         title=title,
         text="\n".join(listed),
         color=color,
-        footer="A burst of events, grouped into one message; edited while it goes on",
+        footer=footer,
         timestamp=now,
     )
 
@@ -187,7 +194,8 @@ class Grouper:
         first = members[0]
         now = self.clock.now()
         entries = merge(digest.entries if digest else {}, members)
-        message = digest_message(entries, first.platform, now)
+        footer = HELD_FOOTER if HELD_GROUP in str(first.group_key) else BURST_FOOTER
+        message = digest_message(entries, first.platform, now, footer)
         if digest is not None:
             try:
                 ref = await adapter.update(first.address, digest.ref, message)

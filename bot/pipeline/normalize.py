@@ -14,6 +14,7 @@ from bot.config.settings import Settings
 from bot.core.clock import Clock, SystemClock
 from bot.ops.logs import milliseconds
 from bot.ops.metrics import Metrics
+from bot.pipeline.heartbeats import Heartbeats, signs_of_life
 from bot.pipeline.intake_load import IntakeLoad
 from bot.pipeline.overrides import Overrides, load_overrides
 from bot.pipeline.plan import Planner
@@ -40,6 +41,7 @@ class NormalizeStage:
         intake: IntakeLoad,
         directory: ChannelDirectory | None = None,
         clock: Clock | None = None,
+        heartbeats: Heartbeats | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -50,6 +52,7 @@ class NormalizeStage:
         self.wake = wake
         self.next_stage = next_stage
         self.intake = intake
+        self.heartbeats = heartbeats or Heartbeats(settings, store, next_stage.nudge, self.clock)
 
     async def run(self, stopping: asyncio.Event) -> None:
         while not stopping.is_set():
@@ -88,6 +91,9 @@ class NormalizeStage:
             records.append(record)
             deliveries.extend(outbox)
         await self.store.record_outcome(item.id, records, deliveries, now)
+        source = self.settings.sources.get(item.source)
+        if source is not None and signs_of_life(source, events):
+            await self.heartbeats.heard(item.source, item.received_at)
         if not events:
             self.metrics.events.labels(item.source, "ignored").inc()
             log.info(

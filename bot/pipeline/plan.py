@@ -12,8 +12,10 @@ from bot.config.settings import Settings
 from bot.core.events import Event
 from bot.pipeline.buttons import buttons
 from bot.pipeline.grouping import Grouping, grouping_for
+from bot.pipeline.heartbeats import is_heartbeat
 from bot.pipeline.history import decided
 from bot.pipeline.overrides import Overrides
+from bot.pipeline.quiet import HELD_INTERVAL, hold_for
 from bot.pipeline.route import Router
 from bot.providers import PROVIDERS, WebhookRequest
 from bot.providers.actions import State
@@ -35,7 +37,8 @@ class Planner:
             raise LookupError(f"source {item.source!r} is no longer configured")
         provider = PROVIDERS[source.provider]
         request = WebhookRequest(item.headers, item.body)
-        events = provider.normalize(item.source, source, request, request.json())
+        payload = None if provider.ping else request.json()  # a ping's body is not read
+        events = provider.normalize(item.source, source, request, payload)
         for number, event in enumerate(events):
             event.id = f"{item.id}.{number}"
         return events
@@ -48,10 +51,14 @@ class Planner:
         Mutes and reroutes (``overrides``) apply on top of the routes; a muted copy is
         stored in state ``muted`` so ``why``, ``status`` and the mute's digest see it.
         """
+        source = self.settings.sources.get(event.source)
+        if source is not None and is_heartbeat(source, event):
+            return self._sign_of_life(item, event), []
         decisions = self.router.route(event)
         placements = (overrides or Overrides()).place(event, decisions, self.settings.targets)
         deliveries = []
-        grouped = []
+        grouped: list[str] = []
+        held: list[str] = []
         templates: dict[str, str] = {}
         for placement in placements:
             where = placement.destination
@@ -62,12 +69,17 @@ class Planner:
                 message.actions = buttons(
                     self.settings, event.source, state, where.platform, f"{event.id}/{where.name}"
                 )
-            grouping, group_key = None, None
+            group_key, interval, not_before = None, 0.0, 0.0
             if placement.route is not None and not placement.muted_by:
-                grouping = grouping_for(self.settings.routes[placement.route], event.provider)
-                group_key = Grouping.key(placement.route, where.name) if grouping else None
-            if grouping:
-                grouped.append(f"{where.name} {grouping.describe()}")
+                route = self.settings.routes[placement.route]
+                if (hold := hold_for(route, event.severity, item.received_at)) is not None:
+                    group_key = hold.group_key(placement.route, where.name)
+                    held.append(f"{where.name}: {hold.why}")
+                    interval, not_before = HELD_INTERVAL, hold.until
+                elif (grouping := grouping_for(route, event.provider)) is not None:
+                    group_key = Grouping.key(placement.route, where.name)
+                    grouped.append(f"{where.name} {grouping.describe()}")
+                    interval, not_before = grouping.interval, item.received_at + grouping.wait
             deliveries.append(
                 DeliveryRecord(
                     id=f"{event.id}/{where.name}",
@@ -87,8 +99,8 @@ class Planner:
                     event_type=event.event,
                     muted_by=placement.muted_by.id if placement.muted_by else None,
                     group_key=group_key,
-                    group_interval=grouping.interval if grouping else 0.0,
-                    not_before=item.received_at + grouping.wait if grouping else 0.0,
+                    group_interval=interval,
+                    not_before=not_before,
                 )
             )
         detail = event.model_dump(mode="json", exclude={"payload"})
@@ -97,6 +109,8 @@ class Planner:
         detail["muted"] = {p.destination.name: p.note for p in placements if p.muted_by}
         if grouped:
             detail["group"] = "; ".join(grouped)
+        if held:
+            detail["held"] = "; ".join(held)
         if placements and placements[0].rerouted_by:
             detail["rerouted_by"] = f"r{placements[0].rerouted_by.id}"
         delivered = [p for p in placements if not p.muted_by]
@@ -121,3 +135,25 @@ class Planner:
             return self.renderer.template_for(event, platform).name or "?"
         except TemplateError as exc:
             return f"none ({exc})"
+
+    @staticmethod
+    def _sign_of_life(item: InboxItem, event: Event) -> EventRecord:
+        """A heartbeat event: recorded, never routed (``why`` says so)."""
+        detail = event.model_dump(mode="json", exclude={"payload"})
+        detail.update(targets=[], routes=[], muted={})
+        detail["heartbeat"] = (
+            f"a heartbeat of {event.source}: it resets the source's silence alarm, not posted"
+        )
+        return EventRecord(
+            id=event.id,
+            inbox_id=item.id,
+            source=event.source,
+            type=event.event,
+            severity=event.severity,
+            status=event.status,
+            title=event.title,
+            thread_key=event.thread_key,
+            occurred_at=event.occurred_at.timestamp(),
+            outcome="ignored",
+            detail=detail,
+        )

@@ -19,6 +19,7 @@ from bot.config.settings import Settings
 from bot.core.clock import Clock, SystemClock
 from bot.ops.metrics import Metrics
 from bot.pipeline.deliver import DeliveryStage
+from bot.pipeline.heartbeats import Heartbeats
 from bot.pipeline.intake_load import IntakeLoad
 from bot.pipeline.mute_clock import MuteClock
 from bot.pipeline.normalize import NormalizeStage
@@ -48,6 +49,7 @@ class Pipeline:
         self.outbox_wake = Wakeup.new(self.clock)
         self.intake = IntakeLoad()
         renderer = Renderer(settings.templates.dir, markups=registry.markups())
+        self.heartbeats = Heartbeats(settings, store, self.outbox_wake.nudge, self.clock)
         self.normalizer = NormalizeStage(
             settings,
             store,
@@ -58,6 +60,7 @@ class Pipeline:
             self.intake,
             directory,
             self.clock,
+            self.heartbeats,
         )
         self.deliverer = DeliveryStage(
             settings, store, adapters, metrics, self.outbox_wake, self.intake, self.clock
@@ -80,6 +83,7 @@ class Pipeline:
             asyncio.create_task(self._supervise("deliver", self.deliverer.run)),
             asyncio.create_task(self._supervise("mutes", self.mute_clock.run)),
             asyncio.create_task(self._supervise("retention", self.retention.run)),
+            asyncio.create_task(self._supervise("heartbeats", self.heartbeats.run)),
         ]
         self._renewing = asyncio.create_task(self.deliverer.keep_leases())
 

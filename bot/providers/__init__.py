@@ -11,20 +11,26 @@ from bot.providers import (
     datadog,
     generic,
     github,
+    gitlab,
     grafana,
+    heartbeat,
     pagerduty,
+    sentry,
     stripe,
 )
 from bot.providers.base import Provider, WebhookRequest
 
 PROVIDERS: dict[str, Provider[Any]] = {
     "github": github.PROVIDER,
+    "gitlab": gitlab.PROVIDER,
     "stripe": stripe.PROVIDER,
     "pagerduty": pagerduty.PROVIDER,
+    "sentry": sentry.PROVIDER,
     "alertmanager": alertmanager.PROVIDER,
     "grafana": grafana.PROVIDER,
     "datadog": datadog.PROVIDER,
     "generic": generic.PROVIDER,
+    "heartbeat": heartbeat.PROVIDER,
 }
 
 __all__ = ["PROVIDERS", "Provider", "WebhookRequest"]

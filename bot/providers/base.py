@@ -130,6 +130,9 @@ class Provider(Generic[S]):
     id_from_body: bool = field(default=True, kw_only=True)
     """``delivery_id`` reads the parsed body. When it does not, the intake only checks
     that the body is JSON and passes ``None``; the normalizer builds the payload later."""
+    ping: bool = field(default=False, kw_only=True)
+    """A ping URL (cron jobs): ``GET`` works as well as ``POST`` and the body is not
+    read, so ``curl`` with no body, or with a job's log, is a ping alike."""
     group_wait: float = field(default=0.0, kw_only=True)
     """How long a route waits to gather a burst into one digest when it does not say
     (``group_wait``): senders whose events come in storms set it, others post each event."""

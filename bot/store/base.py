@@ -17,6 +17,7 @@ from bot.store.records import (
     DeliveryRecord,
     DigestRecord,
     EventRecord,
+    HeartbeatRecord,
     InboxItem,
     MuteRecord,
     RerouteRecord,
@@ -49,9 +50,20 @@ class Store(Protocol):
         waits for a turn on ``clock``."""
 
     async def accept(
-        self, source: str, delivery_id: str, headers: dict[str, str], body: bytes, now: float
+        self,
+        source: str,
+        delivery_id: str,
+        headers: dict[str, str],
+        body: bytes,
+        now: float,
+        *,
+        by_body: bool = True,
     ) -> tuple[int, bool]:
-        """Store a raw request; return ``(inbox id, duplicate?)``."""
+        """Store a raw request; return ``(inbox id, duplicate?)``.
+
+        A request is a duplicate when its delivery id is known, or (``by_body``) its body:
+        a signed body replayed under a new delivery id. Ping URLs pass ``by_body=False``:
+        every ping of a cron job has the same body (none), and each is one of its own."""
 
     async def claim_inbox(self, limit: int, now: float, lease: float) -> list[InboxItem]:
         """Lease up to ``limit`` unprocessed requests for normalizing."""
@@ -254,3 +266,23 @@ class Store(Protocol):
 
     async def latest_message(self, target: str, thread_key: str) -> DeliveryRecord | None:
         """The newest delivery that changed what a conversation's message shows."""
+
+    # -- heartbeats (dead man's switches) -------------------------------------------
+    # Each change is one conditional write, so of several instances exactly one raises an
+    # alarm or announces a recovery.
+
+    async def heartbeats(self) -> list[HeartbeatRecord]:
+        """Every watched source's switch."""
+
+    async def watch_source(self, source: str, now: float) -> None:
+        """Start watching ``source`` at ``now`` unless it is watched already."""
+
+    async def beat(self, source: str, at: float) -> None:
+        """``source`` was heard from at ``at`` (a later time than any before wins)."""
+
+    async def raise_alarm(self, source: str, silent_since: float, now: float) -> bool:
+        """Raise the alarm of a source silent since ``silent_since``; True for the one
+        caller that did (False: raised already, or it was heard from meanwhile)."""
+
+    async def clear_alarm(self, source: str, alarm_at: float) -> bool:
+        """End the alarm raised at ``alarm_at``; True for the one caller that did."""

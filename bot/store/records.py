@@ -232,3 +232,20 @@ class ActionRecord:
     dedup_key: str | None = None
     finished_at: float | None = None
     id: int = 0
+
+
+@dataclass(frozen=True)
+class HeartbeatRecord:
+    """A watched source's dead man's switch: when it was last heard from and whether its
+    silence alarm is raised."""
+
+    source: str
+    watched_since: float
+    last_at: float | None
+    """None: nothing heard since the watch began."""
+    alarm_at: float | None
+    """When the silence alarm was raised; None while the source is heard from."""
+
+    @property
+    def silent_since(self) -> float:
+        return self.last_at if self.last_at is not None else self.watched_since

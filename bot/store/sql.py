@@ -27,6 +27,7 @@ from bot.store.records import (
     DeliveryRecord,
     DigestRecord,
     EventRecord,
+    HeartbeatRecord,
     MuteRecord,
     RerouteRecord,
 )
@@ -636,3 +637,43 @@ class SQLStore(ABC):
         )
         shown = (d for d in map(delivery_from_row, rows) if d.ref.get("action") != "skipped")
         return next(shown, None)
+
+    # -- heartbeats -----------------------------------------------------------
+
+    async def heartbeats(self) -> list[HeartbeatRecord]:
+        rows = await self._fetch(
+            "SELECT source, watched_since, last_at, alarm_at FROM heartbeats ORDER BY source"
+        )
+        return [HeartbeatRecord(**dict(row)) for row in rows]
+
+    async def watch_source(self, source: str, now: float) -> None:
+        await self._execute(
+            "INSERT INTO heartbeats (source, watched_since) VALUES (?, ?) "
+            "ON CONFLICT (source) DO NOTHING",
+            (source, now),
+        )
+
+    async def beat(self, source: str, at: float) -> None:
+        await self._execute(
+            "INSERT INTO heartbeats (source, watched_since, last_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (source) DO UPDATE SET last_at = excluded.last_at "
+            "WHERE heartbeats.last_at IS NULL OR heartbeats.last_at < excluded.last_at",
+            (source, at, at),
+        )
+
+    async def raise_alarm(self, source: str, silent_since: float, now: float) -> bool:
+        # Both conditions are re-checked under the row's write lock: a peer that raised it
+        # first, or an event heard meanwhile, leaves nothing to raise.
+        changed = await self._execute(
+            "UPDATE heartbeats SET alarm_at = ? WHERE source = ? AND alarm_at IS NULL "
+            "AND coalesce(last_at, watched_since) = ?",
+            (now, source, silent_since),
+        )
+        return changed == 1
+
+    async def clear_alarm(self, source: str, alarm_at: float) -> bool:
+        changed = await self._execute(
+            "UPDATE heartbeats SET alarm_at = NULL WHERE source = ? AND alarm_at = ?",
+            (source, alarm_at),
+        )
+        return changed == 1

@@ -16,8 +16,9 @@ from bot.store.postgres.params import sendable
 INBOX_CHANNEL = "bot_inbox"
 """Notified when requests wait to be normalized."""
 
-Accept = tuple[str, str, str, float, str, bytes]
-"""(source, delivery id, body digest, received at, headers as JSON, body): an inbox row."""
+Accept = tuple[str, str, str | None, float, str, bytes]
+"""(source, delivery id, body digest or ``None``, received at, headers as JSON, body): an
+inbox row."""
 
 
 class IntakeBatcher:

@@ -26,8 +26,9 @@ from bot.store.sqlite.bodies import pack
 
 T = TypeVar("T")
 
-Row = tuple[str, str, str, float, str, bytes]
-"""source, delivery_id, body digest, received_at, headers (JSON), body."""
+Row = tuple[str, str, str | None, float, str, bytes]
+"""source, delivery_id, body digest (``None``: not known by its body), received_at,
+headers (JSON), body."""
 
 Enqueue = Callable[
     [Callable[[sqlite3.Connection], Any], Callable[[Any, BaseException | None], None]], None

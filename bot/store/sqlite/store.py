@@ -123,10 +123,18 @@ class SQLiteStore(SQLStore):
     # -- what SQLite does its own way -----------------------------------------
 
     async def accept(
-        self, source: str, delivery_id: str, headers: dict[str, str], body: bytes, now: float
+        self,
+        source: str,
+        delivery_id: str,
+        headers: dict[str, str],
+        body: bytes,
+        now: float,
+        *,
+        by_body: bool = True,
     ) -> tuple[int, bool]:
+        digest = body_digest(body) if by_body else None  # NULLs never collide
         return await self._intake.accept(
-            (source, delivery_id, body_digest(body), now, orjson.dumps(headers).decode(), body)
+            (source, delivery_id, digest, now, orjson.dumps(headers).decode(), body)
         )
 
     async def claim_inbox(self, limit: int, now: float, lease: float) -> list[InboxItem]:
