@@ -135,7 +135,8 @@ async def test_a_thousand_alerts_in_seconds_are_one_digest_and_a_few_edits(
     assert len(posts) == 1
     assert len(edits) <= 10  # edited at most once per group_interval while the storm lasted
     final = (edits or posts)[-1]
-    assert final == "1000 alerts firing"  # every alert is counted in the digest
+    # every alert is counted in the digest, whose title names the alert once
+    assert final == "High CPU Temperature · 1000 alerts firing"
     shown = [d for inbox in range(1, 101) for d in await store.deliveries_for(str(inbox))]
     assert len(shown) == 1000
     assert {d.ref["action"] for d in shown} == {"grouped"}
@@ -208,7 +209,7 @@ async def test_a_failed_digest_is_retried_for_every_alert_in_it(tmp_path, chat, 
     assert response.status == 200
 
     [post] = await chat.wait_for(1, clock=clock)
-    assert post == "5 alerts firing"
+    assert post == "High CPU Temperature · 5 alerts firing"
     store = bot.app[STORE]
 
     async def all_sent():
@@ -228,11 +229,11 @@ async def test_a_deleted_digest_is_posted_anew_with_everything_it_showed(
     auth = bearer(ALERTMANAGER_TOKEN)
     assert (await bot.post("/hooks/prometheus", data=alerts(0, 3), headers=auth)).status == 200
     [first] = await chat.wait_for(1, clock=clock)
-    assert first == "3 alerts firing"
+    assert first == "High CPU Temperature · 3 alerts firing"
 
     chat.gone_next()  # someone deleted the digest meanwhile
     assert (await bot.post("/hooks/prometheus", data=alerts(3, 3), headers=auth)).status == 200
 
     posts = await chat.wait_for(2, timeout=15, clock=clock)
     assert chat.calls() == ["post", "update:failed", "post"]
-    assert posts[1] == "6 alerts firing"
+    assert posts[1] == "High CPU Temperature · 6 alerts firing"

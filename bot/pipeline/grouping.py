@@ -72,6 +72,7 @@ def entry(delivery: DeliveryRecord) -> tuple[str, dict[str, Any]]:
     message = delivery.message
     return delivery.thread_key or delivery.id, {
         "title": message.get("title", ""),
+        "line": message.get("line", ""),
         "url": message.get("url"),
         "color": message.get("color", SEVERITY_COLORS["info"]),
         "status": delivery.status,
@@ -97,7 +98,13 @@ HELD_FOOTER = "Held for quiet hours or a scheduled digest, then posted together"
 def digest_message(
     entries: dict[str, dict[str, Any]], platform: str, now: float, footer: str = BURST_FOOTER
 ) -> Message:
-    """The digest: how many, in which state, and the newest of them."""
+    """The digest: what, how many, in which state, and the newest of them.
+
+    When every line is about one thing (40 alerts of one rule) the title names it once
+    and each line says what tells it apart (its ``line``: ``host=node-7``); a line's
+    state is said once, in the title when all share it, else after the line. Each line
+    links to its own event's address.
+    """
     lines = sorted(entries.values(), key=lambda line: line["at"], reverse=True)
     alerts = all(str(line["type"]).startswith("alert") for line in lines)
     words = [_state_word(line["status"], alerts) for line in lines]
@@ -105,23 +112,34 @@ def digest_message(
     total = f"{len(lines)} {_noun(lines, alerts, plural=len(lines) != 1)}"
     named = ", ".join(f"{count} {state}" for state, count in states.most_common() if state)
     # One state for all is said once, in the title; a mix is counted there and per line.
-    title = f"{total} {words[0]}".rstrip() if len(states) == 1 else f"{total}: {named}"
+    counted = f"{total} {words[0]}".rstrip() if len(states) == 1 else f"{total}: {named}"
+    titles = {line["title"] for line in lines}
+    about = titles.pop() if len(titles) == 1 and len(lines) > 1 else ""
     formatter = registry.formatter(platform)
     listed = []
     for line, word in list(zip(lines, words, strict=True))[:LISTED]:
-        shown = formatter.link(line["url"], Formatted(line["title"]))
+        shown = formatter.link(line["url"], Formatted(_line_text(line, about)))
         listed.append(f"• {shown} ({word})" if len(states) > 1 and word else f"• {shown}")
     if len(lines) > LISTED:
         listed.append(f"…and {len(lines) - LISTED} more")
     firing = [line["color"] for line in lines if line["status"] != "resolved"]
     color = max(firing, key=lambda c: _COLOR_RANK.get(c, -1)) if firing else RESOLVED_COLOR
     return Message(
-        title=title,
+        title=f"{about} · {counted}" if about else counted,
         text="\n".join(listed),
         color=color,
         footer=footer,
         timestamp=now,
     )
+
+
+def _line_text(line: dict[str, Any], about: str) -> str:
+    """A line's words: what tells it apart, after its title unless the digest's title
+    already names it."""
+    title, detail = str(line["title"]), str(line.get("line") or "")
+    if about:
+        return detail or title
+    return f"{title} · {detail}" if detail and detail != title else title
 
 
 def _noun(lines: list[dict[str, Any]], alerts: bool, *, plural: bool) -> str:

@@ -29,6 +29,7 @@ from bot.core.links import safe_url
 from bot.core.text import shorten
 from bot.core.times import parse_time
 from bot.render.outcomes import look, outcome_of
+from bot.render.readings import readings
 
 
 def _default_templates() -> Path:
@@ -51,6 +52,7 @@ BLOCKS = (
     "footer",
     "reply",
     "elapsed",
+    "line",
 )
 
 SEVERITY_COLORS = {
@@ -101,6 +103,9 @@ class Message(BaseModel):
     elapsed: str = ""
     """How a reply says the time since its conversation started: ``{elapsed}`` stands
     for it (``{elapsed} after trigger``). Only the conversation knows the start."""
+    line: str = ""
+    """The event as one line of a digest listing its siblings: what tells it apart
+    (``CPU core temperature is 34.75C · host=node-7``); the title when empty."""
 
     @field_validator("url")
     @classmethod
@@ -242,6 +247,7 @@ class Renderer:
             time=formatter.time,
             truncate_text=_truncate,
             duration=_duration,
+            readings=readings,
         )
         env.globals.update(severity_colors=SEVERITY_COLORS, resolved_color=RESOLVED_COLOR)
         return env
@@ -295,6 +301,7 @@ class Renderer:
                 color=formatter.unescape(parts.get("color", "")) or seen.color,
                 footer=parts.get("footer", ""),
                 timestamp=event.occurred_at.timestamp(),
+                line=_one_line(parts.get("line", "")),
             )
         except Exception as exc:  # a template is user code: any failure still posts
             formatter = self._formatters[platform]
