@@ -81,17 +81,6 @@ def build_app(settings: Settings, clock: Clock | None = None) -> web.Application
     return app
 
 
-def build_adapters(
-    settings: Settings, session: aiohttp.ClientSession, directory: ChannelDirectory
-) -> dict[str, ChatAdapter]:
-    """An adapter for every registered platform that is configured."""
-    return {
-        name: platform.adapter(settings, session, directory)
-        for name, platform in registry.PLATFORMS.items()
-        if platform.configured(settings)
-    }
-
-
 def startup_warnings(settings: Settings) -> list[str]:
     """Things an operator should fix, said once at start."""
     warnings = []
@@ -192,7 +181,7 @@ async def _runtime(app: web.Application) -> AsyncIterator[None]:
     store = await open_store(settings.store.url, synchronous=settings.store.synchronous)
     session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
     directory = ChannelDirectory()
-    adapters = build_adapters(settings, session, directory)
+    adapters = registry.adapters(settings, session, directory)
     clock = app[CLOCK]
     pipeline = Pipeline(settings, store, adapters, app[METRICS], directory, clock)
     app[STORE] = store

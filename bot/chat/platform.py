@@ -12,6 +12,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from bot.chat.preview import Preview
 from bot.core.pacing import Pace
 from bot.render.renderer import Formatter, Markup
 
@@ -95,6 +96,9 @@ class Platform:
     mention_precedence: int = 0
     """Where a mention is read by several platforms' patterns and the caller is on none
     of them (the command line), the highest precedence reads it."""
+
+    preview: Preview | None = None
+    """How ``python -m bot gallery`` shows it; without one, its calls are listed as JSON."""
 
     formatter: Formatter = field(init=False)
 

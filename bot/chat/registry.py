@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from bot.chat.discord.platform import DISCORD
 from bot.chat.mattermost.platform import MATTERMOST
@@ -18,6 +19,13 @@ from bot.chat.teams.platform import TEAMS
 from bot.chat.telegram.platform import TELEGRAM
 from bot.core.pacing import Pace
 from bot.render.renderer import Formatter, Markup
+
+if TYPE_CHECKING:
+    import aiohttp
+
+    from bot.chat import ChatAdapter
+    from bot.chat.directory import ChannelDirectory
+    from bot.config.settings import Settings
 
 PLATFORMS: dict[str, Platform] = {
     "slack": SLACK,
@@ -41,6 +49,17 @@ def registered(platform: Platform) -> Iterator[Platform]:
         yield platform
     finally:
         del PLATFORMS[platform.name]
+
+
+def adapters(
+    settings: Settings, session: aiohttp.ClientSession, directory: ChannelDirectory
+) -> dict[str, ChatAdapter]:
+    """An adapter for every registered platform that is configured."""
+    return {
+        name: platform.adapter(settings, session, directory)
+        for name, platform in PLATFORMS.items()
+        if platform.configured(settings)
+    }
 
 
 def target_keys() -> dict[str, tuple[Platform, TargetKey]]:

@@ -160,13 +160,13 @@ def _doctor(args: argparse.Namespace, settings: Settings) -> int:
     """The start-up chat checks in the foreground: 1 when any of them found a problem."""
     import aiohttp
 
-    from bot.app import build_adapters
+    from bot.chat import registry
     from bot.chat.checks import Checkup
     from bot.chat.directory import ChannelDirectory
 
     async def run() -> int:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
-            adapters = build_adapters(settings, session, ChannelDirectory())
+            adapters = registry.adapters(settings, session, ChannelDirectory())
             checkup = Checkup()
             await checkup.run(adapters, settings)
         for line in checkup.lines():
@@ -416,6 +416,32 @@ def _telegram_set_webhook(args: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(run())
 
 
+def _gallery(args: argparse.Namespace, settings: Settings) -> int:
+    from pathlib import Path
+
+    from bot.cli import gallery
+    from bot.ops.gallery.shots import ShotsUnavailable, take
+
+    out = Path(args.out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return _refuse(f"cannot create --out {str(out)!r}: {exc.strerror} (choose another folder)")
+    built = asyncio.run(gallery.build(settings))
+    page = out / "index.html"
+    page.write_text(built.html("ChatOps bot gallery"), "utf-8")
+    ids = built.channel_ids()
+    print(f"wrote {page} ({len(ids)} channels on {len(built.platforms)} platforms)")
+    if not args.png:
+        return 0
+    try:
+        taken = asyncio.run(take(page, ids, out))
+    except ShotsUnavailable as exc:
+        return _refuse(str(exc), code=1)
+    print(f"wrote {len(taken)} pictures to {out}")
+    return 0
+
+
 def _simulate(args: argparse.Namespace, settings: Settings) -> int:
     from bot.cli import simulate
 
@@ -557,6 +583,13 @@ def _parser() -> argparse.ArgumentParser:
     simulate.add_argument(
         "--print", action="store_true", help="print the signed request instead of sending it"
     )
+    gallery = commands.add_parser(
+        "gallery", help="every sample and lifecycle as each chat shows it, as an HTML page"
+    )
+    gallery.add_argument("--out", default="gallery", help="folder to write into (default: gallery)")
+    gallery.add_argument(
+        "--png", action="store_true", help="also a picture of each channel (headless Chromium)"
+    )
     dead = commands.add_parser("dead", help="dead letters")
     dead_commands = dead.add_subparsers(dest="dead_command", required=True)
     dead_list = dead_commands.add_parser("list", help="list dead letters, newest first")
@@ -607,6 +640,7 @@ COMMANDS: dict[str, Command] = {
     "doctor": _doctor,
     "explain": _explain,
     "simulate": _simulate,
+    "gallery": _gallery,
     "dead": _with_store(_dead_list),
     "discord": _discord_register,
     "people": _with_store(_people_check),
@@ -628,7 +662,9 @@ def _config_file(args: argparse.Namespace) -> str | None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     # A one-shot command prints its answer; its info logs (`command ... ok=True`) are noise.
-    logs.configure("INFO" if args.command in ("serve", "work") else "WARNING")
+    # The gallery's runs raise alarms and fail on purpose: their warnings are not news.
+    quiet = {"serve": "INFO", "work": "INFO", "gallery": "ERROR"}
+    logs.configure(quiet.get(args.command, "WARNING"))
     try:
         settings = load_config(args.config)
     except ConfigError as exc:

@@ -100,7 +100,14 @@ def fresh(
 
     ``fill`` replaces the placeholders' values (the golden-file tests pin them, so their
     output does not change from one run to the next)."""
-    sample = samples(provider)[event]
+    return request_for(provider, samples(provider)[event], now, fill)
+
+
+def request_for(
+    provider: str, sample: Sample, now: float, fill: dict[str, Any] | None = None
+) -> SampleRequest:
+    """The request ``sample`` describes (a body of the provider's, its headers and what
+    is written into it), unsigned; ``fresh`` for a sample no ``samples.toml`` names."""
     fill = fill if fill is not None else _placeholders(now)
     payload = json.loads((bodies(provider) / sample.body).read_bytes())
     for path, value in sample.set.items():

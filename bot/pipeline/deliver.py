@@ -154,11 +154,17 @@ class DeliveryStage:
                     self.pacer.sent(lane)
             queue.popleft()
 
-    async def deliver(self, delivery: DeliveryRecord, lane: str) -> None:
+    async def deliver(
+        self, delivery: DeliveryRecord, lane: str, held: list[str] | None = None
+    ) -> None:
+        """Send one delivery (a group's first: the group's digest). ``held``: the
+        deliveries this worker holds leases on, which a digest may take with it; by
+        default those waiting in its lanes, ``delivery`` among them."""
         if delivery.group_key is None:
             await self._deliver_one(delivery, lane)
             return
-        held = [queued.id for queue in self._lanes.values() for queued in queue]
+        if held is None:
+            held = [queued.id for queue in self._lanes.values() for queued in queue]
         members = await self.grouper.take(delivery, held)
         if not members:
             return  # a digest showed it meanwhile

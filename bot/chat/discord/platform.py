@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.chat.discord.check import check
 from bot.chat.discord.markup import DiscordMarkup
+from bot.chat.discord.preview import PREVIEW
 from bot.chat.platform import Platform, TargetKey
 from bot.core.pacing import Pace
 
@@ -91,6 +92,7 @@ def _background(adapter: ChatAdapter, settings: Settings) -> Coroutine[Any, Any,
 
 DISCORD = Platform(
     name="discord",
+    preview=PREVIEW,
     markup=DiscordMarkup(),
     target_keys=(
         TargetKey(CHANNEL_KEY, _channel_problem),

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from bot.chat.mattermost.check import check
 from bot.chat.mattermost.markup import MattermostMarkup
+from bot.chat.mattermost.preview import PREVIEW
 from bot.chat.platform import Platform, TargetKey
 from bot.core.pacing import Pace
 
@@ -73,6 +74,7 @@ def _warnings(settings: Settings) -> list[str]:
 
 MATTERMOST = Platform(
     name="mattermost",
+    preview=PREVIEW,
     markup=MattermostMarkup(),
     target_keys=(
         TargetKey(CHANNEL_KEY, _channel_problem),

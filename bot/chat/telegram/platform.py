@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from bot.chat.platform import Platform, TargetKey
 from bot.chat.telegram.check import check
 from bot.chat.telegram.markup import TelegramMarkup
+from bot.chat.telegram.preview import PREVIEW
 from bot.core.pacing import Pace
 
 if TYPE_CHECKING:
@@ -106,6 +107,7 @@ def _lane_pace(lane: str) -> Pace:
 
 TELEGRAM = Platform(
     name=KEY,
+    preview=PREVIEW,
     markup=TelegramMarkup(),
     target_keys=(TargetKey(KEY, _problem, extras=(TOPIC,)),),
     pace=CHAT_PACE,
