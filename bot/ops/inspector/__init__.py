@@ -16,6 +16,7 @@ from aiohttp import web
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from bot.intake.web import CHECKUP, CLOCK, INGRESS, PIPELINE, SETTINGS, STORE
+from bot.ops.gallery.event import NoSuchEvent, event_gallery
 from bot.ops.inspector.access import Access, unauthorized
 from bot.ops.inspector.page import Query, gather
 from bot.pipeline.replay import ReplayError, replay
@@ -81,6 +82,28 @@ class Inspector:
         )
         return web.Response(text=html, content_type="text/html", headers=_headers(nonce))
 
+    async def preview(self, request: web.Request) -> web.Response:
+        """``/inspect/preview/<event id>``: the event as each chat platform shows it."""
+        now = request.app[CLOCK].now()
+        if refused := self.access.throttled(request, now) or self._unauthorized(request, now):
+            return refused
+        ident = request.match_info["event"]
+        store = request.app[STORE]
+        event = await store.get_event(ident)
+        item = await store.get_inbox(event.inbox_id) if event is not None else None
+        if event is None or item is None:
+            return _not_found(
+                f"no event {ident!r} in the store (it may be past [store] retention_days)"
+            )
+        try:
+            gallery = await event_gallery(request.app[SETTINGS], item, ident)
+        except NoSuchEvent as exc:
+            return _not_found(str(exc))
+        html = gallery.html(f"Event {ident}: {event.title}", back="/inspect")
+        return web.Response(
+            text=html, content_type="text/html", headers=_headers(secrets.token_urlsafe(16))
+        )
+
     async def replay(self, request: web.Request) -> web.Response:
         now = request.app[CLOCK].now()
         if refused := self.access.throttled(request, now) or self._unauthorized(request, now):
@@ -104,6 +127,10 @@ class Inspector:
         return web.Response(status=303, headers={"Location": back})
 
 
+def _not_found(why: str) -> web.Response:
+    return web.Response(status=404, text=f"404: {why}; the inspector lists the events there are\n")
+
+
 def _headers(nonce: str) -> dict[str, str]:
     return {
         "Content-Security-Policy": (
@@ -120,3 +147,4 @@ def add_inspector(app: web.Application, token: str, session_seconds: float) -> N
     inspector = Inspector(Access(token, session_seconds, app[INGRESS]))
     app.router.add_get("/inspect", inspector.page)
     app.router.add_post("/inspect/replay", inspector.replay)
+    app.router.add_get("/inspect/preview/{event}", inspector.preview)
