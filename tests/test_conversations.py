@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +16,7 @@ from bot.chat.mattermost.markup import MattermostMarkup
 from bot.chat.telegram.markup import TelegramMarkup
 from bot.intake.web import STORE
 from bot.pipeline.conversations import plan, thread_reply
+from bot.pipeline.story import keep_story, said
 from bot.render.outcomes import AMBER, BLUE, CRITICAL, GREEN, PURPLE, RED
 from bot.render.renderer import Field, Message
 from bot.store import ConversationRecord, DeliveryRecord
@@ -34,7 +36,14 @@ from tests.fakes.recorder import Recorder
 from tests.fakes.slack import FakeSlack
 from tests.fakes.telegram import BOT_TOKEN as TELEGRAM_TOKEN
 from tests.fakes.telegram import FakeTelegram, parse_html
-from tests.senders import ALERTMANAGER_TOKEN, PAGERDUTY_SECRET, bearer, pagerduty
+from tests.senders import (
+    ALERTMANAGER_TOKEN,
+    PAGERDUTY_SECRET,
+    STRIPE_SECRET,
+    bearer,
+    pagerduty,
+)
+from tests.senders import stripe as stripe_headers
 
 CHANNEL = "112233445566778899"
 TELEGRAM_CHAT = "-1001234567890"
@@ -128,6 +137,42 @@ def test_the_reply_is_one_line_and_never_the_title_again():
     assert thread_reply(timed).headline == "🟣 Merged by mona"  # no start known
 
 
+def shown_as(headline: str, text: str, outcome: str) -> Message:
+    return Message(title="t", headline=headline, text=text, outcome=outcome)
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "text"),
+    [
+        # A merge says nothing of the description: the edit keeps it.
+        (("🔵 Opened", "The description", "info"), ("🟣 Merged", "", "merged"), "The description"),
+        # A new text replaces the old one.
+        (("🔥 Triggered", "old", "problem"), ("✅ Resolved", "new", "resolved"), "new"),
+        # A decline then a success: the story, not the decline's reason as if still true.
+        (
+            ("❌ Payment failed", "Your card was declined.", "failed"),
+            ("✅ Payment succeeded", "", "succeeded"),
+            "Earlier: ❌ Payment failed · Your card was declined.",
+        ),
+        (
+            ("❌ Run failed", "", "failed"),
+            ("✅ Run succeeded", "3 jobs", "succeeded"),
+            "Earlier: ❌ Run failed\n3 jobs",
+        ),
+        # A second failure says its own reason, or none: never the first one's.
+        (("❌ Payment failed", "declined", "failed"), ("❌ Payment failed", "", "failed"), ""),
+    ],
+)
+def test_an_edit_keeps_what_is_still_true(before, after, text):
+    remembered = said(shown_as(*before))
+    assert keep_story(remembered, shown_as(*after)).text == text
+
+
+def test_a_conversation_that_remembers_nothing_edits_as_rendered():
+    merged = shown_as("🟣 Merged", "", "merged")
+    assert keep_story(None, merged) == merged
+
+
 # -- payload sequences ----------------------------------------------------------------
 
 
@@ -183,7 +228,15 @@ def alert_group(name: str) -> tuple[str, bytes, dict[str, str]]:
     return "/hooks/prometheus", body, bearer(ALERTMANAGER_TOKEN)
 
 
+def payment(name: str) -> tuple[str, bytes, dict[str, str]]:
+    """Stripe's published examples of one PaymentIntent (the same ``pi_...``): its
+    attempt declined, then its retry succeeded a minute later."""
+    body = fixture_bytes(f"stripe/payment_intent__{name}.json")
+    return "/hooks/stripe", body, stripe_headers(body, int(time.time()))
+
+
 SOURCES = {
+    "stripe": {"provider": "stripe", "secret": STRIPE_SECRET},
     "github": {"provider": "github", "secret": "It's a Secret to Everybody"},
     "pagerduty": {"provider": "pagerduty", "secret": PAGERDUTY_SECRET},
     "prometheus": {"provider": "alertmanager", "token": ALERTMANAGER_TOKEN},
@@ -448,6 +501,26 @@ async def test_pull_request_opened_then_merged(platform, bot_for):
     for reply in message.replies:
         assert first_line(reply) == "🟣 Merged by Codertocat · 45s after opening"
         assert "Update the README" not in reply  # never the title again
+    # The merge's webhook says nothing of the description; the edit still shows it.
+    description = "This is a pretty simple change that we need to pull into master."
+    assert description in message.versions[0] and description in message.now
+
+
+async def test_a_payment_declined_then_paid_on_retry_keeps_the_decline(platform, bot_for):
+    send = await bot_for(platform.config)
+    await send(payment("payment_failed"))
+    await send(payment("succeeded"))
+
+    [message] = platform.shown()
+    assert [first_line(v) for v in message.versions] == [
+        "❌ Payment failed · 10.99 USD",
+        "✅ Payment succeeded · 10.99 USD",
+    ]
+    # What the first message said is still true as history: the card was declined first.
+    assert "Earlier: ❌ Payment failed · 10" in message.now
+    assert "USD · Your card was declined." in message.now
+    if platform.colours:
+        assert colour(message.versions[0]) == RED and colour(message.now) == GREEN
 
 
 async def test_pagerduty_incident_triggered_acknowledged_resolved(platform, bot_for):

@@ -15,6 +15,7 @@ from bot.chat.discord.adapter import (
     classify,
     embed_for,
 )
+from bot.chat.discord.markup import DiscordMarkup
 from bot.config.settings import ConfigError, load_config
 from bot.core.errors import MessageGone
 from bot.intake.web import STORE
@@ -124,6 +125,30 @@ def test_embed_carries_colour_footer_timestamp_link_and_inline_fields():
     assert embed["footer"]["text"] == "GitHub · acme/web_app"  # footers show no markdown
     assert embed["timestamp"].startswith("2023-11-14T22:13:20")
     assert [f["inline"] for f in embed["fields"]] == [True, False]
+
+
+def test_a_linked_field_is_inline_when_its_label_is_short_whatever_its_url():
+    dashboard = (
+        "[dashboard](https://play.grafana.org/d/ece9fb32-7f71-4be9-bd94?orgId=1&viewPanel=2)"
+    )
+    embed = embed_for(
+        Message(
+            title="t",
+            fields=[
+                Field(name="Dashboard", value=dashboard),
+                Field(name="Started", value="<t:1700000000:R>"),
+                Field(name="Description", value="[" + "x" * 60 + "](https://example.com)"),
+            ],
+        )
+    )
+    assert [f["inline"] for f in embed["fields"]] == [True, True, False]
+
+
+def test_a_link_label_shows_no_backslashes():
+    markup = DiscordMarkup()
+    label = markup.escape("[FIRING:1] node_exporter down @everyone")
+    link = markup.link("https://example.com/alerts", label)
+    assert link == "[FIRING:1 node_exporter down @\u200beveryone](https://example.com/alerts)"
 
 
 def test_a_url_discord_would_refuse_is_left_out():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 
 import pytest
 
@@ -50,6 +51,14 @@ def test_huge_messages_are_cut_below_slacks_real_limit():
     assert blocks[0]["text"]["text"].endswith("…")
 
 
+def test_the_context_line_ends_with_when_the_event_happened():
+    message = Message(title="t", footer="GitHub · acme/web", timestamp=1_700_000_000)
+    [context] = [b for b in blocks_for(message) if b["type"] == "context"]
+    assert context["elements"][0]["text"] == (
+        "GitHub · acme/web · <!date^1700000000^{date_short_pretty} {time}|2023-11-14 22:13 UTC>"
+    )
+
+
 async def test_hostile_titles_ping_nobody(tmp_path, fake_slack, make_bot):
     bot = await make_bot(base_config(tmp_path, fake_slack.url))
     await post_issue(bot, "@everyone <!channel> <@U123> & `code`", "hostile")
@@ -72,7 +81,8 @@ async def test_long_hostile_titles_stay_literal_and_within_limits(tmp_path, fake
     assert "@everyone" in title  # plain text on Slack: only <!everyone> would ping
     assert "שלום مرحبا 🔥👩‍👩‍👧" in title
     assert len(post.body["text"]) <= 3000
-    assert "<!" not in json.dumps(post.body, ensure_ascii=False)
+    # No special command but the event's time (<!date^...>, which pings nobody).
+    assert re.findall(r"<!(?!date\^)", json.dumps(post.body, ensure_ascii=False)) == []
 
 
 async def test_429_waits_for_retry_after_then_delivers(tmp_path, fake_slack, make_bot, clock):

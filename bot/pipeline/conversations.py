@@ -4,8 +4,9 @@ Events with the same ``thread_key`` at a target are one conversation. The first 
 message, and where it lives is stored in the same write that marks the delivery sent.
 Later events follow their route's ``lifecycle``:
 
-- ``update+thread`` (default): edit the first message to show the current state, and
-  add a short reply in its thread;
+- ``update+thread`` (default): edit the first message to show the current state (keeping
+  what it said that is still true, ``bot.pipeline.story``), and add a short reply in its
+  thread;
 - ``update``: edit only; ``thread``: reply only; ``new``: every event a message of its own.
 
 A click on an action button (``bot.commands.actions``) edits the message and replies
@@ -35,6 +36,7 @@ from bot.chat import ChatAdapter, Ref
 from bot.core.durations import format_duration
 from bot.core.errors import MessageGone
 from bot.core.text import shorten
+from bot.pipeline.story import keep_story, said
 from bot.render.renderer import Message
 from bot.store import ConversationRecord, DeliveryRecord, Store
 
@@ -147,7 +149,7 @@ class Conversations:
         started = ConversationRecord(
             target=delivery.target,
             thread_key=str(delivery.thread_key),
-            ref={**ref, "lane": lane, "started_at": delivery.occurred_at},
+            ref={**ref, "lane": lane, "started_at": delivery.occurred_at, "said": said(message)},
             status=status,
             latest_at=delivery.occurred_at if status is not None else 0.0,
             ended=status == "resolved",
@@ -165,9 +167,12 @@ class Conversations:
     ) -> Outcome:
         address, ref = delivery.address, conversation.ref
         done = []
+        shown = conversation.ref.get("said")
         if decided.edit:
+            message = keep_story(shown, message)
             ref = await adapter.update(address, ref, message)
             done.append("updated")
+            shown = said(message)
         if decided.reply:
             if adapter.can_reply(address, ref):
                 started = conversation.ref.get("started_at")
@@ -175,8 +180,10 @@ class Conversations:
                 ref = await adapter.reply(address, ref, thread_reply(message, since))
                 done.append("replied")
             elif delivery.status is not None and not decided.edit:
+                message = keep_story(shown, message)
                 ref = await adapter.update(address, ref, message)  # no thread: the edit alone
                 done.append("updated")
+                shown = said(message)
         if not done:
             posted = await adapter.post(address, message)
             return Outcome({"action": "posted", "why": "no thread to reply in", **posted})
@@ -186,6 +193,8 @@ class Conversations:
         kept: Ref = {key: conversation.ref[key] for key in keys if key in conversation.ref}
         if is_click(delivery) and delivery.status != conversation.status:
             kept["acted"] = delivery.status
+        if shown is not None:
+            kept["said"] = shown
         ref = {**ref, **kept}
         after = dataclasses.replace(conversation, ref=ref)
         if delivery.status is not None:

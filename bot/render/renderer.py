@@ -103,6 +103,9 @@ class Message(BaseModel):
     elapsed: str = ""
     """How a reply says the time since its conversation started: ``{elapsed}`` stands
     for it (``{elapsed} after trigger``). Only the conversation knows the start."""
+    outcome: str = ""
+    """How the event ended (``failed``, ``succeeded``...: ``bot/render/outcomes.py``), so
+    an edit can tell what its conversation went through."""
     line: str = ""
     """The event as one line of a digest listing its siblings: what tells it apart
     (``CPU core temperature is 34.75C · host=node-7``); the title when empty."""
@@ -287,7 +290,8 @@ class Renderer:
                 if name in context.blocks
             }
             formatter = self._formatters[platform]
-            seen = look(event.severity, event.status, parts.get("outcome") or outcome_of(event))
+            outcome = parts.get("outcome") or outcome_of(event)
+            seen = look(event.severity, event.status, outcome)
             headline = _one_line(parts.get("headline", ""))
             reply = _one_line(parts.get("reply", "")) or headline
             return Message(
@@ -302,6 +306,7 @@ class Renderer:
                 footer=parts.get("footer", ""),
                 timestamp=event.occurred_at.timestamp(),
                 line=_one_line(parts.get("line", "")),
+                outcome=outcome,
             )
         except Exception as exc:  # a template is user code: any failure still posts
             formatter = self._formatters[platform]

@@ -33,7 +33,7 @@ import discord
 
 from bot.chat import Ref
 from bot.chat.directory import ChannelDirectory
-from bot.chat.discord.markup import DiscordMarkup
+from bot.chat.discord.markup import DiscordMarkup, visible
 from bot.chat.discord.platform import WEBHOOK_URL
 from bot.core.errors import DeliveryError, MessageGone
 from bot.core.text import shorten
@@ -143,7 +143,8 @@ def embed_for(message: Message) -> dict[str, Any]:
         shown = _cut(value, room)
         if not shown:
             break
-        embed.add_field(name=name, value=shown, inline=_size(shown) <= INLINE_FIELD_CHARS)
+        inline = _size(visible(shown)) <= INLINE_FIELD_CHARS
+        embed.add_field(name=name, value=shown, inline=inline)
         budget -= _size(name) + _size(shown)
     if author:
         embed.set_author(name=author)

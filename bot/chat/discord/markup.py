@@ -8,6 +8,18 @@ import re
 _INLINE = re.compile(r"([\\*_~`|\[\]]|<(?=[@#:!]|a:|t:))")
 _LINE_START = re.compile(r"^(\s*)([#>-])", re.MULTILINE)
 _ESCAPED = re.compile(r"\\([\\*_~`|\[\]<#>-])")
+_MASKED_LINK = re.compile(r"\[([^\]]*)\]\([^)\s]*\)")
+_TIMESTAMP = re.compile(r"<t:-?\d+(?::[tTdDfFR])?>")
+_TIMESTAMP_SHOWN = "in 12 minutes"
+"""About as long as Discord shows a ``<t:...:R>`` tag."""
+
+
+def visible(text: str) -> str:
+    """``text`` roughly as Discord shows it: a masked link is its label, a timestamp tag
+    a few words, an escape its character. What a reader sees decides the layout (an
+    inline field's width), not the URL behind a link."""
+    shown = _TIMESTAMP.sub(_TIMESTAMP_SHOWN, _MASKED_LINK.sub(r"\1", text))
+    return _ESCAPED.sub(r"\1", shown)
 
 
 class DiscordMarkup:
@@ -23,7 +35,11 @@ class DiscordMarkup:
 
     def link(self, address: str, label: str) -> str:
         address = address.replace(")", "%29")  # it would end the link early
-        return f"[{label.replace(']', '')}]({address})"
+        # Discord shows a backslash inside a masked link's text as typed: the label keeps
+        # its characters unescaped (its @everyone stays broken), without the brackets
+        # that would end it or a last backslash that would escape the end.
+        shown = _ESCAPED.sub(r"\1", label).replace("[", "").replace("]", "").rstrip("\\")
+        return f"[{shown}]({address})"
 
     def bold(self, inner: str) -> str:
         return f"**{inner}**"

@@ -14,13 +14,17 @@ import re
 ZERO_WIDTH_SPACE = "\u200b"
 
 _INLINE = re.compile(r"([\\`*_~\[\]()|<>!])")
-_LINE_START = re.compile(r"^(\s*)([#>+-]|\d+\.)", re.MULTILINE)
+_LINE_START = re.compile(r"^(\s*)([#>+-])", re.MULTILINE)
+_NUMBERED = re.compile(r"^(\s*\d+)\.", re.MULTILINE)
+"""``1.`` would start a numbered list: its dot is escaped (a backslash before a digit
+would show, as digits are not markdown's to escape)."""
 _ESCAPED = re.compile(r"\\([\\`*_~\[\]()|<>!#+.-])")
 
 
 class MattermostMarkup:
     def escape(self, text: str) -> str:
         escaped = _LINE_START.sub(r"\1\\\2", _INLINE.sub(r"\\\1", text))
+        escaped = _NUMBERED.sub(r"\1\\.", escaped)
         return escaped.replace("@", "@" + ZERO_WIDTH_SPACE)
 
     def unescape(self, text: str) -> str:

@@ -7,6 +7,7 @@ limit and the whole to ``MAX_BLOCK_CHARS``, with an ellipsis where text was cut.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
@@ -14,6 +15,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.chat import Ref
+from bot.chat.slack.markup import SlackMarkup
 from bot.core.errors import DeliveryError, MessageGone
 from bot.core.text import shorten
 from bot.render.renderer import Message
@@ -65,8 +67,8 @@ def blocks_for(message: Message) -> list[dict[str, Any]]:
     title = _cut(message.title, 250)
     link = message.url  # it passed safe_url: no `|`, `<` or `>` to end the tag early
     heading = f"*<{link}|{title}>*" if link else f"*{title}*"
-    footer = _cut(message.footer, 300)
-    budget = MAX_BLOCK_CHARS - len(heading) - len(footer)
+    context = " · ".join(part for part in (_cut(message.footer, 300), _when(message)) if part)
+    budget = MAX_BLOCK_CHARS - len(heading) - len(context)
     body = _cut(message.text, min(SECTION_LIMIT - len(heading) - 1, budget // 2))
     shown = message.fields[:MAX_FIELDS]
     per_field = min(FIELD_LIMIT, (budget - len(body)) // max(len(shown), 1))
@@ -76,11 +78,20 @@ def blocks_for(message: Message) -> list[dict[str, Any]]:
     ]
     if fields:
         blocks.append({"type": "section", "fields": fields})
-    if footer:
-        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": footer}]})
+    if context:
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": context}]})
     if message.actions:
         blocks.append(actions_block(message))
     return blocks
+
+
+def _when(message: Message) -> str:
+    """When the event happened, in the reader's own zone: the context line's last part,
+    as the anchors' (GitHub's, PagerDuty's) Slack apps end theirs."""
+    if message.timestamp is None:
+        return ""
+    moment = datetime.fromtimestamp(message.timestamp, UTC)
+    return SlackMarkup().time(int(message.timestamp), f"{moment:%Y-%m-%d %H:%M} UTC")
 
 
 ACTION_PREFIX = "bot."

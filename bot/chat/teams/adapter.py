@@ -1,8 +1,8 @@
 """Microsoft Teams through a Workflows webhook: one Adaptive Card (1.4) per message.
 
-The card has the title (bold, linked with an ``Action.OpenUrl`` button), the text, the
-fields as a ``FactSet``, the footer, and the severity as the container's style (Teams
-draws no colour bar). The whole request stays within Teams' 28 KB message limit: text
+The card has the headline, the title (bold, linked with an ``Action.OpenUrl`` button),
+the text, the fields as a ``FactSet``, the footer, and the severity as the container's
+style (Teams draws no colour bar). The whole request stays within Teams' 28 KB message limit: text
 and facts are cut, then halved, until it fits.
 
 A webhook answers 202 and no message id, so nothing can be edited or threaded: each
@@ -56,15 +56,22 @@ def _before_ellipsis(head: str) -> str:
 def card_for(
     message: Message, text_limit: int = TEXT_LIMIT, fact_limit: int = FACT_LIMIT
 ) -> dict[str, Any]:
+    # The headline (what happened, how bad) first, as every platform's first line; then
+    # the object it happened to.
     heading: list[dict[str, Any]] = [
+        {"type": "TextBlock", "text": line, "wrap": True}
+        for line in [_cut(message.headline, TITLE_LIMIT)]
+        if line and message.title
+    ]
+    heading.append(
         {
             "type": "TextBlock",
-            "text": _cut(message.title, TITLE_LIMIT),
+            "text": _cut(message.title or message.headline, TITLE_LIMIT),
             "weight": "Bolder",
             "size": "Medium",
             "wrap": True,
         }
-    ]
+    )
     if text := _cut(message.text, text_limit):
         heading.append({"type": "TextBlock", "text": text, "wrap": True})
     body: list[dict[str, Any]] = [
