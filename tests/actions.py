@@ -14,15 +14,24 @@ from tests.fakes.slack import Call
 from tests.test_slack_commands import signed
 
 
+def _elements(call: Call) -> list[dict[str, Any]]:
+    """Every button of the message's ``actions`` blocks, in the order Slack shows them."""
+    blocks = [b for a in call.body.get("attachments", []) for b in a.get("blocks", [])]
+    return [e for block in blocks if block["type"] == "actions" for e in block["elements"]]
+
+
 def buttons_of(call: Call) -> dict[str, dict[str, Any]]:
     """The message's action buttons by action (``acknowledge``), as Slack shows them."""
-    blocks = [b for a in call.body.get("attachments", []) for b in a.get("blocks", [])]
     return {
         element["action_id"].removeprefix("bot."): element
-        for block in blocks
-        if block["type"] == "actions"
-        for element in block["elements"]
+        for element in _elements(call)
+        if element["action_id"].startswith("bot.")
     }
+
+
+def links_of(call: Call) -> list[tuple[str, str]]:
+    """The message's link buttons (label, URL), as Slack shows them."""
+    return [(e["text"]["text"], e["url"]) for e in _elements(call) if "url" in e]
 
 
 def block_actions(

@@ -73,6 +73,25 @@ class Chat(Protocol):
         """Whom the first message in ``room`` would notify, read the way the platform
         reads mentions."""
 
+    def links(self, room: str) -> list[list[tuple[str, str]]]:
+        """For each version of the first message in ``room`` (the post, then its edits;
+        on a platform that cannot edit, each new card), the link buttons a reader can
+        press, as (label, URL) in the order shown: buttons where the platform has them,
+        else the links of the message's fields."""
+
+
+MARKDOWN_LINK = re.compile(r"\[((?:\\.|[^\]\\])*)\]\(([^)\s]+)\)")
+
+
+def markdown_links(text: str, unescape: Callable[[str], str]) -> list[tuple[str, str]]:
+    """``[label](url)`` links in order, their labels as a reader sees them."""
+    return [(unescape(label), url) for label, url in MARKDOWN_LINK.findall(text)]
+
+
+def links_field(fields: list[dict[str, Any]], name: str, value: str) -> str:
+    """The value of the last field if it is the *Links* field, else nothing."""
+    return str(fields[-1].get(value, "")) if fields and fields[-1].get(name) == "Links" else ""
+
 
 def strings(body: Any) -> str:
     """Every string in a JSON body, one a line: what a message can show."""
@@ -156,6 +175,25 @@ class SlackChat:
         [first, *_] = [c for c in self.fake.posts() if c.body["channel"] == f"#{room}"]
         return SLACK_MENTION.findall(json.dumps(first.body))
 
+    def links(self, room: str) -> list[list[tuple[str, str]]]:
+        [first, *_] = [c for c in self.fake.posts() if c.body["channel"] == f"#{room}"]
+        edits = [
+            c
+            for c in self.fake.posts("chat.update")
+            if c.body["channel"] == self.fake.channel_id(f"#{room}")
+        ]
+        return [
+            [
+                (element["text"]["text"], element["url"])
+                for attachment in body.get("attachments", [])
+                for block in attachment.get("blocks", [])
+                if block["type"] == "actions"
+                for element in block["elements"]
+                if "url" in element
+            ]
+            for body in [first.body, *(c.body for c in edits)]
+        ]
+
     async def wait_for(
         self, count: int, timeout: float = 10, clock: FakeClock | None = None
     ) -> list[str]:
@@ -229,10 +267,26 @@ class DiscordChat:
             return []  # Discord notifies nobody, whatever the text says
         return DISCORD_MENTION.findall(json.dumps(first))
 
+    def links(self, room: str) -> list[list[tuple[str, str]]]:
+        [first, *_] = [m for m in self.fake.roots() if m.channel_id == ROOM_IDS[room]]
+        return [discord_links(body) for body in first.versions]
+
     async def wait_for(
         self, count: int, timeout: float = 10, clock: FakeClock | None = None
     ) -> list[str]:
         return await posted(self.posts, count, timeout, clock)
+
+
+def discord_links(body: dict[str, Any]) -> list[tuple[str, str]]:
+    """A Discord message's link buttons (style 5), else its *Links* field's links."""
+    buttons = [
+        (button["label"], button["url"])
+        for row in body.get("components") or []
+        for button in row["components"]
+        if button.get("style") == 5
+    ]
+    text = links_field(body["embeds"][0].get("fields") or [], "name", "value")
+    return buttons + markdown_links(text, DiscordMarkup().unescape)
 
 
 MATTERMOST_MENTION = re.compile(r"@[A-Za-z]")
@@ -299,6 +353,19 @@ class MattermostChat:
     def mentions(self, room: str) -> list[str]:
         return MATTERMOST_MENTION.findall(self.listing(room))
 
+    def links(self, room: str) -> list[list[tuple[str, str]]]:
+        """Mattermost's attachment buttons only call an integration back: a reader's
+        links are the markdown links of the fields (the *Links* field last)."""
+        [first, *_] = self.fake.roots(CHANNEL_IDS[room])
+        return [
+            [
+                link
+                for field in self._attachment(body).get("fields") or []
+                for link in markdown_links(str(field["value"]), MattermostMarkup().unescape)
+            ]
+            for body in first.versions
+        ]
+
 
 CHAT_IDS = {"ops": "-1001001", "eng": "-1001002", "ci": "-1001003"}
 """Supergroups, as most teams' chats are: the slower group pace applies."""
@@ -360,6 +427,18 @@ class TelegramChat:
 
     def mentions(self, room: str) -> list[str]:
         return TELEGRAM_MENTION.findall(self.listing(room))
+
+    def links(self, room: str) -> list[list[tuple[str, str]]]:
+        [first, *_] = self.fake.roots(CHAT_IDS[room])
+        return [
+            [
+                (button["text"], button["url"])
+                for row in (body.get("reply_markup") or {}).get("inline_keyboard", [])
+                for button in row
+                if "url" in button
+            ]
+            for body in first.versions
+        ]
 
     async def wait_for(
         self, count: int, timeout: float = 10, clock: FakeClock | None = None
@@ -425,6 +504,19 @@ class TeamsChat:
         tagged = [t for text in texts(card) for t in re.findall(r"<at>.*?</at>", text)]
         return [str(e) for e in entities if e.get("type") == "mention"] + tagged
 
+    def links(self, room: str) -> list[list[tuple[str, str]]]:
+        """Each card is a version (a webhook cannot edit): its ``Action.OpenUrl`` buttons,
+        then the links of a text block after the facts (those past Teams' six actions)."""
+        out = []
+        for card in self.fake.cards(WORKFLOWS[room]):
+            buttons = [(a["title"], a["url"]) for a in card.get("actions") or []]
+            for element in card.get("body") or []:  # the footer is the subtle one
+                if element.get("type") == "TextBlock" and not element.get("isSubtle"):
+                    text = str(element.get("text", ""))
+                    buttons += markdown_links(text, TeamsMarkup().unescape)
+            out.append(buttons)
+        return out
+
 
 class RecorderChat:
     name = "recorder"
@@ -468,6 +560,10 @@ class RecorderChat:
 
     def mentions(self, room: str) -> list[str]:
         raise NotImplementedError("the recorder is no chat: nobody is there to notify")
+
+    def links(self, room: str) -> list[list[tuple[str, str]]]:
+        [first, *_] = self.recorder.posts(room)
+        return [[(b["label"], b["url"]) for b in v.get("links", [])] for v in first.versions]
 
     async def wait_for(
         self, count: int, timeout: float = 10, clock: FakeClock | None = None

@@ -44,6 +44,7 @@ def buttons_of(body: dict[str, Any]) -> dict[str, str]:
         button["custom_id"].split(":", 1)[0].removeprefix("bot."): button["custom_id"]
         for row in body.get("components", [])
         for button in row["components"]
+        if "custom_id" in button
     }
 
 
@@ -95,14 +96,28 @@ async def test_acknowledge_from_discord(tmp_path, fake_discord, pd, make_bot):
     assert edited["allowed_mentions"] == {"parse": []}
 
 
-async def test_resolve_from_discord_clears_the_buttons(tmp_path, fake_discord, pd, make_bot):
+def links_of(body: dict[str, Any]) -> list[tuple[str, str]]:
+    """The message's link buttons (style 5): label and URL."""
+    return [
+        (button["label"], button["url"])
+        for row in body.get("components", [])
+        for button in row["components"]
+        if button["style"] == 5
+    ]
+
+
+async def test_resolve_from_discord_clears_the_action_buttons(tmp_path, fake_discord, pd, make_bot):
     bot = await make_bot(pd_config(tmp_path, fake_discord, pd.url))
     message = await first_message(bot, fake_discord)
 
     await press(bot, buttons_of(message.versions[0])["resolve"], message)
 
     await fake_discord.wait_until(lambda: len(message.versions) > 1)
-    assert message.versions[-1]["components"] == []
+    resolved = message.versions[-1]
+    assert buttons_of(resolved) == {}
+    policy = ("Escalation policy", "https://pig208.pagerduty.com/escalation_policies/PY82TC6")
+    assert links_of(message.versions[0]) == links_of(resolved) == [policy]
+    assert [len(row["components"]) for row in message.versions[0]["components"]] == [4]
     assert pd.calls[0].body["incident"]["status"] == "resolved"
 
 

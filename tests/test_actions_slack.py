@@ -12,7 +12,7 @@ import pytest
 
 from bot.cli.main import main
 from bot.intake.web import STORE
-from tests.actions import block_actions, buttons_of, slack_click
+from tests.actions import block_actions, buttons_of, links_of, slack_click
 from tests.conftest import eventually, fixture_bytes, github_headers, on_loopback
 from tests.fakes.apis import PAGERDUTY_FORBIDDEN, FakeApi, fake_github, fake_pagerduty
 from tests.fakes.slack import FakeSlack
@@ -119,7 +119,10 @@ async def test_resolve_ends_the_buttons_and_a_stale_click_refreshes(
     shown = await first_message(bot, fake_slack)
     await incident(bot, "resolved")  # resolved in PagerDuty's UI meanwhile
     [changed] = await fake_slack.wait_for(1, "chat.update")
-    assert buttons_of(changed) == {}  # nothing on a resolved conversation
+    assert buttons_of(changed) == {}  # no action on a resolved conversation
+    [post] = fake_slack.posts()
+    policy = ("Escalation policy", "https://pig208.pagerduty.com/escalation_policies/PY82TC6")
+    assert links_of(post) == links_of(changed) == [policy]  # the pages it is about stay
 
     await slack_click(bot, shown["acknowledge"])  # the button the page still showed
 

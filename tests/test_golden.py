@@ -1,10 +1,11 @@
 """Golden files: what each sample posts on Slack and Discord, as reviewed JSON.
 
 Every sample in ``bot/providers/<provider>/samples/`` is normalized, rendered and turned
-into the body each adapter sends (the first message and, for a conversation, the thread
-reply). A change to a template, the renderer or an adapter shows as a diff of
-``tests/golden/``; ``python -m pytest tests/test_golden.py --update-golden`` rewrites
-the files after the change has been looked at.
+into the body each adapter sends (the first message, to a Discord channel with its link
+buttons, and, for a conversation, the thread reply). A change to a template, the
+renderer or an adapter shows as a diff of ``tests/golden/``;
+``python -m pytest tests/test_golden.py --update-golden`` rewrites the files after the
+change has been looked at.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from unittest.mock import patch
 
 import pytest
 
-from bot.chat.discord.adapter import message_payload as discord_payload
+from bot.chat.discord.adapter import channel_payload as discord_payload
+from bot.chat.discord.adapter import message_payload as discord_reply_payload
 from bot.chat.registry import markups
 from bot.chat.slack.adapter import message_payload as slack_payload
 from bot.cli import simulate
@@ -78,7 +80,7 @@ def rendered(provider: str, event_name: str) -> dict[str, Any]:
         }
         if event.thread_key is not None:
             entry["slack_reply"] = slack_payload(thread_reply(slack))
-            entry["discord_reply"] = discord_payload(thread_reply(discord))
+            entry["discord_reply"] = discord_reply_payload(thread_reply(discord))
         out.append(entry)
     return {"sample": f"{provider}/{event_name}", "messages": out}
 
@@ -118,7 +120,7 @@ def silence_and_recovery(source: Any) -> list[dict[str, Any]]:
         }
         if kind == "heartbeat.recovered":
             entry["slack_reply"] = slack_payload(thread_reply(slack, 600))
-            entry["discord_reply"] = discord_payload(thread_reply(discord, 600))
+            entry["discord_reply"] = discord_reply_payload(thread_reply(discord, 600))
         out.append(entry)
     return out
 

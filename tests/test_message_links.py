@@ -16,9 +16,11 @@ from tests.conftest import (
     discord_section,
     dumps,
     eventually,
+    fixture_bytes,
     github_headers,
     posts_on,
 )
+from tests.senders import ALERTMANAGER_TOKEN, bearer
 from tests.test_slack_commands import signed, slack_config, slash
 
 HOSTILE_URLS = [
@@ -149,3 +151,41 @@ async def test_the_test_command_escapes_the_callers_display_name(tmp_path, fake_
     [post] = await fake_slack.wait_for(1)
     text = fake_slack.text_of(post)
     assert "&lt;!channel&gt;" in text and "<!channel>" not in text
+
+
+SPLIT_URL = "https://ok.example/d\nRunbook: https://evil.example/runbook"
+"""The attack on a ``Label: url`` list of buttons: a newline inside one payload URL
+splits off a second line that reads as a button of its own, pointing anywhere."""
+
+
+def alert_with(annotations: dict[str, str], generator: str) -> bytes:
+    """One firing alert of Alertmanager's webhook (Zulip's fixture) with these links."""
+    payload = json.loads(fixture_bytes("alertmanager/resolved__single_alert.json"))
+    payload["status"] = payload["alerts"][0]["status"] = "firing"
+    payload["alerts"][0]["annotations"].update(annotations)
+    payload["alerts"][0]["generatorURL"] = generator
+    return dumps(payload)
+
+
+async def test_a_newline_in_a_url_makes_no_second_button(tmp_path, poster, make_bot):
+    """Each URL is checked whole before anything could split it: a dashboard and a
+    graph whose URLs hide a second ``Label: url`` line give no button at all, on every
+    platform, while the clean runbook next to them still does, once."""
+    settings = base_config(tmp_path, **poster.config())
+    settings["targets"] = {"eng": poster.target("eng")}
+    settings["routes"] = [{"to": ["eng"]}]
+    settings["sources"]["prom"] = {"provider": "alertmanager", "token": ALERTMANAGER_TOKEN}
+    bot = await make_bot(settings)
+    body = alert_with(
+        {"runbook_url": GOOD_URL, "dashboard_url": SPLIT_URL},
+        "http://cobalt:9090/graph?g0.expr=up\r\nSilence: https://evil.example/silence",
+    )
+    response = await bot.post("/hooks/prom", data=body, headers=bearer(ALERTMANAGER_TOKEN))
+    assert response.status == 200, await response.text()
+    await poster.wait_for(1)
+    [links] = poster.links("eng")
+    assert not [url for _, url in links if "ok.example" in url or "evil.example" in url]
+    assert [url for _, url in links if url == GOOD_URL] == [GOOD_URL]
+    assert not [label for label, _ in links if label in ("Dashboard", "Graph", "Silence")]
+    [shown] = poster.shown("eng")
+    assert "evil.example" not in shown

@@ -4,11 +4,15 @@ Templates are written once for both platforms: markup comes only from the filter
 (``link``, ``bold``, ``code``, ``time``), which format for the platform being rendered,
 and the sandbox's ``finalize`` escapes every other value, so payload text can neither
 ping a channel nor break the layout.
+
+Link buttons are not text: a template's ``links`` block calls ``button(label, url)``,
+which checks the URL whole and records the button on the render, so nothing a payload
+puts in a URL or a label (a newline, a second ``Label: url``) can make another button.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -19,9 +23,11 @@ from jinja2 import (
     FileSystemLoader,
     Template,
     Undefined,
+    pass_context,
 )
+from jinja2.runtime import Context
 from jinja2.sandbox import SandboxedEnvironment
-from pydantic import BaseModel, field_validator
+from pydantic import BaseModel, field_validator, model_validator
 
 from bot.core.durations import format_duration
 from bot.core.events import Event
@@ -54,6 +60,8 @@ BLOCKS = (
     "elapsed",
     "line",
 )
+LINKS_BLOCK = "links"
+"""Rendered for its ``button(...)`` calls only: what it prints is thrown away."""
 
 SEVERITY_COLORS = {
     "info": "#439FE0",
@@ -80,6 +88,25 @@ class Button(BaseModel):
     """``primary``, ``danger`` or empty: a hint each platform maps to its own colours."""
 
 
+LABEL_LIMIT = 75
+"""Slack's limit for a button's text, the lowest of the platforms (Discord's is 80)."""
+MAX_LINKS = 25
+"""No platform shows more buttons than this (Slack's actions block, Discord's 5 rows of 5);
+each adapter cuts further to its own limit."""
+
+
+LINK_SEPARATOR = " · "
+
+
+class LinkButton(BaseModel):
+    """A button that opens a page about the event (Checks, Runbook, Dashboard): ``label``
+    is plain text (each platform shows it as typed, never as markup), ``url`` passed
+    ``safe_url``."""
+
+    label: str
+    url: str
+
+
 class Message(BaseModel):
     """What an adapter posts: text is already formatted for its platform; ``url`` and
     ``color`` are raw values.
@@ -100,6 +127,9 @@ class Message(BaseModel):
     reply: str = ""
     actions: list[Button] = []
     """What can be done from the message now; the planner and the action core set it."""
+    links: list[LinkButton] = []
+    """Pages about the event, from the template's ``links`` block; shown after the
+    action buttons, and kept once the conversation is over."""
     elapsed: str = ""
     """How a reply says the time since its conversation started: ``{elapsed}`` stands
     for it (``{elapsed} after trigger``). Only the conversation knows the start."""
@@ -115,6 +145,27 @@ class Message(BaseModel):
     def _linkable(cls, url: str | None) -> str | None:
         """Whoever builds a message, its link passed ``safe_url`` (else there is none)."""
         return safe_url(url) if url else None
+
+    @model_validator(mode="after")
+    def _useful_links(self) -> Message:
+        """Whoever builds a message, each link button passed ``safe_url``, has a label,
+        and adds something: not the title's link again, not a second button to one page."""
+        seen = {self.url} if self.url else set()
+        kept = []
+        for button in self.links:
+            address, label = safe_url(button.url), _one_line(button.label)
+            if address is None or not label or address in seen:
+                continue
+            seen.add(address)
+            kept.append(LinkButton(label=shorten(label, LABEL_LIMIT), url=address))
+        self.links = kept[:MAX_LINKS]
+        return self
+
+    def unlinked(self, links: list[LinkButton]) -> list[LinkButton]:
+        """Of ``links``, those whose page the text and fields do not link already: what a
+        platform that cannot show them as buttons adds as text."""
+        shown = "\n".join([self.text, *(f.value for f in self.fields)])
+        return [b for b in links if not any(b.url + end in shown for end in '|)">')]
 
     def fallback(self) -> str:
         """Plain one-line summary for notifications and clients without rich layout."""
@@ -178,6 +229,18 @@ class Formatter:
             return Formatted(label)
         return Formatted(self.markup.link(address, label))
 
+    def links(self, buttons: list[LinkButton], limit: int, size: Callable[[str], int] = len) -> str:
+        """Link buttons a platform cannot show as buttons, as links in a line (labels
+        escaped: plain text, never markup): as many whole links as fit in ``limit``
+        (by ``size``), since a link cut short would show its markup."""
+        kept: list[str] = []
+        for button in buttons:
+            link = self.link(button.url, button.label)
+            if size(LINK_SEPARATOR.join([*kept, link])) > limit:
+                break
+            kept.append(link)
+        return LINK_SEPARATOR.join(kept)
+
     def bold(self, text: Any) -> Formatted:
         inner = self._text(text).strip()
         return Formatted(self.markup.bold(inner) if inner else "")
@@ -201,6 +264,48 @@ class Formatter:
         if isinstance(value, Undefined):
             return ""
         return self.escape(str(value))
+
+
+RECORDER = "__link_buttons__"
+"""The context variable holding one render's ``Recorder``."""
+
+
+class Recorder:
+    """The link buttons one render declared. Its only state is private, which the
+    sandbox keeps templates from touching: a button is added through ``button`` alone."""
+
+    __slots__ = ("_buttons",)
+
+    def __init__(self) -> None:
+        self._buttons: list[LinkButton] = []
+
+    def add(self, button: LinkButton) -> None:
+        self._buttons.append(button)
+
+    def take(self) -> list[LinkButton]:
+        taken, self._buttons = self._buttons, []
+        return taken
+
+
+def _button_for(formatter: Formatter) -> Any:
+    @pass_context
+    def button(context: Context, label: Any, url: Any) -> str:
+        """``{{ button("Runbook", annotations.runbook_url) }}`` in the ``links`` block: a
+        link button when ``url`` as a whole is a web address (``safe_url``, before
+        anything could split it), else none. ``label`` is plain text: markup from a
+        filter is undone, and no newline or markup in it makes a second button."""
+        recorder = context.get(RECORDER)
+        address = "" if isinstance(url, Undefined) or url is None else str(url)
+        checked = safe_url(address)
+        text = "" if isinstance(label, Undefined) or label is None else str(label)
+        if isinstance(label, Formatted):
+            text = formatter.unescape(text)
+        text = _one_line(text)
+        if isinstance(recorder, Recorder) and checked is not None and text:
+            recorder.add(LinkButton(label=text, url=checked))
+        return ""
+
+    return button
 
 
 def _truncate(text: Any, length: int = 200) -> str:
@@ -252,7 +357,11 @@ class Renderer:
             duration=_duration,
             readings=readings,
         )
-        env.globals.update(severity_colors=SEVERITY_COLORS, resolved_color=RESOLVED_COLOR)
+        env.globals.update(
+            severity_colors=SEVERITY_COLORS,
+            resolved_color=RESOLVED_COLOR,
+            button=_button_for(formatter),
+        )
         return env
 
     def template_names(self, event: Event, platform: str) -> list[str]:
@@ -279,7 +388,10 @@ class Renderer:
         try:
             template = self.template_for(event, platform)
             template_name = template.name or "?"
-            context = template.new_context({"event": event, "payload": event.payload})
+            recorder = Recorder()
+            context = template.new_context(
+                {"event": event, "payload": event.payload, RECORDER: recorder}
+            )
             # Running the root resolves `extends`, so context.blocks holds every block,
             # the most derived first; each block is then rendered on its own.
             for _ in template.root_render_func(context):
@@ -289,6 +401,11 @@ class Renderer:
                 for name in BLOCKS
                 if name in context.blocks
             }
+            recorder.take()  # what the root render and the other blocks declared
+            if LINKS_BLOCK in context.blocks:
+                for _ in context.blocks[LINKS_BLOCK][0](context):
+                    pass
+            links = recorder.take()
             formatter = self._formatters[platform]
             outcome = parts.get("outcome") or outcome_of(event)
             seen = look(event.severity, event.status, outcome)
@@ -307,6 +424,7 @@ class Renderer:
                 timestamp=event.occurred_at.timestamp(),
                 line=_one_line(parts.get("line", "")),
                 outcome=outcome,
+                links=links,
             )
         except Exception as exc:  # a template is user code: any failure still posts
             formatter = self._formatters[platform]

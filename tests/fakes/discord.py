@@ -93,6 +93,36 @@ def embed_problem(embed: dict[str, Any]) -> str | None:
     return None
 
 
+def components_problem(rows: Any, webhook: bool) -> str | None:
+    """What Discord would refuse in a message's components, or None (Discord's "Message
+    Components" and "Button" pages: five action rows of up to five buttons; a link button,
+    style 5, has a ``url`` of up to 512 characters and no ``custom_id``; a label is up to
+    80 characters). A webhook not owned by an application may carry none at all."""
+    if not rows:
+        return None
+    if webhook:
+        return "components: Webhooks can only send components when owned by an application."
+    if len(rows) > 5:
+        return "components: Must be 5 or fewer in length."
+    for r, row in enumerate(rows):
+        buttons = row.get("components") or []
+        if row.get("type") != 1 or not 1 <= len(buttons) <= 5:
+            return f"components.{r}.components: Must be between 1 and 5 in length."
+        for b, button in enumerate(buttons):
+            where = f"components.{r}.components.{b}"
+            if len(str(button.get("label", ""))) > 80:
+                return f"{where}.label: Must be 80 or fewer in length."
+            if button.get("style") == 5:
+                url = str(button.get("url", ""))
+                if "custom_id" in button or not url.startswith(("http://", "https://")):
+                    return f"{where}.url: A link button needs a url and no custom_id."
+                if len(url) > 512:
+                    return f"{where}.url: Must be 512 or fewer in length."
+            elif "url" in button or not button.get("custom_id"):
+                return f"{where}.custom_id: This field is required"
+    return None
+
+
 class FakeDiscord:
     def __init__(self) -> None:
         self.calls: list[Call] = []
@@ -218,8 +248,10 @@ class FakeDiscord:
         if "/webhooks/" in call.path and parts[4] in self.deleted_webhooks:
             return _error(404, 10015, "Unknown Webhook")
         if call.method in ("POST", "PATCH") and isinstance(call.body, dict):
-            for embed in call.body.get("embeds") or []:
-                problem = embed_problem(embed)
+            webhook = "/webhooks/" in call.path
+            problems = [embed_problem(embed) for embed in call.body.get("embeds") or []]
+            problems.append(components_problem(call.body.get("components"), webhook))
+            for problem in problems:
                 if problem:
                     return web.json_response(
                         {"code": 50035, "message": "Invalid Form Body", "errors": _nest(problem)},

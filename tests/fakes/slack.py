@@ -57,6 +57,30 @@ class ChannelBucket:
     updated: float
 
 
+def blocks_problem(body: dict[str, Any]) -> str | None:
+    """What Slack would refuse in a message's ``actions`` blocks, or None (Block Kit
+    reference, "Actions block" and "Button element": up to 25 elements; a button's text
+    is plain text of up to 75 characters, its ``url`` up to 3,000, its ``action_id``
+    unique within the message)."""
+    attachments = body.get("attachments") or []
+    blocks = [b for a in attachments if isinstance(a, dict) for b in a.get("blocks") or []]
+    seen: set[str] = set()
+    for block in (b for b in blocks if b.get("type") == "actions"):
+        elements = block.get("elements") or []
+        if not 1 <= len(elements) <= 25:
+            return "must provide between 1 and 25 elements [json-pointer:/blocks/elements]"
+        for element in elements:
+            text = element.get("text") or {}
+            if text.get("type") != "plain_text" or not 0 < len(str(text.get("text"))) <= 75:
+                return "button text must be plain_text of 1 to 75 characters"
+            if len(str(element.get("url", ""))) > 3000:
+                return "must be less than 3001 characters [json-pointer:/url]"
+            if element.get("action_id") in seen:
+                return "action_id must be unique within the message"
+            seen.add(str(element.get("action_id")))
+    return None
+
+
 class FakeSlack:
     def __init__(self, token: str = "xoxb-test-token") -> None:
         self.token = token
@@ -176,6 +200,9 @@ class FakeSlack:
             if found is None:
                 return web.json_response({"ok": False, "error": "channel_not_found"})
             return web.json_response({"ok": True, "channel": found})
+        if method.startswith("chat.") and (problem := blocks_problem(body)):
+            self.calls.append(Call(method + ":failed", body, dict(request.headers), self.clock()))
+            return web.json_response({"ok": False, "error": "invalid_blocks", "errors": [problem]})
         now = self.clock()
         channel = self.channel_id(str(body.get("channel", "")))
         if method == "chat.postMessage" and (wait := self._over_limit(channel, now)):

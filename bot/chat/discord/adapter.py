@@ -38,7 +38,7 @@ from bot.chat.discord.platform import WEBHOOK_URL
 from bot.core.errors import DeliveryError, MessageGone
 from bot.core.text import shorten
 from bot.core.text import utf16_size as _size
-from bot.render.renderer import SEVERITY_COLORS, Message
+from bot.render.renderer import SEVERITY_COLORS, Formatter, LinkButton, Message
 
 TITLE_LIMIT = 256
 AUTHOR_LIMIT = 256
@@ -113,18 +113,30 @@ def _colour(value: str) -> discord.Colour:
         return discord.Colour.from_str(SEVERITY_COLORS["info"])
 
 
-def embed_for(message: Message) -> dict[str, Any]:
-    """The message as one embed inside every Discord limit, cut with an ellipsis."""
+LINKS_FIELD = "Links"
+_formatter = Formatter(DiscordMarkup())
+
+
+def embed_for(message: Message, text_links: list[LinkButton] | None = None) -> dict[str, Any]:
+    """The message as one embed inside every Discord limit, cut with an ellipsis.
+
+    ``text_links`` are link buttons shown as a last field (a webhook's message carries
+    no components); by default all of them, but those the text already links. That
+    field is shown whole or not at all: a link cut short would show its markup."""
     title = _cut(message.title, TITLE_LIMIT)
     footer = _cut(_plain(message.footer), FOOTER_LIMIT)
     # The headline is the author line when there is a title under it; a reply (no
     # title) is its headline alone, as the description.
     author = _cut(_plain(message.headline), AUTHOR_LIMIT) if title else ""
     text = message.text if title else message.headline
+    wanted_links = message.links if text_links is None else text_links
+    links = _formatter.links(message.unlinked(wanted_links), FIELD_VALUE_LIMIT, _size)
     budget = TOTAL_LIMIT - _size(title) - _size(footer) - _size(author)
+    if links:
+        budget -= _size(LINKS_FIELD) + _size(links)
     fields = [
         (_cut(f.name, FIELD_NAME_LIMIT), _cut(f.value, FIELD_VALUE_LIMIT))
-        for f in message.fields[:MAX_FIELDS]
+        for f in message.fields[: MAX_FIELDS - (1 if links else 0)]
     ]
     wanted = sum(_size(name) + _size(value) for name, value in fields)
     description = _cut(text, min(DESCRIPTION_LIMIT, max(budget - wanted, budget // 2)))
@@ -146,6 +158,8 @@ def embed_for(message: Message) -> dict[str, Any]:
         inline = _size(visible(shown)) <= INLINE_FIELD_CHARS
         embed.add_field(name=name, value=shown, inline=inline)
         budget -= _size(name) + _size(shown)
+    if links:
+        embed.add_field(name=LINKS_FIELD, value=links, inline=False)
     if author:
         embed.set_author(name=author)
     if footer:
@@ -153,10 +167,11 @@ def embed_for(message: Message) -> dict[str, Any]:
     return embed.to_dict()  # type: ignore[return-value]
 
 
-def message_payload(message: Message) -> dict[str, Any]:
-    """Body of a create or an edit: payload text never pings anyone."""
+def message_payload(message: Message, text_links: list[LinkButton] | None = None) -> dict[str, Any]:
+    """Body of a create or an edit: payload text never pings anyone. Without components
+    (a webhook's message), the link buttons are a last field of links."""
     return {
-        "embeds": [embed_for(message)],
+        "embeds": [embed_for(message, text_links)],
         "allowed_mentions": discord.AllowedMentions.none().to_dict(),
     }
 
@@ -165,20 +180,36 @@ ACTION_PREFIX = "bot."
 """Starts every action button's ``custom_id`` (``bot.acknowledge:12.0/eng``)."""
 BUTTON_STYLES = {"primary": 1, "danger": 4}
 SECONDARY = 2
+LINK_STYLE = 5
 ROW_SIZE = 5
+MAX_ROWS = 5
+LINK_URL_LIMIT = 512
+"""Discord's limit for a link button's URL (an embed's is 2,048)."""
+
+
+def button_links(message: Message) -> list[LinkButton]:
+    """The link buttons that fit as components after the action buttons: five rows of
+    five in all, each URL within Discord's 512 characters."""
+    room = ROW_SIZE * MAX_ROWS - min(len(message.actions), ROW_SIZE * MAX_ROWS)
+    return [b for b in message.links if len(b.url) <= LINK_URL_LIMIT][:room]
 
 
 def components_for(message: Message) -> list[dict[str, Any]]:
-    """The message's action buttons as action rows of five (Discord's limits: five rows,
-    ``custom_id`` up to 100 characters). An empty list clears the buttons on an edit."""
-    buttons = [
+    """The message's buttons in action rows of five (Discord's limits: five rows,
+    ``custom_id`` up to 100 characters): the action buttons, then the link buttons
+    (style 5) in the same rows. An empty list clears the buttons on an edit."""
+    buttons: list[dict[str, Any]] = [
         {
             "type": 2,
             "style": BUTTON_STYLES.get(button.style, SECONDARY),
             "label": button.label,
             "custom_id": f"{ACTION_PREFIX}{button.action}:{button.value}"[:100],
         }
-        for button in message.actions[: ROW_SIZE * 5]
+        for button in message.actions[: ROW_SIZE * MAX_ROWS]
+    ]
+    buttons += [
+        {"type": 2, "style": LINK_STYLE, "label": link.label, "url": link.url}
+        for link in button_links(message)
     ]
     return [
         {"type": 1, "components": buttons[i : i + ROW_SIZE]}
@@ -187,8 +218,11 @@ def components_for(message: Message) -> list[dict[str, Any]]:
 
 
 def channel_payload(message: Message) -> dict[str, Any]:
-    """A bot's own message: components work there (a webhook's carry none)."""
-    return {**message_payload(message), "components": components_for(message)}
+    """A bot's own message: components work there (a webhook's carry none); a link
+    that does not fit as a button is still a link in the last field."""
+    shown = button_links(message)
+    rest = [b for b in message.links if b not in shown]
+    return {**message_payload(message, rest), "components": components_for(message)}
 
 
 def thread_name(ref: Ref) -> str:

@@ -19,10 +19,11 @@ from typing import Any
 import aiohttp
 
 from bot.chat import Ref
+from bot.chat.mattermost.markup import MattermostMarkup
 from bot.chat.mattermost.platform import WEBHOOK_URL
 from bot.core.errors import DeliveryError, MessageGone
 from bot.core.text import shorten
-from bot.render.renderer import Message
+from bot.render.renderer import Formatter, Message
 
 TITLE_LIMIT = 256
 TEXT_LIMIT = 6000
@@ -31,6 +32,8 @@ FIELD_LIMIT = 1000
 FOOTER_LIMIT = 500
 FALLBACK_LIMIT = 1000
 SHORT_FIELD_CHARS = 40
+LINKS_FIELD = "Links"
+_formatter = Formatter(MattermostMarkup())
 
 
 def _cut(text: str, limit: int) -> str:
@@ -43,8 +46,17 @@ def _before_ellipsis(head: str) -> str:
     return head[:-1] if trailing % 2 else head  # a lone backslash would escape the ellipsis
 
 
+def links_field(message: Message) -> list[dict[str, Any]]:
+    """The link buttons as one last field of markdown links: a message attachment's
+    buttons only call an integration back (``integration.url``), none opens a page, so
+    a link is the way to one. Labels are escaped: plain text, never markup."""
+    value = _formatter.links(message.unlinked(message.links), FIELD_LIMIT)
+    return [{"title": LINKS_FIELD, "value": value, "short": False}] if value else []
+
+
 def attachment_for(message: Message) -> dict[str, Any]:
     """The message as one attachment, every part cut to a size Mattermost shows whole."""
+    links = links_field(message)
     attachment: dict[str, Any] = {
         "fallback": _cut(message.fallback(), FALLBACK_LIMIT),
         "color": message.color,
@@ -54,7 +66,8 @@ def attachment_for(message: Message) -> dict[str, Any]:
             {"title": f.name, "value": value, "short": len(value) <= SHORT_FIELD_CHARS}
             for f in message.fields[:MAX_FIELDS]
             if (value := _cut(f.value, FIELD_LIMIT))
-        ],
+        ][: MAX_FIELDS - len(links)]
+        + links,
     }
     if message.url and message.url.startswith(("https://", "http://")):
         attachment["title_link"] = message.url

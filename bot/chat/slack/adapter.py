@@ -80,7 +80,7 @@ def blocks_for(message: Message) -> list[dict[str, Any]]:
         blocks.append({"type": "section", "fields": fields})
     if context:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": context}]})
-    if message.actions:
+    if message.actions or message.links:
         blocks.append(actions_block(message))
     return blocks
 
@@ -97,12 +97,18 @@ def _when(message: Message) -> str:
 ACTION_PREFIX = "bot."
 """Starts every action button's ``action_id`` (``bot.acknowledge``): what the click
 front end listens for."""
+LINK_PREFIX = "link."
+"""Starts every link button's ``action_id``: Slack tells an interactive app of those
+clicks too, and the click front end only acknowledges them."""
+MAX_ELEMENTS = 25
+"""Slack's limit of elements in one ``actions`` block."""
 
 
 def actions_block(message: Message) -> dict[str, Any]:
-    """The message's action buttons as one ``actions`` block (Slack's limit is 25)."""
+    """The message's buttons as one ``actions`` block, one row: the action buttons, then
+    the link buttons, up to Slack's 25 elements (the actions are never the ones cut)."""
     elements = []
-    for button in message.actions[:25]:
+    for button in message.actions[:MAX_ELEMENTS]:
         element: dict[str, Any] = {
             "type": "button",
             "action_id": f"{ACTION_PREFIX}{button.action}",
@@ -112,6 +118,15 @@ def actions_block(message: Message) -> dict[str, Any]:
         if button.style in ("primary", "danger"):
             element["style"] = button.style
         elements.append(element)
+    for number, link in enumerate(message.links[: MAX_ELEMENTS - len(elements)]):
+        elements.append(
+            {
+                "type": "button",
+                "action_id": f"{LINK_PREFIX}{number}",
+                "text": {"type": "plain_text", "text": link.label},
+                "url": link.url,
+            }
+        )
     return {"type": "actions", "block_id": "bot_actions", "elements": elements}
 
 

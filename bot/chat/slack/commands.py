@@ -115,6 +115,7 @@ def build_bolt(
 
     bolt.command(ANY_COMMAND)(on_command)
     bolt.event("app_mention")(on_mention)
+    interactions.acknowledge_links(bolt)
     if actions is not None:
         interactions.register(bolt, actions)
     return bolt

@@ -15,12 +15,13 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.chat.slack.adapter import ACTION_PREFIX
+from bot.chat.slack.adapter import ACTION_PREFIX, LINK_PREFIX
 from bot.commands.actions import ActionCore, Answer, Click
 
 log = logging.getLogger("bot.slack")
 
 ANY_ACTION = re.compile(rf"^{re.escape(ACTION_PREFIX)}")
+ANY_LINK = re.compile(rf"^{re.escape(LINK_PREFIX)}")
 
 
 def click_of(body: dict[str, Any], action: dict[str, Any]) -> Click:
@@ -63,3 +64,14 @@ def register(bolt: AsyncApp, core: ActionCore) -> None:
             )
 
     bolt.action(ANY_ACTION)(on_click)
+
+
+def acknowledge_links(bolt: AsyncApp) -> None:
+    """A link button opens its page in the browser, and Slack tells an interactive app
+    of the click as well: it is only acknowledged (unanswered, Slack marks the button
+    with a warning)."""
+
+    async def on_link(ack: Any) -> None:
+        await ack()
+
+    bolt.action(ANY_LINK)(on_link)

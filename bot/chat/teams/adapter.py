@@ -1,9 +1,11 @@
 """Microsoft Teams through a Workflows webhook: one Adaptive Card (1.4) per message.
 
 The card has the headline, the title (bold, linked with an ``Action.OpenUrl`` button),
-the text, the fields as a ``FactSet``, the footer, and the severity as the container's
-style (Teams draws no colour bar). The whole request stays within Teams' 28 KB message limit: text
-and facts are cut, then halved, until it fits.
+the text, the fields as a ``FactSet``, the footer, the severity as the container's
+style (Teams draws no colour bar), and the link buttons as more ``Action.OpenUrl`` (up
+to the six actions Teams shows; the rest as links under the facts). The whole request
+stays within Teams' 28 KB message limit: text and facts are cut, then halved, until it
+fits.
 
 A webhook answers 202 and no message id, so nothing can be edited or threaded: each
 state change of a conversation is a new card. 429 (with ``Retry-After``) and 5xx are
@@ -20,9 +22,10 @@ from typing import Any
 import aiohttp
 
 from bot.chat import Ref
+from bot.chat.teams.markup import TeamsMarkup
 from bot.core.errors import DeliveryError
 from bot.core.text import shorten
-from bot.render.renderer import RESOLVED_COLOR, SEVERITY_COLORS, Message
+from bot.render.renderer import RESOLVED_COLOR, SEVERITY_COLORS, Formatter, Message
 
 MAX_BYTES = 28_000
 """Teams refuses messages over about 28 KB, the card and its envelope together."""
@@ -31,6 +34,9 @@ TITLE_LIMIT = 400
 TEXT_LIMIT = 8000
 FACT_LIMIT = 1000
 MAX_FACTS = 25
+MAX_ACTIONS = 6
+"""Teams shows at most six actions on a card."""
+_formatter = Formatter(TeamsMarkup())
 STYLES = {
     SEVERITY_COLORS["info"]: "accent",
     SEVERITY_COLORS["warning"]: "warning",
@@ -89,6 +95,15 @@ def card_for(
     ]
     if facts:
         body.append({"type": "FactSet", "facts": facts})
+    actions = []
+    if message.url and message.url.startswith(("https://", "http://")):
+        actions.append({"type": "Action.OpenUrl", "title": "Open", "url": message.url})
+    room = MAX_ACTIONS - len(actions)
+    actions += [
+        {"type": "Action.OpenUrl", "title": b.label, "url": b.url} for b in message.links[:room]
+    ]
+    if links := _formatter.links(message.unlinked(message.links[room:]), fact_limit):
+        body.append({"type": "TextBlock", "text": links, "wrap": True})
     if message.footer.strip():
         body.append(
             {
@@ -106,8 +121,8 @@ def card_for(
         "body": body,
         "msteams": {"width": "Full"},
     }
-    if message.url and message.url.startswith(("https://", "http://")):
-        card["actions"] = [{"type": "Action.OpenUrl", "title": "Open", "url": message.url}]
+    if actions:
+        card["actions"] = actions
     return card
 
 

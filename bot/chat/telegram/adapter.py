@@ -3,7 +3,8 @@
 A message is one HTML text: the headline in bold, the title (a link when there is a
 URL), the text,
 the fields as ``name: value`` lines, the footer in italics, cut to Telegram's 4,096
-characters without breaking a tag. The URL is also an inline-keyboard button. A thread
+characters without breaking a tag. The URL is also an inline-keyboard button, and so is
+each of the message's link buttons, two a row. A thread
 is a chain of replies to the first message (``reply_to_message_id``); a forum topic
 (``topic = N``) is ``message_thread_id``.
 
@@ -29,6 +30,8 @@ from bot.render.renderer import Message
 TEXT_LIMIT = 4096
 TITLE_LIMIT = 512
 BUTTON_LABEL = "Open"
+LINKS_PER_ROW = 2
+"""Two labels a row stay readable on a phone; Telegram allows up to eight."""
 
 # Descriptions (lower case) that no retry can fix, from the Bot API's answers.
 PERMANENT = (
@@ -69,10 +72,14 @@ def text_for(message: Message) -> str:
 
 
 def keyboard(message: Message) -> dict[str, Any] | None:
-    """A link button to the source, when the message has a web URL."""
-    if not (message.url and message.url.startswith(("https://", "http://"))):
-        return None
-    return {"inline_keyboard": [[{"text": BUTTON_LABEL, "url": message.url}]]}
+    """URL buttons: *Open* to the source when the message has a web URL, then its link
+    buttons (labels are plain text on Telegram's buttons, shown as typed)."""
+    rows: list[list[dict[str, str]]] = []
+    if message.url and message.url.startswith(("https://", "http://")):
+        rows.append([{"text": BUTTON_LABEL, "url": message.url}])
+    links = [{"text": b.label, "url": b.url} for b in message.links]
+    rows += [links[i : i + LINKS_PER_ROW] for i in range(0, len(links), LINKS_PER_ROW)]
+    return {"inline_keyboard": rows} if rows else None
 
 
 def payload(message: Message) -> dict[str, Any]:
