@@ -571,7 +571,7 @@ async def test_resolved_before_triggered_stays_resolved(platform, bot_for, caplo
     [late] = await send(incident("triggered"))
 
     [message] = platform.shown()
-    assert len(message.versions) == 1 and "resolved" in message.now
+    assert len(message.versions) == 1 and first_line(message.now).startswith("✅ Resolved by")
     assert message.replies == []
     assert late.state == "sent" and late.ref["action"] == "skipped"
     assert "older" in late.ref["why"]
@@ -586,8 +586,9 @@ async def test_a_resolved_conversation_is_over_and_the_next_event_starts_anew(pl
     await send(pr_reopened())
 
     first, second = platform.shown()
-    assert "merged by Codertocat" in first.now
-    assert len(second.versions) == 1 and "Status" in second.now
+    assert first_line(first.now) == "🟣 Merged by Codertocat into master"
+    assert len(second.versions) == 1
+    assert first_line(second.now) == "🔵 Reopened by Codertocat · changes → master"
 
 
 async def test_a_review_only_replies_and_leaves_the_state_alone(platform, bot_for):
@@ -632,7 +633,10 @@ async def test_a_follow_up_whose_first_message_died_posts_the_current_state(bot_
     assert dead.state == "dead"
     [merged] = await send(pr_merged())
     [message] = on_slack(fake_slack)
-    assert len(message.versions) == 1 and "merged by Codertocat" in message.now
+    assert (
+        len(message.versions) == 1
+        and first_line(message.now) == "🟣 Merged by Codertocat into master"
+    )
     assert merged.ref["action"] == "started"
 
 
@@ -642,7 +646,8 @@ async def test_a_deleted_first_message_is_replaced_by_a_new_one(platform, bot_fo
     platform.delete_all()
     [acknowledged] = await send(incident("acknowledged"))
     [message] = platform.shown()
-    assert len(message.versions) == 1 and "acknowledged" in message.now
+    assert len(message.versions) == 1
+    assert first_line(message.now).startswith("👀 Acknowledged by")
     assert acknowledged.ref["action"] == "started"
 
 
@@ -724,4 +729,4 @@ async def test_the_conversation_survives_a_restart(
         return shown if shown and len(shown[0].versions) == 2 else []
 
     [message] = await eventually(edited)
-    assert "merged by Codertocat" in message.now
+    assert first_line(message.now) == "🟣 Merged by Codertocat into master"

@@ -86,7 +86,7 @@ async def test_explain_shows_event_routes_targets_and_messages(tmp_path, fake_sl
     assert "-> ops: slack C0OPS" in out
     assert out.count("first   🔵 Opened by Codertocat · changes → master") == 2
     assert out.count("title   #2 Update the README") == 2
-    assert "Branch: `changes` → `master`" in out
+    assert "text    This is a pretty simple change that we need to pull into master." in out
     assert fake_slack.calls == []
     assert not (tmp_path / "bot.db").exists()
 

@@ -222,4 +222,6 @@ async def test_merge_request_story_is_one_slack_conversation(make_bot, tmp_path,
     roots = [p for p in posts if "thread_ts" not in p.body]
     assert len(roots) == 1
     assert "New Merge Request" in json.dumps(roots[0].body)
-    assert "merged by tomaszkolek0" in json.dumps(fake_slack.posts("chat.update")[-1].body)
+    assert (
+        fake_slack.posts("chat.update")[-1].body["text"] == "🟣 Merged by tomaszkolek0 into master"
+    )

@@ -148,9 +148,9 @@ async def test_a_webhook_target_posts_a_new_message_per_change(tmp_path, fake_ma
         lambda: len(fake_mattermost.roots()) == 2 and fake_mattermost.roots()
     )
     assert first.webhook and second.webhook
-    assert "merged" in json.dumps(second.versions[0]) and "merged" not in json.dumps(
-        first.versions[0]
-    )
+    # The state shows above the card, in the post's message (its headline).
+    assert second.versions[0]["text"] == "🟣 Merged by Codertocat into master"  # a webhook's
+    assert "merged" not in json.dumps(first.versions[0]).lower()
     assert [c.method for c in fake_mattermost.calls] == ["POST", "POST"]  # no edit, no thread
     assert all("Authorization" not in json.dumps(c.body) for c in fake_mattermost.calls)
 

@@ -25,7 +25,7 @@ async def test_pull_request_opened_reaches_slack(tmp_path, fake_slack, make_bot)
     assert post.body["unfurl_links"] is False
     blocks = json.dumps(post.body["attachments"])
     assert payload["pull_request"]["html_url"] in blocks
-    assert "Branch" in blocks
+    assert "This is a pretty simple change" in blocks  # the description under the title
 
 
 async def test_redelivery_is_acknowledged_but_posted_once(tmp_path, fake_slack, make_bot):

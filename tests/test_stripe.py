@@ -127,10 +127,10 @@ def normalize(name: str, edit=None):
         ),
         ("payment_intent__succeeded", "Payment of 10.99 USD succeeded", "info", "resolved", None),
         ("payment_intent__payment_failed", "Payment of 10.99 USD failed", "error", "open", None),
-        ("invoice__paid", "Invoice in_00000000000000 paid: 20.00 AUD", "info", "resolved", None),
+        ("invoice__paid", "Invoice paid: 20.00 AUD", "info", "resolved", None),
         (
             "invoice__payment_failed",
-            "Invoice in_00000000000000 payment failed: 0.00 AUD",
+            "Invoice payment failed: 0.00 AUD",
             "error",
             "open",
             None,

@@ -92,7 +92,9 @@ async def test_each_change_is_a_new_card_through_the_whole_url(tmp_path, fake_te
     opened, merged = await fake_teams.wait_until(
         lambda: len(fake_teams.cards()) == 2 and fake_teams.cards()
     )
-    assert "merged" not in json.dumps(opened) and "merged" in json.dumps(merged)
+    # The state shows on the card, in its headline.
+    assert texts(merged)[0] == "🟣 Merged by Codertocat into master"
+    assert "merged" not in json.dumps(opened).lower()
     assert all(c.query["sig"] == SIG and c.status == 202 for c in fake_teams.calls)
 
 

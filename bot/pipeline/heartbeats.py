@@ -85,6 +85,8 @@ def alarm_message(
         color=seen.color,
         footer="heartbeat",
         elapsed="{elapsed} after the alarm",
+        # When the silence began to count as one: the last event plus the allowed gap.
+        timestamp=(switch.last_at or switch.watched_since) + (source.heartbeat or 0),
     )
 
 
@@ -101,6 +103,7 @@ def recovered_message(name: str, alarm_at: float, at: float, platform: str) -> M
         footer="heartbeat",
         reply=f"{seen.emoji} {text.escape(name)} is heard from again",
         elapsed="{elapsed} after the alarm",
+        timestamp=at,
     )
 
 

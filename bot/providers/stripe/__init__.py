@@ -229,7 +229,7 @@ def _payment_intent(verb: str, status: str) -> Handler:
 def _invoice(verb: str, status: str) -> Handler:
     def handler(event: _StripeEvent) -> dict[str, Any]:
         field = "amount_paid" if verb == "paid" else "amount_due"
-        number = event.get("number") or event.id()
+        number = event.get("number")  # its id is no name: the title links to it instead
         text = ""
         if verb == "payment failed":
             attempts = event.object.get("attempt_count")
@@ -238,7 +238,7 @@ def _invoice(verb: str, status: str) -> Handler:
             if isinstance(retry, int):
                 text += f"; next attempt {moment(retry):%Y-%m-%d %H:%M} UTC"
         return {
-            "title": f"Invoice {number} {verb}: {event.amount(field)}",
+            "title": " ".join(filter(None, ["Invoice", number, f"{verb}: {event.amount(field)}"])),
             "text": text.lstrip("; "),
             "url": event.dashboard("invoices", event.id()),
             "status": status,

@@ -1,0 +1,88 @@
+"""No noise in any sample's message: every field says something the headline and the
+title do not, none is empty, "None" or raw JSON, and a raw Stripe id shows only as the
+label of a link to it. Checked on what the Slack and Discord adapters send."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from bot.chat.discord.markup import visible
+from bot.chat.slack.markup import SlackMarkup
+from tests.test_golden import SAMPLES, rendered
+
+_SLACK_LINK = re.compile(r"<[^|<>]*\|([^<>]*)>")
+_RAW_ID = re.compile(r"\b(?:cus|in|ch|pi|sub)_[A-Za-z0-9]{8,}")
+EMPTY = {"", "none", "null", "[]", "{}", "n/a"}
+
+
+def slack_fields(body: dict[str, Any]) -> list[tuple[str, str]]:
+    fields = []
+    for attachment in body.get("attachments", []):
+        for block in attachment["blocks"]:
+            for field in block.get("fields", []):
+                name, _, value = field["text"].partition("\n")
+                fields.append((name.strip("*"), value))
+    return fields
+
+
+def plain(slack_text: str) -> str:
+    """Slack mrkdwn as read: a link is its label, no code or bold markers."""
+    return SlackMarkup().unescape(_SLACK_LINK.sub(r"\1", slack_text)).replace("`", "")
+
+
+def every_message() -> list[tuple[str, dict[str, Any]]]:
+    return [
+        (f"{provider}/{event}:{message['event']}", message)
+        for provider, event in SAMPLES
+        for message in rendered(provider, event)["messages"]
+        if "slack" in message
+    ]
+
+
+MESSAGES = every_message()
+
+
+@pytest.mark.parametrize(("name", "message"), MESSAGES, ids=[name for name, _ in MESSAGES])
+def test_no_field_repeats_the_headline_or_the_title_or_says_nothing(name, message):
+    slack = message["slack"]
+    if "attachments" not in slack:
+        return
+    headline = plain(slack["text"]).lower()
+    title = message["discord"]["embeds"][0].get("title", "").lower()
+    for field, value in slack_fields(slack):
+        shown = plain(value).strip()
+        assert shown.lower() not in EMPTY, f"{name}: {field} is empty"
+        assert not shown.startswith(("{", "[")), f"{name}: {field} is raw JSON: {shown}"
+        if len(shown) >= 4:  # a short value (1, P1) may well appear in a sentence
+            # In the headline as a whole name: "Default" is not "Default Service".
+            named = re.compile(rf"(?<!\w){re.escape(shown.lower())}(?!\w| \w)")
+            assert not named.search(headline), f"{name}: {field} repeats the headline"
+            assert shown.lower() not in title, f"{name}: {field} repeats the title"
+
+
+@pytest.mark.parametrize(("name", "message"), MESSAGES, ids=[name for name, _ in MESSAGES])
+def test_a_raw_id_shows_only_as_a_link_to_it(name, message):
+    shown = message["slack"]["text"] + "".join(
+        block.get("text", {}).get("text", "") + "".join(f["text"] for f in block.get("fields", []))
+        for attachment in message["slack"].get("attachments", [])
+        for block in attachment["blocks"]
+    )
+    outside_links = _SLACK_LINK.sub("", re.sub(r"<https?://[^|>]*>", "", shown))
+    assert _RAW_ID.findall(outside_links) == [], name
+
+
+@pytest.mark.parametrize(("name", "message"), MESSAGES, ids=[name for name, _ in MESSAGES])
+def test_slack_context_says_when(name, message):
+    for attachment in message["slack"].get("attachments", []):
+        [context] = [b for b in attachment["blocks"] if b["type"] == "context"]
+        assert "<!date^" in context["elements"][0]["text"], name
+
+
+@pytest.mark.parametrize(("name", "message"), MESSAGES, ids=[name for name, _ in MESSAGES])
+def test_a_short_discord_field_is_inline_however_long_its_link(name, message):
+    for field in message["discord"]["embeds"][0].get("fields", []):
+        if len(visible(field["value"])) <= 20:  # "receipt", "in 12 minutes", "Default"
+            assert field["inline"], (name, field)
