@@ -68,9 +68,12 @@ def test_alerts_with_one_description_are_told_apart_by_the_labels_that_differ():
         alert["labels"]["host"] = f"node-{n}"
         alert["generatorURL"] = f"http://prometheus.example/graph?g0.expr=up&host={n}"
     message = render("alertmanager", payload)
-    assert message.text.splitlines()[1:] == [
-        "🔥 <http://prometheus.example/graph?g0.expr=up&host=0|CPU too hot · host=node-0>",
-        "🔥 <http://prometheus.example/graph?g0.expr=up&host=1|CPU too hot · host=node-1>",
+    # The description they share is said once, with the summary; each line its host.
+    assert message.text.splitlines() == [
+        "High CPU core temperature",
+        "CPU too hot",
+        "🔥 <http://prometheus.example/graph?g0.expr=up&host=0|host=node-0>",
+        "🔥 <http://prometheus.example/graph?g0.expr=up&host=1|host=node-1>",
     ]
 
 
