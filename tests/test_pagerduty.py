@@ -105,8 +105,16 @@ def test_later_states_and_notes_of_one_incident_share_its_conversation():
     assert "Running KILL on long-running queries" in note.text
 
 
-def test_other_event_types_are_ignored():
-    assert normalize("service__created") == []
+def pagey_ping() -> bytes:
+    """PagerDuty's test delivery of a subscription (``pagey.ping``): nothing happened."""
+    payload = json.loads(fixture_bytes("pagerduty/service__created.json"))
+    payload["event"]["event_type"] = "pagey.ping"
+    return json.dumps(payload).encode()
+
+
+def test_event_types_that_are_not_about_incidents_or_services_are_ignored():
+    body = pagey_ping()
+    assert pagerduty.normalize("pd", SOURCE, WebhookRequest({}, body), json.loads(body)) == []
 
 
 def config(tmp_path, slack_url=None):
@@ -138,7 +146,7 @@ async def test_triggered_incident_reaches_slack_and_a_retry_posts_nothing(
 
 async def test_unknown_event_type_is_accepted_and_recorded_as_ignored(tmp_path, make_bot):
     bot = await make_bot(config(tmp_path))
-    body = fixture_bytes("pagerduty/service__created.json")
+    body = pagey_ping()
     response = await bot.post("/hooks/pagerduty", data=body, headers=pagerduty_headers(body))
     assert response.status == 200
 

@@ -83,6 +83,8 @@ def explain(settings: Settings, source_name: str, body: bytes, headers: dict[str
         record, deliveries = planner.plan(item, event)
         if reason := record.detail.get("heartbeat"):
             lines.append(f"  heartbeat {reason}")
+        elif reason := record.detail.get("ignored"):
+            lines.append(f"  ignored   {reason}")
         else:
             lines.extend(_describe_routes(planner, record.detail["routes"]))
         if held := record.detail.get("held"):

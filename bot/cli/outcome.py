@@ -40,6 +40,9 @@ async def outcome(store: Store, request_id: int) -> Outcome:
         if event.outcome == "unrouted":
             lines.append(f"{event.id} {event.type}: matched no route (stored, not posted)")
             continue
+        if reason := event.detail.get("ignored"):
+            lines.append(f"{event.id} {event.type}: {reason}")
+            continue
         for delivery in await store.deliveries_for(event.id):
             text, done, fine = _delivery_fate(delivery)
             lines.append(f"{event.id} {event.type}: {text}")

@@ -321,7 +321,7 @@ class ActionCore:
             )
             return {"silence": silence}, f"silence {silence} expired"
         if kind.name == "rerun" and isinstance(source, GitHubSource):
-            repo, run = _run_of(found.thread_key)
+            repo, run = _run_of(found.event.detail.get("labels", {}), found.thread_key)
             await github.rerun_failed_jobs(self.session, source, repo, run)
             return {"run": run}, f"run {run}: failed jobs re-run"
         if kind.name == "mute_1h":
@@ -474,8 +474,12 @@ def _mention(click: Click) -> str:
     return f"@{click.user_name}" if click.user_name else f"@{click.user}"
 
 
-def _run_of(thread_key: str) -> tuple[str, str]:
-    """``github:acme/web:run:42`` -> (``acme/web``, ``42``)."""
+def _run_of(labels: dict[str, str], thread_key: str) -> tuple[str, str]:
+    """The repository and run id of a failed workflow run: its labels (``repo``, ``run``),
+    or, for runs recorded before they carried ``run``, its own thread key
+    (``github:acme/web:run:42``). A run of a pull request is in that pull request's thread."""
+    if labels.get("run") and labels.get("repo"):
+        return labels["repo"], labels["run"]
     _, repo, _, run = thread_key.split(":", 3)
     return repo, run
 

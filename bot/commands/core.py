@@ -572,8 +572,9 @@ def _explain(
         lines.append(f"{event.id}: {event.source} {event.type} ({event.severity}{status})")
         lines.append(f"  {event.title}")
         lines.extend(f"  {line}" for line in history_lines(settings, event.decision, detail))
-        if detail.get("heartbeat"):
-            lines.append(f"  {detail['heartbeat']}")
+        for note in ("heartbeat", "ignored"):
+            if detail.get(note):
+                lines.append(f"  {detail[note]}")
         if detail.get("rerouted_by"):
             targets = ", ".join(detail.get("targets", []))
             lines.append(f"  rerouted by {detail['rerouted_by']} -> {targets}")

@@ -16,7 +16,7 @@ from bot.pipeline.heartbeats import is_heartbeat
 from bot.pipeline.history import decided
 from bot.pipeline.overrides import Overrides
 from bot.pipeline.quiet import HELD_INTERVAL, hold_for
-from bot.pipeline.route import Router
+from bot.pipeline.route import Router, ignored_reason
 from bot.providers import PROVIDERS, WebhookRequest
 from bot.providers.actions import State
 from bot.render.renderer import Renderer
@@ -55,7 +55,12 @@ class Planner:
         if source is not None and is_heartbeat(source, event):
             return self._sign_of_life(item, event), []
         decisions = self.router.route(event)
-        placements = (overrides or Overrides()).place(event, decisions, self.settings.targets)
+        ignored = None if decisions else ignored_reason(event)
+        placements = (
+            []  # not even a reroute takes what no route asked for
+            if ignored
+            else (overrides or Overrides()).place(event, decisions, self.settings.targets)
+        )
         deliveries = []
         grouped: list[str] = []
         held: list[str] = []
@@ -111,9 +116,14 @@ class Planner:
             detail["group"] = "; ".join(grouped)
         if held:
             detail["held"] = "; ".join(held)
+        if ignored:
+            detail["ignored"] = ignored
         if placements and placements[0].rerouted_by:
             detail["rerouted_by"] = f"r{placements[0].rerouted_by.id}"
         delivered = [p for p in placements if not p.muted_by]
+        outcome = "routed" if delivered else "muted" if placements else "unrouted"
+        if ignored:
+            outcome = "ignored"
         record = EventRecord(
             id=event.id,
             inbox_id=item.id,
@@ -124,7 +134,7 @@ class Planner:
             title=event.title,
             thread_key=event.thread_key,
             occurred_at=event.occurred_at.timestamp(),
-            outcome="routed" if delivered else "muted" if placements else "unrouted",
+            outcome=outcome,
             detail=detail,
             decision=decided(self.router, decisions, templates),
         )

@@ -1,7 +1,9 @@
 """Routing rules: which targets an event goes to, and why.
 
 Routes are tried in order; the first match wins unless it says ``continue = true``.
-A route matches when every key of ``match`` matches and ``exclude`` does not.
+A route matches when every key of ``match`` matches and ``exclude`` does not. An event
+its provider ignores by default (``Provider.ignored_by_default``) is taken only by a
+route that names it in ``match.event``.
 """
 
 from __future__ import annotations
@@ -63,6 +65,14 @@ class Route:
     keep_going: bool
     lifecycle: str
     group_wait: float | None
+
+    def names(self, event: str, entry: str) -> bool:
+        """Whether ``match.event`` lists ``event`` or the ignored-by-default ``entry``
+        covering it as written: a glob like ``pull_request.*`` does not, so a catch-all
+        route never starts posting what the provider calls noise."""
+        return any(
+            c.key == "event" and (event in c.patterns or entry in c.patterns) for c in self.match
+        )
 
     def matches(self, event: Event) -> bool:
         for condition in self.match:
@@ -145,6 +155,22 @@ def _doubts(where: str, key: str, value: str | list[str], names: list[str] | Non
     ]
 
 
+def ignored_entry(event: Event) -> str | None:
+    """The entry of its provider's ``ignored_by_default`` set that covers the event."""
+    provider = PROVIDERS.get(event.provider)
+    return provider.ignored_entry(event.event) if provider is not None else None
+
+
+def ignored_reason(event: Event) -> str | None:
+    """Why no route took the event, when its provider ignores it by default, and how to
+    post it anyway: what ``explain`` and ``why`` say."""
+    entry = ignored_entry(event)
+    if entry is None:
+        return None
+    reason = PROVIDERS[event.provider].ignored_by_default[entry]
+    return f'ignored by default: {reason} (a route with event = "{event.event}" posts it)'
+
+
 class Router:
     """Applies the configured routes; each target gets an event at most once."""
 
@@ -153,7 +179,10 @@ class Router:
 
     def route(self, event: Event) -> list[Decision]:
         decisions: dict[str, Decision] = {}
+        entry = ignored_entry(event)
         for route in self.routes:
+            if entry is not None and not route.names(event.event, entry):
+                continue
             if not route.matches(event):
                 continue
             for target in route.targets:

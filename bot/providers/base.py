@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from fnmatch import fnmatchcase
 from typing import Any, Generic, TypeVar
 from urllib.parse import parse_qs
 
@@ -136,6 +137,20 @@ class Provider(Generic[S]):
     group_wait: float = field(default=0.0, kw_only=True)
     """How long a route waits to gather a burst into one digest when it does not say
     (``group_wait``): senders whose events come in storms set it, others post each event."""
+    ignored_by_default: Mapping[str, str] = field(default_factory=dict, kw_only=True)
+    """Events it makes and renders that no route posts unless it names them: event (or
+    a glob such as ``invoiceitem.*``) -> why it is noise for most channels. A route whose
+    ``event`` lists the event, or the entry as written here, posts it; ``explain`` and
+    ``why`` give the reason for the rest."""
+
+    def ignored_entry(self, event: str) -> str | None:
+        """The ``ignored_by_default`` entry covering ``event`` (itself, or its glob)."""
+        if event in self.ignored_by_default:
+            return event
+        for pattern in self.ignored_by_default:
+            if "*" in pattern and fnmatchcase(event, pattern):
+                return pattern
+        return None
 
 
 def content_digest(body: bytes) -> str:

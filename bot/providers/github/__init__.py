@@ -1,9 +1,11 @@
 """GitHub webhooks: ``X-Hub-Signature-256``, ``X-GitHub-Event`` + ``action`` dispatch.
 
-The handler table is keyed by ``"<X-GitHub-Event>"`` or ``"<X-GitHub-Event>.<action>"``
-(Zulip's pattern); the list of supported events is derived from it. Actions that are
-mostly noise (``labeled``, ``synchronize``, ``edited``...) are accepted and recorded as
-ignored, like every event without a handler.
+The handler table is keyed by ``X-GitHub-Event``; each handler reads every ``action`` of
+its event, so an action GitHub adds later still yields a message. The list of supported
+events is derived from it. Actions that are mostly noise (``labeled``, ``edited``...) are
+made into events and rendered, but sit in ``IGNORED_BY_DEFAULT`` with the reason: only a
+route that names them posts them. Pull request activity (new commits, reviews, review
+comments, CI results of its head) shares the pull request's thread.
 """
 
 from __future__ import annotations
@@ -79,8 +81,7 @@ def normalize(
     kind = request.header("x-github-event") or ""
     if not isinstance(payload, dict):
         return []
-    action = payload.get("action")
-    handler = HANDLERS.get(f"{kind}.{action}") or HANDLERS.get(kind)
+    handler = HANDLERS.get(kind)
     if handler is None:
         return []
     fields = handler(payload)
@@ -155,9 +156,14 @@ def _ref_event(verb: str) -> Handler:
 # -- pull requests and reviews --------------------------------------------------------
 
 
-def _pr_key(payload: dict[str, Any]) -> str:
-    number = dig(payload, "pull_request.number") or payload.get("number")
+def _pr_key(payload: dict[str, Any], number: Any = None) -> str:
+    number = number or dig(payload, "pull_request.number") or payload.get("number")
     return f"github:{_repo(payload)}#pr{number}"
+
+
+_PR_STATE = {"opened", "reopened", "ready_for_review", "review_requested", "converted_to_draft"}
+"""Actions that change what the pull request's first message shows (its state, its
+reviewers); every other action only replies in its thread."""
 
 
 def _pull_request(payload: dict[str, Any]) -> dict[str, Any] | None:
@@ -165,7 +171,9 @@ def _pull_request(payload: dict[str, Any]) -> dict[str, Any] | None:
     action = str(payload.get("action"))
     if action == "closed":
         action = "merged" if pr.get("merged") else "closed"
-    status = {"merged": "resolved", "closed": "resolved"}.get(action, "open")
+    status = {"merged": "resolved", "closed": "resolved"}.get(action)
+    if action in _PR_STATE:
+        status = "open"
     return {
         "event": f"pull_request.{action}",
         "title": f"[{_repo(payload)}] Pull request #{pr.get('number')}: {pr.get('title', '')}",
@@ -183,21 +191,27 @@ def _pull_request(payload: dict[str, Any]) -> dict[str, Any] | None:
     }
 
 
+_REVIEW_WORDS = {
+    "approved": "approved",
+    "changes_requested": "requested changes on",
+    "commented": "reviewed",
+    "dismissed": "had a review dismissed on",
+}
+
+
 def _pull_request_review(payload: dict[str, Any]) -> dict[str, Any] | None:
     review = mapping(payload.get("review"))
-    state = str(review.get("state", "")).lower()
-    if state not in ("approved", "changes_requested", "commented"):
-        return None
+    action = str(payload.get("action"))
+    state = "dismissed" if action == "dismissed" else str(review.get("state", "")).lower()
+    if state not in _REVIEW_WORDS:
+        return None  # a pending review is the reviewer's draft: GitHub shows it to nobody
     pr = mapping(payload.get("pull_request"))
-    words = {
-        "approved": "approved",
-        "changes_requested": "requested changes on",
-        "commented": "reviewed",
-    }[state]
     return {
-        "event": f"pull_request_review.{state}",
-        "title": f"[{_repo(payload)}] {dig(review, 'user.login', 'someone')} {words} "
-        f"#{pr.get('number')}: {pr.get('title', '')}",
+        "event": "pull_request_review.edited"
+        if action == "edited"
+        else f"pull_request_review.{state}",
+        "title": f"[{_repo(payload)}] {dig(review, 'user.login', 'someone')} "
+        f"{_REVIEW_WORDS[state]} #{pr.get('number')}: {pr.get('title', '')}",
         "text": _first_paragraph(review.get("body")),
         "url": review.get("html_url") or pr.get("html_url"),
         "thread_key": _pr_key(payload),
@@ -206,7 +220,22 @@ def _pull_request_review(payload: dict[str, Any]) -> dict[str, Any] | None:
     }
 
 
-# -- issues and comments --------------------------------------------------------------
+def _review_comment(payload: dict[str, Any]) -> dict[str, Any]:
+    """A comment on a line of a pull request's diff: a reply in the pull request's thread."""
+    comment = mapping(payload.get("comment"))
+    pr = mapping(payload.get("pull_request"))
+    return {
+        "event": f"pull_request_review_comment.{payload.get('action')}",
+        "title": f"[{_repo(payload)}] Pull request #{pr.get('number')}: {pr.get('title', '')}",
+        "text": _first_paragraph(comment.get("body")),
+        "url": comment.get("html_url") or pr.get("html_url"),
+        "thread_key": _pr_key(payload),
+        "labels": {"path": text(comment.get("path"))},
+        "occurred_at": moment(comment.get("updated_at") or comment.get("created_at")),
+    }
+
+
+# -- issues, discussions and comments -------------------------------------------------
 
 
 def _issue_key(payload: dict[str, Any]) -> str:
@@ -223,7 +252,7 @@ def _issues(payload: dict[str, Any]) -> dict[str, Any] | None:
         "title": f"[{_repo(payload)}] Issue #{issue.get('number')}: {issue.get('title', '')}",
         "text": _first_paragraph(issue.get("body")) if action == "opened" else "",
         "url": issue.get("html_url"),
-        "status": "resolved" if action == "closed" else "open",
+        "status": {"closed": "resolved", "opened": "open", "reopened": "open"}.get(action),
         "thread_key": _issue_key(payload),
         "labels": {
             "labels": ",".join(text(label.get("name")) for label in mappings(issue.get("labels")))
@@ -237,13 +266,61 @@ def _issue_comment(payload: dict[str, Any]) -> dict[str, Any]:
     comment = mapping(payload.get("comment"))
     noun = "pull request" if "pull_request" in issue else "issue"
     return {
-        "event": "issue_comment.created",
+        "event": f"issue_comment.{payload.get('action')}",
         "title": f"[{_repo(payload)}] New comment on {noun} #{issue.get('number')}: "
         f"{issue.get('title', '')}",
         "text": _first_paragraph(comment.get("body")),
         "url": comment.get("html_url"),
         "thread_key": _issue_key(payload),
         "occurred_at": moment(comment.get("created_at")),
+    }
+
+
+def _commit_comment(payload: dict[str, Any]) -> dict[str, Any]:
+    comment = mapping(payload.get("comment"))
+    sha = text(comment.get("commit_id"))
+    return {
+        "event": "commit_comment.created",
+        "title": f"[{_repo(payload)}] Commit {sha[:7]}",
+        "text": _first_paragraph(comment.get("body")),
+        "url": comment.get("html_url"),
+        "thread_key": f"github:{_repo(payload)}:commit:{sha}",
+        "labels": {"path": text(comment.get("path"))},
+        "occurred_at": moment(comment.get("created_at")),
+    }
+
+
+def _discussion_key(payload: dict[str, Any]) -> str:
+    return f"github:{_repo(payload)}#discussion{dig(payload, 'discussion.number')}"
+
+
+def _discussion(payload: dict[str, Any]) -> dict[str, Any]:
+    discussion = mapping(payload.get("discussion"))
+    action = str(payload.get("action"))
+    return {
+        "event": f"discussion.{action}",
+        "title": f"[{_repo(payload)}] Discussion #{discussion.get('number')}: "
+        f"{discussion.get('title', '')}",
+        "text": _first_paragraph(discussion.get("body")) if action == "created" else "",
+        "url": discussion.get("html_url"),
+        "status": {"created": "open", "reopened": "open", "closed": "resolved"}.get(action),
+        "thread_key": _discussion_key(payload),
+        "labels": {"category": text(dig(discussion, "category.name"))},
+        "occurred_at": moment(discussion.get("updated_at")),
+    }
+
+
+def _discussion_comment(payload: dict[str, Any]) -> dict[str, Any]:
+    discussion = mapping(payload.get("discussion"))
+    comment = mapping(payload.get("comment"))
+    return {
+        "event": f"discussion_comment.{payload.get('action')}",
+        "title": f"[{_repo(payload)}] Discussion #{discussion.get('number')}: "
+        f"{discussion.get('title', '')}",
+        "text": _first_paragraph(comment.get("body")),
+        "url": comment.get("html_url") or discussion.get("html_url"),
+        "thread_key": _discussion_key(payload),
+        "occurred_at": moment(comment.get("updated_at") or comment.get("created_at")),
     }
 
 
@@ -254,13 +331,14 @@ def _release(payload: dict[str, Any]) -> dict[str, Any]:
     release = mapping(payload.get("release"))
     name = release.get("name") or release.get("tag_name")
     kind = "Pre-release" if release.get("prerelease") else "Release"
+    action = str(payload.get("action"))
     return {
-        "event": "release.published",
-        "title": f"[{_repo(payload)}] {kind} {name} published",
-        "text": _first_paragraph(release.get("body")),
+        "event": f"release.{action}",
+        "title": f"[{_repo(payload)}] {kind} {name} {action}",
+        "text": _first_paragraph(release.get("body")) if action == "published" else "",
         "url": release.get("html_url"),
         "labels": {"tag": release.get("tag_name", "")},
-        "occurred_at": moment(release.get("published_at")),
+        "occurred_at": moment(release.get("published_at") or release.get("created_at")),
     }
 
 
@@ -272,15 +350,30 @@ def _conclusion_event(kind: str, conclusion: str) -> tuple[str, str]:
     return f"{kind}.{conclusion or 'completed'}", "info"
 
 
+def _ci_thread(payload: dict[str, Any], run: dict[str, Any]) -> str | None:
+    """The pull request a CI result belongs to, when GitHub names one: its thread.
+
+    GitHub lists the open pull requests whose head is the run's commit, for pull requests
+    within the repository (a fork's are not listed, and go where a branch's result goes).
+    """
+    for pr in mappings(run.get("pull_requests")):
+        if pr.get("number") is not None:
+            return _pr_key(payload, pr["number"])
+    return None
+
+
 def _workflow_run(payload: dict[str, Any]) -> dict[str, Any]:
     run = mapping(payload.get("workflow_run"))
     conclusion = str(run.get("conclusion") or "")
+    action = str(payload.get("action"))
     event, severity = _conclusion_event("workflow_run", conclusion)
+    if action != "completed":
+        event = f"workflow_run.{action}"
     name = run.get("name") or dig(payload, "workflow.name", "workflow")
     return {
         "event": event,
         "severity": severity,
-        "title": f"[{_repo(payload)}] {name} #{run.get('run_number')} {conclusion or 'completed'}"
+        "title": f"[{_repo(payload)}] {name} #{run.get('run_number')} {conclusion or action}"
         f" on {run.get('head_branch')}",
         "text": str(run.get("display_title") or ""),
         "url": run.get("html_url"),
@@ -288,9 +381,11 @@ def _workflow_run(payload: dict[str, Any]) -> dict[str, Any]:
             "branch": run.get("head_branch", ""),
             "workflow": name,
             "conclusion": conclusion,
+            "run": text(run.get("id")),
         },
-        # A run and its re-runs (same id, the next run_attempt) are one conversation.
-        "thread_key": f"github:{_repo(payload)}:run:{run.get('id')}",
+        # A run and its re-runs (same id, the next run_attempt) are one conversation: the
+        # pull request's, when the run tested one.
+        "thread_key": _ci_thread(payload, run) or f"github:{_repo(payload)}:run:{run.get('id')}",
         "occurred_at": moment(run.get("updated_at")),
     }
 
@@ -299,28 +394,73 @@ def _check(kind: str) -> Handler:
     def handler(payload: dict[str, Any]) -> dict[str, Any] | None:
         check = mapping(payload.get(kind))
         conclusion = str(check.get("conclusion") or "")
-        if conclusion not in _FAILED_CONCLUSIONS:
-            return None  # successful checks are noise; workflow_run reports success
+        action = str(payload.get("action"))
         event, severity = _conclusion_event(kind, conclusion)
+        if action != "completed":
+            event = f"{kind}.{action}"
         branch = check.get("head_branch") or dig(check, "check_suite.head_branch", "")
         name = check.get("name") or dig(check, "app.name", kind)
+        suite = mapping(check.get("check_suite")) if kind == "check_run" else check
         return {
             "event": event,
             "severity": severity,
-            "title": f"[{_repo(payload)}] {name} {conclusion} on {branch}",
+            "title": f"[{_repo(payload)}] {name} {conclusion or action} on {branch}",
             "text": str(dig(check, "output.title", "")),
             "url": check.get("html_url")
             or check.get("details_url")
             or dig(payload, "repository.html_url"),
             "labels": {"branch": branch, "conclusion": conclusion},
+            "thread_key": _ci_thread(payload, check) or _ci_thread(payload, suite),
             "occurred_at": moment(check.get("completed_at") or check.get("updated_at")),
         }
 
     return handler
 
 
+def _status(payload: dict[str, Any]) -> dict[str, Any]:
+    """A commit status (the Statuses API: older CI services, Jenkins, deploy checks)."""
+    state = text(payload.get("state"))
+    sha = text(payload.get("sha"))
+    branches = [text(b.get("name")) for b in mappings(payload.get("branches"))]
+    return {
+        "event": f"status.{state}",
+        "severity": "error" if state in ("failure", "error") else "info",
+        "title": f"[{_repo(payload)}] {payload.get('context')} {state} on "
+        f"{branches[0] if len(branches) == 1 else sha[:7]}",
+        "text": text(payload.get("description")),
+        "url": http_url(payload.get("target_url"))
+        or dig(payload, "commit.html_url")
+        or dig(payload, "repository.html_url"),
+        "labels": {
+            "context": text(payload.get("context")),
+            "branch": branches[0] if len(branches) == 1 else "",
+        },
+        "occurred_at": moment(payload.get("updated_at")),
+    }
+
+
 _DEPLOY_SEVERITY = {"failure": "error", "error": "error"}
 _DEPLOY_DONE = {"success", "failure", "error", "inactive"}
+
+
+def _deployment_key(payload: dict[str, Any]) -> str:
+    return f"github:{_repo(payload)}:deployment:{dig(payload, 'deployment.id')}"
+
+
+def _deployment(payload: dict[str, Any]) -> dict[str, Any]:
+    """A deployment requested: its statuses follow in the same conversation."""
+    deployment = mapping(payload.get("deployment"))
+    environment = text(deployment.get("environment"))
+    return {
+        "event": "deployment.created",
+        "status": "open",
+        "title": f"[{_repo(payload)}] Deployment to {environment} requested",
+        "text": text(deployment.get("description")),
+        "url": f"{dig(payload, 'repository.html_url', '')}/deployments",
+        "thread_key": _deployment_key(payload),
+        "labels": {"env": environment, "branch": text(deployment.get("ref"))},
+        "occurred_at": moment(deployment.get("updated_at") or deployment.get("created_at")),
+    }
 
 
 def _deployment_status(payload: dict[str, Any]) -> dict[str, Any]:
@@ -337,9 +477,66 @@ def _deployment_status(payload: dict[str, Any]) -> dict[str, Any]:
         "url": status.get("target_url")
         or status.get("log_url")
         or f"{dig(payload, 'repository.html_url', '')}/deployments",
-        "thread_key": f"github:{_repo(payload)}:deployment:{deployment.get('id')}",
+        "thread_key": _deployment_key(payload),
         "labels": {"env": environment, "branch": deployment.get("ref", "")},
         "occurred_at": moment(status.get("updated_at") or status.get("created_at")),
+    }
+
+
+# -- the repository, its wiki, its people ---------------------------------------------
+
+
+def _repository(payload: dict[str, Any]) -> dict[str, Any]:
+    action = text(payload.get("action"))  # `public`, the older event, has none
+    return {
+        "event": f"repository.{action}" if action else "public",
+        "severity": "warning" if action in ("deleted", "publicized", "") else "info",
+        "title": _repo(payload),
+        "url": dig(payload, "repository.html_url"),
+    }
+
+
+def _gollum(payload: dict[str, Any]) -> dict[str, Any]:
+    pages = mappings(payload.get("pages"))
+    return {
+        "event": "gollum",
+        "title": f"[{_repo(payload)}] Wiki",
+        "text": "\n".join(
+            f"{text(page.get('title'))} ({text(page.get('action'))})" for page in pages[:10]
+        ),
+        "url": pages[0].get("html_url") if len(pages) == 1 else None,
+        "labels": {"page": text(pages[0].get("title")) if len(pages) == 1 else ""},
+    }
+
+
+def _member(payload: dict[str, Any]) -> dict[str, Any]:
+    """A collaborator added to, changed on or removed from a repository."""
+    return {
+        "event": f"member.{payload.get('action')}",
+        "title": _repo(payload),
+        "url": dig(payload, "member.html_url"),
+        "labels": {"member": text(dig(payload, "member.login"))},
+    }
+
+
+def _membership(payload: dict[str, Any]) -> dict[str, Any]:
+    """Someone added to or removed from a team of the organization."""
+    team = mapping(payload.get("team"))
+    return {
+        "event": f"membership.{payload.get('action')}",
+        "title": f"Team {text(team.get('name'))}",
+        "url": team.get("html_url"),
+        "labels": {"member": text(dig(payload, "member.login")), "team": text(team.get("slug"))},
+    }
+
+
+def _team(payload: dict[str, Any]) -> dict[str, Any]:
+    team = mapping(payload.get("team"))
+    return {
+        "event": f"team.{payload.get('action')}",
+        "title": f"Team {text(team.get('name'))}",
+        "url": team.get("html_url"),
+        "labels": {"team": text(team.get("slug"))},
     }
 
 
@@ -349,7 +546,7 @@ def _deployment_status(payload: dict[str, Any]) -> dict[str, Any]:
 def _star(payload: dict[str, Any]) -> dict[str, Any]:
     count = dig(payload, "repository.stargazers_count", 0)
     return {
-        "event": "star.created",
+        "event": f"star.{payload.get('action')}",
         "title": f"[{_repo(payload)}] New star ({count} total)",
         "url": dig(payload, "repository.html_url"),
         "occurred_at": moment(payload.get("starred_at")),
@@ -376,33 +573,94 @@ HANDLERS: dict[str, Handler] = {
     "push": _push,
     "create": _ref_event("create"),
     "delete": _ref_event("delete"),
-    **{
-        f"pull_request.{action}": _pull_request
-        for action in (
-            "opened",
-            "closed",
-            "reopened",
-            "ready_for_review",
-            "review_requested",
-            "converted_to_draft",
-        )
-    },
-    "pull_request_review.submitted": _pull_request_review,
-    **{f"issues.{action}": _issues for action in ("opened", "closed", "reopened")},
-    "issue_comment.created": _issue_comment,
-    "release.published": _release,
-    "workflow_run.completed": _workflow_run,
-    "check_run.completed": _check("check_run"),
-    "check_suite.completed": _check("check_suite"),
-    "deployment_status.created": _deployment_status,
-    "star.created": _star,
+    "pull_request": _pull_request,
+    "pull_request_review": _pull_request_review,
+    "pull_request_review_comment": _review_comment,
+    "issues": _issues,
+    "issue_comment": _issue_comment,
+    "commit_comment": _commit_comment,
+    "discussion": _discussion,
+    "discussion_comment": _discussion_comment,
+    "release": _release,
+    "workflow_run": _workflow_run,
+    "check_run": _check("check_run"),
+    "check_suite": _check("check_suite"),
+    "status": _status,
+    "deployment": _deployment,
+    "deployment_status": _deployment_status,
+    "repository": _repository,
+    "public": _repository,
+    "gollum": _gollum,
+    "member": _member,
+    "membership": _membership,
+    "team": _team,
+    "star": _star,
     "fork": _fork,
 }
+"""By ``X-GitHub-Event``: each handler reads every action of its event, so an action
+GitHub adds later still gets a message (its name in words) rather than none."""
 
-# Accepted and recorded as ignored, on purpose:
-# - ping: GitHub's hello when a hook is created; answering 2xx is all it needs.
-# - release.created/released/prereleased: sent together with release.published.
-# - workflow_run.requested/in_progress, check_*.created: the completed event says it all.
+# Accepted and recorded as ignored (no event): `ping` (GitHub's hello when a hook is
+# created; the 2xx is all it needs) and events with no handler above.
+
+_NOT_COMPLETED = "in progress: the completed event says how it ended"
+
+IGNORED_BY_DEFAULT: dict[str, str] = {
+    # Triage and bookkeeping: frequent, often by bots, seldom news to a channel.
+    "pull_request.edited": "a title, description or base edit; the pull request's "
+    "message shows the new title at its next change of state",
+    "pull_request.labeled": "labels are triage, often set by bots",
+    "pull_request.unlabeled": "labels are triage, often set by bots",
+    "pull_request.milestoned": "milestones are planning, not activity",
+    "pull_request.demilestoned": "milestones are planning, not activity",
+    "pull_request.review_request_removed": "undoes a review request; "
+    "the message shows the reviewers at its next change of state",
+    "pull_request_review.edited": "the review was posted when it was submitted",
+    "pull_request_review_comment.edited": "the comment was posted when it was made",
+    "pull_request_review_comment.deleted": "the comment was posted when it was made",
+    "issues.edited": "a title or description edit",
+    "issues.labeled": "labels are triage, often set by bots",
+    "issues.unlabeled": "labels are triage, often set by bots",
+    "issues.milestoned": "milestones are planning, not activity",
+    "issues.demilestoned": "milestones are planning, not activity",
+    "issue_comment.edited": "the comment was posted when it was made",
+    "issue_comment.deleted": "the comment was posted when it was made",
+    "discussion.edited": "a title or body edit",
+    "discussion.labeled": "labels are triage",
+    "discussion.unlabeled": "labels are triage",
+    "discussion.pinned": "pinning is presentation, not activity",
+    "discussion.unpinned": "pinning is presentation, not activity",
+    "discussion.category_changed": "re-filing is presentation, not activity",
+    "discussion_comment.edited": "the comment was posted when it was made",
+    "discussion_comment.deleted": "the comment was posted when it was made",
+    "repository.edited": "a description, homepage, topics or default branch edit",
+    "team.edited": "a team's name, description or privacy edit",
+    "star.deleted": "an unstar",
+    # GitHub sends several events for one thing: the one that says it all is posted.
+    "release.created": "sent with release.published, which is posted",
+    "release.released": "sent with release.published, which is posted",
+    "release.prereleased": "sent with release.published, which is posted",
+    "release.edited": "the release was posted when it was published",
+    # CI: a result is news when it fails; workflow_run reports success once per run.
+    "workflow_run.requested": _NOT_COMPLETED,
+    "workflow_run.in_progress": _NOT_COMPLETED,
+    "check_run.created": _NOT_COMPLETED,
+    "check_run.rerequested": _NOT_COMPLETED,
+    "check_run.requested_action": "a button of a check app, for that app to act on",
+    "check_suite.requested": _NOT_COMPLETED,
+    "check_suite.rerequested": _NOT_COMPLETED,
+    **{
+        f"{kind}.{conclusion}": "only failed checks are posted: one workflow run or status "
+        "says a commit passed, where each of its checks would say it again"
+        for kind in ("check_run", "check_suite")
+        for conclusion in ("succeeded", "neutral", "skipped", "cancelled", "stale")
+    },
+    "status.pending": "every commit status starts pending; its final state is posted",
+    "status.success": "one per CI context and commit: failures are posted, success is "
+    "the normal case",
+}
+"""GitHub events made and rendered but posted only by a route that names them (see
+``Provider.ignored_by_default``)."""
 
 PROVIDER = Provider(
     name="github",
@@ -414,4 +672,5 @@ PROVIDER = Provider(
     supported_events=tuple(HANDLERS),
     sign=sign,
     id_from_body=False,
+    ignored_by_default=IGNORED_BY_DEFAULT,
 )

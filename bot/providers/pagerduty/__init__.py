@@ -3,8 +3,10 @@
 Every incident event carries the incident id, which is the ``thread_key``: a trigger,
 its acknowledgement and its resolution are one conversation, and ``status`` says where
 the incident stands, so later states update the first message instead of adding new
-ones. The handler table is keyed by PagerDuty's ``event_type``; the supported events are
-derived from it.
+ones. Notes, status updates, responders, conference bridges and workflow runs reply in
+the incident's thread. The handler table is keyed by PagerDuty's ``event_type``; the
+supported events are derived from it, and an incident event it lacks still gets a
+message in words.
 """
 
 from __future__ import annotations
@@ -103,7 +105,7 @@ def normalize(
     event = payload.get("event") if isinstance(payload, dict) else None
     if not isinstance(event, dict) or not isinstance(event.get("data"), dict):
         return []
-    handler = HANDLERS.get(str(event.get("event_type")))
+    handler = handler_for(str(event.get("event_type")), event["data"])
     if handler is None:
         return []
     fields = handler(event)
@@ -160,18 +162,53 @@ def _assignees(event: dict[str, Any]) -> str:
     return ", ".join(_names(dig(event, "data.assignees"))) or "nobody"
 
 
-def _annotated(event: dict[str, Any]) -> dict[str, Any]:
-    """A note on an incident: ``data`` is the note, ``data.incident`` a reference."""
-    note = event["data"]
-    incident = note.get("incident") if isinstance(note.get("incident"), dict) else {}
-    agent = text(dig(event, "agent.summary"))
+def _about_incident(describe: Callable[[dict[str, Any], str], str]) -> Handler:
+    """A handler for events whose ``data`` is something of an incident (a note, a status
+    update, a responder, a workflow run) and ``data.incident`` a reference to it: a
+    reply in the incident's conversation."""
+
+    def handler(event: dict[str, Any]) -> dict[str, Any]:
+        data = event["data"]
+        incident = data.get("incident") if isinstance(data.get("incident"), dict) else {}
+        return {
+            "title": f"Note on incident: {text(incident.get('summary'))}"
+            if event.get("event_type") == "incident.annotated"
+            else f"Incident: {text(incident.get('summary'))}",
+            "text": describe(event, text(dig(event, "agent.summary"))),
+            "url": http_url(incident.get("html_url")),
+            "thread_key": f"pagerduty:{incident.get('id')}",
+            "severity": "info",
+        }
+
+    return handler
+
+
+def _service(event: dict[str, Any]) -> dict[str, Any]:
+    """A service created, changed or deleted: ``data`` is the service."""
+    service = event["data"]
     return {
-        "title": f"Note on incident: {text(incident.get('summary'))}",
-        "text": f"{agent or 'Someone'} wrote: {text(note.get('content'))}",
-        "url": http_url(incident.get("html_url")),
-        "thread_key": f"pagerduty:{incident.get('id')}",
+        "title": text(service.get("summary") or service.get("name")),
+        "url": http_url(service.get("html_url")),
         "severity": "info",
     }
+
+
+def _in_words(event: dict[str, Any], agent: str) -> str:
+    """``incident.custom_field_values.updated`` -> ``Custom field values updated by X``."""
+    words = str(event.get("event_type")).removeprefix("incident.").replace(".", " ")
+    return f"{words.replace('_', ' ').capitalize()}{_by(agent)}"
+
+
+def _data(path: str) -> Callable[[dict[str, Any], str], str]:
+    """What an event says in ``data.<path>`` (a status update's message...)."""
+    return lambda event, agent: text(dig(event, f"data.{path}")).strip()
+
+
+def _bridge(event: dict[str, Any], agent: str) -> str:
+    numbers = dig(event, "data.conference_numbers")
+    found = [text(dig(event, "data.conference_url"))]
+    found += [text(n) for n in numbers if isinstance(n, str)] if isinstance(numbers, list) else []
+    return ", ".join(item for item in found if item)
 
 
 HANDLERS: dict[str, Handler] = {
@@ -196,13 +233,47 @@ HANDLERS: dict[str, Handler] = {
             f"Priority set to {text(dig(e, 'data.priority.summary')) or 'none'}{_by(agent)}"
         )
     ),
-    "incident.annotated": _annotated,
+    "incident.service_updated": _incident_change(
+        lambda e, agent: (
+            f"Moved to service {text(dig(e, 'data.service.summary')) or '?'}{_by(agent)}"
+        )
+    ),
+    "incident.annotated": _about_incident(
+        lambda e, agent: f"{agent or 'Someone'} wrote: {text(dig(e, 'data.content'))}"
+    ),
+    "incident.status_update_published": _about_incident(_data("message")),
+    "incident.responder.added": _about_incident(lambda e, agent: ""),  # "Please help with <title>"
+    "incident.responder.replied": _about_incident(_data("message")),
+    "incident.conference_bridge.updated": _about_incident(_bridge),
+    "incident.workflow.started": _about_incident(lambda e, agent: ""),
+    "incident.workflow.completed": _about_incident(lambda e, agent: ""),
+    "service.created": _service,
+    "service.updated": _service,
+    "service.deleted": _service,
 }
 
-# Accepted and recorded as ignored, on purpose: service.* (configuration changes, not
-# incidents), incident.responder.*, incident.conference_bridge_updated,
-# incident.status_update_published, incident.workflow.* and whatever PagerDuty adds
-# later. Route them through a `generic` source if a channel wants them.
+
+def handler_for(event_type: str, data: dict[str, Any]) -> Handler | None:
+    """The handler of an ``event_type``. An incident event PagerDuty adds later still
+    gets a message in words, when ``data`` is the incident or names it; anything else
+    (``pagey.ping``, a resource we do not know) is recorded as ignored."""
+    if event_type in HANDLERS:
+        return HANDLERS[event_type]
+    if not event_type.startswith("incident."):
+        return None
+    if data.get("type") == "incident":
+        return _incident_change(_in_words)
+    if isinstance(data.get("incident"), dict):
+        return _about_incident(_in_words)
+    return None
+
+
+IGNORED_BY_DEFAULT: dict[str, str] = {
+    "service.updated": "a change of a service's settings (escalation policy, urgency "
+    "rules, integrations): configuration, not an incident",
+}
+"""PagerDuty events made and rendered but posted only by a route that names them (see
+``Provider.ignored_by_default``)."""
 
 
 def _names(references: Any) -> list[str]:
@@ -220,4 +291,5 @@ PROVIDER = Provider(
     kept_headers=("content-type", "x-webhook-id", "x-webhook-subscription"),
     supported_events=tuple(HANDLERS),
     sign=sign,
+    ignored_by_default=IGNORED_BY_DEFAULT,
 )

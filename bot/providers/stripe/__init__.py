@@ -4,7 +4,10 @@ The signature covers ``"{t}.{body}"`` under the whole ``whsec_...`` string; any 
 ``v1`` values may match (Stripe sends one per secret while a secret is being rolled),
 and ``t`` must be within ``tolerance`` of now in either direction: the SDK only rejects
 stale timestamps, but a timestamp from the future is as suspicious as one from the past.
-Amounts arrive in the currency's minor unit and are shown in its major unit.
+Amounts arrive in the currency's minor unit and are shown in its major unit. A type of
+an object the bot knows without a handler of its own still gets a message in words;
+the noisy ones (``customer.updated``, ``invoice.created``...) sit in
+``IGNORED_BY_DEFAULT`` with the reason, posted only by a route that names them.
 """
 
 from __future__ import annotations
@@ -95,7 +98,7 @@ def normalize(
     if not isinstance(payload, dict) or not isinstance(dig(payload, "data.object"), dict):
         return []
     kind = str(payload.get("type"))
-    handler = HANDLERS.get(kind)
+    handler = handler_for(kind)
     if handler is None:
         return []
     stripe_event = _StripeEvent(payload)
@@ -156,6 +159,14 @@ class _StripeEvent:
         return customer if isinstance(customer, str) else ""
 
     def labels(self) -> dict[str, str]:
+        if self.object.get("object") == "customer":  # the customer itself
+            return {
+                "mode": "live" if self.live else "test",
+                "currency": self.get("currency").upper(),
+                "customer": self.id(),
+                "customer_email": self.get("email"),
+                "customer_name": self.get("name"),
+            }
         email = (
             self.get("billing_details.email")
             or self.get("customer_email")
@@ -211,6 +222,67 @@ def _dispute(event: _StripeEvent) -> dict[str, Any]:
     }
 
 
+def _dispute_closed(event: _StripeEvent) -> dict[str, Any]:
+    """How a dispute ended: ``status`` is won, lost, or warning_closed (an inquiry)."""
+    outcome = event.get("status").replace("_", " ") or "closed"
+    return {
+        "title": f"Dispute {outcome} on a payment of {event.amount()}",
+        "text": f"Reason: {event.get('reason').replace('_', ' ') or 'not given'}",
+        "url": event.dashboard("disputes", event.id()),
+        "status": "resolved",
+        "thread_key": event.payment_key(),
+        "labels": {"amount": event.amount(), "reason": event.get("reason")},
+    }
+
+
+def _refund(verb: str) -> Handler:
+    """A refund (``refund.*``, Stripe's own events for them since 2023): it belongs to its
+    payment's conversation."""
+
+    def handler(event: _StripeEvent) -> dict[str, Any]:
+        reason = event.get("failure_reason") if verb == "failed" else event.get("reason")
+        return {
+            "title": f"Refund of {event.amount()} {verb}",
+            "text": reason.replace("_", " "),
+            "url": event.dashboard("payments", event.get("payment_intent") or event.get("charge")),
+            "thread_key": f"stripe:{event.get('payment_intent') or event.get('charge')}",
+            "labels": {"amount": event.amount()},
+        }
+
+    return handler
+
+
+def _customer(verb: str) -> Handler:
+    def handler(event: _StripeEvent) -> dict[str, Any]:
+        who = event.get("name") or event.get("email") or event.id()
+        return {
+            "title": f"Customer {verb}: {who}",
+            "text": event.get("description"),
+            "url": event.dashboard("customers", event.id()) if verb != "deleted" else None,
+        }
+
+    return handler
+
+
+def _other(kind: str) -> Handler:
+    """A type of a known object without a handler of its own (one Stripe added, or one
+    seldom asked for): its name in words and its amount, rather than nothing."""
+
+    def handler(event: _StripeEvent) -> dict[str, Any]:
+        amount = event.amount() or event.amount("amount_due")
+        return {
+            "title": kind.replace("invoiceitem", "invoice item")
+            .replace(".", " ")
+            .replace("_", " ")
+            .capitalize()
+            + (f": {amount}" if amount else ""),
+            "url": event.dashboard("events"),
+            "labels": {"amount": amount},
+        }
+
+    return handler
+
+
 def _payment_intent(verb: str, status: str) -> Handler:
     def handler(event: _StripeEvent) -> dict[str, Any]:
         field = "amount_received" if verb == "succeeded" else "amount"
@@ -226,7 +298,7 @@ def _payment_intent(verb: str, status: str) -> Handler:
     return handler
 
 
-def _invoice(verb: str, status: str) -> Handler:
+def _invoice(verb: str, status: str | None) -> Handler:
     def handler(event: _StripeEvent) -> dict[str, Any]:
         field = "amount_paid" if verb == "paid" else "amount_due"
         number = event.get("number")  # its id is no name: the title links to it instead
@@ -249,15 +321,18 @@ def _invoice(verb: str, status: str) -> Handler:
     return handler
 
 
-def _subscription(verb: str, status: str) -> Handler:
+def _subscription(verb: str, status: str | None) -> Handler:
     def handler(event: _StripeEvent) -> dict[str, Any]:
         price = _subscription_price(event.object)
         changes = event.payload["data"].get("previous_attributes")
         text = ""
+        trial_end = event.object.get("trial_end")
         if verb == "updated" and isinstance(changes, dict) and "status" in changes:
             text = f"Status: {changes['status']} → {event.get('status')}"
         elif verb == "updated" and isinstance(changes, dict):
             text = "Changed: " + ", ".join(sorted(str(key) for key in changes))
+        elif verb == "trial ending" and isinstance(trial_end, int):
+            text = f"Trial ends {moment(trial_end):%Y-%m-%d %H:%M} UTC"
         return {
             "title": f"Subscription {verb}: {price or event.id()}",
             "text": text,
@@ -324,13 +399,22 @@ HANDLERS: dict[str, Handler] = {
     "charge.failed": _charge("failed", "open"),
     "charge.refunded": _charge("refunded", None),
     "charge.dispute.created": _dispute,
+    "charge.dispute.closed": _dispute_closed,
     "payment_intent.succeeded": _payment_intent("succeeded", "resolved"),
     "payment_intent.payment_failed": _payment_intent("failed", "open"),
+    "refund.created": _refund("created"),
+    "refund.failed": _refund("failed"),
+    "refund.updated": _refund("updated"),
+    "charge.refund.updated": _refund("updated"),
     "invoice.paid": _invoice("paid", "resolved"),
     "invoice.payment_failed": _invoice("payment failed", "open"),
+    "customer.created": _customer("created"),
+    "customer.updated": _customer("updated"),
+    "customer.deleted": _customer("deleted"),
     "customer.subscription.created": _subscription("created", "open"),
     "customer.subscription.updated": _subscription("updated", "open"),
     "customer.subscription.deleted": _subscription("canceled", "resolved"),
+    "customer.subscription.trial_will_end": _subscription("trial ending", None),
     "checkout.session.completed": _checkout_completed,
     "payout.paid": _payout("paid", "resolved"),
     "payout.failed": _payout("failed", "open"),
@@ -340,13 +424,64 @@ _FAILURES = frozenset(
         "charge.failed",
         "charge.dispute.created",
         "payment_intent.payment_failed",
+        "refund.failed",
         "invoice.payment_failed",
         "payout.failed",
     }
 )
-# Everything else Stripe sends (hundreds of types: customer.updated, charge.refund.updated,
-# invoice.finalized, ...) is accepted and recorded as ignored: pick the events you want
-# in the Stripe endpoint settings, and these are the ones worth a message.
+
+_FAMILIES: dict[str, Callable[[str], Handler]] = {
+    "invoice": lambda verb: _invoice(verb, None),
+    "customer.subscription": lambda verb: _subscription(verb, None),
+}
+"""Objects whose other types read like their handled ones (``invoice.finalized`` is an
+invoice message, a reply in that invoice's conversation)."""
+
+_OBJECTS = frozenset(kind.rpartition(".")[0] for kind in HANDLERS) | {"invoiceitem"}
+"""The objects the bot knows: a type of one of them (or of a part of one, such as
+``customer.discount``) always gets a message, in words when it has no handler."""
+
+
+def handler_for(kind: str) -> Handler | None:
+    """The handler of a Stripe ``type``; ``None`` for objects the bot does not know
+    (``account.updated``, ``balance.available``...), which are recorded as ignored: pick
+    the events you want in the Stripe endpoint's settings."""
+    if kind in HANDLERS:
+        return HANDLERS[kind]
+    thing, _, verb = kind.rpartition(".")
+    if thing in _FAMILIES:
+        return _FAMILIES[thing](verb.replace("_", " "))
+    if any(thing == known or thing.startswith(f"{known}.") for known in _OBJECTS):
+        return _other(kind)
+    return None
+
+
+_OUTCOME_FOLLOWS = (
+    "every payment goes through it; payment_intent.succeeded or "
+    "payment_intent.payment_failed says how it ended"
+)
+
+IGNORED_BY_DEFAULT: dict[str, str] = {
+    "customer.updated": "sent for any change of a customer (balance, default card, "
+    "metadata), many of them made by the payments the bot reports",
+    "invoice.created": "a draft: Stripe finalizes and charges it about an hour later, and "
+    "invoice.paid or invoice.payment_failed says how that went",
+    "invoice.updated": "sent for any change of an invoice, drafts included; invoice.paid "
+    "and invoice.payment_failed say what matters",
+    "invoice.payment_succeeded": "sent with invoice.paid, which is posted",
+    "invoiceitem.*": "the lines of an invoice to come; the invoice's own events give the total",
+    "refund.updated": "a refund's status moving on; refund.failed says when one failed",
+    "charge.refund.updated": "the older name of refund.updated, sent alongside it",
+    "payment_intent.created": _OUTCOME_FOLLOWS,
+    "payment_intent.processing": _OUTCOME_FOLLOWS,
+    "payment_intent.requires_action": _OUTCOME_FOLLOWS,
+    "charge.pending": "charge.succeeded or charge.failed says how it ended",
+    "charge.updated": "a charge's description or metadata edited",
+    "payout.created": "payout.paid or payout.failed says how it ended",
+    "payout.updated": "payout.paid or payout.failed says how it ended",
+}
+"""Stripe types made and rendered but posted only by a route that names them (see
+``Provider.ignored_by_default``)."""
 
 
 PROVIDER = Provider(
@@ -358,4 +493,5 @@ PROVIDER = Provider(
     kept_headers=("content-type",),
     supported_events=tuple(HANDLERS),
     sign=sign,
+    ignored_by_default=IGNORED_BY_DEFAULT,
 )
