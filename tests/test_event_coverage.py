@@ -70,7 +70,7 @@ def render(event: Event) -> Message:
         ("github", "repository.renamed", "Renamed from Hello-World by Codertocat", "Octocoders/"),
         ("github", "team.added_to_repository", "Team github given access to Octocoders/", "github"),
         ("stripe", "customer.created", "Customer created · example@abc.com", "example@abc.com"),
-        ("stripe", "customer.deleted", "Customer deleted · cus_", "cus_"),
+        ("stripe", "customer.deleted", "Customer deleted", "cus_"),
         ("stripe", "customer.subscription.trial_will_end", "Subscription trial will end", "20.00"),
         ("stripe", "charge.dispute.closed", "Dispute won · 10.01 AUD", "Dispute won"),
         ("stripe", "refund.created", "Refund created · 300,000.00 INR", "Refund of 300,000.00"),
