@@ -12,9 +12,11 @@ import pytest
 
 from bot.chat.registry import markups
 from bot.cli import simulate
+from bot.cli.outcome import outcome
+from bot.commands import Caller
 from bot.config.settings import Settings, source_config
 from bot.core.events import Event
-from bot.intake.web import STORE
+from bot.intake.web import COMMANDS, STORE
 from bot.pipeline.route import Router
 from bot.providers import PROVIDERS
 from bot.providers.base import WebhookRequest
@@ -276,6 +278,11 @@ async def test_the_bot_records_noise_as_ignored_with_its_reason_and_posts_what_i
     assert other.outcome == "ignored"
     assert other.detail["ignored"].startswith("ignored by default: one per CI context")
     assert 'a route with event = "status.success" posts it' in other.detail["ignored"]
+    why = await bot.app[COMMANDS].run(f"why {other.id}", Caller("cli", "ops"))
+    assert "ignored by default: one per CI context" in why.text
+    told = await outcome(bot.app[STORE], other.inbox_id)  # what `simulate` prints
+    assert told.settled
+    assert told.lines == [f"{other.id} status.success: {other.detail['ignored']}"]
 
 
 async def test_explain_names_the_reason_a_sample_is_ignored_by_default(tmp_path, fake_slack):

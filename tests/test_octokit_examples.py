@@ -3,7 +3,8 @@
 The collection (``@octokit/webhooks-examples``, MIT) is fetched with ``npm pack`` into a
 temporary folder when the test runs, never committed. Each distinct example is posted,
 signed, to a running bot; each must be accepted, then either rendered (an event with a
-message whose template did not fail) or recorded as ignored, never dead.
+message whose template did not fail) or recorded as ignored, never dead; every event
+made, those ignored by default included, renders a headline and a title.
 """
 
 from __future__ import annotations
@@ -15,8 +16,12 @@ import tarfile
 
 import pytest
 
+from bot.chat.registry import markups
+from bot.config.settings import source_config
 from bot.intake.web import STORE
 from bot.providers import github
+from bot.providers.base import WebhookRequest
+from bot.render.renderer import Renderer
 from tests.conftest import base_config, eventually, github_headers
 
 PACKAGE = "@octokit/webhooks-examples@7"
@@ -98,3 +103,21 @@ async def test_every_octokit_example_is_rendered_or_recorded_as_ignored(
                 )
         rendered += 1
     assert rendered and ignored, (rendered, ignored)
+
+
+@pytest.mark.slow
+def test_every_octokit_event_renders_a_headline_even_those_ignored_by_default(octokit_examples):
+    # A route may name any event ignored by default: each must still read well.
+    renderer = Renderer(markups=markups())
+    source = source_config(provider="github", secret="s")
+    seen = {"posted": 0, "ignored by default": 0}
+    for kind, body in octokit_examples:
+        request = WebhookRequest({"x-github-event": kind}, body)
+        for event in github.normalize("gh", source, request, json.loads(body)):
+            ignored = github.PROVIDER.ignored_entry(event.event) is not None
+            seen["ignored by default" if ignored else "posted"] += 1
+            for platform in ("slack", "discord"):
+                message = renderer.render(event, platform)
+                assert not message.text.startswith("event received; template"), (kind, event)
+                assert message.headline and message.title, (kind, event.event)
+    assert all(seen.values()), seen

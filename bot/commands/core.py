@@ -398,6 +398,14 @@ class CommandCore:
             lines.extend(f"  {d['id']} {d['target']}: {d['error']}" for d in dead)
         return Reply("\n".join(lines))
 
+    def _shown_to(self, deliveries: list[DeliveryRecord], caller: Caller) -> bool:
+        """Whether ``why`` explains an event with these deliveries to the caller: a
+        channel it was meant for, or the operator at the command line, who also sees the
+        events posted nowhere (ignored by default, unrouted)."""
+        if caller.platform == "cli":
+            return True
+        return any(self._meant_here(d, caller) for d in deliveries)
+
     def _meant_here(self, delivery: DeliveryRecord, caller: Caller) -> bool:
         """Whether a copy was meant for the caller's channel (the CLI sees everything)."""
         if caller.platform == "cli":
@@ -420,11 +428,11 @@ class CommandCore:
         event_id = ident.split("/", 1)[0]
         if "." in event_id:
             deliveries = await self.store.deliveries_for(ident)
-            if not any(self._meant_here(d, caller) for d in deliveries):
+            event = await self.store.get_event(event_id)
+            if not self._shown_to(deliveries, caller) or (event is None and not deliveries):
                 raise CommandError(
                     f"no event or delivery {ident!r} meant for this channel (ids look like 12.0)"
                 )
-            event = await self.store.get_event(event_id)
             clicks = await self._clicks([d for d in deliveries if self._meant_here(d, caller)], now)
             return Reply("\n".join([*_explain(self.settings, event, deliveries, now), *clicks]))
         if not ident.isdigit():
@@ -435,7 +443,7 @@ class CommandCore:
         lines: list[str] = []
         for event in events:
             deliveries = await self.store.deliveries_for(event.id)
-            if any(self._meant_here(d, caller) for d in deliveries):
+            if self._shown_to(deliveries, caller):
                 lines.extend(_explain(self.settings, event, deliveries, now))
                 here = [d for d in deliveries if self._meant_here(d, caller)]
                 lines.extend(await self._clicks(here, now))
