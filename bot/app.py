@@ -208,6 +208,7 @@ async def _runtime(app: web.Application) -> AsyncIterator[None]:
         clock=clock.now,
         bindings=bindings,
         refused=lambda platform, reason: metrics.commands_refused.labels(platform, reason).inc(),
+        wait=clock.wait,
     )
     for warning in startup_warnings(settings):
         log.warning(warning)

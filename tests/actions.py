@@ -1,7 +1,11 @@
 """Clicks as Slack and Discord send them, and the buttons as the bot drew them.
 
-``slack_click`` is a signed ``block_actions`` request for one button of a posted message;
-``buttons_of`` reads the buttons back out of a ``chat.postMessage``/``chat.update`` body.
+``slack_click`` is a signed ``block_actions`` request for one button of a posted message,
+``discord_press`` an Ed25519-signed component interaction (type 3); ``buttons_of`` and
+``components_of`` read the buttons back out of what the bot sent. ``SlackClicks`` and
+``DiscordClicks`` put both behind one face, so a test of an action runs on both
+platforms: the conversation's one message, its versions, its thread, what the clicker
+alone was told.
 """
 
 from __future__ import annotations
@@ -10,8 +14,52 @@ import json
 from typing import Any
 from urllib.parse import urlencode
 
-from tests.fakes.slack import Call
-from tests.test_slack_commands import signed
+from tests.conftest import fixture_bytes
+from tests.fakes.discord import GUILD, FakeDiscord, Posted
+from tests.fakes.slack import Call, FakeSlack
+from tests.senders import PAGERDUTY_SECRET
+from tests.senders import pagerduty as pagerduty_headers
+from tests.test_discord_commands import APPLICATION, CHANNEL
+from tests.test_discord_commands import config as discord_config
+from tests.test_discord_commands import signed as discord_signed
+from tests.test_slack_commands import signed, slack_config
+
+STATES = {
+    "triggered": "triggered",
+    "acknowledged": "acknowledged",
+    "resolved": "resolved",
+    "escalated": "triggered",
+}
+
+
+def with_pagerduty(config: dict[str, Any], api_url: str, user: str) -> dict[str, Any]:
+    """``config`` with a PagerDuty source whose REST API is ``api_url``, and ``user`` (the
+    clicker) known to ``[people]`` as alice@acme.com unless the config says otherwise."""
+    config["sources"]["pd"] = {
+        "provider": "pagerduty",
+        "secret": PAGERDUTY_SECRET,
+        "api_token": "pd-rest-key",
+        "api_url": api_url,
+        "from_email": "oncall@acme.com",
+    }
+    config.setdefault("people", {user: "alice@acme.com"})
+    return config
+
+
+async def incident(bot: Any, event: str) -> None:
+    """PagerDuty's webhook for ``incident.<event>`` of the one incident, a minute later
+    for each step, so each is newer than the last."""
+    payload = json.loads(fixture_bytes("pagerduty/incident__triggered.json"))
+    step = list(STATES).index(event)
+    payload["event"].update(
+        id=f"01BZYIL05THJDFF2Y08X9SV{step:03d}",
+        event_type=f"incident.{event}",
+        occurred_at=f"2021-06-04T13:{35 + step}:29.781Z",
+    )
+    payload["event"]["data"]["status"] = STATES[event]
+    body = json.dumps(payload).encode()
+    response = await bot.post("/hooks/pd", data=body, headers=pagerduty_headers(body))
+    assert response.status == 200
 
 
 def _elements(call: Call) -> list[dict[str, Any]]:
@@ -72,3 +120,164 @@ async def slack_click(bot: Any, button: dict[str, Any], **who: str) -> None:
     body = block_actions(button, **who)
     response = await bot.post("/slack/interactions", data=body, headers=signed(body))
     assert response.status == 200, await response.text()
+
+
+def components_of(body: dict[str, Any]) -> dict[str, str]:
+    """custom_id by action, as a Discord message's components show them (link buttons,
+    which carry a url and no custom_id, are not actions)."""
+    return {
+        button["custom_id"].split(":", 1)[0].removeprefix("bot."): button["custom_id"]
+        for row in body.get("components", [])
+        for button in row["components"]
+        if "custom_id" in button
+    }
+
+
+def component_links_of(body: dict[str, Any]) -> list[tuple[str, str]]:
+    """The message's link buttons (style 5): label and URL."""
+    return [
+        (button["label"], button["url"])
+        for row in body.get("components", [])
+        for button in row["components"]
+        if button["style"] == 5
+    ]
+
+
+def component(
+    custom_id: str, message: Posted, user: str = "4242", name: str = "alice", guild: str = GUILD
+) -> bytes:
+    """A MESSAGE_COMPONENT interaction as Discord sends it for a button press."""
+    return json.dumps(
+        {
+            "type": 3,
+            "id": "1300",
+            "application_id": APPLICATION,
+            "token": "interaction-token",
+            "version": 1,
+            "guild_id": guild,
+            "channel_id": CHANNEL,
+            "member": {"user": {"id": user, "username": name, "global_name": name.title()}},
+            "message": {"id": message.id, "channel_id": CHANNEL},
+            "data": {"custom_id": custom_id, "component_type": 2},
+        }
+    ).encode()
+
+
+async def discord_press(bot: Any, custom_id: str, message: Posted, **who: str) -> None:
+    body = component(custom_id, message, **who)
+    response = await bot.post("/discord/interactions", data=body, headers=discord_signed(body))
+    assert response.status == 200
+    assert await response.json() == {"type": 6}  # deferred update: no error shown meanwhile
+
+
+def followups(discord: FakeDiscord) -> list[Any]:
+    """What the bot said to clickers alone: follow-ups through the interaction's webhook."""
+    path = f"/webhooks/{APPLICATION}/interaction-token"
+    return [c for c in discord.calls if c.method == "POST" and c.path.endswith(path)]
+
+
+class SlackClicks:
+    """The conversation's message in Slack's #eng, and clicks on it by ``U1`` (alice)."""
+
+    platform = "slack"
+    via = "Slack"
+    user = "U1"
+
+    def __init__(self, fake: FakeSlack) -> None:
+        self.fake = fake
+
+    def config(self, tmp_path: Any, **sections: Any) -> dict[str, Any]:
+        return slack_config(tmp_path, self.fake.url, **sections)
+
+    def _roots(self) -> list[Call]:
+        return [c for c in self.fake.posts() if not c.body.get("thread_ts")]
+
+    def versions(self) -> list[dict[str, Any]]:
+        """Every body the one message was given: as posted, then each edit."""
+        return [c.body for c in self._roots()[:1] + self.fake.posts("chat.update")]
+
+    async def posted(self) -> None:
+        await self.fake.wait_for(1)
+
+    def buttons(self, version: int = -1) -> dict[str, Any]:
+        calls = self._roots()[:1] + self.fake.posts("chat.update")
+        return buttons_of(calls[version])
+
+    def links(self, version: int = -1) -> list[tuple[str, str]]:
+        """The link buttons (label, URL) of a version of the message."""
+        calls = self._roots()[:1] + self.fake.posts("chat.update")
+        return links_of(calls[version])
+
+    def text(self, version: int = -1) -> str:
+        return json.dumps(self.versions()[version], ensure_ascii=False)
+
+    def messages(self) -> int:
+        """How many messages (not thread replies) were posted."""
+        return len(self._roots())
+
+    def replies(self) -> list[str]:
+        return [str(c.body["text"]) for c in self.fake.posts() if c.body.get("thread_ts")]
+
+    def told(self) -> list[str]:
+        """What clickers were told, each alone (ephemerally), oldest first."""
+        return [str(c.body["text"]) for c in self.fake.posts("chat.postEphemeral")]
+
+    def link(self) -> str:
+        """Where the message is, as the click says (``block_actions``' container)."""
+        return "https://slack.com/archives/CENG/p1700000000000001"
+
+    async def press(self, bot: Any, button: Any, user: str = "", name: str = "alice") -> None:
+        await slack_click(bot, button, user=user or self.user, name=name)
+
+
+class DiscordClicks:
+    """The conversation's message in a Discord channel, and clicks on it by ``4242``."""
+
+    platform = "discord"
+    via = "Discord"
+    user = "4242"
+
+    def __init__(self, fake: FakeDiscord) -> None:
+        self.fake = fake
+
+    def config(self, tmp_path: Any, **sections: Any) -> dict[str, Any]:
+        return discord_config(tmp_path, self.fake, **sections)
+
+    def _message(self) -> Posted:
+        return self.fake.roots()[0]
+
+    def versions(self) -> list[dict[str, Any]]:
+        return self._message().versions if self.fake.roots() else []
+
+    async def posted(self) -> None:
+        await self.fake.wait_until(lambda: self.fake.roots() or None)
+
+    def buttons(self, version: int = -1) -> dict[str, Any]:
+        return components_of(self.versions()[version])
+
+    def links(self, version: int = -1) -> list[tuple[str, str]]:
+        return component_links_of(self.versions()[version])
+
+    def text(self, version: int = -1) -> str:
+        return json.dumps(self.versions()[version], ensure_ascii=False)
+
+    def messages(self) -> int:
+        return len(self.fake.roots())
+
+    def replies(self) -> list[str]:
+        thread = self._message().thread_id
+        return [json.dumps(m.versions[-1]) for m in self.fake.in_thread(thread)] if thread else []
+
+    def told(self) -> list[str]:
+        found = followups(self.fake)
+        assert all(c.body["flags"] == 64 for c in found)  # ephemeral: the clicker alone
+        return [str(c.body["content"]) for c in found]
+
+    def link(self) -> str:
+        return f"https://discord.com/channels/{GUILD}/{CHANNEL}/{self._message().id}"
+
+    async def press(self, bot: Any, button: Any, user: str = "", name: str = "alice") -> None:
+        await discord_press(bot, button, self._message(), user=user or self.user, name=name)
+
+
+Clicks = SlackClicks | DiscordClicks

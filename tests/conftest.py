@@ -23,6 +23,7 @@ from bot.app import build_app
 from bot.chat.registry import registered
 from bot.cli import simulate
 from bot.config.settings import Settings
+from tests.fakes.apis import FakeApi, FakeGrafana, fake_github, fake_pagerduty
 from tests.fakes.clock import FakeClock
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.mattermost import FakeMattermost
@@ -109,6 +110,49 @@ async def fake_discord() -> AsyncIterator[FakeDiscord]:
     async with on_loopback(fake.app) as server:
         fake.url = str(server.make_url("/api/v10"))
         yield fake
+
+
+@contextlib.asynccontextmanager
+async def serving(fake: FakeApi) -> AsyncIterator[FakeApi]:
+    """A fake provider API on loopback; answers still held back are let go at the end."""
+    async with on_loopback(fake.app) as server:
+        fake.url = str(server.make_url("")).rstrip("/")
+        try:
+            yield fake
+        finally:
+            fake.release()
+
+
+@pytest.fixture
+async def pagerduty_api() -> AsyncIterator[FakeApi]:
+    async with serving(fake_pagerduty()) as fake:
+        yield fake
+
+
+@pytest.fixture
+async def github_api() -> AsyncIterator[FakeApi]:
+    async with serving(fake_github()) as fake:
+        yield fake
+
+
+GRAFANA_TOKEN = "glsa_grafana-service-account-token"
+
+
+@pytest.fixture
+async def grafana_api() -> AsyncIterator[FakeGrafana]:
+    fake = FakeGrafana(GRAFANA_TOKEN)
+    async with serving(fake):
+        yield fake
+
+
+@pytest.fixture(params=["slack", "discord"])
+def clicks(request: pytest.FixtureRequest) -> Any:
+    """The one conversation's message and clicks on it, in Slack and then in Discord."""
+    from tests.actions import DiscordClicks, SlackClicks  # it imports test modules
+
+    if request.param == "slack":
+        return SlackClicks(request.getfixturevalue("fake_slack"))
+    return DiscordClicks(request.getfixturevalue("fake_discord"))
 
 
 @pytest.fixture

@@ -11,16 +11,18 @@ thread line go out through the outbox like every other message.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 
 from bot.commands.binding import Binding, Refused
 from bot.config.settings import Settings
+from bot.core.clock import SystemClock
 from bot.core.errors import ActionFailed
 from bot.pipeline.buttons import buttons
 from bot.providers.actions import KINDS, SILENCES, STATUS_AFTER, ActionKind, State, offered
@@ -41,6 +43,8 @@ from bot.store import (
 )
 
 log = logging.getLogger("bot.actions")
+T = TypeVar("T")
+_SYSTEM_CLOCK = SystemClock()
 
 TIMEOUT_SECONDS = 5.0
 PROVIDER_NAMES = {
@@ -132,6 +136,7 @@ class ActionCore:
         clock: Callable[[], float] = time.time,
         bindings: Mapping[str, Binding] | None = None,
         refused: Refused = _not_counted,
+        wait: Callable[[asyncio.Event, float], Awaitable[bool]] = _SYSTEM_CLOCK.wait,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -144,6 +149,8 @@ class ActionCore:
         """Counts a click refused for where it came from, by (platform, reason)."""
         self.nudge = nudge
         self.clock = clock
+        self.wait = wait
+        """Waits on the bot's clock, which times the provider (a test's clock moves by hand)."""
 
     def identity(self, user: str, user_name: str) -> str:
         """Who the provider is told acted: ``[people]``, else the chat name."""
@@ -207,10 +214,10 @@ class ActionCore:
                 f"{kind.label} is already done (or under way); nothing more to do.", "duplicate"
             )
         try:
-            async with asyncio.timeout(TIMEOUT_SECONDS):
-                detail, answer = await self._carry_out(kind, click, found, now)
+            detail, answer = await self._within(self._carry_out(kind, click, found, now))
         except ActionFailed as exc:
-            return await self._failed(action_id, click, found, kind, str(exc))
+            reason = str(exc) + _fix(exc.http_status, source)
+            return await self._failed(action_id, click, found, kind, reason)
         except TimeoutError:
             name = PROVIDER_NAMES.get(provider, provider) if kind.name in _PROVIDERS else "the bot"
             reason = (
@@ -242,6 +249,22 @@ class ActionCore:
         line = f"{kind.done} by {_mention(click)} via {click.via}"
         await self._queue(click, after or found, state_after, line, done, refresh_only=False)
         return Answer()
+
+    async def _within(self, work: Coroutine[Any, Any, T]) -> T:
+        """``work``'s result, or ``TimeoutError`` once ``TIMEOUT_SECONDS`` passed on the
+        bot's clock (the provider's call is cancelled then)."""
+        task = asyncio.ensure_future(work)
+        finished = asyncio.Event()
+        task.add_done_callback(lambda _: finished.set())
+        try:
+            if not await self.wait(finished, TIMEOUT_SECONDS):
+                raise TimeoutError
+            return task.result()
+        finally:
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
     async def unbound(self, click: Click) -> Answer | None:
         """A refusal when the click comes from a workspace or guild this bot takes no
@@ -306,7 +329,7 @@ class ActionCore:
             return {"incident": incident}, f"incident {incident} is {status}"
         if kind.name.startswith("silence") and isinstance(source, SilenceApi):
             name = PROVIDER_NAMES[source.provider]
-            labels = found.event.detail.get("labels", {})
+            labels = found.event.detail.get("matchers", {})
             comment = f"Silenced from chat by {who}" + (f": {click.link}" if click.link else "")
             until = now + kind.hours * 3600
             silence = await silences.create_silence(
@@ -468,6 +491,21 @@ _PROVIDERS = {
     "rerun",
 }
 _EMOJI = {"acknowledge": "👀", "resolve": "✅", "unsilence": "🔔", "unmute": "🔔", "rerun": "🔁"}
+
+
+def _fix(http_status: int | None, source: str) -> str:
+    """What an operator changes when the provider refused the source's credentials."""
+    if http_status == 401:
+        return (
+            f"; fix: give [sources.{source}] a valid api_token (the one set is wrong, "
+            "expired or revoked)"
+        )
+    if http_status == 403:
+        return (
+            f"; fix: grant the account behind [sources.{source}]'s api_token this "
+            "permission, or set a token that has it"
+        )
+    return ""
 
 
 def _mention(click: Click) -> str:

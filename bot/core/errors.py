@@ -54,7 +54,12 @@ class MessageGone(DeliveryError):
 
 class ActionFailed(BotError):
     """A provider refused or did not answer an action; the reason is safe to show the
-    clicker (it names the provider's answer, never a token)."""
+    clicker (it names the provider's answer, never a token). ``http_status`` is the
+    provider's answer, if any: 401 and 403 call for a fix in the source's config."""
+
+    def __init__(self, reason: str, *, http_status: int | None = None) -> None:
+        super().__init__(reason)
+        self.http_status = http_status
 
 
 class LookupFailed(BotError):

@@ -91,6 +91,10 @@ class Event(BaseModel):
     url: str | None = None
     actor: str | None = None
     labels: dict[str, str] = Field(default_factory=dict)
+    matchers: dict[str, str] = Field(default_factory=dict)
+    """The labels that pick it out at its source, as a silence made from chat matches it
+    (an alert group's common labels): ``labels`` may add what a sender says besides
+    (Grafana's ``state``), which no alert carries."""
     thread_key: str | None = None
     occurred_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     payload: Any = None

@@ -198,10 +198,15 @@ class Conversations:
         ref = {**ref, **kept}
         after = dataclasses.replace(conversation, ref=ref)
         if delivery.status is not None:
+            # A click that leaves the status as it was (Silence, Mute, Re-run) moves no
+            # clock: the source's next state, stamped by its own clock before the click
+            # reached it (Alertmanager flushes a resolved alert a group_interval later),
+            # must still count as newer than what the message showed.
+            kept_state = is_click(delivery) and delivery.status == conversation.status
             after = dataclasses.replace(
                 after,
                 status=delivery.status,
-                latest_at=delivery.occurred_at,
+                latest_at=conversation.latest_at if kept_state else delivery.occurred_at,
                 ended=delivery.status == "resolved",
             )
         return Outcome({"action": "+".join(done), **ref}, after)

@@ -195,6 +195,7 @@ def _group_event(
         "text": annotations.get("summary") or annotations.get("description") or extras.text,
         "url": http_url(body.get("externalURL")),
         "labels": {**extras.labels, **common},
+        "matchers": common,
         "thread_key": f"{provider}:{source_name}:{_digest(str(body.get('groupKey')))}",
         "occurred_at": _latest_change(alerts),
     }
@@ -222,6 +223,7 @@ def _alert_event(
         "text": annotations.get("description", ""),
         "url": http_url(alert.get("generatorURL")) or http_url(body.get("externalURL")),
         "labels": {**extras.labels, **labels},
+        "matchers": labels,
         "thread_key": f"{provider}:{source_name}:{_fingerprint(alert)}",
         "occurred_at": _latest_change([alert]),
     }

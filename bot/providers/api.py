@@ -34,7 +34,10 @@ async def call(
         async with session.request(method, url, headers=headers, json=body, auth=auth) as response:
             text = await response.text()
             if response.status >= 300:
-                raise ActionFailed(f"{provider} answered {response.status}: {explain(text)}")
+                raise ActionFailed(
+                    f"{provider} answered {response.status}: {explain(text)}",
+                    http_status=response.status,
+                )
     except aiohttp.ClientError as exc:
         raise ActionFailed(
             f"{provider} unreachable ({type(exc).__name__}): check api_url"

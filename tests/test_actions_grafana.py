@@ -1,0 +1,132 @@
+"""Silence and Unsilence under a Grafana alert, through Grafana's own Alertmanager API
+(``/api/alertmanager/grafana/api/v2/silences``) with a service account token, clicked in
+Slack and in Discord. The alert is Grafana's published webhook sample; the fake Grafana
+answers as Grafana's handlers do (202 with the silenceID, 401 ``Invalid API key``, 403
+naming the permission needed)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import pytest
+
+from tests.actions import Clicks
+from tests.conftest import GRAFANA_TOKEN, eventually, fixture_bytes
+from tests.fakes.apis import GRAFANA_SILENCES, FakeGrafana
+from tests.senders import GRAFANA_SECRET
+from tests.senders import grafana as grafana_headers
+
+SAMPLE = "grafana/firing__values.json"
+SILENCES = ["silence_1h", "silence_4h", "silence_24h", "mute_1h"]
+
+
+async def grafana_bot(
+    clicks: Clicks, tmp_path: Any, api: FakeGrafana, make_bot: Any, token: str = GRAFANA_TOKEN
+) -> Any:
+    """A bot with a Grafana source whose silences go to ``api``, the sample's alert up."""
+    config = clicks.config(tmp_path)
+    config["sources"]["grafana"] = {
+        "provider": "grafana",
+        "secret": GRAFANA_SECRET,
+        "api_url": f"{api.url}/api/alertmanager/grafana",
+        "api_token": token,
+    }
+    config["people"] = {clicks.user: "alice@acme.com"}
+    bot = await make_bot(config)
+    body = fixture_bytes(SAMPLE)
+    response = await bot.post("/hooks/grafana", data=body, headers=grafana_headers(body))
+    assert response.status == 200, await response.text()
+    await clicks.posted()
+    return bot
+
+
+async def test_silence_and_unsilence_a_grafana_alert(
+    tmp_path, clicks, grafana_api, make_bot, caplog
+):
+    caplog.set_level(logging.DEBUG)
+    bot = await grafana_bot(clicks, tmp_path, grafana_api, make_bot)
+    assert list(clicks.buttons()) == SILENCES
+
+    await clicks.press(bot, clicks.buttons()["silence_1h"])
+
+    await eventually(lambda: _edited(clicks, 1))
+    [create] = grafana_api.calls
+    assert (create.method, create.path) == ("POST", GRAFANA_SILENCES)
+    assert create.headers["Authorization"] == f"Bearer {GRAFANA_TOKEN}"
+    # The alert's own labels: not Grafana's "state", which the body adds and no alert has.
+    labels = json.loads(fixture_bytes(SAMPLE))["alerts"][0]["labels"]
+    [silence] = grafana_api.silences.values()
+    assert {m["name"]: m["value"] for m in silence["matchers"]} == labels
+    assert all(m["isEqual"] and not m["isRegex"] for m in silence["matchers"])
+    assert silence["createdBy"] == "alice@acme.com"
+    assert clicks.link() in silence["comment"]
+    assert list(clicks.buttons()) == ["unsilence"]
+    assert f"Silenced for 1h by @alice via {clicks.via}" in clicks.text()
+
+    await clicks.press(bot, clicks.buttons()["unsilence"])
+
+    await eventually(lambda: _edited(clicks, 2))
+    expire = grafana_api.calls[-1]
+    assert (expire.method, expire.path) == (
+        "DELETE",
+        f"/api/alertmanager/grafana/api/v2/silence/{silence['id']}",
+    )
+    assert expire.headers["Authorization"] == f"Bearer {GRAFANA_TOKEN}"
+    assert silence["status"]["state"] == "expired"
+    assert list(clicks.buttons()) == SILENCES
+    assert any(r.getMessage() == "action" for r in caplog.records)  # the clicks were logged
+    assert GRAFANA_TOKEN not in _logged(caplog)
+
+
+@pytest.mark.parametrize(
+    ("problem", "told"),
+    [
+        (
+            "wrong token",
+            "Silence 1h failed: Grafana answered 401: Invalid API key; fix: give "
+            "[sources.grafana] a valid api_token (the one set is wrong, expired or revoked)",
+        ),
+        (
+            "no permission",
+            "Silence 1h failed: Grafana answered 403: You'll need additional permissions to "
+            "perform this action. Permissions needed: alert.silences:create; fix: grant the "
+            "account behind [sources.grafana]'s api_token this permission",
+        ),
+    ],
+)
+async def test_a_refused_token_is_told_to_the_clicker_with_cause_and_fix(
+    tmp_path, clicks, grafana_api, make_bot, caplog, problem, told
+):
+    caplog.set_level(logging.DEBUG)
+    token = "glsa_revoked-long-ago" if problem == "wrong token" else GRAFANA_TOKEN
+    if problem == "no permission":
+        grafana_api.permissions = {"alert.silences:read"}
+    bot = await grafana_bot(clicks, tmp_path, grafana_api, make_bot, token)
+
+    await clicks.press(bot, clicks.buttons()["silence_1h"])
+
+    [text] = await eventually(lambda: _told(clicks))
+    assert told in text
+    assert token not in text
+    assert grafana_api.silences == {}
+    assert len(clicks.versions()) == 1  # the message still offers Silence
+    assert token not in _logged(caplog)
+    metrics = await (await bot.get("/metrics")).text()
+    assert 'bot_actions_total{action="silence_1h",outcome="failed",source="grafana"} 1.0' in (
+        metrics
+    )
+
+
+def _logged(caplog: Any) -> str:
+    """Every log line with its structured fields, as they would be written."""
+    return "\n".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records)
+
+
+async def _edited(clicks: Clicks, count: int) -> bool:
+    return len(clicks.versions()) > count
+
+
+async def _told(clicks: Clicks) -> list[str]:
+    return clicks.told()
