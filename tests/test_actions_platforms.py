@@ -227,3 +227,32 @@ async def test_rerun_failed_jobs_of_a_failed_workflow_run(tmp_path, clicks, gith
 
 async def _some(found: list[Any]) -> list[Any]:
     return found
+
+
+async def test_without_its_api_a_source_offers_only_our_mute(tmp_path, clicks, make_bot):
+    config = with_pagerduty(clicks.config(tmp_path), "", clicks.user)
+    del config["sources"]["pd"]["api_token"]  # the webhook alone: PagerDuty cannot be asked
+    bot = await make_bot(config)
+
+    await incident(bot, "triggered")
+
+    await clicks.posted()
+    assert list(clicks.buttons()) == ["mute_1h"]
+
+
+async def test_the_api_token_comes_from_the_environment_per_source(
+    tmp_path, clicks, pagerduty_api, make_bot, monkeypatch
+):
+    config = with_pagerduty(clicks.config(tmp_path), pagerduty_api.url, clicks.user)
+    del config["sources"]["pd"]["api_token"]
+    monkeypatch.setenv("BOT_SOURCES__PD__API_TOKEN", "pd-key-from-env")
+    bot = await make_bot(config)
+    await incident(bot, "triggered")
+    await clicks.posted()
+
+    await clicks.press(bot, clicks.buttons()["acknowledge"])
+
+    [call] = await eventually(lambda: _some(pagerduty_api.calls))
+    assert call.headers["Authorization"] == "Token token=pd-key-from-env"
+    await edits(clicks, 1)
+    assert "pd-key-from-env" not in json.dumps(clicks.versions())
