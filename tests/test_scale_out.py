@@ -231,7 +231,7 @@ async def test_another_instance_edits_the_message_the_first_one_posted(
         stop([first, second])
 
     [(message, versions)] = fake.messages.items()
-    assert len(versions) == 2 and "merged by Codertocat" in json.dumps(versions[-1])
+    assert len(versions) == 2 and "Merged by Codertocat" in json.dumps(versions[-1])
     assert len(fake.replies[message]) == 1  # the merge, replied in the message's thread
     assert delivered_by(first) == 1 and delivered_by(second) == 1
 

@@ -25,6 +25,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from bot.providers import PROVIDERS
 from bot.store.sqlite.migrations import NEWEST
 from tests.conftest import POSTGRES_URL, fixture_bytes, fresh_schema, github_headers
 from tests.processes import free_port, write_config
@@ -34,9 +35,12 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("wheel")]
 ROOT = Path(__file__).resolve().parent.parent
 DATA_SUFFIXES = {".sql", ".j2", ".json", ".md", ".toml", ".typed"}
 
+# What a provider ignores by default is posted only by a route naming it: the first
+# route names them all, so that their templates are rendered from the wheel too.
+IGNORED = sorted({entry for p in PROVIDERS.values() for entry in p.ignored_by_default})
 # The example config's sources (one per provider, as a user starts), every event to a
 # Slack and a Discord target.
-TARGETS = """
+TARGETS = f"""
 [targets.room]
 slack = "#wheel"
 
@@ -45,6 +49,10 @@ discord_webhook = "https://discord.com/api/webhooks/1234/wheel-token"
 
 [targets.eng]
 slack = "#wheel-silence"      # the example sources' heartbeat_to
+
+[[routes]]
+match.event = {json.dumps(IGNORED)}
+to = ["room", "hook"]
 
 [[routes]]
 to = ["room", "hook"]

@@ -258,7 +258,7 @@ def _customer(verb: str) -> Handler:
         return {
             "title": f"Customer {verb}: {who}",
             "text": event.get("description"),
-            "url": event.dashboard("customers", event.id()) if verb != "deleted" else None,
+            "url": event.dashboard("customers", event.id()),
         }
 
     return handler
