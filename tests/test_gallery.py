@@ -64,7 +64,7 @@ def channel(page: str, ident: str) -> str:
     return page[start : page.index("</article>", start)]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def page() -> str:
     wanted = (LIFECYCLES["pull-request"], LIFECYCLES["incident"], HOSTILE_LIFECYCLE)
     return asyncio.run(gallery.build(Settings(), wanted, samples=False)).html()

@@ -146,7 +146,7 @@ class Bot:
             return int(db.execute(f"SELECT count(*) FROM inbox WHERE {where}").fetchone()[0])
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bot]:
     tmp_path = tmp_path_factory.mktemp("hostile")
     sources = "\n".join(f"[sources.{name}]\n{config}" for name, (config, _, _) in SOURCES.items())

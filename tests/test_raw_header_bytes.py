@@ -96,7 +96,7 @@ CREDENTIALS = {
 }
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     tmp_path: Path = tmp_path_factory.mktemp("raw-bytes")
     extra = SOURCES.replace("{public_key}", PUBLIC_KEY)
