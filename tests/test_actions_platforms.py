@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from bot.intake.web import STORE
 from tests.actions import Clicks, incident, with_pagerduty
 from tests.conftest import eventually, fixture_bytes, github_headers
@@ -200,9 +202,11 @@ async def test_mute_this_1h_and_unmute_from_the_message(tmp_path, clicks, pagerd
     assert pagerduty_api.calls == []  # ours: PagerDuty is not asked
 
 
-async def test_rerun_failed_jobs_of_a_failed_workflow_run(tmp_path, clicks, github_api, make_bot):
-    config = clicks.config(tmp_path)
-    config["sources"]["github"].update(api_token="ghp-test-token", api_url=github_api.url)
+async def failed_run_bot(clicks: Clicks, tmp_path: Any, api: FakeApi, make_bot: Any) -> Any:
+    """A bot whose GitHub source may re-run jobs at ``api``, a failed run's message up;
+    the clicker is octocat on GitHub by ``[people]``."""
+    config = clicks.config(tmp_path, people={clicks.user: "octocat"})
+    config["sources"]["github"].update(api_token="ghp-test-token", api_url=api.url)
     bot = await make_bot(config)
     payload = json.loads(fixture_bytes("github/workflow_run__completed.json"))
     payload["workflow_run"]["conclusion"] = "failure"
@@ -210,6 +214,11 @@ async def test_rerun_failed_jobs_of_a_failed_workflow_run(tmp_path, clicks, gith
     headers = github_headers(body, "workflow_run", "run-1")
     assert (await bot.post("/hooks/github", data=body, headers=headers)).status == 200
     await clicks.posted()
+    return bot
+
+
+async def test_rerun_failed_jobs_of_a_failed_workflow_run(tmp_path, clicks, github_api, make_bot):
+    bot = await failed_run_bot(clicks, tmp_path, github_api, make_bot)
     assert list(clicks.buttons()) == ["rerun", "mute_1h"]
 
     await clicks.press(bot, clicks.buttons()["rerun"])
@@ -221,8 +230,56 @@ async def test_rerun_failed_jobs_of_a_failed_workflow_run(tmp_path, clicks, gith
         "/repos/octo-org/octo-repo/actions/runs/289782451/rerun-failed-jobs",
     )
     assert call.headers["Authorization"] == "Bearer ghp-test-token"
+    assert call.body is None  # the endpoint takes no note: GitHub logs the token's account
     assert list(clicks.buttons()) == ["mute_1h"]  # under way: no second re-run
-    assert f"Re-run of failed jobs started by @alice via {clicks.via}" in clicks.text()
+    done = f"Re-run of failed jobs started by @alice via {clicks.via} (octocat on GitHub)"
+    assert done in clicks.text()
+    [reply] = await eventually(lambda: _some(clicks.replies()))
+    assert done in reply  # the audit note: who asked, by their GitHub handle
+    [action] = await bot.app[STORE].recent_actions()
+    assert (action.action, action.outcome, action.identity) == ("rerun", "ok", "octocat")
+    assert "failed jobs re-run, asked by octocat" in action.answer  # what `why` shows
+
+
+GITHUB_FORBIDDEN = {
+    # GitHub's answer to a token without actions:write: docs.github.com/en/rest/
+    # using-the-rest-api/troubleshooting-the-rest-api ("Resource not accessible by ...").
+    "message": "Resource not accessible by integration",
+    "documentation_url": (
+        "https://docs.github.com/rest/actions/workflow-runs#re-run-failed-jobs-from-a-workflow-run"
+    ),
+    "status": "403",
+}
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "said"),
+    [
+        (
+            403,
+            GITHUB_FORBIDDEN,
+            "Re-run failed jobs failed: GitHub answered 403: Resource not accessible by "
+            "integration; fix: grant the account behind [sources.github]'s api_token this "
+            "permission",
+        ),
+        (500, None, "Re-run failed jobs failed: GitHub answered 500: no reason given"),
+    ],
+)
+async def test_a_refused_rerun_is_told_and_the_button_stays(
+    tmp_path, clicks, github_api, make_bot, status, body, said
+):
+    bot = await failed_run_bot(clicks, tmp_path, github_api, make_bot)
+    github_api.answer(status, body)
+
+    await clicks.press(bot, clicks.buttons()["rerun"])
+
+    text = await told(clicks)
+    assert said in text
+    assert "ghp-test-token" not in text
+    assert len(github_api.calls) == 1
+    assert len(clicks.versions()) == 1 and list(clicks.buttons()) == ["rerun", "mute_1h"]
+    metrics = await (await bot.get("/metrics")).text()
+    assert 'bot_actions_total{action="rerun",outcome="failed",source="github"} 1.0' in metrics
 
 
 async def _some(found: list[Any]) -> list[Any]:

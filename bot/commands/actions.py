@@ -247,6 +247,8 @@ class ActionCore:
         if kind.name == "rerun":  # under way: the run's next webhook says how it went
             state_after = State("workflow_run.rerun", state.status, state.silenced, state.muted)
         line = f"{kind.done} by {_mention(click)} via {click.via}"
+        if kind.name == "rerun" and click.user in self.settings.people:
+            line += f" ({self.settings.people[click.user]} on GitHub)"
         await self._queue(click, after or found, state_after, line, done, refresh_only=False)
         return Answer()
 
@@ -346,7 +348,12 @@ class ActionCore:
         if kind.name == "rerun" and isinstance(source, GitHubSource):
             repo, run = _run_of(found.event.detail.get("labels", {}), found.thread_key)
             await github.rerun_failed_jobs(self.session, source, repo, run)
-            return {"run": run}, f"run {run}: failed jobs re-run"
+            # The endpoint takes no note, and GitHub's log names the api_token's account:
+            # who asked is said here, in the record `why` and the inspector show.
+            return {"run": run}, (
+                f"run {run}: failed jobs re-run, asked by {who} "
+                "(GitHub's own log names the api_token's account)"
+            )
         if kind.name == "mute_1h":
             return await self._mute(kind, click, found, now)
         if kind.name == "unmute":

@@ -376,7 +376,8 @@ class Settings(BaseSettings):
     actions: ActionsConfig = ActionsConfig()
     people: dict[str, str] = {}
     """Chat user id -> the person's e-mail or handle at the providers (PagerDuty's
-    ``From``, Alertmanager's ``createdBy``)."""
+    ``From``, Alertmanager's ``createdBy``; for a GitHub re-run, whose endpoint takes no
+    note, the thread line and the action's record name it)."""
     templates: TemplatesConfig = TemplatesConfig()
     inspector: InspectorConfig = InspectorConfig()
     sources: dict[str, SourceConfig] = {}
