@@ -226,5 +226,8 @@ def test_the_manifest_matches_what_the_bot_serves():
     assert command["command"] == "/notify" and command["should_escape"] is True
     assert command["url"].endswith("/slack/commands")
     assert manifest["settings"]["event_subscriptions"]["request_url"].endswith("/slack/events")
+    interactivity = manifest["settings"]["interactivity"]  # the action buttons' clicks
+    assert interactivity["is_enabled"] is True
+    assert interactivity["request_url"].endswith("/slack/interactions")
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
     assert {"chat:write", "chat:write.public", "commands", "app_mentions:read"} <= scopes
