@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -78,6 +79,23 @@ async def test_silence_and_unsilence_a_grafana_alert(
     assert list(clicks.buttons()) == SILENCES
     assert any(r.getMessage() == "action" for r in caplog.records)  # the clicks were logged
     assert GRAFANA_TOKEN not in _logged(caplog)
+
+
+@pytest.mark.parametrize(("action", "hours"), [("silence_4h", 4), ("silence_24h", 24)])
+async def test_the_longer_silences_last_as_long_as_their_buttons_say(
+    tmp_path, clicks, grafana_api, make_bot, action, hours
+):
+    bot = await grafana_bot(clicks, tmp_path, grafana_api, make_bot)
+
+    await clicks.press(bot, clicks.buttons()[action])
+
+    await eventually(lambda: _edited(clicks, 1))
+    [silence] = grafana_api.silences.values()
+    starts, ends = (datetime.fromisoformat(silence[k]) for k in ("startsAt", "endsAt"))
+    assert ends - starts == timedelta(hours=hours)
+    assert silence["createdBy"] == "alice@acme.com"
+    assert list(clicks.buttons()) == ["unsilence"]
+    assert f"Silenced for {hours}h by @alice via {clicks.via}" in clicks.text()
 
 
 @pytest.mark.parametrize(
