@@ -15,7 +15,7 @@ from aiohttp.test_utils import TestServer
 from bot.config.settings import ConfigError, Settings, load_config
 from bot.intake.web import STORE
 from bot.pipeline.heartbeats import Heartbeats
-from bot.store import open_store
+from bot.store import DeliveryRecord, open_store
 from tests.conftest import (
     base_config,
     eventually,
@@ -174,22 +174,57 @@ async def test_the_watchdog_alert_is_the_heartbeat_and_is_not_posted(
     assert fake_slack.posts("chat.update") == []  # and are no sign of life
 
 
+KINDS = ("silent", "recovered")
+
+
+def queued(kind: str, alarm_at: float) -> DeliveryRecord:
+    """A heartbeat message as the watch makes it: its id is made of the alarm's time."""
+    event_id = f"heartbeat:cron:{round(alarm_at * 1000)}.{kind}"
+    return DeliveryRecord(
+        id=f"{event_id}/eng",
+        event_id=event_id,
+        target="eng",
+        platform="slack",
+        address="C0ENG",
+        message={"headline": kind},
+        thread_key="heartbeat:cron",
+        status="open" if kind == "silent" else "resolved",
+        source="cron",
+        event_type=f"heartbeat.{kind}",
+    )
+
+
 async def test_of_two_instances_one_raises_the_alarm_and_one_ends_it(store_url):
+    """Raising the alarm and queuing its message are one write: whoever raises it queues
+    it, a caller that loses queues nothing, so nothing is posted twice or never."""
     store = await open_store(store_url)
+
+    async def outbox() -> list[str]:
+        made = [f"heartbeat:cron:{t}000.{k}" for t in (700, 701, 900, 1500) for k in KINDS]
+        return sorted(d.id for d in await store.deliveries_of(made))
+
     try:
         await store.watch_source("cron", 100.0)
         await store.watch_source("cron", 500.0)  # a second instance starting later
         [switch] = await store.heartbeats()
         assert (switch.watched_since, switch.last_at, switch.alarm_at) == (100.0, None, None)
-        assert await store.raise_alarm("cron", 100.0, 700.0)
-        assert not await store.raise_alarm("cron", 100.0, 701.0)
+        assert await store.raise_alarm("cron", 100.0, 700.0, queued("silent", 700.0))
+        assert not await store.raise_alarm("cron", 100.0, 701.0, queued("silent", 701.0))
+        assert await outbox() == ["heartbeat:cron:700000.silent/eng"]
         await store.beat("cron", 800.0)
         await store.beat("cron", 790.0)  # an older request finishing late changes nothing
         [switch] = await store.heartbeats()
         assert (switch.last_at, switch.alarm_at) == (800.0, 700.0)
-        assert not await store.raise_alarm("cron", 100.0, 900.0)  # heard from meanwhile
-        assert await store.clear_alarm("cron", 700.0)
-        assert not await store.clear_alarm("cron", 700.0)
+        assert not await store.raise_alarm("cron", 100.0, 900.0, queued("silent", 900.0))
+        assert await store.clear_alarm("cron", 700.0, queued("recovered", 700.0), 800.0)
+        assert not await store.clear_alarm("cron", 700.0, queued("recovered", 700.0), 801.0)
+        assert await outbox() == [
+            "heartbeat:cron:700000.recovered/eng",
+            "heartbeat:cron:700000.silent/eng",
+        ]
+        # Heard from before the alarm could be raised: neither the alarm nor its message.
+        assert not await store.raise_alarm("cron", 100.0, 1500.0, queued("silent", 1500.0))
+        assert len(await outbox()) == 2
     finally:
         await store.close()
 

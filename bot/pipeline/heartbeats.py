@@ -141,9 +141,10 @@ class Heartbeats:
                 continue
             if switch.alarm_at is not None or now - switch.silent_since < (source.heartbeat or 0):
                 continue
-            if await self.store.raise_alarm(name, switch.silent_since, now):
-                alarm = partial(alarm_message, name, source, switch)
-                await self._post(name, alarm, "open", now, now)
+            alarm = self._delivery(
+                name, partial(alarm_message, name, source, switch), "open", now, now
+            )
+            if await self.store.raise_alarm(name, switch.silent_since, now, alarm):
                 log.warning("source silent", extra={"source": name, "since": switch.silent_since})
                 raised += 1
         return raised
@@ -154,28 +155,28 @@ class Heartbeats:
         switch = next((s for s in await self.store.heartbeats() if s.source == name), None)
         if switch is None or switch.alarm_at is None:
             return
-        if await self.store.clear_alarm(name, switch.alarm_at):
-            recovered = partial(recovered_message, name, switch.alarm_at, at)
-            await self._post(name, recovered, "resolved", switch.alarm_at, at)
+        render = partial(recovered_message, name, switch.alarm_at, at)
+        recovery = self._delivery(name, render, "resolved", switch.alarm_at, at)
+        if await self.store.clear_alarm(name, switch.alarm_at, recovery, at):
             log.info("source heard from again", extra={"source": name})
             self.nudge()
 
-    async def _post(
+    def _delivery(
         self,
         name: str,
         render: Callable[[str], Message],
         status: str,
         alarm_at: float,
         at: float,
-    ) -> None:
-        """Queue the alarm (``status = open``) or its recovery for ``heartbeat_to``,
-        rendered for its platform; ids made of the alarm's time, so a second instance's
-        copy would be the same row."""
+    ) -> DeliveryRecord:
+        """The alarm (``status = open``) or its recovery for ``heartbeat_to``, rendered
+        for its platform, for the store to queue with the switch's change; ids made of the
+        alarm's time, so a second instance's copy would be the same row."""
         target_name = self.watched[name].heartbeat_to or ""
         target = self.settings.targets[target_name]
         kind = "silent" if status == "open" else "recovered"
         event_id = f"heartbeat:{name}:{round(alarm_at * 1000)}.{kind}"
-        delivery = DeliveryRecord(
+        return DeliveryRecord(
             id=f"{event_id}/{target_name}",
             event_id=event_id,
             target=target_name,
@@ -190,4 +191,3 @@ class Heartbeats:
             source=name,
             event_type=f"heartbeat.{kind}",
         )
-        await self.store.enqueue([delivery], at)

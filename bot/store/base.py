@@ -280,9 +280,15 @@ class Store(Protocol):
     async def beat(self, source: str, at: float) -> None:
         """``source`` was heard from at ``at`` (a later time than any before wins)."""
 
-    async def raise_alarm(self, source: str, silent_since: float, now: float) -> bool:
-        """Raise the alarm of a source silent since ``silent_since``; True for the one
-        caller that did (False: raised already, or it was heard from meanwhile)."""
+    async def raise_alarm(
+        self, source: str, silent_since: float, now: float, alarm: DeliveryRecord
+    ) -> bool:
+        """Raise the alarm of a source silent since ``silent_since`` and queue ``alarm``
+        in the same write; True for the one caller that did (False: raised already, or it
+        was heard from meanwhile, and nothing is queued)."""
 
-    async def clear_alarm(self, source: str, alarm_at: float) -> bool:
-        """End the alarm raised at ``alarm_at``; True for the one caller that did."""
+    async def clear_alarm(
+        self, source: str, alarm_at: float, recovery: DeliveryRecord, now: float
+    ) -> bool:
+        """End the alarm raised at ``alarm_at`` and queue ``recovery`` in the same write;
+        True for the one caller that did."""

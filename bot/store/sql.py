@@ -661,19 +661,51 @@ class SQLStore(ABC):
             (source, at, at),
         )
 
-    async def raise_alarm(self, source: str, silent_since: float, now: float) -> bool:
+    async def raise_alarm(
+        self, source: str, silent_since: float, now: float, alarm: DeliveryRecord
+    ) -> bool:
         # Both conditions are re-checked under the row's write lock: a peer that raised it
-        # first, or an event heard meanwhile, leaves nothing to raise.
-        changed = await self._execute(
-            "UPDATE heartbeats SET alarm_at = ? WHERE source = ? AND alarm_at IS NULL "
-            "AND coalesce(last_at, watched_since) = ?",
-            (now, source, silent_since),
+        # first, or an event heard meanwhile, leaves nothing to raise. The alarm's message
+        # is queued in the same transaction, by the same condition read after the update:
+        # a crash cannot raise an alarm nobody is told of.
+        changed = await self._transaction(
+            [
+                Step(
+                    "UPDATE heartbeats SET alarm_at = ? WHERE source = ? AND alarm_at IS NULL "
+                    "AND coalesce(last_at, watched_since) = ?",
+                    (now, source, silent_since),
+                ),
+                self._queue_if(alarm, now, "source = ? AND alarm_at = ?", (source, now)),
+            ],
+            wakes="outbox",
         )
         return changed == 1
 
-    async def clear_alarm(self, source: str, alarm_at: float) -> bool:
-        changed = await self._execute(
-            "UPDATE heartbeats SET alarm_at = NULL WHERE source = ? AND alarm_at = ?",
-            (source, alarm_at),
+    async def clear_alarm(
+        self, source: str, alarm_at: float, recovery: DeliveryRecord, now: float
+    ) -> bool:
+        # The recovery's id is made of the alarm's time, so a peer that ended the same
+        # alarm first has queued this very row: ours is then skipped, and says so.
+        changed = await self._transaction(
+            [
+                Step(
+                    "UPDATE heartbeats SET alarm_at = NULL WHERE source = ? AND alarm_at = ?",
+                    (source, alarm_at),
+                ),
+                self._queue_if(recovery, now, "source = ? AND alarm_at IS NULL", (source,)),
+            ],
+            wakes="outbox",
         )
         return changed == 1
+
+    def _queue_if(
+        self, delivery: DeliveryRecord, now: float, condition: str, args: Sequence[Any]
+    ) -> Step:
+        """Queue ``delivery`` (as ``enqueue`` does) if a heartbeat row meets ``condition``."""
+        before, after = self.dialect.insert_or_ignore
+        marks = ", ".join("?" * (DELIVERY_COLUMNS.count(",") + 1))
+        return Step(
+            f"{before} INTO deliveries ({DELIVERY_COLUMNS}, inbox_id, next_attempt_at, "
+            f"updated_at) SELECT {marks}, 0, ?, ? FROM heartbeats WHERE {condition}{after}",
+            (*delivery_values(delivery), max(now, delivery.not_before), now, *args),
+        )
