@@ -199,29 +199,66 @@ def test_noise_is_accepted_and_ignored(fixture, changes):
 
 
 async def test_merge_request_story_is_one_slack_conversation(make_bot, tmp_path, fake_slack):
-    """Opened, approved, merged: one message, edited to merged, with replies in its thread."""
+    """Opened, approved, new commits, merged: one message, edited to merged, with the
+    approval and the new commits as replies in its thread."""
     config = base_config(tmp_path, fake_slack.url)
     config["sources"] = {"gitlab": {"provider": "gitlab", "secret": GITLAB_TOKEN}}
     bot = await make_bot(config)
     payload = json.loads(fixture_bytes(f"gitlab/{MR}.json"))
     steps = [
-        ("open", "opened", "20:30"),
-        ("approved", "opened", "20:35"),
-        ("merge", "merged", "20:41"),
+        ("open", "opened", "20:30", None),
+        ("approved", "opened", "20:35", None),
+        # GitLab sets oldrev on an update only when commits were pushed (see above).
+        ("update", "opened", "20:38", "5fcdd5551e0cf5e6a22f3e87e6bd5da52bbd7a6b"),
+        ("merge", "merged", "20:41", None),
     ]
-    for number, (action, state, at) in enumerate(steps):
+    for number, (action, state, at, oldrev) in enumerate(steps):
         when = f"2016-08-22 {at}:00 UTC"
         payload["object_attributes"].update(action=action, state=state, updated_at=when)
+        payload["object_attributes"].pop("oldrev", None)
+        if oldrev:
+            payload["object_attributes"]["oldrev"] = oldrev
         body = json.dumps(payload).encode()
         headers = gitlab_headers("Merge Request Hook", uuid=f"mr-{number}")
         response = await bot.post("/hooks/gitlab", data=body, headers=headers)
         assert response.status == 200, await response.text()
-    await fake_slack.wait_for(2, "chat.postMessage")
+    await fake_slack.wait_for(3, "chat.postMessage")
     await fake_slack.wait_for(1, "chat.update")
     posts = fake_slack.posts("chat.postMessage")
     roots = [p for p in posts if "thread_ts" not in p.body]
     assert len(roots) == 1
     assert "New Merge Request" in json.dumps(roots[0].body)
+    root_ts = fake_slack.posts("chat.update")[-1].body["ts"]
+    replies = [p.body["text"] for p in posts if p.body.get("thread_ts") == root_ts]
+    assert any(r.startswith("🔵 New commits pushed by tomaszkolek0 to tomek") for r in replies)
     assert (
         fake_slack.posts("chat.update")[-1].body["text"] == "🟣 Merged by tomaszkolek0 into master"
     )
+
+
+async def test_a_failed_pipeline_and_its_recovery_are_one_slack_conversation(
+    make_bot, tmp_path, fake_slack
+):
+    """A pipeline fails on master, then the next one succeeds: one message, edited to the
+    success, never a second post for the recovery."""
+    config = base_config(tmp_path, fake_slack.url)
+    config["sources"] = {"gitlab": {"provider": "gitlab", "secret": GITLAB_TOKEN}}
+    bot = await make_bot(config)
+    payload = json.loads(fixture_bytes(f"gitlab/{PIPELINE}.json"))
+    steps = [("failed", "failed", "2016-08-22 20:30:00 UTC"), ("success", "success", None)]
+    for number, (status, build, finished) in enumerate(steps):
+        payload["object_attributes"].update(status=status, id=31 + number)
+        payload["object_attributes"]["finished_at"] = finished or "2016-08-22 20:45:00 UTC"
+        payload["builds"][0]["status"] = build
+        headers = gitlab_headers("Pipeline Hook", uuid=f"pipeline-{number}")
+        response = await bot.post("/hooks/gitlab", data=json.dumps(payload), headers=headers)
+        assert response.status == 200, await response.text()
+    [update] = await fake_slack.wait_for(1, "chat.update")
+    roots = [p for p in fake_slack.posts("chat.postMessage") if "thread_ts" not in p.body]
+    assert len(roots) == 1
+    assert roots[0].body["text"] == "❌ Pipeline #31 failed on master · TomaszKolek"
+    posted_ts = next(
+        ts for (_, ts), seen in fake_slack.messages.items() if seen[0] == roots[0].body
+    )
+    assert update.body["ts"] == posted_ts  # the failure's message, edited
+    assert update.body["text"] == "✅ Pipeline #32 succeeded on master · TomaszKolek"
