@@ -181,10 +181,24 @@ def test_pipeline_jobs_and_recovery_share_the_refs_conversation():
     assert job.thread_key and job.thread_key.endswith(":pipeline:master")
 
 
+def test_gitlab_documentations_comment_replies_in_its_merge_requests_thread():
+    """The comment on a merge request from GitLab's "Webhook events" page."""
+    [event] = normalize("note_hook__comment_on_merge_request")
+    assert event.event == "note.created"
+    assert event.thread_key == "gitlab:gitlab-org/gitlab-test!1"
+    assert event.title == (
+        "[gitlab-org/gitlab-test] New comment on !1: Tempora et eos debitis quae laborum et."
+    )
+    assert event.text == "This MR needs work."
+    assert event.actor == "root"
+
+
 @pytest.mark.parametrize(
     ("fixture", "changes"),
     [
         (MR, {"object_attributes__action": "update"}),  # an edit, no new commits
+        # An edited comment (action "update" since GitLab 16.11) was posted when made.
+        ("note_hook__comment_on_merge_request", {"object_attributes__action": "update"}),
         (PIPELINE, {"object_attributes__status": "running"}),
         ("job_hook__build_succeeded", {}),
         ("issue_hook__issue_created_without_assignee", {"object_attributes__action": "update"}),

@@ -303,6 +303,8 @@ def _note(payload: dict[str, Any]) -> dict[str, Any] | None:
     note = mapping(payload.get("object_attributes"))
     if note.get("system"):
         return None  # GitLab's own notes ("added 1 commit"): the events say it
+    if note.get("action") == "update":
+        return None  # an edited comment (GitLab 16.11+) was posted when it was made
     noteable = text(note.get("noteable_type"))
     if noteable == "MergeRequest":
         iid = dig(payload, "merge_request.iid")
@@ -372,6 +374,7 @@ HANDLERS: dict[str, Handler] = {
 }
 
 # Accepted and recorded as ignored, on purpose: issue and merge request updates (edits),
+# edited comments,
 # release updates and deletions, wiki pages, emoji, feature flags, member and
 # subgroup events, and "Test Hook" bodies of kinds without a handler.
 
