@@ -191,6 +191,21 @@ def test_gitlab_documentations_comment_replies_in_its_merge_requests_thread():
     )
     assert event.text == "This MR needs work."
     assert event.actor == "root"
+    # GitLab writes most of its times as "2015-05-17 18:21:36 UTC": read, not made now.
+    assert event.occurred_at.isoformat() == "2015-05-17T18:21:36+00:00"
+
+
+@pytest.mark.parametrize(
+    ("fixture", "changes", "occurred"),
+    [
+        (PIPELINE, {"object_attributes__status": "failed"}, "2016-09-28T20:22:34+00:00"),
+        (MR, {}, "2016-08-22T20:41:06+00:00"),
+        ("deployment_hook__failed", {}, "2025-05-02T12:30:19+00:00"),
+    ],
+)
+def test_gitlabs_times_are_when_it_happened(fixture, changes, occurred):
+    [event] = normalize(fixture, **changes)
+    assert event.occurred_at.isoformat() == occurred
 
 
 @pytest.mark.parametrize(

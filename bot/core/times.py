@@ -17,7 +17,8 @@ _LATEST_UNIX = 2**33
 def parse_time(value: Any, *, unix: bool = True) -> datetime | None:
     """A timezone-aware datetime, or None when ``value`` is not a readable time.
 
-    Accepted: a datetime, ISO 8601 text (``Z`` allowed, no zone meaning UTC) and, with
+    Accepted: a datetime, ISO 8601 text (``Z`` or a trailing `` UTC`` allowed, GitLab's
+    ``2015-05-17 18:21:36 UTC``; no zone meaning UTC) and, with
     ``unix``, Unix seconds or milliseconds as numbers or digit strings (senders use
     both). Booleans are never times, though Python counts them as numbers.
     """
@@ -25,7 +26,8 @@ def parse_time(value: Any, *, unix: bool = True) -> datetime | None:
         return value if value.tzinfo else value.replace(tzinfo=UTC)
     if isinstance(value, str):
         try:
-            return parse_time(datetime.fromisoformat(value.replace("Z", "+00:00")))
+            iso = value.removesuffix(" UTC") + ("+00:00" if value.endswith(" UTC") else "")
+            return parse_time(datetime.fromisoformat(iso.replace("Z", "+00:00")))
         except ValueError:
             pass
     if not unix or isinstance(value, bool) or not isinstance(value, int | float | str):
