@@ -175,10 +175,12 @@ def test_supported_events_normalize(fixture, changes, expected):
 
 def test_pipeline_jobs_and_recovery_share_the_refs_conversation():
     [failed] = normalize(PIPELINE, object_attributes__status="failed")
-    [job] = normalize("job_hook__build_succeeded", build_status="failed", project_name="x")
+    # GitLab's documented job hook carries a project object with its path, as pipeline
+    # hooks do; the collection's older body names the project only for display.
+    project = {"path_with_namespace": "TomaszKolek/my-awesome-project"}
+    [job] = normalize("job_hook__build_succeeded", build_status="failed", project=project)
     [recovered] = normalize(PIPELINE)
-    assert failed.thread_key == recovered.thread_key
-    assert job.thread_key and job.thread_key.endswith(":pipeline:master")
+    assert failed.thread_key == recovered.thread_key == job.thread_key == PIPELINE_KEY
 
 
 def test_gitlab_documentations_comment_replies_in_its_merge_requests_thread():
