@@ -71,6 +71,8 @@ def test_mutated_payloads_never_raise(provider):
         if provider == "github":
             event = name.split("__")[0]
             headers = {"x-github-event": event}
+        elif provider == "sentry":  # the resource is in a header, as the sample's name says
+            headers = {"sentry-hook-resource": name.split("__")[0]}
         else:
             headers = header
         request = WebhookRequest(headers, json.dumps(changed).encode())
