@@ -84,3 +84,14 @@ def test_mutated_payloads_never_raise(provider):
                 assert not message.text.startswith("event received; template"), message.text
 
     check()
+
+
+def test_an_annotation_that_is_not_text_still_renders():
+    """Found by the fuzzing above: a description that is a list (unhashable)."""
+    [(_, payload)] = [c for c in fixtures("alertmanager") if c[0] == "resolved__single_alert"]
+    payload["alerts"][0]["annotations"]["description"] = [None]
+    request = WebhookRequest({}, json.dumps(payload).encode())
+    [event] = PROVIDERS["alertmanager"].normalize("fuzz", SOURCES["alertmanager"], request, payload)
+    for platform in ("slack", "discord"):
+        message = RENDERER.render(event, platform)
+        assert not message.text.startswith("event received; template"), message.text
