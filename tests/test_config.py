@@ -127,6 +127,24 @@ def test_check_config_prints_routes_in_plain_words_and_fails_cleanly(tmp_path):
     assert "Traceback" not in result.stderr
 
 
+def test_check_config_says_what_waits_and_who_hears_of_silence(tmp_path, capsys):
+    text = (
+        MINIMAL.replace(
+            'secret = "from-file"', 'secret = "from-file"\nheartbeat = "30s"\nheartbeat_to = "eng"'
+        )
+        + '\n[[routes]]\nto = ["eng"]\nquiet_hours = "22:00-08:00"\ntimezone = "Europe/Berlin"\n'
+        + '\n[[routes]]\nto = ["eng"]\ndigest = "hourly"\n'
+    )
+    assert main(["check-config", "--config", str(write(tmp_path, text))]) == 0
+    said = capsys.readouterr().out
+    assert (
+        "every event -> eng; quiet 22:00-08:00 Europe/Berlin: below critical held for one "
+        "digest at 08:00"
+    ) in said
+    assert "every event -> eng; all held for the hourly digest" in said
+    assert "heartbeats:\n  github: silent for 30 s, eng hears of it" in said
+
+
 def test_a_store_that_cannot_be_opened_is_one_line_naming_the_fix(tmp_path, capsys):
     config = write(tmp_path, f'[store]\nurl = "sqlite:///{tmp_path / "no-such-dir" / "bot.db"}"\n')
 

@@ -137,6 +137,8 @@ def _new_event_loop() -> asyncio.AbstractEventLoop:
 def _check_config(args: argparse.Namespace, settings: Settings) -> int:
     from bot.app import optional_features_off, startup_warnings
     from bot.intake.web import hook_paths
+    from bot.pipeline import quiet
+    from bot.pipeline.heartbeats import spoken
 
     print(
         f"config ok: {len(settings.sources)} sources, {len(settings.targets)} targets, "
@@ -146,9 +148,16 @@ def _check_config(args: argparse.Namespace, settings: Settings) -> int:
         print(f"  POST {path}  ({settings.sources[name].provider})")
     print("routes, in order:")
     for route in compile_routes(settings.routes):
-        print(f"  {route.index + 1}. {route.describe()}")
+        held = quiet.describe(settings.routes[route.index])
+        print(f"  {route.index + 1}. {route.describe()}{f'; {held}' if held else ''}")
     if not settings.routes:
         print("  (none: events are stored but not posted)")
+    watched = {n: s for n, s in settings.sources.items() if s.heartbeat is not None}
+    if watched:
+        print("heartbeats:")
+    for name, source in watched.items():
+        silence = spoken(source.heartbeat or 0)
+        print(f"  {name}: silent for {silence}, {source.heartbeat_to} hears of it")
     for warning in startup_warnings(settings):
         print(f"warning: {warning}")
     if off := optional_features_off(settings):

@@ -50,3 +50,17 @@ def hold_for(route: RouteConfig, severity: str, now: float) -> Hold | None:
         end.timestamp(),
         f"held for quiet hours ({quiet}{zone_name}), posted in the {end:%H:%M} digest",
     )
+
+
+def describe(route: RouteConfig) -> str:
+    """What waits on ``route``, in plain words for ``check-config`` ("" when nothing)."""
+    zone_name = "" if route.timezone == "UTC" else f" {route.timezone}"
+    if route.digest is not None:
+        return f"all held for the {Digest.parse(route.digest)}{zone_name} digest"
+    if route.quiet_hours is None:
+        return ""
+    quiet = QuietHours.parse(route.quiet_hours)
+    return (
+        f"quiet {quiet}{zone_name}: below {route.quiet_below} held for one digest at "
+        f"{quiet.end:%H:%M}"
+    )
