@@ -121,3 +121,25 @@ def test_serve_with_an_empty_secret_variable_refuses_to_start(tmp_path):
         pytest.fail("serve started with an empty secret: anyone could sign with the key ''")
     assert bot.returncode == 2
     assert "BOT_SOURCES__GITHUB__SECRET is empty" in err
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        (
+            '[sources.pd]\nprovider = "pagerduty"\nsecret = "s"\n'
+            'api_url = "http://127.0.0.1:1"\napi_token = "tok\\n"',
+            "sources.pd.api_token:",
+        ),
+        (
+            '[sources.prom]\nprovider = "alertmanager"\nallow_unsigned = true\n'
+            'api_url = "http://127.0.0.1:1"\napi_password = " pw"',
+            "sources.prom.api_password:",
+        ),
+    ],
+)
+def test_an_api_token_with_a_trailing_newline_is_an_error_naming_the_key(tmp_path, text, key):
+    """Read from a secret file, a token keeps its newline: every click would fail."""
+    with pytest.raises(ConfigError) as raised:
+        load_config(write(tmp_path, text))
+    assert f"{key} has whitespace around it or a control character" in str(raised.value)

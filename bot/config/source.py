@@ -60,6 +60,20 @@ def _filled(value: str | list[str] | None) -> str | list[str] | None:
     return value
 
 
+def api_credential(value: str) -> str:
+    """A token or password sent in a header when someone clicks: whitespace around it or a
+    control character inside (a secret file's trailing newline) would make every click
+    fail with an unreadable header error, so it is refused at start, naming the key."""
+    if value and blank_credential(value):
+        raise ValueError(BLANK)
+    if value != value.strip() or any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise ValueError(
+            "has whitespace around it or a control character (a trailing newline from a "
+            "secret file?): give the value alone"
+        )
+    return value
+
+
 CREDENTIAL_WORDS = {"secret": "secret", "token": "token", "basic": "username/password"}
 """Credential kinds as config calls them: ``secret`` signs the body (HMAC); ``token`` and
 ``basic`` are presented credentials."""
@@ -205,6 +219,8 @@ class ApiKeys(BaseModel):
 
     api_url: str = ""
     api_token: str = ""
+
+    _api_credentials = field_validator("api_token")(api_credential)
 
     @property
     def api_configured(self) -> bool:

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, field_validator
 
-from bot.config.source import SourceBase
+from bot.config.source import SourceBase, api_credential
 from bot.core.events import Event, Severity, severity_of, severity_rank
 from bot.core.times import parse_time
 from bot.providers.base import (
@@ -75,6 +75,8 @@ class SilenceApi(BaseModel):
     api_token: str = ""
     api_username: str = ""
     api_password: str = ""
+
+    _api_credentials = field_validator("api_token", "api_username", "api_password")(api_credential)
 
     @property
     def api_configured(self) -> bool:
