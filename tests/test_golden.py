@@ -1,9 +1,11 @@
-"""Golden files: what each sample posts on Slack and Discord, as reviewed JSON.
+"""Golden files: what each sample posts on every chat platform, as reviewed JSON.
 
 Every sample in ``bot/providers/<provider>/samples/`` is normalized, rendered and turned
-into the body each adapter sends (the first message, to a Discord channel with its link
-buttons, and, for a conversation, the thread reply). A change to a template, the
-renderer or an adapter shows as a diff of ``tests/golden/``;
+into the body each platform's adapter sends (the first message, to a Discord channel
+with its link buttons, to a Mattermost channel, a Telegram chat and a Teams webhook,
+and, for a conversation, the thread reply where the platform threads; Teams cannot).
+One file per sample holds every platform. A change to a template, the renderer or an
+adapter shows as a diff of ``tests/golden/``;
 ``python -m pytest tests/test_golden.py --update-golden`` rewrites the files after the
 change has been looked at.
 """
@@ -16,22 +18,25 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, tzinfo
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from unittest.mock import patch
 
 import pytest
 
 from bot.chat.discord.adapter import channel_payload as discord_payload
 from bot.chat.discord.adapter import message_payload as discord_reply_payload
-from bot.chat.registry import markups
+from bot.chat.mattermost.adapter import post_body as mattermost_payload
+from bot.chat.registry import PLATFORMS, markups
 from bot.chat.slack.adapter import message_payload as slack_payload
+from bot.chat.teams.adapter import payload as teams_payload
+from bot.chat.telegram.adapter import payload as telegram_payload
 from bot.cli import simulate
 from bot.config.settings import source_config
 from bot.pipeline.conversations import thread_reply
 from bot.pipeline.heartbeats import alarm_message, recovered_message
 from bot.providers import PROVIDERS
 from bot.providers.base import WebhookRequest
-from bot.render.renderer import Renderer
+from bot.render.renderer import Message, Renderer
 from bot.store import HeartbeatRecord
 from tests.processes import ROOT
 
@@ -57,6 +62,35 @@ SOURCE_KEYS: dict[str, dict[str, Any]] = {
 SAMPLES = [(name, event) for name in PROVIDERS for event in simulate.sample_events(name)]
 
 
+class Bodies(NamedTuple):
+    """How a platform's adapter turns a message into what it sends."""
+
+    first: Any
+    reply: Any = None
+    """The thread reply's body; ``None`` where the platform cannot thread."""
+
+
+BODIES: dict[str, Bodies] = {
+    "slack": Bodies(slack_payload, slack_payload),
+    "discord": Bodies(discord_payload, discord_reply_payload),
+    "mattermost": Bodies(mattermost_payload, mattermost_payload),
+    "telegram": Bodies(telegram_payload, telegram_payload),
+    "teams": Bodies(teams_payload),
+}
+
+
+def entry(kind: str, render: Any, threads: bool, elapsed: float | None = None) -> dict[str, Any]:
+    """One event's bodies on every platform: ``render(platform)`` is its message there;
+    with ``threads``, each platform that threads shows its reply too."""
+    out: dict[str, Any] = {"event": kind}
+    for name, bodies in BODIES.items():
+        message: Message = render(name)
+        out[name] = bodies.first(message)
+        if threads and bodies.reply is not None:
+            out[f"{name}_reply"] = bodies.reply(thread_reply(message, elapsed))
+    return out
+
+
 def rendered(provider: str, event_name: str) -> dict[str, Any]:
     """What the adapters would send for one sample, per event it normalizes to."""
     sample = simulate.fresh(provider, event_name, NOW, fill=FILL)
@@ -69,19 +103,14 @@ def rendered(provider: str, event_name: str) -> dict[str, Any]:
     with frozen_now():  # an event whose payload names no time (a tag push) happened now
         events = PROVIDERS[provider].normalize("sample", source, request, request.json())
     renderer = Renderer(markups=markups())
-    out: list[dict[str, Any]] = []
-    for event in events:
-        slack = renderer.render(event, "slack")
-        discord = renderer.render(event, "discord")
-        entry: dict[str, Any] = {
-            "event": event.event,
-            "slack": slack_payload(slack),
-            "discord": discord_payload(discord),
-        }
-        if event.thread_key is not None:
-            entry["slack_reply"] = slack_payload(thread_reply(slack))
-            entry["discord_reply"] = discord_reply_payload(thread_reply(discord))
-        out.append(entry)
+    out = [
+        entry(
+            event.event,
+            lambda platform, event=event: renderer.render(event, platform),
+            event.thread_key is not None,
+        )
+        for event in events
+    ]
     return {"sample": f"{provider}/{event_name}", "messages": out}
 
 
@@ -104,25 +133,19 @@ def silence_and_recovery(source: Any) -> list[dict[str, Any]]:
     switch = HeartbeatRecord(
         source="sample", watched_since=NOW - 7200, last_at=NOW - 3600, alarm_at=None
     )
-    out: list[dict[str, Any]] = []
-    for kind, render in (
-        ("heartbeat.silent", lambda platform: alarm_message("sample", source, switch, platform)),
-        (
+    return [
+        entry(
+            "heartbeat.silent",
+            lambda platform: alarm_message("sample", source, switch, platform),
+            threads=False,
+        ),
+        entry(
             "heartbeat.recovered",
             lambda platform: recovered_message("sample", NOW, NOW + 600, platform),
+            threads=True,
+            elapsed=600,
         ),
-    ):
-        slack, discord = render("slack"), render("discord")
-        entry: dict[str, Any] = {
-            "event": kind,
-            "slack": slack_payload(slack),
-            "discord": discord_payload(discord),
-        }
-        if kind == "heartbeat.recovered":
-            entry["slack_reply"] = slack_payload(thread_reply(slack, 600))
-            entry["discord_reply"] = discord_reply_payload(thread_reply(discord, 600))
-        out.append(entry)
-    return out
+    ]
 
 
 @pytest.mark.parametrize(("provider", "event"), SAMPLES)
@@ -142,3 +165,7 @@ def test_each_sample_posts_what_its_golden_file_shows(request, provider, event):
 def test_every_golden_file_has_its_sample():
     kept = {f"{p.parent.name}/{p.stem}" for p in GOLDEN.glob("*/*.json")}
     assert kept - {f"{p}/{e}" for p, e in SAMPLES} == set()
+
+
+def test_every_platform_has_its_place_in_the_golden_files():
+    assert list(BODIES) == list(PLATFORMS)
