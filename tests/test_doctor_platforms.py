@@ -1,5 +1,5 @@
-"""The start-up check (``doctor``) on Telegram and Mattermost: whose token, which
-targets the bot can reach; nothing is posted."""
+"""The start-up check (``doctor``) on Telegram, Mattermost and Teams: whose token, which
+targets the bot can reach, and which webhooks cannot be asked; nothing is posted."""
 
 from __future__ import annotations
 
@@ -48,3 +48,27 @@ async def test_mattermost_token_and_channels_are_checked(tmp_path, fake_mattermo
     assert f"ok: target 'ops': channel {CHANNEL[:8]} is visible" in said
     assert any(s.startswith("problem: target 'old'") and "channel not found" in s for s in said)
     assert fake_mattermost.calls == []  # nothing posted
+
+
+async def test_webhooks_that_answer_only_by_posting_are_named_not_called(
+    tmp_path, fake_teams, fake_mattermost, make_bot
+):
+    hook = f"{fake_mattermost.url}/hooks/{'h' * 26}"
+    config = base_config(
+        tmp_path,
+        targets={
+            "ops-teams": {"teams_webhook": fake_teams.webhook_url()},
+            "ops-hook": {"mattermost_webhook": hook},
+        },
+        routes=[{"to": ["ops-teams", "ops-hook"]}],
+    )
+    said = await findings(await make_bot(config))
+    assert (
+        "ok: target 'ops-teams': not asked (a Teams webhook answers only by posting); "
+        "python -m bot test ops-teams posts a test card"
+    ) in said
+    assert (
+        "ok: target 'ops-hook': not asked (an incoming webhook answers only by posting); "
+        "python -m bot test ops-hook posts a test message"
+    ) in said
+    assert fake_teams.calls == [] and fake_mattermost.calls == []  # nothing posted

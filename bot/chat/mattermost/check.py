@@ -1,6 +1,7 @@
 """What Mattermost can tell before the first post: whose token this is
 (``GET /api/v4/users/me``) and whether each channel target exists for the bot
-(``GET /api/v4/channels/{id}``). Incoming webhooks cannot be asked without posting."""
+(``GET /api/v4/channels/{id}``). Incoming webhooks cannot be asked without posting:
+each is named with the command that posts a test message to it."""
 
 from __future__ import annotations
 
@@ -19,12 +20,21 @@ async def check(adapter: ChatAdapter, settings: Settings) -> list[Finding]:
 
     assert isinstance(adapter, MattermostAdapter)
     channels = {n: t.address for n, t in settings.targets.items() if t.key == "mattermost"}
+    hooks = [
+        Finding(
+            True,
+            f"target {name!r}: not asked (an incoming webhook answers only by posting); "
+            f"python -m bot test {name} posts a test message",
+        )
+        for name, target in settings.targets.items()
+        if target.key == "mattermost_webhook"
+    ]
     if not (settings.mattermost.url and settings.mattermost.bot_token):
-        return []  # webhook targets only: nothing to ask
+        return hooks  # webhook targets only: nothing to ask
     try:
         me = await adapter.ask("/users/me")
     except DeliveryError as exc:
-        return [Finding(False, f"Mattermost refused [mattermost] bot_token: {exc.reason}")]
+        return [Finding(False, f"Mattermost refused [mattermost] bot_token: {exc.reason}"), *hooks]
     findings = [Finding(True, f"posting to Mattermost as @{me.get('username', '?')}")]
     for name, channel in channels.items():
         try:
@@ -34,4 +44,4 @@ async def check(adapter: ChatAdapter, settings: Settings) -> list[Finding]:
             continue
         shown = found.get("display_name") or found.get("name") or channel
         findings.append(Finding(True, f"target {name!r}: channel {shown} is visible"))
-    return findings
+    return findings + hooks

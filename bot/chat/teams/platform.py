@@ -8,6 +8,7 @@ import re
 from typing import TYPE_CHECKING
 
 from bot.chat.platform import Platform, TargetKey
+from bot.chat.teams.check import check
 from bot.chat.teams.markup import TeamsMarkup
 from bot.chat.teams.preview import PREVIEW
 from bot.core.pacing import Pace
@@ -53,4 +54,5 @@ TEAMS = Platform(
     pace=Pace(rate=1.0, burst=4.0),
     adapter=_adapter,
     configured=_configured,
+    check=check,
 )
