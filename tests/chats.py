@@ -29,6 +29,8 @@ from tests.fakes.telegram import FakeTelegram, parse_html
 
 class Chat(Protocol):
     name: str
+    edits_in_place: bool
+    """Whether a change edits the message (else, as on a Teams webhook, it is a new one)."""
 
     def config(self) -> dict[str, Any]:
         """The config sections the platform needs (besides its targets)."""
@@ -123,6 +125,7 @@ async def posted(
 
 class SlackChat:
     name = "slack"
+    edits_in_place = True
 
     def __init__(self, fake: FakeSlack) -> None:
         self.fake = fake
@@ -209,6 +212,7 @@ ROOM_IDS = {"ops": "1001", "eng": "1002", "ci": "1003"}
 
 class DiscordChat:
     name = "discord"
+    edits_in_place = True
 
     def __init__(self, fake: FakeDiscord) -> None:
         self.fake = fake
@@ -295,6 +299,7 @@ CHANNEL_IDS = {room: f"{room}channel".ljust(26, "0") for room in ("ops", "eng", 
 
 class MattermostChat:
     name = "mattermost"
+    edits_in_place = True
 
     def __init__(self, fake: FakeMattermost) -> None:
         self.fake = fake
@@ -373,6 +378,7 @@ CHAT_IDS = {"ops": "-1001001", "eng": "-1001002", "ci": "-1001003"}
 
 class TelegramChat:
     name = "telegram"
+    edits_in_place = True
 
     def __init__(self, fake: FakeTelegram) -> None:
         self.fake = fake
@@ -453,6 +459,7 @@ class TeamsChat:
     """A Workflows webhook per room: it posts cards and can do nothing else."""
 
     name = "teams"
+    edits_in_place = False
 
     def __init__(self, fake: FakeTeams) -> None:
         self.fake = fake
@@ -520,6 +527,7 @@ class TeamsChat:
 
 class RecorderChat:
     name = "recorder"
+    edits_in_place = True
 
     def __init__(self, recorder: Recorder) -> None:
         self.recorder = recorder

@@ -188,7 +188,8 @@ def recorder() -> Iterator[Recorder]:
 
 
 CHATS = ["slack", "discord", "mattermost", "telegram", "recorder"]
-"""Platforms that edit and thread: every conversation and storm scenario runs on each."""
+"""Platforms that edit and thread: every conversation and storm scenario runs on each
+(the storms that need no edit of a deleted message on ``poster``'s Teams too)."""
 
 
 def chat_view(request: pytest.FixtureRequest, name: str, clock: FakeClock) -> Chat:
