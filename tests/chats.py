@@ -56,6 +56,10 @@ class Chat(Protocol):
     def gone_next(self) -> None:
         """The next edit finds its message deleted."""
 
+    def rate_limit_next(self, seconds: int) -> None:
+        """The next call meets the platform's own rate-limit answer, saying to wait
+        ``seconds`` the way that platform says it."""
+
     def use_clock(self, clock: FakeClock) -> None:
         """The fake stamps its calls (and counts any limits) in ``clock``'s time."""
 
@@ -166,6 +170,10 @@ class SlackChat:
     def gone_next(self) -> None:
         self.fake.fail_next(error="message_not_found")
 
+    def rate_limit_next(self, seconds: int) -> None:
+        # https://api.slack.com/docs/rate-limits: HTTP 429 with Retry-After
+        self.fake.fail_next(status=429, error="ratelimited", headers={"Retry-After": str(seconds)})
+
     def shown(self, room: str) -> list[str]:
         bodies = [c.body for c in self.fake.posts() if c.body["channel"] == f"#{room}"]
         return [SlackMarkup().unescape(strings(b)) for b in bodies if "thread_ts" not in b]
@@ -259,6 +267,12 @@ class DiscordChat:
             status=404, body={"code": 10008, "message": "Unknown Message"}, match="PATCH"
         )
 
+    def rate_limit_next(self, seconds: int) -> None:
+        # https://discord.com/developers/docs/topics/rate-limits: the body's retry_after
+        body = {"message": "You are being rate limited.", "retry_after": seconds, "global": False}
+        headers = {"Retry-After": str(seconds), "X-RateLimit-Scope": "user"}
+        self.fake.fail_next(status=429, body=body, headers=headers)
+
     def shown(self, room: str) -> list[str]:
         return [DiscordMarkup().unescape(strings(b)) for b in self._delivered("POST", room)]
 
@@ -342,6 +356,11 @@ class MattermostChat:
     def gone_next(self) -> None:
         self.fake.fail_next(status=404, match="PUT")
 
+    def rate_limit_next(self, seconds: int) -> None:
+        # https://docs.mattermost.com/configure/rate-limiting-configuration-settings.html
+        headers = {"X-Ratelimit-Limit": "10", "X-Ratelimit-Remaining": "0"}
+        self.fake.fail_next(status=429, headers={**headers, "X-Ratelimit-Reset": str(seconds)})
+
     async def wait_for(
         self, count: int, timeout: float = 10, clock: FakeClock | None = None
     ) -> list[str]:
@@ -423,6 +442,12 @@ class TelegramChat:
     def gone_next(self) -> None:
         self.fake.fail_next(status=400, description="Bad Request: message to edit not found")
 
+    def rate_limit_next(self, seconds: int) -> None:
+        # https://core.telegram.org/bots/api#responseparameters: retry_after
+        self.fake.fail_next(
+            status=429, description=f"Too Many Requests: retry after {seconds}", retry_after=seconds
+        )
+
     def shown(self, room: str) -> list[str]:
         roots = self.fake.roots(CHAT_IDS[room])
         return [TelegramMarkup().unescape(parse_html(m.versions[0]["text"])[0]) for m in roots]
@@ -492,6 +517,9 @@ class TeamsChat:
     def gone_next(self) -> None:
         raise NotImplementedError("a Teams webhook edits nothing, so nothing is found gone")
 
+    def rate_limit_next(self, seconds: int) -> None:
+        self.fake.fail_next(status=429, headers={"Retry-After": str(seconds)})
+
     async def wait_for(
         self, count: int, timeout: float = 10, clock: FakeClock | None = None
     ) -> list[str]:
@@ -559,6 +587,12 @@ class RecorderChat:
 
     def gone_next(self) -> None:
         self.recorder.fail_next(MessageGone("recorder: the message was deleted"))
+
+    def rate_limit_next(self, seconds: int) -> None:
+        error = DeliveryError(
+            "recorder rate limited (429)", retryable=True, retry_after=seconds, http_status=429
+        )
+        self.recorder.fail_next(error)
 
     def shown(self, room: str) -> list[str]:
         return [strings(m.versions[0]) for m in self.recorder.posts(room)]

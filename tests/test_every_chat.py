@@ -1,6 +1,7 @@
 """What holds on every chat platform alike (the ``chat`` fixture runs each scenario on
-each one): payload text pings nobody and shows as typed; a mute typed in a channel keeps
-events out of that channel only, and its end posts one digest there."""
+each one): payload text pings nobody and shows as typed; a rate-limit answer holds the
+post as long as the platform says; a mute typed in a channel keeps events out of that
+channel only, and its end posts one digest there."""
 
 from __future__ import annotations
 
@@ -33,6 +34,23 @@ async def test_payload_text_pings_nobody_and_shows_as_typed(tmp_path, poster, ma
     assert poster.mentions("eng") == []
     [shown] = poster.shown("eng")
     assert HOSTILE in shown.replace("\u2060", "").replace("\u200b", "")
+
+
+async def test_a_rate_limit_answer_holds_the_post_as_long_as_the_platform_says(
+    tmp_path, poster, make_bot, clock
+):
+    poster.rate_limit_next(5)
+    bot = await make_bot(config(tmp_path, poster, ("eng",)), clock)
+    await post_issue(bot, "rate limited", "d1")
+
+    async def tried() -> list[str]:
+        return poster.calls()
+
+    await eventually(tried)  # the first try met the 429
+    started = clock.monotonic()
+    await poster.wait_for(1, clock=clock)
+    assert clock.monotonic() - started >= 4.5  # not before the platform said it may go
+    assert poster.calls() == ["post:failed", "post"]
 
 
 async def test_a_mute_keeps_its_channel_quiet_and_its_end_posts_a_digest(tmp_path, chat, make_bot):
