@@ -307,7 +307,25 @@ def discord_links(body: dict[str, Any]) -> list[tuple[str, str]]:
     return buttons + markdown_links(text, DiscordMarkup().unescape)
 
 
-MATTERMOST_MENTION = re.compile(r"@[A-Za-z]")
+_MATTERMOST_WORD = re.compile(r"[\w:.@-]+")
+"""What Mattermost's mention parser reads as a word: letters, digits and ``:._-@``;
+anything else (a space, a backslash, a zero-width space) ends one."""
+
+
+def mattermost_mentions(text: str) -> list[str]:
+    """The ``@`` mentions Mattermost's server finds in ``text``, read as its standard
+    mention parser reads them (server/channels/app/mention_parser_standard.go,
+    ``ProcessText``): words split where no mention can go on, leading ``:.-_`` dropped,
+    trailing ``.-:_`` tried off, and a word such as ``x.@all`` split further at ``.-:``.
+    Stricter than the server: mentions inside code are counted too."""
+    found: list[str] = []
+    for word in _MATTERMOST_WORD.findall(text):
+        word = word.lstrip(":.-_")
+        pieces = [word] if word.startswith("@") else re.split(r"[.:-]", word)
+        found += [p.rstrip(".-:_") for p in pieces if p.startswith("@") and p.rstrip(".-:_@")]
+    return found
+
+
 CHANNEL_IDS = {room: f"{room}channel".ljust(26, "0") for room in ("ops", "eng", "ci")}
 
 
@@ -375,7 +393,7 @@ class MattermostChat:
         return Caller("mattermost", user, "alice", channel, room, workspace=TEAM_ID)
 
     def mentions(self, room: str) -> list[str]:
-        return MATTERMOST_MENTION.findall(self.listing(room))
+        return mattermost_mentions(self.listing(room))
 
     def links(self, room: str) -> list[list[tuple[str, str]]]:
         """Mattermost's attachment buttons only call an integration back: a reader's

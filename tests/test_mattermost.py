@@ -14,7 +14,7 @@ from bot.chat.mattermost.markup import MattermostMarkup
 from bot.core.errors import MessageGone
 from bot.intake.web import STORE
 from bot.render.renderer import Field, Message
-from tests.chats import MATTERMOST_MENTION
+from tests.chats import mattermost_mentions
 from tests.conftest import base_config, eventually, github_headers, post_issue
 from tests.fakes.mattermost import BOT_TOKEN, HOOK_ID, FakeMattermost, api_error
 from tests.test_commands import pull_request
@@ -105,9 +105,10 @@ def test_a_deleted_webhook_says_to_make_a_new_one():
 
 def test_mentions_are_broken_where_mattermost_looks_for_them():
     markup = MattermostMarkup()
-    hostile = "@channel @all @here @alice \\@bob &#64;carol **x** [a](b) <https://x>"
+    hostile = "@channel @all @here @alice \\@bob &#64;carol x.@all -@here **x** [a](b) <https://x>"
+    assert len(mattermost_mentions(hostile)) == 7  # as typed, each would notify
     escaped = markup.escape(hostile)
-    assert MATTERMOST_MENTION.findall(escaped) == []
+    assert mattermost_mentions(escaped) == []
     assert markup.unescape(escaped) == hostile
     assert re.search(r"(?<!\\)[*\[\]()<>]", escaped) is None  # every marker escaped
 
@@ -133,7 +134,7 @@ async def test_hostile_titles_reach_mattermost_inert(tmp_path, fake_mattermost, 
     await post_issue(bot, "@channel @all @here @alice `@dev`", "hostile")
     [post] = await fake_mattermost.wait_until(fake_mattermost.roots)
     seen = json.dumps(post.versions[0], ensure_ascii=False)
-    assert MATTERMOST_MENTION.findall(seen) == []
+    assert mattermost_mentions(seen) == []
     assert post.versions[0]["props"]["attachments"][0]["color"].startswith("#")
 
 
