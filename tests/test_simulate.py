@@ -181,6 +181,27 @@ async def test_cli_sends_a_signed_sample_that_reaches_slack(tmp_path, fake_slack
 
 
 @pytest.mark.slow
+async def test_cli_says_where_the_sample_was_posted_on_every_platform(tmp_path, poster, make_bot):
+    config = base_config(tmp_path, **poster.config())
+    config["targets"] = {"eng": poster.target("eng")}
+    config["sources"]["github"]["secret"] = "shared"
+    bot = await make_bot(config)
+    url = str(bot.make_url("/"))
+
+    code, output = await run_cli(
+        "--config", write_toml(tmp_path, "shared"), "simulate", "github", "issues.opened",
+        "--url", url,
+    )  # fmt: skip
+
+    assert code == 0, output
+    where = "#eng" if poster.name == "slack" else "eng"  # a target's name, never its URL
+    assert output.rstrip().endswith(f".0 issues.opened: posted to {where}"), output
+    assert "http" not in output.split("200 accepted")[-1]
+    [shown] = poster.shown("eng")
+    assert "Spelling error in the README file" in shown
+
+
+@pytest.mark.slow
 async def test_cli_reports_a_mute_and_a_slack_that_keeps_failing(tmp_path, fake_slack, make_bot):
     config = base_config(tmp_path, fake_slack.url)
     config["sources"]["github"]["secret"] = "shared"
