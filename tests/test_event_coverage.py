@@ -17,9 +17,11 @@ from bot.commands import Caller
 from bot.config.settings import Settings, source_config
 from bot.core.events import Event
 from bot.intake.web import COMMANDS, STORE
+from bot.pipeline.conversations import thread_reply
 from bot.pipeline.route import Router
 from bot.providers import PROVIDERS
 from bot.providers.base import WebhookRequest
+from bot.render.outcomes import GREEN, GREY
 from bot.render.renderer import Message, Renderer
 from tests.conftest import base_config, dumps, eventually, fixture_bytes, github_headers
 from tests.test_explain import explain
@@ -71,6 +73,13 @@ def render(event: Event) -> Message:
         ("github", "public", "Made public by Codertocat", "Codertocat/Hello-World"),
         ("github", "repository.renamed", "Renamed from Hello-World by Codertocat", "Octocoders/"),
         ("github", "team.added_to_repository", "Team github given access to Octocoders/", "github"),
+        ("github", "issues.opened", "Opened by Codertocat", "Issue #1: Spelling error in the"),
+        (
+            "github",
+            "issue_comment.created",
+            "Codertocat commented on issue #1",
+            "Issue #1: Spelling",
+        ),
         ("stripe", "customer.created", "Customer created · example@abc.com", "example@abc.com"),
         ("stripe", "customer.deleted", "Customer deleted", "cus_"),
         ("stripe", "customer.subscription.trial_will_end", "Subscription trial will end", "20.00"),
@@ -362,3 +371,21 @@ async def test_a_ci_result_of_no_pull_request_posts_a_message_of_its_own(
         await fake_slack.wait_for(number + 1)
     assert len(fake_slack.messages) == 2
     assert not fake_slack.replies
+
+
+@pytest.mark.parametrize(
+    ("reason", "headline", "color"),
+    [("completed", "✅ Closed by Codertocat", GREEN), ("not_planned", "⏹️ Closed as not", GREY)],
+)
+def test_a_closed_issue_says_how_it_ended_and_its_reply_how_long_it_was_open(
+    reason, headline, color
+):
+    headers, payload = sample("github", "issues.opened")
+    payload["action"] = "closed"
+    payload["issue"]["state_reason"] = reason
+    [event] = normalized("github", headers, payload)
+    message = render(event)
+    assert message.headline.startswith(headline)
+    assert message.title == "Issue #1: Spelling error in the README file"
+    assert message.color == color
+    assert thread_reply(message, 3 * 86400).headline.endswith("· 3d after opening")
