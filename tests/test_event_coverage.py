@@ -389,3 +389,25 @@ def test_a_closed_issue_says_how_it_ended_and_its_reply_how_long_it_was_open(
     assert message.title == "Issue #1: Spelling error in the README file"
     assert message.color == color
     assert thread_reply(message, 3 * 86400).headline.endswith("· 3d after opening")
+
+
+@pytest.mark.parametrize(
+    ("name", "title"),
+    [
+        ("charge.failed", "Payment of 22.00 USD"),
+        ("payment_intent.succeeded", "Payment of 10.99 USD"),
+        ("refund.failed", "Refund of 300,000.00 INR"),
+        ("customer.subscription.deleted", "Subscription · 20.00 AUD / month"),
+        ("invoice.paid", "Invoice of 20.00 AUD"),
+        ("payout.paid", "Payout of 11.00 USD"),
+        ("checkout.session.completed", "Checkout of 10.99 USD"),
+    ],
+)
+def test_a_stripe_card_is_titled_by_its_object_and_the_headline_says_what_happened(name, title):
+    [event] = normalized("stripe", *sample("stripe", name))
+    message = render(event)
+    assert message.title == title
+    verb = event.event.rsplit(".", 1)[-1].removeprefix("payment_")  # failed, paid...
+    assert verb in message.headline
+    assert verb not in message.title
+    assert message.line == verb  # a digest's line: the title, then what happened
