@@ -20,7 +20,7 @@ from bot.config.settings import ConfigError, load_config
 from bot.core.errors import MessageGone
 from bot.intake.web import STORE
 from bot.ops.logs import JsonFormatter, TextFormatter
-from bot.render.renderer import Field, Message
+from bot.render.renderer import Field, LinkButton, Message
 from tests.conftest import (
     DISCORD_WEBHOOK,
     DISCORD_WEBHOOK_ID,
@@ -149,6 +149,26 @@ def test_a_link_label_shows_no_backslashes():
     label = markup.escape("[FIRING:1] node_exporter down @everyone")
     link = markup.link("https://example.com/alerts", label)
     assert link == "[FIRING:1 node_exporter down @\u200beveryone](https://example.com/alerts)"
+
+
+def test_markdown_in_a_link_label_shows_as_typed_and_formats_nothing():
+    markup = DiscordMarkup()
+    label = markup.escape("**down** ||x|| ~~y~~ _z_ `q` <@123> node_exporter")
+    link = markup.link("https://example.com/alerts", label)
+    shown = link.removeprefix("[").removesuffix("](https://example.com/alerts)")
+    assert shown == "∗∗down∗∗ ǀǀxǀǀ ∼∼y∼∼ ＿z＿ ˋqˋ ‹@123> node_exporter"
+    assert not any(marker in shown for marker in ("*", "||", "~~", "`", "<@", "\\"))
+
+
+def test_a_webhook_links_field_keeps_a_hostile_button_label_inert():
+    embed = embed_for(
+        Message(
+            title="t",
+            links=[LinkButton(label="**Runbook** ||now||", url="https://example.com/rb")],
+        )
+    )
+    [links] = [f for f in embed["fields"] if f["name"] == "Links"]
+    assert links["value"] == "[∗∗Runbook∗∗ ǀǀnowǀǀ](https://example.com/rb)"
 
 
 def test_a_url_discord_would_refuse_is_left_out():

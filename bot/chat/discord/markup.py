@@ -9,6 +9,18 @@ _INLINE = re.compile(r"([\\*_~`|\[\]]|<(?=[@#:!]|a:|t:))")
 _LINE_START = re.compile(r"^(\s*)([#>-])", re.MULTILINE)
 _ESCAPED = re.compile(r"\\([\\*_~`|\[\]<#>-])")
 _MASKED_LINK = re.compile(r"\[([^\]]*)\]\([^)\s]*\)")
+_LABEL_MARKERS = re.compile(r"[*`]|~~|\|\||(?<!\w)_|_(?!\w)|<(?=[@#:!]|a:|t:)")
+_LOOK_ALIKES = {
+    "*": "\u2217",  # ∗
+    "`": "\u02cb",  # ˋ, as a code span's own backtick
+    "~~": "\u223c\u223c",  # ∼∼
+    "||": "\u01c0\u01c0",  # ǀǀ
+    "_": "\uff3f",  # ＿
+    "<": "\u2039",  # ‹
+}
+"""A masked link's text shows backslashes as typed, so the markdown a label carries
+(``**``, ``||``, a ``_`` that starts or ends a word, a ``<@`` tag) is written with
+characters that look the same and mean nothing: the label shows as it was typed."""
 _TIMESTAMP = re.compile(r"<t:-?\d+(?::[tTdDfFR])?>")
 _TIMESTAMP_SHOWN = "in 12 minutes"
 """About as long as Discord shows a ``<t:...:R>`` tag."""
@@ -39,6 +51,7 @@ class DiscordMarkup:
         # its characters unescaped (its @everyone stays broken), without the brackets
         # that would end it or a last backslash that would escape the end.
         shown = _ESCAPED.sub(r"\1", label).replace("[", "").replace("]", "").rstrip("\\")
+        shown = _LABEL_MARKERS.sub(lambda marker: _LOOK_ALIKES[marker.group()], shown)
         return f"[{shown}]({address})"
 
     def bold(self, inner: str) -> str:
