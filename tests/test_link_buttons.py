@@ -184,3 +184,77 @@ async def test_a_resolved_alert_keeps_its_runbook_and_loses_silence(tmp_path, ch
     # Mattermost shows the runbook once, as the link its field already has.
     assert all(RUNBOOK in {url for _, url in version} for version in (firing, resolved))
     assert not [url for _, url in resolved if "/#/silences/" in url]
+
+
+def failed_run_of_pull_request_2() -> bytes:
+    """GitHub's documented ``workflow_run`` sample, failed, as a run of the PR samples'
+    pull request #2 (its repository, and GitHub's ``pull_requests`` entry naming it)."""
+    pr = json.loads(fixture_bytes("github/pull_request__opened.json"))
+    run = json.loads(fixture_bytes("github/workflow_run__completed.json"))
+    run["repository"] = pr["repository"]
+    run["workflow_run"]["conclusion"] = "failure"
+    run["workflow_run"]["pull_requests"] = [{"number": 2, "head": {"ref": "changes"}}]
+    return json.dumps(run).encode()
+
+
+RUN_LINKS = [
+    ("Commit", "https://github.com/Codertocat/Hello-World/commit/"),
+    ("Workflow runs", "https://github.com/Codertocat/Hello-World/actions/workflows/"),
+]
+
+
+def run_links(shown: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The links, each URL cut to the length of the one expected in its place."""
+    return [
+        (label, url[: len(prefix)])
+        for (label, url), (_, prefix) in zip(shown, RUN_LINKS, strict=True)
+    ]
+
+
+async def test_a_failed_run_replying_in_its_pull_requests_thread_keeps_its_own_links(
+    tmp_path, fake_slack, make_bot
+):
+    """The reply is the run's only message: it carries the pages the pull request's
+    message does not link (not "PR #2", which is that message's title)."""
+    bot = await make_bot(slack_config(tmp_path, fake_slack.url))
+    await send(bot, "pull_request", pull_request("opened"), "pr")
+    await fake_slack.wait_for(1)
+    await send(bot, "workflow_run", failed_run_of_pull_request_2(), "run")
+    await fake_slack.wait_for(2)
+    [(key, [_])] = fake_slack.messages.items()  # the pull request's message, not edited
+    [reply] = fake_slack.replies[key]
+    assert reply["text"].startswith('❌ Workflow "test" #163 failed on master')
+    section, row = reply["blocks"]
+    assert section["text"]["text"] == reply["text"]
+    shown = [(e["text"]["text"], e["url"]) for e in row["elements"] if "url" in e]
+    assert len(shown) == 2 and run_links(shown) == RUN_LINKS
+    assert PR not in {url for _, url in shown}
+
+
+async def test_a_discord_reply_of_a_failed_run_has_its_link_buttons(
+    tmp_path, fake_discord, make_bot
+):
+    bot = await make_bot(discord_config(tmp_path, fake_discord))
+    await send(bot, "pull_request", pull_request("opened"), "pr")
+    [first] = await fake_discord.wait_until(lambda: fake_discord.roots() or None)
+    await send(bot, "workflow_run", failed_run_of_pull_request_2(), "run")
+    [reply] = await fake_discord.wait_until(
+        lambda: fake_discord.in_thread(str(first.thread_id or first.id)) or None
+    )
+    body = reply.versions[0]
+    assert body["embeds"][0]["description"].startswith('❌ Workflow "test" #163 failed')
+    shown = discord_links(body)
+    assert len(shown) == 2 and run_links(shown) == RUN_LINKS
+
+
+async def test_a_reply_that_edits_the_first_message_stays_one_line(tmp_path, fake_slack, make_bot):
+    """A change of state shows its buttons on the edited first message: the reply is
+    the line alone."""
+    bot = await make_bot(slack_config(tmp_path, fake_slack.url))
+    await send(bot, "pull_request", pull_request("opened"), "pr")
+    await fake_slack.wait_for(1)
+    await send(bot, "pull_request", pull_request("closed", merged=True), "merged")
+    await fake_slack.wait_for(2)
+    [(key, _)] = fake_slack.messages.items()
+    [reply] = fake_slack.replies[key]
+    assert "blocks" not in reply and "attachments" not in reply

@@ -36,8 +36,8 @@ from bot.chat import ChatAdapter, Ref
 from bot.core.durations import format_duration
 from bot.core.errors import MessageGone
 from bot.core.text import shorten
-from bot.pipeline.story import keep_story, said
-from bot.render.renderer import Message
+from bot.pipeline.story import keep_story, new_links, said
+from bot.render.renderer import LinkButton, Message
 from bot.store import ConversationRecord, DeliveryRecord, Store
 
 REPLY_LINE_LIMIT = 300
@@ -94,12 +94,16 @@ def is_click(delivery: DeliveryRecord) -> bool:
     return delivery.event_type.startswith("action.")
 
 
-def thread_reply(message: Message, elapsed: float | None = None) -> Message:
+def thread_reply(
+    message: Message, elapsed: float | None = None, links: list[LinkButton] | None = None
+) -> Message:
     """The short reply under the first message: one line of what changed, who did it and
     how long since the start (the template's ``reply``), never the title again.
 
     ``elapsed`` is the seconds since the conversation's first event, where known; the
-    template's ``elapsed`` phrase says it (a reply that already says how long has none)."""
+    template's ``elapsed`` phrase says it (a reply that already says how long has none).
+    ``links`` are buttons the reply carries: those of an event the first message does
+    not show (a pull request's failed run: its Commit and Workflow runs)."""
     line = message.reply or message.fallback()
     if elapsed is not None and elapsed >= 0 and "{elapsed}" in message.elapsed:
         line = f"{line} · {message.elapsed.replace('{elapsed}', format_duration(elapsed))}"
@@ -108,6 +112,7 @@ def thread_reply(message: Message, elapsed: float | None = None) -> Message:
         headline=shorten(line, REPLY_LINE_LIMIT, tidy=str.rstrip),
         color=message.color,
         timestamp=message.timestamp,
+        links=links or [],
     )
 
 
@@ -177,7 +182,10 @@ class Conversations:
             if adapter.can_reply(address, ref):
                 started = conversation.ref.get("started_at")
                 since = delivery.occurred_at - started if isinstance(started, int | float) else None
-                ref = await adapter.reply(address, ref, thread_reply(message, since))
+                # A reply that edits nothing is the event's only message: it carries
+                # the links the first message has not (after an edit, that has them).
+                links = [] if decided.edit else new_links(shown, message)
+                ref = await adapter.reply(address, ref, thread_reply(message, since, links))
                 done.append("replied")
             elif delivery.status is not None and not decided.edit:
                 message = keep_story(shown, message)

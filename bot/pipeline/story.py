@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.core.text import shorten
-from bot.render.renderer import Message
+from bot.render.renderer import LinkButton, Message
 
 SAID_TEXT_LIMIT = 1000
 """What a conversation remembers of its message's text (its ref is stored per delivery)."""
@@ -27,13 +27,24 @@ _RECOVERED = ("succeeded", "resolved", "merged")
 EARLIER = "Earlier: "
 
 
-def said(message: Message) -> dict[str, str]:
-    """What a message says, as much of it as a later edit may keep."""
+def said(message: Message) -> dict[str, Any]:
+    """What a message says, as much of it as a later edit may keep, and the pages it
+    links (its title's and its buttons'), so a reply adds only the links it does not."""
     return {
         "headline": message.headline,
         "text": shorten(message.text, SAID_TEXT_LIMIT),
         "outcome": message.outcome,
+        "links": [url for url in (message.url, *(b.url for b in message.links)) if url],
     }
+
+
+def new_links(before: Any, message: Message) -> list[LinkButton]:
+    """The link buttons of ``message`` that the message it replies under, which said
+    ``before``, does not have; none when that message's links were not remembered."""
+    known = before.get("links") if isinstance(before, dict) else None
+    if not isinstance(known, list):
+        return []
+    return [button for button in message.links if button.url not in known]
 
 
 def keep_story(before: Any, message: Message) -> Message:

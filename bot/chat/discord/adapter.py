@@ -401,7 +401,9 @@ class DiscordAdapter:
 
     async def reply(self, address: str, ref: Ref, message: Message) -> Ref:
         where = Destination.parse(address)
-        payload = message_payload(message)
+        # A bot's reply shows its buttons as components; a webhook's, as a Links field.
+        buttons = where.kind != "webhook" and (message.links or message.actions)
+        payload = channel_payload(message) if buttons else message_payload(message)
         thread = ref.get("thread_id")
         if where.kind == "webhook":
             if not thread:

@@ -135,10 +135,14 @@ def message_payload(message: Message) -> dict[str, Any]:
 
     The top-level ``text`` is the headline: Slack shows it above the card (whose title
     is the object) and in the notification. A message without a title (a thread
-    reply) is that line alone."""
+    reply) is that line alone, with its buttons under it when it has some (then the
+    line is a section block too: Slack shows top-level blocks, not ``text``)."""
     payload: dict[str, Any] = {"text": _cut(message.fallback(), FALLBACK_LIMIT)}
     if message.title:
         payload["attachments"] = [{"color": message.color, "blocks": blocks_for(message)}]
+    elif message.actions or message.links:
+        line = {"type": "mrkdwn", "text": _cut(message.fallback(), SECTION_LIMIT)}
+        payload["blocks"] = [{"type": "section", "text": line}, actions_block(message)]
     return {**payload, "unfurl_links": False, "unfurl_media": False}
 
 
