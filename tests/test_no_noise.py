@@ -86,3 +86,17 @@ def test_a_short_discord_field_is_inline_however_long_its_link(name, message):
     for field in message["discord"]["embeds"][0].get("fields", []):
         if len(visible(field["value"])) <= 20:  # "receipt", "in 12 minutes", "Default"
             assert field["inline"], (name, field)
+
+
+@pytest.mark.parametrize(("name", "message"), MESSAGES, ids=[name for name, _ in MESSAGES])
+def test_no_card_says_its_title_or_its_headline_again_as_its_text(name, message):
+    """The description under the title says something new (a workflow run's display
+    title is its card's title, not its text too)."""
+    embed = message["discord"]["embeds"][0]
+    if not embed.get("title"):
+        return
+    title = embed["title"].strip().lower()
+    headline = embed.get("author", {}).get("name", "").strip().lower()
+    first_line = embed.get("description", "").split("\n", 1)[0].strip().lower()
+    if first_line:
+        assert first_line not in (title, headline), f"{name}: the text repeats the title"
