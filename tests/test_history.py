@@ -65,7 +65,7 @@ async def test_why_shows_the_route_as_it_was_and_today_apart(tmp_path, fake_slac
 
     lines = reply.text.splitlines()
     assert "  matched route 1 (event is issues.* -> eng) -> eng" in lines
-    assert "  template for eng: github/default.j2" in lines
+    assert "  template for eng: github/issues.j2" in lines
     assert lines[lines.index("  today's config would differ:") + 1] == (
         "    route 2 (every event -> ops) -> ops"
     )
