@@ -181,8 +181,8 @@ async def _runtime(app: web.Application) -> AsyncIterator[None]:
     store = await open_store(settings.store.url, synchronous=settings.store.synchronous)
     session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
     directory = ChannelDirectory()
-    adapters = registry.adapters(settings, session, directory)
     clock = app[CLOCK]
+    adapters = registry.adapters(settings, session, directory, clock)
     pipeline = Pipeline(settings, store, adapters, app[METRICS], directory, clock)
     app[STORE] = store
     app[HTTP_SESSION] = session

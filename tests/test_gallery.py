@@ -115,7 +115,7 @@ async def test_a_new_platform_appears_without_a_change_to_the_gallery():
         markup=SlackMarkup(),
         target_keys=(TargetKey("pigeon"),),
         pace=Pace(),
-        adapter=lambda settings, session, directory: NotImplemented,
+        adapter=lambda settings, session, directory, clock: NotImplemented,
         configured=lambda settings: False,
     )
     with registry.registered(newcomer):

@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # the settings read the registry's target keys: no import at 
     from bot.chat import ChatAdapter
     from bot.chat.directory import ChannelDirectory
     from bot.config.settings import Settings
+    from bot.core.clock import Clock
 
 
 @dataclass(frozen=True)
@@ -48,8 +49,11 @@ Check = Callable[["ChatAdapter", "Settings"], Coroutine[Any, Any, list[Finding]]
 """Asks the platform, posting nothing, whether the token works and each target is
 reachable (``python -m bot doctor``, and in the background at start)."""
 
-AdapterFactory = Callable[["Settings", "aiohttp.ClientSession", "ChannelDirectory"], "ChatAdapter"]
-"""The platform's adapter, built once the platform is ``configured``."""
+AdapterFactory = Callable[
+    ["Settings", "aiohttp.ClientSession", "ChannelDirectory", "Clock"], "ChatAdapter"
+]
+"""The platform's adapter, built once the platform is ``configured``; ``clock`` times
+any waiting it does itself (Discord's rate-limit holds)."""
 
 
 @dataclass(frozen=True)

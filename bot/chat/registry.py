@@ -17,6 +17,7 @@ from bot.chat.platform import Platform, TargetKey
 from bot.chat.slack.platform import SLACK
 from bot.chat.teams.platform import TEAMS
 from bot.chat.telegram.platform import TELEGRAM
+from bot.core.clock import Clock, SystemClock
 from bot.core.pacing import Pace
 from bot.render.renderer import Formatter, Markup
 
@@ -52,11 +53,15 @@ def registered(platform: Platform) -> Iterator[Platform]:
 
 
 def adapters(
-    settings: Settings, session: aiohttp.ClientSession, directory: ChannelDirectory
+    settings: Settings,
+    session: aiohttp.ClientSession,
+    directory: ChannelDirectory,
+    clock: Clock | None = None,
 ) -> dict[str, ChatAdapter]:
-    """An adapter for every registered platform that is configured."""
+    """An adapter for every registered platform that is configured, waiting on ``clock``
+    (the machine's time unless given)."""
     return {
-        name: platform.adapter(settings, session, directory)
+        name: platform.adapter(settings, session, directory, clock or SystemClock())
         for name, platform in PLATFORMS.items()
         if platform.configured(settings)
     }

@@ -80,7 +80,7 @@ class Recorder:
             markup=RecorderMarkup(),
             target_keys=(TargetKey(NAME),),
             pace=Pace(rate=20.0, burst=20.0),
-            adapter=lambda settings, session, directory: RecorderAdapter(self),
+            adapter=lambda settings, session, directory, clock: RecorderAdapter(self),
             configured=lambda settings: True,
         )
 

@@ -19,9 +19,7 @@ they may go, instead of spending a request to be told again.
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -35,6 +33,7 @@ from bot.chat import Ref
 from bot.chat.directory import ChannelDirectory
 from bot.chat.discord.markup import DiscordMarkup, visible
 from bot.chat.discord.platform import WEBHOOK_URL
+from bot.core.clock import Clock, SystemClock
 from bot.core.errors import DeliveryError, MessageGone
 from bot.core.text import shorten
 from bot.core.text import utf16_size as _size
@@ -308,24 +307,26 @@ def classify(status: int, data: Any, headers: Mapping[str, str]) -> DeliveryErro
 
 
 class _Holds:
-    """Monotonic times before which a bucket (or all calls of one kind) must not call."""
+    """Monotonic times (on ``clock``) before which a bucket (or all calls of one kind)
+    must not call."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
         self._until: dict[str, float] = {}
 
     def hold(self, key: str, seconds: float) -> None:
-        until = time.monotonic() + seconds
+        until = self.clock.monotonic() + seconds
         self._until[key] = max(self._until.get(key, 0.0), until)
 
     async def wait(self, *keys: str) -> None:
-        rest = max(self._until.get(key, 0.0) for key in keys) - time.monotonic()
+        rest = max(self._until.get(key, 0.0) for key in keys) - self.clock.monotonic()
         if rest <= 0:
             return
         if rest > MAX_HOLD_SECONDS:
             raise DeliveryError(
                 "discord rate limit still in force", retryable=True, retry_after=rest
             )
-        await asyncio.sleep(rest)
+        await self.clock.sleep(rest)
 
     def learn(
         self, bucket: str, scope: str, status: int, data: Any, headers: Mapping[str, str]
@@ -350,12 +351,14 @@ class DiscordAdapter:
         bot_token: str,
         session: aiohttp.ClientSession,
         directory: ChannelDirectory | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.api_url = api_url.rstrip("/")
         self.bot_token = bot_token
         self.session = session
         self.directory = directory or ChannelDirectory()
-        self._holds = _Holds()
+        self.clock = clock or SystemClock()
+        self._holds = _Holds(self.clock)
         self._gone_webhooks: set[str] = set()
 
     def lane(self, address: str) -> str:
@@ -435,7 +438,7 @@ class DiscordAdapter:
                 if self.directory.knows(address) or status == 404:
                     unknown.remove(address)
             if unknown:
-                await asyncio.sleep(retry_seconds)
+                await self.clock.sleep(retry_seconds)
 
     async def ask(self, where: Destination, path: str) -> tuple[int, Any]:
         """GET ``path`` as a post to ``where`` would be authorized: status and JSON body.

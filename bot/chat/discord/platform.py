@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from bot.chat import ChatAdapter
     from bot.chat.directory import ChannelDirectory
     from bot.config.settings import Settings
+    from bot.core.clock import Clock
 
 WEBHOOK_URL = re.compile(
     r"^https?://[^/\s]+/api(?:/v\d+)?/webhooks/(?P<id>\d{1,20})/(?P<token>[\w.-]+)/?"
@@ -60,14 +61,19 @@ def _configured(settings: Settings) -> bool:
 
 
 def _adapter(
-    settings: Settings, session: aiohttp.ClientSession, directory: ChannelDirectory
+    settings: Settings,
+    session: aiohttp.ClientSession,
+    directory: ChannelDirectory,
+    clock: Clock,
 ) -> ChatAdapter:
     # Imported here: the settings read this module for the target keys, and need not
     # load discord.py for that.
     from bot.chat.discord.adapter import DiscordAdapter
 
     # A webhook URL's host gives way to [discord] api_url.
-    return DiscordAdapter(settings.discord.api_url, settings.discord.bot_token, session, directory)
+    return DiscordAdapter(
+        settings.discord.api_url, settings.discord.bot_token, session, directory, clock
+    )
 
 
 def _warnings(settings: Settings) -> list[str]:

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from bot.chat import ChatAdapter
     from bot.chat.directory import ChannelDirectory
     from bot.config.settings import Settings
+    from bot.core.clock import Clock
 
 CHANNEL_KEY = "mattermost"
 WEBHOOK_KEY = "mattermost_webhook"
@@ -54,7 +55,10 @@ def _configured(settings: Settings) -> bool:
 
 
 def _adapter(
-    settings: Settings, session: aiohttp.ClientSession, directory: ChannelDirectory
+    settings: Settings,
+    session: aiohttp.ClientSession,
+    directory: ChannelDirectory,
+    clock: Clock,
 ) -> ChatAdapter:
     from bot.chat.mattermost.adapter import MattermostAdapter
 

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from bot.chat import ChatAdapter
     from bot.chat.directory import ChannelDirectory
     from bot.config.settings import Settings
+    from bot.core.clock import Clock
 
 
 def _configured(settings: Settings) -> bool:
@@ -29,7 +30,10 @@ def _takes_clicks(settings: Settings) -> bool:
 
 
 def _adapter(
-    settings: Settings, session: aiohttp.ClientSession, directory: ChannelDirectory
+    settings: Settings,
+    session: aiohttp.ClientSession,
+    directory: ChannelDirectory,
+    clock: Clock,
 ) -> ChatAdapter:
     # Imported here: the settings read this module for the target keys, and need not
     # load slack_sdk for that.

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from bot.chat import ChatAdapter
     from bot.chat.directory import ChannelDirectory
     from bot.config.settings import Settings
+    from bot.core.clock import Clock
 
 WEBHOOK_KEY = "teams_webhook"
 _URL = re.compile(r"^https?://[^\s/?#]+[^\s]*$")
@@ -38,7 +39,10 @@ def _configured(settings: Settings) -> bool:
 
 
 def _adapter(
-    settings: Settings, session: aiohttp.ClientSession, directory: ChannelDirectory
+    settings: Settings,
+    session: aiohttp.ClientSession,
+    directory: ChannelDirectory,
+    clock: Clock,
 ) -> ChatAdapter:
     from bot.chat.teams.adapter import TeamsAdapter
 

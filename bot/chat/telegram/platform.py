@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from bot.chat import ChatAdapter
     from bot.chat.directory import ChannelDirectory
     from bot.config.settings import Settings
+    from bot.core.clock import Clock
 
 KEY = "telegram"
 TOPIC = "topic"
@@ -84,7 +85,10 @@ def _configured(settings: Settings) -> bool:
 
 
 def _adapter(
-    settings: Settings, session: aiohttp.ClientSession, directory: ChannelDirectory
+    settings: Settings,
+    session: aiohttp.ClientSession,
+    directory: ChannelDirectory,
+    clock: Clock,
 ) -> ChatAdapter:
     from bot.chat.telegram.adapter import TelegramAdapter
 
