@@ -30,6 +30,7 @@ from tests.conftest import (
     eventually,
     fixture_bytes,
     github_headers,
+    let_time_pass,
     post_issue,
 )
 from tests.fakes.discord import BOT_TOKEN, embed_problem
@@ -277,20 +278,35 @@ async def test_channel_target_without_a_bot_token_is_dead_as_not_configured(
     assert fake_discord.calls == []
 
 
-async def test_429_waits_for_retry_after_then_delivers(tmp_path, fake_discord, make_bot):
+async def delivered_on(fake_discord, clock, count=1):
+    """``count`` calls Discord accepted, fake time moving meanwhile (retries come due)."""
+
+    async def accepted():
+        calls = fake_discord.delivered()
+        return calls if len(calls) >= count else []
+
+    return await eventually(accepted, clock=clock, step=0.25)
+
+
+async def test_429_waits_for_retry_after_then_delivers(tmp_path, fake_discord, make_bot, clock):
+    fake_discord.clock = clock.monotonic
     fake_discord.fail_next(
         status=429,
         body={"message": "You are being rate limited.", "retry_after": 1.0, "global": False},
         headers=RATE_HEADERS,
     )
-    bot = await make_bot(discord_config(tmp_path, fake_discord))
+    bot = await make_bot(discord_config(tmp_path, fake_discord), clock)
     await post_pr(bot)
-    [posted] = await fake_discord.wait_until(fake_discord.delivered)
+    await fake_discord.wait_until(lambda: fake_discord.calls)
+    await let_time_pass(clock, 0.9, step=0.3)
+    assert fake_discord.delivered() == []  # not before Discord said it may go
+    [posted] = await delivered_on(fake_discord, clock)
     [refused] = [c for c in fake_discord.calls if c.status == 429]
     assert posted.at - refused.at >= 0.95
 
 
-async def test_a_global_429_holds_the_other_channels_too(tmp_path, fake_discord, make_bot):
+async def test_a_global_429_holds_the_other_channels_too(tmp_path, fake_discord, make_bot, clock):
+    fake_discord.clock = clock.monotonic
     config = discord_config(tmp_path, fake_discord, bot_token=BOT_TOKEN)
     config["targets"]["other"] = {"discord": "998877665544332211"}
     config["routes"] = [
@@ -302,12 +318,14 @@ async def test_a_global_429_holds_the_other_channels_too(tmp_path, fake_discord,
         body={"message": "global", "retry_after": 1.0, "global": True},
         headers={"X-RateLimit-Global": "true", **RATE_HEADERS},
     )
-    bot = await make_bot(config)
+    bot = await make_bot(config, clock)
     await post_issue(bot, "first", "global-1")
     await fake_discord.wait_until(lambda: fake_discord.calls)
     await post_pr(bot, "global-2")
-    delivered = await fake_discord.wait_until(lambda: len(fake_discord.delivered()) == 2)
-    assert delivered
+    await let_time_pass(clock, 0.9, step=0.3)
+    assert fake_discord.delivered() == []  # the other channel waits out the global hold too
+    delivered = await delivered_on(fake_discord, clock, 2)
+    assert len(delivered) == 2
     [refused] = [c for c in fake_discord.calls if c.status == 429]
     other = next(c for c in fake_discord.delivered() if "998877665544332211" in c.path)
     assert other.at - refused.at >= 0.95
@@ -365,12 +383,12 @@ async def test_after_a_webhook_404_the_webhook_is_not_called_again(
     assert len(fake_discord.calls) == 1
 
 
-async def test_server_errors_are_retried(tmp_path, fake_discord, make_bot):
+async def test_server_errors_are_retried(tmp_path, fake_discord, make_bot, clock):
     fake_discord.fail_next(times=2, status=502, body="<html>bad gateway</html>")
     config = discord_config(tmp_path, fake_discord, delivery={"retry_base": "0.05s"})
-    bot = await make_bot(config)
+    bot = await make_bot(config, clock)
     await post_pr(bot)
-    await fake_discord.wait_until(fake_discord.delivered)
+    await delivered_on(fake_discord, clock)
     assert [c.status for c in fake_discord.calls] == [502, 502, 200]
 
 
