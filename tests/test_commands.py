@@ -12,7 +12,7 @@ from typing import Any
 
 from bot.commands import Caller, CommandCore
 from bot.intake.web import COMMANDS, STORE
-from tests.conftest import base_config, eventually, fixture_bytes, github_headers
+from tests.conftest import base_config, eventually, fixture_bytes, github_headers, posts_on
 
 TEAM = "T0FAKE"
 """The fake Slack's workspace (its auth.test answer): commands are bound to it."""
@@ -69,9 +69,12 @@ class Bot:
         return [self.slack.text_of(call) for call in self.slack.posts()]
 
 
-async def start(make_bot: Any, tmp_path: Any, fake_slack: Any, **sections: Any) -> Bot:
+async def start(
+    make_bot: Any, tmp_path: Any, fake_slack: Any, clock: Any = None, **sections: Any
+) -> Bot:
+    """A bot posting to ``fake_slack``; on ``clock`` (a ``FakeClock``) when given one."""
     config = base_config(tmp_path, fake_slack.url, **sections)
-    return Bot(await make_bot(config), fake_slack)
+    return Bot(await make_bot(config, clock), fake_slack)
 
 
 async def test_mute_keeps_events_back_and_unmute_posts_one_digest(tmp_path, fake_slack, make_bot):
@@ -179,13 +182,13 @@ async def test_a_mute_in_the_new_channel_covers_rerouted_events(tmp_path, fake_s
     assert await bot.outcome(event) == "muted"
 
 
-async def test_mute_expires_without_a_restart(tmp_path, fake_slack, make_bot):
-    bot = await start(make_bot, tmp_path, fake_slack)
+async def test_mute_expires_without_a_restart(tmp_path, fake_slack, make_bot, clock):
+    bot = await start(make_bot, tmp_path, fake_slack, clock)
     await bot.command("mute github for 1s")
     muted = await bot.hook(pull_request())
     assert await bot.outcome(muted) == "muted"
 
-    posts = await fake_slack.wait_for(2)  # announcement, then the expiry digest
+    posts = await posts_on(fake_slack, 2, clock, step=0.25)  # announcement, expiry digest
 
     assert "expired" in bot.slack.text_of(posts[1])
     assert "while muted: 1 alert" in bot.slack.text_of(posts[1])
