@@ -113,11 +113,15 @@ async def test_a_429_waits_as_long_as_teams_says(tmp_path, fake_teams, make_bot,
     assert [c.status for c in fake_teams.calls] == [429, 202]
 
 
-async def test_server_errors_are_retried(tmp_path, fake_teams, make_bot):
+async def test_server_errors_are_retried(tmp_path, fake_teams, make_bot, clock):
     fake_teams.fail_next(2, status=502)
-    bot = await make_bot(config(fake_teams, tmp_path))
+    bot = await make_bot(config(fake_teams, tmp_path), clock)
     await post_issue(bot, "flaky", "d1")
-    await fake_teams.wait_until(lambda: fake_teams.cards())
+
+    async def carded() -> list[Any]:
+        return fake_teams.cards()
+
+    await eventually(carded, clock=clock, step=0.25)  # the backoff runs out in fake time
     assert [c.status for c in fake_teams.calls] == [502, 502, 202]
 
 
