@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tests.chats import Chat, discord_links
+from tests.chats import Chat, discord_links, posted
 from tests.conftest import (
     DISCORD_WEBHOOK,
     base_config,
@@ -162,23 +162,25 @@ def alert(status: str) -> bytes:
 RUNBOOK = "https://runbooks.example/cpu-temperature"
 
 
-async def test_a_resolved_alert_keeps_its_runbook_and_loses_silence(tmp_path, chat, make_bot):
+async def test_a_resolved_alert_keeps_its_runbook_and_loses_silence(
+    tmp_path, chat, make_bot, clock
+):
     settings = config(tmp_path, chat)
     settings["sources"]["prom"] = {"provider": "alertmanager", "token": ALERTMANAGER_TOKEN}
-    bot = await make_bot(settings)
+    bot = await make_bot(settings, clock)
     for status in ("firing", "resolved"):
         response = await bot.post(
             "/hooks/prom", data=alert(status), headers=bearer(ALERTMANAGER_TOKEN)
         )
         assert response.status == 200, await response.text()
         if status == "firing":
-            await chat.wait_for(1)
+            await posted(chat.posts, 1, 10, clock, step=0.25)  # after group_wait
 
     async def edited() -> list[list[tuple[str, str]]]:
         shown = chat.links("eng")
         return shown if len(shown) >= 2 else []
 
-    firing, resolved = (await eventually(edited))[:2]
+    firing, resolved = (await eventually(edited, clock=clock, step=0.25))[:2]
     silence = [label for label, url in firing if url.startswith("http://ops1:9093/#/silences/new")]
     assert silence == ["Silence in Alertmanager"]
     # Mattermost shows the runbook once, as the link its field already has.
