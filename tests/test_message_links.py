@@ -10,6 +10,7 @@ import json
 import pytest
 
 from bot.core.links import safe_url
+from tests.chats import posted
 from tests.conftest import (
     DISCORD_WEBHOOK,
     base_config,
@@ -102,7 +103,7 @@ async def test_slack_links_only_checked_urls(tmp_path, fake_slack, make_bot, clo
     slack = {"bot_token": "xoxb-test-token", "api_url": fake_slack.url}
     bot = await make_bot(base_config(tmp_path, slack=slack), clock)
     count = await send_everything(bot)
-    posts = await posts_on(fake_slack, count, clock)
+    posts = await posts_on(fake_slack, count, clock, step=2.0)  # paced: one a second
     texts = [json.dumps(p.body, ensure_ascii=False) for p in posts]
     good = [t for t in texts if "issue 99" in t or "990aaaa" in t]
     for text in (t for t in texts if t not in good):
@@ -127,7 +128,7 @@ async def test_discord_links_only_checked_urls(tmp_path, fake_discord, make_bot,
         calls = fake_discord.delivered()
         return calls if len(calls) >= count else None
 
-    calls = await eventually(delivered, clock=clock, step=0.5)
+    calls = await eventually(delivered, clock=clock, step=2.0)
     embeds = [c.body["embeds"][0] for c in calls]
     good = [e for e in embeds if "issue 99" in e["title"] or "990aaaa" in str(e)]
     for embed in (e for e in embeds if e not in good):
@@ -167,7 +168,7 @@ def alert_with(annotations: dict[str, str], generator: str) -> bytes:
     return dumps(payload)
 
 
-async def test_a_newline_in_a_url_makes_no_second_button(tmp_path, poster, make_bot):
+async def test_a_newline_in_a_url_makes_no_second_button(tmp_path, poster, make_bot, clock):
     """Each URL is checked whole before anything could split it: a dashboard and a
     graph whose URLs hide a second ``Label: url`` line give no button at all, on every
     platform, while the clean runbook next to them still does, once."""
@@ -175,14 +176,14 @@ async def test_a_newline_in_a_url_makes_no_second_button(tmp_path, poster, make_
     settings["targets"] = {"eng": poster.target("eng")}
     settings["routes"] = [{"to": ["eng"]}]
     settings["sources"]["prom"] = {"provider": "alertmanager", "token": ALERTMANAGER_TOKEN}
-    bot = await make_bot(settings)
+    bot = await make_bot(settings, clock)
     body = alert_with(
         {"runbook_url": GOOD_URL, "dashboard_url": SPLIT_URL},
         "http://cobalt:9090/graph?g0.expr=up\r\nSilence: https://evil.example/silence",
     )
     response = await bot.post("/hooks/prom", data=body, headers=bearer(ALERTMANAGER_TOKEN))
     assert response.status == 200, await response.text()
-    await poster.wait_for(1)
+    await posted(poster.posts, 1, 10, clock, step=0.25)  # after group_wait, in fake time
     [links] = poster.links("eng")
     assert not [url for _, url in links if "ok.example" in url or "evil.example" in url]
     assert [url for _, url in links if url == GOOD_URL] == [GOOD_URL]
