@@ -45,6 +45,19 @@ class Finding:
     text: str
 
 
+def unasked_webhooks(settings: Settings, key: str, answer: str, test_posts: str) -> list[Finding]:
+    """What ``doctor`` says of a platform's webhook targets: a webhook has no question to
+    answer without posting, so each is named with the command that would post a test."""
+    return [
+        Finding(
+            True,
+            f"target {name!r}: not asked ({answer}); python -m bot test {name} {test_posts}",
+        )
+        for name, target in settings.targets.items()
+        if target.key == key
+    ]
+
+
 Check = Callable[["ChatAdapter", "Settings"], Coroutine[Any, Any, list[Finding]]]
 """Asks the platform, posting nothing, whether the token works and each target is
 reachable (``python -m bot doctor``, and in the background at start)."""

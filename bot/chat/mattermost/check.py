@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.chat.platform import Finding
+from bot.chat.platform import Finding, unasked_webhooks
 from bot.core.errors import DeliveryError
 
 if TYPE_CHECKING:
@@ -20,15 +20,12 @@ async def check(adapter: ChatAdapter, settings: Settings) -> list[Finding]:
 
     assert isinstance(adapter, MattermostAdapter)
     channels = {n: t.address for n, t in settings.targets.items() if t.key == "mattermost"}
-    hooks = [
-        Finding(
-            True,
-            f"target {name!r}: not asked (an incoming webhook answers only by posting); "
-            f"python -m bot test {name} posts a test message",
-        )
-        for name, target in settings.targets.items()
-        if target.key == "mattermost_webhook"
-    ]
+    hooks = unasked_webhooks(
+        settings,
+        "mattermost_webhook",
+        "an incoming webhook answers only by posting",
+        "posts a test message",
+    )
     if not (settings.mattermost.url and settings.mattermost.bot_token):
         return hooks  # webhook targets only: nothing to ask
     try:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.chat.platform import Finding
+from bot.chat.platform import Finding, unasked_webhooks
 
 if TYPE_CHECKING:
     from bot.chat import ChatAdapter
@@ -14,12 +14,6 @@ if TYPE_CHECKING:
 
 
 async def check(adapter: ChatAdapter, settings: Settings) -> list[Finding]:
-    return [
-        Finding(
-            True,
-            f"target {name!r}: not asked (a Teams webhook answers only by posting); "
-            f"python -m bot test {name} posts a test card",
-        )
-        for name, target in settings.targets.items()
-        if target.platform == "teams"
-    ]
+    return unasked_webhooks(
+        settings, "teams_webhook", "a Teams webhook answers only by posting", "posts a test card"
+    )
