@@ -76,7 +76,7 @@ def build_app(settings: Settings, clock: Clock | None = None) -> web.Application
     if settings.inspector.token:
         add_inspector(app, settings.inspector.token, settings.inspector.session)
     discord_interactions.add_routes(app, settings, COMMANDS, ACTIONS)
-    telegram_updates.add_routes(app, settings, COMMANDS)
+    telegram_updates.add_routes(app, settings, COMMANDS, ACTIONS)
     mattermost_commands.add_routes(app, settings, COMMANDS)
     return app
 

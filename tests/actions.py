@@ -1,11 +1,12 @@
 """Clicks as Slack and Discord send them, and the buttons as the bot drew them.
 
 ``slack_click`` is a signed ``block_actions`` request for one button of a posted message,
-``discord_press`` an Ed25519-signed component interaction (type 3); ``buttons_of`` and
-``components_of`` read the buttons back out of what the bot sent. ``SlackClicks`` and
-``DiscordClicks`` put both behind one face, so a test of an action runs on both
-platforms: the conversation's one message, its versions, its thread, what the clicker
-alone was told.
+``discord_press`` an Ed25519-signed component interaction (type 3), ``telegram_press`` a
+``callback_query`` update with the webhook's secret token; ``buttons_of``,
+``components_of`` and ``callbacks_of`` read the buttons back out of what the bot sent.
+``SlackClicks``, ``DiscordClicks`` and ``TelegramClicks`` put them behind one face, so a
+test of an action runs on every platform with action buttons: the conversation's one
+message, its versions, its thread, what the clicker alone was told.
 """
 
 from __future__ import annotations
@@ -14,9 +15,14 @@ import json
 from typing import Any
 from urllib.parse import urlencode
 
-from tests.conftest import fixture_bytes
+from bot.chat.telegram.markup import TelegramMarkup
+from bot.core.text import ELLIPSIS
+from tests.conftest import base_config, fixture_bytes
+from tests.fakes import telegram
 from tests.fakes.discord import GUILD, FakeDiscord, Posted
 from tests.fakes.slack import Call, FakeSlack
+from tests.fakes.telegram import BOT_TOKEN as TELEGRAM_TOKEN
+from tests.fakes.telegram import FakeTelegram, parse_html
 from tests.senders import PAGERDUTY_SECRET
 from tests.senders import pagerduty as pagerduty_headers
 from tests.test_discord_commands import APPLICATION, CHANNEL
@@ -280,4 +286,137 @@ class DiscordClicks:
         await discord_press(bot, button, self._message(), user=user or self.user, name=name)
 
 
-Clicks = SlackClicks | DiscordClicks
+TELEGRAM_CHAT = "-1001234567890"
+TELEGRAM_SECRET = "webhook-Secret_42"
+
+
+def callbacks_of(body: dict[str, Any]) -> dict[str, str]:
+    """callback_data by action, as a Telegram message's inline keyboard shows them (URL
+    buttons carry no callback_data: they are not actions)."""
+    rows = (body.get("reply_markup") or {}).get("inline_keyboard", [])
+    return {
+        button["callback_data"].split(":", 1)[0].removeprefix("bot."): button["callback_data"]
+        for row in rows
+        for button in row
+        if "callback_data" in button
+    }
+
+
+def telegram_config(tmp_path: Any, fake: FakeTelegram, **sections: Any) -> dict[str, Any]:
+    """A bot posting to one supergroup, taking updates (commands, clicks) on its webhook."""
+    return base_config(
+        tmp_path,
+        telegram={
+            "api_url": fake.url,
+            "bot_token": TELEGRAM_TOKEN,
+            "webhook_secret": TELEGRAM_SECRET,
+        },
+        targets={"room": {"telegram": TELEGRAM_CHAT}},
+        routes=[{"to": ["room"]}],
+        **sections,
+    )
+
+
+async def telegram_press(bot: Any, update: dict[str, Any]) -> None:
+    """Post a ``callback_query`` update as Telegram does: taken at once (the answer to
+    the clicker is an ``answerCallbackQuery`` that follows)."""
+    response = await bot.post(
+        "/telegram/updates",
+        json=update,
+        headers={"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET},
+    )
+    assert response.status == 200
+    assert await response.json() == {}
+
+
+def _shown(body: dict[str, Any]) -> str:
+    """A message's text as a reader sees it."""
+    return TelegramMarkup().unescape(parse_html(str(body.get("text", "")))[0])
+
+
+class TelegramClicks:
+    """The conversation's message in a Telegram supergroup, and clicks on it by ``4242``."""
+
+    platform = "telegram"
+    via = "Telegram"
+    user = "4242"
+
+    def __init__(self, fake: FakeTelegram) -> None:
+        self.fake = fake
+
+    def config(self, tmp_path: Any, **sections: Any) -> dict[str, Any]:
+        return telegram_config(tmp_path, self.fake, **sections)
+
+    def _message(self) -> telegram.Posted:
+        return self.fake.roots()[0]
+
+    def versions(self) -> list[dict[str, Any]]:
+        return self._message().versions if self.fake.roots() else []
+
+    async def posted(self) -> None:
+        await self.fake.wait_until(lambda: self.fake.roots() or None)
+
+    def buttons(self, version: int = -1) -> dict[str, Any]:
+        return callbacks_of(self.versions()[version])
+
+    def links(self, version: int = -1) -> list[tuple[str, str]]:
+        """The link buttons (label, URL); not *Open*, which is the title's own link."""
+        rows = (self.versions()[version].get("reply_markup") or {}).get("inline_keyboard", [])
+        return [
+            (b["text"], b["url"]) for row in rows for b in row if "url" in b and b["text"] != "Open"
+        ]
+
+    def text(self, version: int = -1) -> str:
+        return _shown(self.versions()[version])
+
+    def messages(self) -> int:
+        return len(self.fake.roots())
+
+    def unchanged_edits(self) -> list[telegram.Call]:
+        """Edits Telegram refused because the message shows that already ("message is
+        not modified": it keeps no version for them)."""
+        return [
+            c
+            for c in self.fake.calls
+            if c.method == "editMessageText" and "message is not modified" in c.description
+        ]
+
+    def _answers(self) -> list[dict[str, Any]]:
+        """The bot's own replies under the message: the whole of a reason too long for
+        an alert (thread lines reply with ``reply_to_message_id`` instead)."""
+        return [r for r in self._message().replies if "reply_parameters" in r]
+
+    def replies(self) -> list[str]:
+        if not self.fake.roots():
+            return []
+        return [_shown(r) for r in self._message().replies if "reply_to_message_id" in r]
+
+    def told(self) -> list[str]:
+        """What clickers were told as alerts (``show_alert``), oldest first; an alert cut
+        at Telegram's 200 characters is read whole from the reply that carries it."""
+        whole = iter(self._answers()) if self.fake.roots() else iter([])
+        said = []
+        for answer in self.fake.answers:
+            if not answer.get("show_alert"):
+                continue
+            text = str(answer["text"])
+            said.append(_shown(next(whole)) if text.endswith(ELLIPSIS) else text)
+        return said
+
+    def notices(self) -> list[str]:
+        """The passing notices (not alerts) clickers were shown."""
+        return [str(a.get("text", "")) for a in self.fake.answers if not a.get("show_alert")]
+
+    def link(self) -> str:
+        return f"https://t.me/c/{TELEGRAM_CHAT[4:]}/{self._message().message_id}"
+
+    async def press(
+        self, bot: Any, button: Any, user: str = "", name: str = "alice", chat: str | None = None
+    ) -> None:
+        update = self.fake.callback_query(
+            self._message(), str(button), int(user or self.user), name, chat
+        )
+        await telegram_press(bot, update)
+
+
+Clicks = SlackClicks | DiscordClicks | TelegramClicks

@@ -145,13 +145,15 @@ async def grafana_api() -> AsyncIterator[FakeGrafana]:
         yield fake
 
 
-@pytest.fixture(params=["slack", "discord"])
+@pytest.fixture(params=["slack", "discord", "telegram"])
 def clicks(request: pytest.FixtureRequest) -> Any:
-    """The one conversation's message and clicks on it, in Slack and then in Discord."""
-    from tests.actions import DiscordClicks, SlackClicks  # it imports test modules
+    """The one conversation's message and clicks on it, in Slack, Discord and Telegram."""
+    from tests.actions import DiscordClicks, SlackClicks, TelegramClicks  # imports test modules
 
     if request.param == "slack":
         return SlackClicks(request.getfixturevalue("fake_slack"))
+    if request.param == "telegram":
+        return TelegramClicks(request.getfixturevalue("fake_telegram"))
     return DiscordClicks(request.getfixturevalue("fake_discord"))
 
 

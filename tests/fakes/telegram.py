@@ -9,6 +9,13 @@ It follows the Bot API's documented requests and answers:
   ``reply_to_message_id`` / ``reply_parameters``, ``reply_markup``, 1-4096 characters
   after entity parsing)
 - https://core.telegram.org/bots/api#editmessagetext
+- https://core.telegram.org/bots/api#inlinekeyboardbutton (``callback_data``, 1-64
+  bytes; more is "Bad Request: BUTTON_DATA_INVALID")
+- https://core.telegram.org/bots/api#callbackquery and
+  https://core.telegram.org/bots/api#answercallbackquery (``text`` 0-200 characters,
+  ``show_alert``; an unknown or answered query is "Bad Request: query is too old and
+  response timeout expired or query ID is invalid")
+- https://core.telegram.org/bots/api#replyparameters (``reply_parameters.message_id``)
 - https://core.telegram.org/bots/api#html-style (the tags HTML parse mode accepts; a bad
   one is "Bad Request: can't parse entities")
 - https://core.telegram.org/bots/api#setwebhook (``secret_token``)
@@ -35,6 +42,9 @@ ALLOWED_TAGS = frozenset(
     | {"tg-spoiler", "span", "blockquote", "tg-emoji"}
 )
 TEXT_LIMIT = 4096
+CALLBACK_DATA_LIMIT = 64
+ANSWER_LIMIT = 200
+QUERY_GONE = "Bad Request: query is too old and response timeout expired or query ID is invalid"
 
 
 @dataclass
@@ -43,6 +53,8 @@ class Call:
     body: dict[str, Any]
     status: int = 200
     at: float = 0.0
+    description: str = ""
+    """What Telegram said of a refused call."""
 
 
 @dataclass
@@ -110,7 +122,12 @@ class FakeTelegram:
         self.clock: Callable[[], float] = asyncio.get_running_loop().time
         """What ``Call.at`` and the group limit count in (a ``FakeClock``'s monotonic)."""
         self.group_limit: int | None = None
+        self.queries: dict[str, dict[str, Any]] = {}
+        """Callback queries sent to the bot (``callback_query``), by id, still to answer."""
+        self.answers: list[dict[str, Any]] = []
+        """``answerCallbackQuery`` bodies Telegram took, oldest first."""
         self._next_id = 100
+        self._next_query = 5_000
         self.arrived = asyncio.Condition()
         self.url = ""
         self.app = web.Application()
@@ -151,6 +168,27 @@ class FakeTelegram:
             return 0
         return max(1, int(60 - (now - min(recent))) + 1)
 
+    def callback_query(
+        self, message: Posted, data: str, user: int, name: str, chat_id: str | None = None
+    ) -> dict[str, Any]:
+        """The update Telegram posts to the bot's webhook when ``user`` presses the button
+        carrying ``data`` under ``message`` (from the chat ``chat_id``, if not its own)."""
+        self._next_query += 1
+        query = {
+            "id": str(self._next_query),
+            "from": {"id": user, "is_bot": False, "first_name": name.title(), "username": name},
+            "message": {
+                **_message(message),
+                "reply_markup": message.versions[-1].get("reply_markup"),
+            },
+            "chat_instance": "-8812345678901234567",
+            "data": data,
+        }
+        if chat_id is not None:
+            query["message"]["chat"] = {"id": int(chat_id), "type": "supergroup"}
+        self.queries[query["id"]] = query
+        return {"update_id": self._next_query, "callback_query": query}
+
     def roots(self, chat: str | None = None) -> list[Posted]:
         """First messages (not replies), in posting order."""
         return [
@@ -182,6 +220,8 @@ class FakeTelegram:
         call = Call(method, body, at=self.clock())
         answer = self._answer(request.match_info["token"], call)
         call.status = answer.status
+        if answer.status != 200 and answer.text:
+            call.description = str(json.loads(answer.text).get("description", ""))
         async with self.arrived:
             self.calls.append(call)
             self.arrived.notify_all()
@@ -196,6 +236,8 @@ class FakeTelegram:
             if scripted.chat in (None, chat):
                 del self.script[number]
                 return _error(scripted.status, scripted.description, scripted.retry_after)
+        if call.method == "answerCallbackQuery":
+            return self._answer_query(call.body)
         if call.method == "setWebhook":
             self.webhook = dict(call.body)
             return _ok(True)
@@ -218,14 +260,26 @@ class FakeTelegram:
             return _error(400, "Bad Request: message is too long")
         if call.method == "getChat":
             return _error(400, "Bad Request: chat not found")
+        if (invalid := _bad_button(call.body)) is not None:
+            return invalid
         if call.method == "sendMessage":
             return self._send(chat, call.body)
         if call.method == "editMessageText":
             return self._edit(chat, call.body)
         return _error(404, "Not Found")
 
+    def _answer_query(self, body: dict[str, Any]) -> web.Response:
+        if self.queries.pop(str(body.get("callback_query_id")), None) is None:
+            return _error(400, QUERY_GONE)
+        if len(str(body.get("text", ""))) > ANSWER_LIMIT:
+            return _error(400, "Bad Request: MESSAGE_TOO_LONG")
+        self.answers.append(body)
+        return _ok(True)
+
     def _send(self, chat: str, body: dict[str, Any]) -> web.Response:
         parent_id = body.get("reply_to_message_id")
+        if parent_id is None and isinstance(body.get("reply_parameters"), dict):
+            parent_id = body["reply_parameters"].get("message_id")
         parent = self.messages.get((chat, parent_id)) if parent_id is not None else None
         if parent_id is not None and parent is None:
             return _error(400, "Bad Request: message to be replied not found")
@@ -253,6 +307,16 @@ class FakeTelegram:
             )
         message.versions.append(body)
         return _ok(_message(message))
+
+
+def _bad_button(body: dict[str, Any]) -> web.Response | None:
+    """Telegram's answer to a keyboard it refuses, if this one is."""
+    rows = (body.get("reply_markup") or {}).get("inline_keyboard") or []
+    for button in (b for row in rows for b in row):
+        data = button.get("callback_data")
+        if data is not None and not 1 <= len(str(data).encode()) <= CALLBACK_DATA_LIMIT:
+            return _error(400, "Bad Request: BUTTON_DATA_INVALID")
+    return None
 
 
 def _message(message: Posted) -> dict[str, Any]:

@@ -3,8 +3,10 @@
 A message is one HTML text: the headline in bold, the title (a link when there is a
 URL), the text,
 the fields as ``name: value`` lines, the footer in italics, cut to Telegram's 4,096
-characters without breaking a tag. The URL is also an inline-keyboard button, and so is
-each of the message's link buttons, two a row. A thread
+characters without breaking a tag. Its action buttons are callback buttons (their
+``callback_data`` leads the click back to the delivery, within 64 bytes); the URL is
+also an inline-keyboard button, and so is each of the message's link buttons, two a
+row. A thread
 is a chain of replies to the first message (``reply_to_message_id``); a forum topic
 (``topic = N``) is ``message_thread_id``.
 
@@ -16,6 +18,7 @@ every URL) never reaches a log or an error.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -32,6 +35,15 @@ TITLE_LIMIT = 512
 BUTTON_LABEL = "Open"
 LINKS_PER_ROW = 2
 """Two labels a row stay readable on a phone; Telegram allows up to eight."""
+ACTIONS_PER_ROW = 3
+"""Action labels are short (Acknowledge, Silence 4h): three a row."""
+ACTION_PREFIX = "bot."
+"""Starts every action button's ``callback_data`` (``bot.acknowledge:12.0/eng``)."""
+CALLBACK_LIMIT = 64
+"""``callback_data`` is 1-64 bytes (https://core.telegram.org/bots/api#inlinekeyboardbutton)."""
+TARGET_DIGEST = "#"
+"""Between a click's event id and its target's digest, when the whole delivery id does
+not fit (``bot.silence_24h:12.0#3f2a9c1b7e``)."""
 
 # Descriptions (lower case) that no retry can fix, from the Bot API's answers.
 PERMANENT = (
@@ -71,10 +83,34 @@ def text_for(message: Message) -> str:
     return cut_html("\n".join(lines), TEXT_LIMIT)
 
 
+def target_digest(target: str) -> str:
+    """A short stand-in for a target's name in a ``callback_data`` too long with it."""
+    return hashlib.sha256(target.encode()).hexdigest()[:10]
+
+
+def callback_data(action: str, value: str) -> str:
+    """What a click on an action button sends back: the action and the delivery its
+    message first showed (the key the action core reads the conversation by). When a
+    long target name makes that more than Telegram's 64 bytes, the target is replaced by
+    a digest, found again among the event's deliveries."""
+    whole = f"{ACTION_PREFIX}{action}:{value}"
+    if len(whole.encode()) <= CALLBACK_LIMIT:
+        return whole
+    event, _, target = value.partition("/")
+    return f"{ACTION_PREFIX}{action}:{event}{TARGET_DIGEST}{target_digest(target)}"
+
+
 def keyboard(message: Message) -> dict[str, Any] | None:
-    """URL buttons: *Open* to the source when the message has a web URL, then its link
-    buttons (labels are plain text on Telegram's buttons, shown as typed)."""
-    rows: list[list[dict[str, str]]] = []
+    """The action buttons (callback buttons), then URL buttons: *Open* to the source
+    when the message has a web URL, then its link buttons (labels are plain text on
+    Telegram's buttons, shown as typed)."""
+    actions = [
+        {"text": b.label, "callback_data": callback_data(b.action, b.value)}
+        for b in message.actions
+    ]
+    rows: list[list[dict[str, str]]] = [
+        actions[i : i + ACTIONS_PER_ROW] for i in range(0, len(actions), ACTIONS_PER_ROW)
+    ]
     if message.url and message.url.startswith(("https://", "http://")):
         rows.append([{"text": BUTTON_LABEL, "url": message.url}])
     links = [{"text": b.label, "url": b.url} for b in message.links]

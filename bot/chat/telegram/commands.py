@@ -4,8 +4,9 @@ Telegram signs nothing; it sends back the ``secret_token`` given to ``setWebhook
 ``X-Telegram-Bot-Api-Secret-Token``, compared here in constant time with
 ``[telegram] webhook_secret``. The answer rides on the webhook's own response (the Bot
 API allows one method call there): a ``sendMessage`` replying to the command, since
-Telegram has no message only one person sees. Every update is answered 200 once
-verified, or Telegram sends it again and again.
+Telegram has no message only one person sees. A ``callback_query`` (a click on an
+action button) goes to ``bot.chat.telegram.interactions``. Every update is answered 200
+once verified, or Telegram sends it again and again.
 """
 
 from __future__ import annotations
@@ -19,9 +20,11 @@ from typing import Any, TypeGuard
 import aiohttp
 from aiohttp import web
 
+from bot.chat.telegram import interactions
 from bot.chat.telegram.adapter import TEXT_LIMIT, TelegramAdapter
 from bot.chat.telegram.markup import escape_html
-from bot.chat.telegram.platform import Address, channel_of
+from bot.chat.telegram.platform import TELEGRAM, Address, channel_of
+from bot.commands.actions import ActionCore
 from bot.commands.binding import Workspaces
 from bot.commands.core import CommandCore, Reply
 from bot.commands.grammar import CommandError
@@ -111,7 +114,11 @@ def answer(message: dict[str, Any], reply: Reply) -> web.Response:
     return web.json_response(method)
 
 
-def endpoint(settings: Settings, core_key: web.AppKey[CommandCore]) -> Any:
+def endpoint(
+    settings: Settings,
+    core_key: web.AppKey[CommandCore],
+    actions_key: web.AppKey[ActionCore] | None = None,
+) -> Any:
     async def updates(request: web.Request) -> web.Response:
         if not verified(settings.telegram.webhook_secret, request.headers.get(SECRET_HEADER, "")):
             log.warning("rejected", extra={"source": "telegram", "reason": "bad secret token"})
@@ -123,6 +130,14 @@ def endpoint(settings: Settings, core_key: web.AppKey[CommandCore]) -> Any:
             update = json.loads(await request.read())
         except ValueError as exc:
             return web.json_response({"error": f"not JSON: {exc}"}, status=400)
+        query = update.get("callback_query") if isinstance(update, dict) else None
+        if isinstance(query, dict) and actions_key is not None:
+            core = request.app[actions_key]
+            adapter = TelegramAdapter(
+                settings.telegram.api_url, settings.telegram.bot_token, core.session
+            )
+            interactions.taken(core, adapter, query)
+            return web.json_response({})  # taken: answerCallbackQuery follows
         message = update.get("message") if isinstance(update, dict) else None
         if not _readable(message) or (text := command_text(message)) is None:
             return web.json_response({})  # not for us: taken, so Telegram does not resend
@@ -136,10 +151,16 @@ def endpoint(settings: Settings, core_key: web.AppKey[CommandCore]) -> Any:
     return updates
 
 
-def add_routes(app: web.Application, settings: Settings, core_key: web.AppKey[CommandCore]) -> None:
-    """Mount ``/telegram/updates`` only when ``[telegram] webhook_secret`` is set."""
+def add_routes(
+    app: web.Application,
+    settings: Settings,
+    core_key: web.AppKey[CommandCore],
+    actions_key: web.AppKey[ActionCore] | None = None,
+) -> None:
+    """Mount ``/telegram/updates`` only when ``[telegram] webhook_secret`` is set: commands
+    and, given the action core, button clicks."""
     if settings.telegram.webhook_secret:
-        app.router.add_post("/telegram/updates", endpoint(settings, core_key))
+        app.router.add_post("/telegram/updates", endpoint(settings, core_key, actions_key))
 
 
 async def set_webhook(settings: Settings, session: aiohttp.ClientSession, url: str) -> str:
@@ -164,9 +185,13 @@ async def set_webhook(settings: Settings, session: aiohttp.ClientSession, url: s
             "(the bot's public address, e.g. https://bot.example.com/telegram/updates)"
         )
     adapter = TelegramAdapter(telegram.api_url, telegram.bot_token, session)
-    body = {"url": url, "secret_token": telegram.webhook_secret, "allowed_updates": ["message"]}
+    clicks = TELEGRAM.takes_clicks(settings)
+    # Telegram sends only the kinds listed: clicks are asked for where buttons are drawn.
+    kinds = ["message", "callback_query"] if clicks else ["message"]
+    body = {"url": url, "secret_token": telegram.webhook_secret, "allowed_updates": kinds}
     try:
         await adapter.call("setWebhook", body)
     except DeliveryError as exc:
         raise CommandError(f"Telegram refused the webhook: {exc.reason}") from None
-    return f"Telegram now sends /notify commands to {url}"
+    also = " (and clicks on the bot's buttons)" if clicks else ""
+    return f"Telegram now sends /notify commands to {url}{also}"

@@ -105,6 +105,14 @@ def _warnings(settings: Settings) -> list[str]:
     ]
 
 
+def _takes_clicks(settings: Settings) -> bool:
+    """Callback buttons need the webhook (clicks come as ``callback_query`` updates on
+    ``/telegram/updates``) and a target to draw them in."""
+    telegram = settings.telegram
+    targets = any(target.platform == KEY for target in settings.targets.values())
+    return bool(telegram.bot_token and telegram.webhook_secret and targets)
+
+
 def _lane_pace(lane: str) -> Pace:
     return GROUP_PACE if Address.parse(lane.partition(":")[2]).is_group else CHAT_PACE
 
@@ -120,4 +128,5 @@ TELEGRAM = Platform(
     configured=_configured,
     warnings=_warnings,
     check=check,
+    takes_clicks=_takes_clicks,
 )
