@@ -77,7 +77,7 @@ def build_app(settings: Settings, clock: Clock | None = None) -> web.Application
         add_inspector(app, settings.inspector.token, settings.inspector.session)
     discord_interactions.add_routes(app, settings, COMMANDS, ACTIONS)
     telegram_updates.add_routes(app, settings, COMMANDS, ACTIONS)
-    mattermost_commands.add_routes(app, settings, COMMANDS)
+    mattermost_commands.add_routes(app, settings, COMMANDS, ACTIONS)
     return app
 
 

@@ -11,15 +11,19 @@ message, its versions, its thread, what the clicker alone was told.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
+from bot.chat.mattermost.markup import MattermostMarkup
 from bot.chat.telegram.markup import TelegramMarkup
 from bot.core.text import ELLIPSIS
 from tests.conftest import base_config, fixture_bytes
-from tests.fakes import telegram
+from tests.fakes import mattermost, telegram
 from tests.fakes.discord import GUILD, FakeDiscord, Posted
+from tests.fakes.mattermost import BOT_TOKEN as MATTERMOST_TOKEN
+from tests.fakes.mattermost import FakeMattermost
 from tests.fakes.slack import Call, FakeSlack
 from tests.fakes.telegram import BOT_TOKEN as TELEGRAM_TOKEN
 from tests.fakes.telegram import FakeTelegram, parse_html
@@ -419,4 +423,111 @@ class TelegramClicks:
         await telegram_press(bot, update)
 
 
-Clicks = SlackClicks | DiscordClicks | TelegramClicks
+MATTERMOST_CHANNEL = "4xp9fdt8jpgfmkwbn7rd5yqe3a"
+ACTIONS_SECRET = "mattermost-actions-secret-0123456789abcdef"
+PUBLIC_URL = "https://bot.example.com"
+
+
+def mattermost_config(tmp_path: Any, fake: FakeMattermost, **sections: Any) -> dict[str, Any]:
+    """A bot posting to one channel as the bot account, its buttons calling back at
+    ``PUBLIC_URL``."""
+    return base_config(
+        tmp_path,
+        mattermost={
+            "url": fake.url,
+            "bot_token": MATTERMOST_TOKEN,
+            "actions_secret": ACTIONS_SECRET,
+        },
+        server={"public_url": PUBLIC_URL},
+        targets={"room": {"mattermost": MATTERMOST_CHANNEL}},
+        routes=[{"to": ["room"]}],
+        **sections,
+    )
+
+
+def attachment_actions(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """A post's action buttons by the action their context names."""
+    attachments = (body.get("props") or {}).get("attachments") or []
+    return {
+        action["integration"]["context"]["action"]: action
+        for attachment in attachments
+        for action in attachment.get("actions") or []
+    }
+
+
+async def mattermost_press(bot: Any, url: str, request: dict[str, Any]) -> dict[str, Any]:
+    """What the Mattermost server does for a click: post the integration request to the
+    button's ``integration.url`` (here, the bot under test) and wait for the answer."""
+    assert url == f"{PUBLIC_URL}/mattermost/actions"  # the bot's public address
+    response = await bot.post(urlsplit(url).path, json=request)
+    assert response.status == 200, await response.text()
+    return dict(await response.json())
+
+
+class MattermostClicks:
+    """The conversation's post in a Mattermost channel (the bot account's), and clicks on
+    it. The server waits for the bot's answer to a click while the clicker sees it
+    pending: each press runs on until answered, and ``told`` reads the answers."""
+
+    platform = "mattermost"
+    via = "Mattermost"
+    user = "alice0user0id0000000000000"
+
+    def __init__(self, fake: FakeMattermost) -> None:
+        self.fake = fake
+        self.pressed: list[asyncio.Task[dict[str, Any]]] = []
+
+    def config(self, tmp_path: Any, **sections: Any) -> dict[str, Any]:
+        return mattermost_config(tmp_path, self.fake, **sections)
+
+    def _message(self) -> mattermost.Posted:
+        return self.fake.roots()[0]
+
+    def versions(self) -> list[dict[str, Any]]:
+        return self._message().versions if self.fake.roots() else []
+
+    async def posted(self) -> None:
+        await self.fake.wait_until(lambda: self.fake.roots() or None)
+
+    def buttons(self, version: int = -1) -> dict[str, Any]:
+        return attachment_actions(self.versions()[version])
+
+    def links(self, version: int = -1) -> list[tuple[str, str]]:
+        """The *Links* field's markdown links: Mattermost's own buttons open no page."""
+        from tests.chats import links_field, markdown_links
+
+        [attachment] = self.versions()[version]["props"]["attachments"]
+        value = links_field(attachment.get("fields") or [], "title", "value")
+        return markdown_links(value, MattermostMarkup().unescape)
+
+    def text(self, version: int = -1) -> str:
+        from tests.chats import strings
+
+        return MattermostMarkup().unescape(strings(self.versions()[version]))
+
+    def messages(self) -> int:
+        return len(self.fake.roots())
+
+    def replies(self) -> list[str]:
+        if not self.fake.roots():
+            return []
+        return [MattermostMarkup().unescape(str(r["message"])) for r in self._message().replies]
+
+    def told(self) -> list[str]:
+        """What clickers were told, each alone (``ephemeral_text``), oldest first."""
+        answers = [task.result() for task in self.pressed if task.done()]
+        return [MattermostMarkup().unescape(a["ephemeral_text"]) for a in answers if a]
+
+    def link(self) -> str:
+        return f"{self.fake.url}/{mattermost.TEAM_DOMAIN}/pl/{self._message().id}"
+
+    async def press(self, bot: Any, button: Any, user: str = "", name: str = "alice") -> None:
+        # The server finds the button in the post as it is now (LookupError: a 404 there).
+        url, request = self.fake.action_request(
+            self._message(), str(button["id"]), user or self.user, name
+        )
+        self.pressed.append(asyncio.create_task(mattermost_press(bot, url, request)))
+        await asyncio.sleep(0)  # under way, as the server's request is once clicked
+
+
+Clicks = SlackClicks | DiscordClicks | TelegramClicks | MattermostClicks

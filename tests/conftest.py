@@ -145,15 +145,19 @@ async def grafana_api() -> AsyncIterator[FakeGrafana]:
         yield fake
 
 
-@pytest.fixture(params=["slack", "discord", "telegram"])
+@pytest.fixture(params=["slack", "discord", "telegram", "mattermost"])
 def clicks(request: pytest.FixtureRequest) -> Any:
-    """The one conversation's message and clicks on it, in Slack, Discord and Telegram."""
-    from tests.actions import DiscordClicks, SlackClicks, TelegramClicks  # imports test modules
+    """The one conversation's message and clicks on it, in Slack, Discord, Telegram and
+    Mattermost (its bot account's posts)."""
+    # Imported here: tests/actions.py imports test modules.
+    from tests.actions import DiscordClicks, MattermostClicks, SlackClicks, TelegramClicks
 
     if request.param == "slack":
         return SlackClicks(request.getfixturevalue("fake_slack"))
     if request.param == "telegram":
         return TelegramClicks(request.getfixturevalue("fake_telegram"))
+    if request.param == "mattermost":
+        return MattermostClicks(request.getfixturevalue("fake_mattermost"))
     return DiscordClicks(request.getfixturevalue("fake_discord"))
 
 

@@ -67,7 +67,7 @@ def _set_or_empty(value: str) -> str:
 
 CREDENTIAL_KEYS = frozenset(
     {"secret", "token", "username", "password", "bot_token", "signing_secret", "app_token"}
-    | {"public_key", "metrics_token"}
+    | {"public_key", "metrics_token", "actions_secret"}
 )
 """Keys holding a credential, wherever they are: an empty ``BOT_`` variable naming one is
 refused rather than silently replacing (or switching off) the file's value."""
@@ -87,6 +87,9 @@ class ServerConfig(_Section):
     """How long an idle kept-alive connection stays open (a partial request is idle)."""
     max_connections: int = Field(1000, ge=1)
     """Open connections at most; past it a new one is answered 503 and closed."""
+    public_url: str = ""
+    """Where the bot is reached from outside (``https://bot.example.com``): the address
+    Mattermost's action buttons call back (``/mattermost/actions``)."""
     trusted_proxies: list[IPvAnyNetwork] = []
     trust_forwarded: bool = False
     tls_cert: str = ""
@@ -157,6 +160,11 @@ class MattermostConfig(_Section):
     """The ``/notify`` slash command's token: verifies /mattermost/commands."""
     team_ids: list[str] = []
     """Teams whose commands are accepted; empty: the teams of the channel targets."""
+    actions_secret: str = ""
+    """Keys the HMAC each action button's ``integration.context`` carries (Mattermost
+    signs no click): with ``[server] public_url``, bot posts carry action buttons."""
+
+    _filled = field_validator("actions_secret")(_set_or_empty)
 
 
 class TelegramConfig(_Section):

@@ -11,6 +11,13 @@ It follows Mattermost's documented requests and answers:
 - https://developers.mattermost.com/integrate/reference/message-attachments/
 - https://docs.mattermost.com/configure/rate-limiting-configuration-settings.html
   (429 with ``X-Ratelimit-Reset``)
+- https://developers.mattermost.com/integrate/plugins/interactive-messages/ (attachment
+  ``actions`` of ``type: button`` with ``integration.url`` and ``context``; a click makes
+  the server post a ``PostActionIntegrationRequest`` to that URL: ``user_id``,
+  ``user_name``, ``channel_id``, ``channel_name``, ``team_id``, ``team_domain``,
+  ``post_id``, ``trigger_id``, ``type``, ``data_source``, ``context``, as
+  server/public/model/integration_action.go declares it; the server routes the click by
+  ``/posts/{post_id}/actions/{action_id:[A-Za-z0-9]+}``, so any other action id 404s)
 
 It keeps every post with its versions and its thread, records every call, and plays
 scripted failures with ``fail_next``.
@@ -29,6 +36,7 @@ from aiohttp import web
 BOT_TOKEN = "mattermost-bot-token"
 HOOK_ID = "hk7sd3f8bpgm5e9nq1x4ctyzwa"
 TEAM_ID = "team0id0000000000000000000"
+TEAM_DOMAIN = "acme"
 
 
 @dataclass
@@ -102,6 +110,34 @@ class FakeMattermost:
             for p in self.posts.values()
             if not p.root_id and (channel is None or p.channel_id == channel)
         ]
+
+    def action_request(
+        self, post: Posted, action_id: str, user_id: str, user_name: str, team_id: str = TEAM_ID
+    ) -> tuple[str, dict[str, Any]]:
+        """What the server posts, and where, when ``user_id`` presses the button
+        ``action_id`` of ``post`` (as the post shows it now). Raises ``LookupError`` where
+        the server would answer 404 (no such action, or an id its route refuses)."""
+        if not action_id.isalnum() or not action_id.isascii():
+            raise LookupError(f"404: /posts/{post.id}/actions/{action_id} matches no route")
+        attachments = post.versions[-1].get("props", {}).get("attachments") or []
+        for action in (a for attachment in attachments for a in attachment.get("actions") or []):
+            if action.get("id") != action_id:
+                continue
+            integration = action.get("integration") or {}
+            return str(integration.get("url", "")), {
+                "user_id": user_id,
+                "user_name": user_name,
+                "channel_id": post.channel_id,
+                "channel_name": "eng",
+                "team_id": team_id,
+                "team_domain": TEAM_DOMAIN,
+                "post_id": post.id,
+                "trigger_id": "trigger-id",
+                "type": "button",
+                "data_source": "",
+                "context": integration.get("context") or {},
+            }
+        raise LookupError(f"404: post {post.id} has no action {action_id}")
 
     def delivered(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method and c.status < 300]

@@ -2,7 +2,9 @@
 per message (colour bar, linked title, text, fields, footer).
 
 - ``mattermost = CHANNEL_ID``: ``POST /api/v4/posts`` as the bot account, edits with
-  ``PUT /api/v4/posts/{id}/patch``, thread replies with ``root_id``.
+  ``PUT /api/v4/posts/{id}/patch``, thread replies with ``root_id``; its action buttons
+  are the attachment's ``actions``, calling the bot back at ``[server] public_url`` +
+  ``/mattermost/actions`` (``bot.chat.mattermost.interactions``).
 - ``mattermost_webhook = URL``: an incoming webhook answers ``ok`` and no post id, so
   it can neither edit nor thread: each change is a new message.
 
@@ -21,6 +23,7 @@ import aiohttp
 from bot.chat import Ref
 from bot.chat.mattermost.markup import MattermostMarkup
 from bot.chat.mattermost.platform import WEBHOOK_URL
+from bot.chat.mattermost.signing import context_for
 from bot.core.errors import DeliveryError, MessageGone
 from bot.core.text import shorten
 from bot.render.renderer import Formatter, Message
@@ -33,6 +36,8 @@ FOOTER_LIMIT = 500
 FALLBACK_LIMIT = 1000
 SHORT_FIELD_CHARS = 40
 LINKS_FIELD = "Links"
+STYLES = {"primary": "primary", "danger": "danger", "": "default"}
+"""A button's style hint as Mattermost names its colours."""
 _formatter = Formatter(MattermostMarkup())
 
 
@@ -54,7 +59,33 @@ def links_field(message: Message) -> list[dict[str, Any]]:
     return [{"title": LINKS_FIELD, "value": value, "short": False}] if value else []
 
 
-def attachment_for(message: Message) -> dict[str, Any]:
+class Actions:
+    """Where a bot post's action buttons call back, and the key their contexts are signed with."""
+
+    def __init__(self, url: str, secret: str) -> None:
+        self.url = url
+        self.secret = secret
+
+    def buttons(self, message: Message) -> list[dict[str, Any]]:
+        """The message's action buttons as attachment ``actions``. Mattermost routes a
+        click by the action's ``id`` (``/posts/{id}/actions/{action_id:[A-Za-z0-9]+}``),
+        so each id is the action's name in letters and digits only."""
+        return [
+            {
+                "id": "".join(c for c in button.action if c.isalnum()),
+                "type": "button",
+                "name": button.label,
+                "style": STYLES.get(button.style, "default"),
+                "integration": {
+                    "url": self.url,
+                    "context": context_for(self.secret, button.action, button.value),
+                },
+            }
+            for button in message.actions
+        ]
+
+
+def attachment_for(message: Message, actions: Actions | None = None) -> dict[str, Any]:
     """The message as one attachment, every part cut to a size Mattermost shows whole."""
     links = links_field(message)
     attachment: dict[str, Any] = {
@@ -73,13 +104,16 @@ def attachment_for(message: Message) -> dict[str, Any]:
         attachment["title_link"] = message.url
     if message.footer.strip():
         attachment["footer"] = _cut(message.footer, FOOTER_LIMIT)
+    if actions is not None and message.actions:
+        attachment["actions"] = actions.buttons(message)
     return attachment
 
 
-def post_body(message: Message) -> dict[str, Any]:
+def post_body(message: Message, actions: Actions | None = None) -> dict[str, Any]:
     """A post's ``message`` is the headline (shown above the attachment and in the
-    notification); a thread reply (no title) is that line alone."""
-    attachments = [attachment_for(message)] if message.title else []
+    notification); a thread reply (no title) is that line alone. Only a bot post carries
+    action buttons (``actions``): a webhook's takes no clicks here."""
+    attachments = [attachment_for(message, actions)] if message.title else []
     return {
         "message": _cut(message.fallback(), FALLBACK_LIMIT),
         "props": {"attachments": attachments},
@@ -142,10 +176,17 @@ def _retry_after(headers: Mapping[str, str]) -> float:
 class MattermostAdapter:
     platform = "mattermost"
 
-    def __init__(self, url: str, bot_token: str, session: aiohttp.ClientSession) -> None:
+    def __init__(
+        self,
+        url: str,
+        bot_token: str,
+        session: aiohttp.ClientSession,
+        actions: Actions | None = None,
+    ) -> None:
         self.url = url.rstrip("/")
         self.bot_token = bot_token
         self.session = session
+        self.actions = actions
 
     def lane(self, address: str) -> str:
         if WEBHOOK_URL.match(address):
@@ -170,7 +211,7 @@ class MattermostAdapter:
     async def update(self, address: str, ref: Ref, message: Message) -> Ref:
         if not ref.get("post_id"):
             return await self.post(address, message)  # a webhook's post: a new one instead
-        body = post_body(message)
+        body = post_body(message, self.actions)
         await self._call("PUT", self._api(f"/posts/{ref['post_id']}/patch"), body, "message")
         return ref
 
@@ -188,9 +229,8 @@ class MattermostAdapter:
             raise DeliveryError("mattermost not configured", retryable=False)
         return f"{self.url}/api/v4{path}"
 
-    @staticmethod
-    def _post(channel: str, message: Message) -> dict[str, Any]:
-        return {"channel_id": channel, **post_body(message)}
+    def _post(self, channel: str, message: Message) -> dict[str, Any]:
+        return {"channel_id": channel, **post_body(message, self.actions)}
 
     async def _call(self, method: str, url: str, body: dict[str, Any] | None, about: str) -> Any:
         headers = {} if about == "webhook" else {"Authorization": f"Bearer {self.bot_token}"}

@@ -16,6 +16,10 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from bot.chat.mattermost import interactions
+from bot.chat.mattermost.platform import MATTERMOST
+from bot.chat.mattermost.signing import ACTIONS_PATH
+from bot.commands.actions import ActionCore
 from bot.commands.binding import Workspaces
 from bot.commands.core import CommandCore, Reply
 from bot.commands.permissions import Caller
@@ -95,7 +99,15 @@ def endpoint(settings: Settings, core_key: web.AppKey[CommandCore]) -> Any:
     return commands
 
 
-def add_routes(app: web.Application, settings: Settings, core_key: web.AppKey[CommandCore]) -> None:
-    """Mount ``/mattermost/commands`` only when ``[mattermost] command_token`` is set."""
+def add_routes(
+    app: web.Application,
+    settings: Settings,
+    core_key: web.AppKey[CommandCore],
+    actions_key: web.AppKey[ActionCore] | None = None,
+) -> None:
+    """Mount ``/mattermost/commands`` only when ``[mattermost] command_token`` is set, and
+    ``/mattermost/actions`` (button clicks) only where bot posts carry action buttons."""
     if settings.mattermost.command_token:
         app.router.add_post("/mattermost/commands", endpoint(settings, core_key))
+    if actions_key is not None and MATTERMOST.takes_clicks(settings):
+        app.router.add_post(ACTIONS_PATH, interactions.endpoint(settings, actions_key))

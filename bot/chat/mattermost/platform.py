@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from bot.chat.mattermost.check import check
 from bot.chat.mattermost.markup import MattermostMarkup
 from bot.chat.mattermost.preview import PREVIEW
+from bot.chat.mattermost.signing import ACTIONS_PATH
 from bot.chat.platform import Platform, TargetKey
 from bot.core.pacing import Pace
 
@@ -54,15 +55,34 @@ def _configured(settings: Settings) -> bool:
     return bot or bool(_targets(settings, WEBHOOK_KEY))
 
 
+def _takes_clicks(settings: Settings) -> bool:
+    """Action buttons need the bot account (a webhook's post carries none here), a
+    public address for Mattermost to call back, and the key that signs each button."""
+    mattermost = settings.mattermost
+    bot = mattermost.url and mattermost.bot_token and _targets(settings, CHANNEL_KEY)
+    return bool(bot and mattermost.actions_secret and settings.server.public_url)
+
+
+def actions_url(settings: Settings) -> str:
+    """Where Mattermost sends the clicks: ``[server] public_url`` + ``/mattermost/actions``."""
+    return settings.server.public_url.rstrip("/") + ACTIONS_PATH
+
+
 def _adapter(
     settings: Settings,
     session: aiohttp.ClientSession,
     directory: ChannelDirectory,
     clock: Clock,
 ) -> ChatAdapter:
-    from bot.chat.mattermost.adapter import MattermostAdapter
+    from bot.chat.mattermost.adapter import Actions, MattermostAdapter
 
-    return MattermostAdapter(settings.mattermost.url, settings.mattermost.bot_token, session)
+    mattermost = settings.mattermost
+    actions = (
+        Actions(actions_url(settings), mattermost.actions_secret)
+        if _takes_clicks(settings)
+        else None
+    )
+    return MattermostAdapter(mattermost.url, mattermost.bot_token, session, actions)
 
 
 def _warnings(settings: Settings) -> list[str]:
@@ -90,4 +110,5 @@ MATTERMOST = Platform(
     configured=_configured,
     warnings=_warnings,
     check=check,
+    takes_clicks=_takes_clicks,
 )
