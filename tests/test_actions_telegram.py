@@ -14,6 +14,7 @@ from bot.chat.telegram.commands import set_webhook
 from bot.config.settings import Settings
 from tests.actions import (
     TELEGRAM_CHAT,
+    TELEGRAM_SECRET,
     TelegramClicks,
     callbacks_of,
     incident,
@@ -24,6 +25,7 @@ from tests.actions import (
 from tests.conftest import eventually
 from tests.fakes.apis import PAGERDUTY_FORBIDDEN, FakeApi
 from tests.fakes.telegram import QUERY_GONE, FakeTelegram
+from tests.test_doctor_platforms import findings
 
 LONG = "incident-response-room-for-the-platform-and-data-teams"
 """A target name that makes ``bot.<action>:<delivery id>`` longer than 64 bytes."""
@@ -164,3 +166,27 @@ async def test_set_webhook_asks_for_clicks_where_buttons_are_drawn(tmp_path, fak
         said = await set_webhook(settings, session, "https://bot.example.com/telegram/updates")
     assert fake_telegram.webhook["allowed_updates"] == ["message", "callback_query"]
     assert said.endswith("(and clicks on the bot's buttons)")
+
+
+async def test_the_start_up_check_says_when_the_webhook_takes_no_clicks(
+    tmp_path, fake_telegram, make_bot
+):
+    url = "https://bot.example.com/telegram/updates"
+    # Set before the first Telegram target, for /notify alone.
+    fake_telegram.webhook = {
+        "url": url,
+        "secret_token": TELEGRAM_SECRET,
+        "allowed_updates": ["message"],
+    }
+    said = await findings(await make_bot(telegram_config(tmp_path, fake_telegram)))
+    assert (
+        "problem: Telegram sends this bot no button clicks: its webhook takes only message "
+        f"updates; run python -m bot telegram set-webhook {url} again"
+    ) in said
+
+    fake_telegram.webhook["allowed_updates"] = ["message", "callback_query"]
+    config = telegram_config(tmp_path, fake_telegram)
+    config["store"]["url"] = f"sqlite:///{tmp_path / 'again.db'}"
+    said = await findings(await make_bot(config))
+    assert not any("button clicks" in line for line in said)
+    assert "ok: posting to Telegram as @chatops_bot" in said

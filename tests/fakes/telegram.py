@@ -18,7 +18,8 @@ It follows the Bot API's documented requests and answers:
 - https://core.telegram.org/bots/api#replyparameters (``reply_parameters.message_id``)
 - https://core.telegram.org/bots/api#html-style (the tags HTML parse mode accepts; a bad
   one is "Bad Request: can't parse entities")
-- https://core.telegram.org/bots/api#setwebhook (``secret_token``)
+- https://core.telegram.org/bots/api#setwebhook (``secret_token``, ``allowed_updates``)
+  and https://core.telegram.org/bots/api#getwebhookinfo (``WebhookInfo``)
 - https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this
 
 Tests script failures with ``fail_next`` (a status and Telegram's description, a
@@ -241,6 +242,8 @@ class FakeTelegram:
         if call.method == "setWebhook":
             self.webhook = dict(call.body)
             return _ok(True)
+        if call.method == "getWebhookInfo":
+            return _ok(self._webhook_info())
         if call.method == "getMe":
             return _ok({"id": 123456, "is_bot": True, "username": "chatops_bot"})
         if call.method == "getChat" and chat not in self.missing | self.blocked:
@@ -267,6 +270,17 @@ class FakeTelegram:
         if call.method == "editMessageText":
             return self._edit(chat, call.body)
         return _error(404, "Not Found")
+
+    def _webhook_info(self) -> dict[str, Any]:
+        """``WebhookInfo``: ``allowed_updates`` only when the webhook was given a list."""
+        info: dict[str, Any] = {
+            "url": self.webhook.get("url", ""),
+            "has_custom_certificate": False,
+            "pending_update_count": 0,
+        }
+        if self.webhook.get("allowed_updates"):
+            info["allowed_updates"] = self.webhook["allowed_updates"]
+        return info
 
     def _answer_query(self, body: dict[str, Any]) -> web.Response:
         if self.queries.pop(str(body.get("callback_query_id")), None) is None:
