@@ -11,6 +11,8 @@ import json
 from typing import Any
 from urllib.parse import urlsplit
 
+from bot.app import startup_warnings
+from bot.config.settings import Settings
 from tests.actions import (
     PUBLIC_URL,
     MattermostClicks,
@@ -166,3 +168,16 @@ async def test_webhook_targets_and_bots_without_a_public_url_carry_no_action_but
 def _both(fake: FakeMattermost) -> list[Any] | None:
     posts = fake.roots()
     return posts if len(posts) >= 2 else None
+
+
+def test_half_of_what_buttons_need_is_said_at_start(tmp_path, fake_mattermost):
+    config = mattermost_config(tmp_path, fake_mattermost)
+    assert not [w for w in startup_warnings(Settings(**config)) if "actions_secret" in w]
+    del config["server"]
+    [missing] = [w for w in startup_warnings(Settings(**config)) if "action buttons" in w]
+    assert "[server] public_url is empty" in missing
+    config["mattermost"]["actions_secret"] = "short"
+    config["server"] = {"public_url": PUBLIC_URL}
+    [weak] = [w for w in startup_warnings(Settings(**config)) if "actions_secret" in w]
+    assert "under 16 bytes" in weak
+    assert "short" not in weak  # the secret itself is never said

@@ -87,13 +87,41 @@ def _adapter(
 
 def _warnings(settings: Settings) -> list[str]:
     channels = _targets(settings, CHANNEL_KEY)
+    said = _button_warnings(settings) if channels else []
     if not channels or (settings.mattermost.url and settings.mattermost.bot_token):
-        return []
+        return said
     return [
         f"Mattermost channel targets {', '.join(channels)} cannot be posted to: "
         "[mattermost] url and bot_token must both be set (BOT_MATTERMOST__URL, "
-        "BOT_MATTERMOST__BOT_TOKEN: a bot account's access token)"
+        "BOT_MATTERMOST__BOT_TOKEN: a bot account's access token)",
+        *said,
     ]
+
+
+SECRET_BYTES = 16
+"""Below this, an ``actions_secret`` could be guessed, and with it every button forged."""
+
+
+def _button_warnings(settings: Settings) -> list[str]:
+    """Half of what action buttons need, or a secret too short to trust."""
+    secret, public = settings.mattermost.actions_secret, settings.server.public_url
+    if secret and not public:
+        return [
+            "Mattermost posts carry no action buttons: [mattermost] actions_secret is set "
+            "but [server] public_url is empty (the bot's address Mattermost calls back, "
+            "e.g. https://bot.example.com)"
+        ]
+    if public and not secret:
+        return [
+            "Mattermost posts carry no action buttons: set [mattermost] actions_secret "
+            "(BOT_MATTERMOST__ACTIONS_SECRET, e.g. openssl rand -hex 32) to sign them"
+        ]
+    if secret and len(secret.encode()) < SECRET_BYTES:
+        return [
+            f"[mattermost] actions_secret is under {SECRET_BYTES} bytes: whoever guesses it "
+            "can forge clicks; use a long random one (openssl rand -hex 32)"
+        ]
+    return []
 
 
 MATTERMOST = Platform(
