@@ -363,14 +363,38 @@ async def test_a_ci_result_of_no_pull_request_posts_a_message_of_its_own(
     bot = await make_bot(base_config(tmp_path, fake_slack.url))
     opened = sample("github", "pull_request.opened")[1]
     check = json.loads(fixture_bytes("github/check_run__completed_failure.json"))
-    # A branch's check, or a fork's pull request: GitHub names no pull request.
+    # A branch's check: GitHub names no pull request, and its commit is no pull request's head.
     check["check_run"]["pull_requests"] = check["check_run"]["check_suite"]["pull_requests"] = []
+    check["check_run"]["head_sha"] = "0" * 40
     for number, (event, payload) in enumerate([("pull_request", opened), ("check_run", check)]):
         body, headers = github_request(event, payload, f"lone-{number}")
         await bot.post("/hooks/github", data=body, headers=headers)
         await fake_slack.wait_for(number + 1)
     assert len(fake_slack.messages) == 2
     assert not fake_slack.replies
+
+
+async def test_a_fork_pull_requests_ci_result_replies_in_its_thread_by_its_head_commit(
+    tmp_path, fake_slack, make_bot
+):
+    """GitHub lists no pull request in a fork's CI results, nor in any commit status: the
+    pull request's head commit, kept with its events, leads them to its thread."""
+    bot = await make_bot(base_config(tmp_path, fake_slack.url))
+    opened = sample("github", "pull_request.opened")[1]
+    head = opened["pull_request"]["head"]["sha"]
+    check = json.loads(fixture_bytes("github/check_run__completed_failure.json"))
+    check["repository"] = opened["repository"]
+    check["check_run"]["head_sha"] = head
+    check["check_run"]["pull_requests"] = check["check_run"]["check_suite"]["pull_requests"] = []
+    status = {**sample("github", "status.failure")[1], "repository": opened["repository"]}
+    status["sha"] = head
+    requests = [("pull_request", opened), ("check_run", check), ("status", status)]
+    for number, (event, payload) in enumerate(requests):
+        body, headers = github_request(event, payload, f"fork-{number}")
+        await bot.post("/hooks/github", data=body, headers=headers)
+        await fake_slack.wait_for(number + 1)
+    [(message, _)] = fake_slack.messages.items()
+    assert len(fake_slack.replies[message]) == 2  # the check and the status, in its thread
 
 
 @pytest.mark.parametrize(

@@ -95,6 +95,21 @@ async def claimed_ids(store: Store, now: float = NOW, limit: int = 100) -> list[
     return [d.id for d in await store.claim_deliveries(limit, now, LEASE)]
 
 
+async def test_an_alias_leads_to_the_newest_conversation_kept_under_it(store):
+    """A pull request's head commit names its thread; a newer pull request on the same
+    commit (reopened as another) wins, and an unknown commit names none."""
+    for n, (thread, occurred) in enumerate([("github:a/b#pr1", NOW), ("github:a/b#pr2", NOW + 5)]):
+        inbox_id = await accepted(store, f"alias-{n}")
+        record = event(
+            inbox_id, thread_key=thread, thread_alias="github:a/b@abc", occurred_at=occurred
+        )
+        await store.record_outcome(inbox_id, [record], [], NOW)
+    assert await store.thread_of_alias("github:a/b@abc") == "github:a/b#pr2"
+    assert await store.thread_of_alias("github:a/b@other") is None
+    [kept] = await store.events_of(inbox_id)
+    assert kept.thread_alias == "github:a/b@abc"
+
+
 # -- intake -------------------------------------------------------------------------------
 
 

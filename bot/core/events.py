@@ -96,6 +96,12 @@ class Event(BaseModel):
     (an alert group's common labels): ``labels`` may add what a sender says besides
     (Grafana's ``state``), which no alert carries."""
     thread_key: str | None = None
+    thread_alias: str | None = None
+    """Another name of this event's conversation, kept with it: a pull request's head
+    commit (``github:<repo>@<sha>``), which a CI result of a fork's pull request names."""
+    thread_via: str | None = None
+    """The alias of a conversation this event belongs to (a CI result's commit): when the
+    store knows one by it, its thread key takes the place of ``thread_key``."""
     occurred_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     payload: Any = None
 

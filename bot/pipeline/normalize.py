@@ -87,6 +87,10 @@ class NormalizeStage:
         records: list[EventRecord] = []
         deliveries: list[DeliveryRecord] = []
         for event in events:
+            if event.thread_via is not None:  # a fork's CI result finds its pull request
+                event.thread_key = await self.store.thread_of_alias(event.thread_via) or (
+                    event.thread_key
+                )
             record, outbox = self.planner.plan(item, event, overrides)
             records.append(record)
             deliveries.extend(outbox)

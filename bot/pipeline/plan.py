@@ -137,6 +137,7 @@ class Planner:
             outcome=outcome,
             detail=detail,
             decision=decided(self.router, decisions, templates),
+            thread_alias=event.thread_alias,
         )
         return record, deliveries
 

@@ -110,6 +110,10 @@ class Store(Protocol):
     async def get_conversation(self, target: str, thread_key: str) -> ConversationRecord | None:
         """The conversation of ``thread_key`` at ``target``, ended or not."""
 
+    async def thread_of_alias(self, alias: str) -> str | None:
+        """The thread key of the newest event kept under ``alias`` (``Event.thread_alias``),
+        if any is still stored."""
+
     async def mark_retry(
         self,
         delivery_id: str,

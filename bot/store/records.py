@@ -37,6 +37,8 @@ class EventRecord:
     decision: dict[str, Any] | None = None
     """The routes (in words), targets and templates chosen when it was planned; None
     for events recorded before decisions were kept (see ``bot.pipeline.history``)."""
+    thread_alias: str | None = None
+    """Another name of its conversation (``Event.thread_alias``)."""
 
 
 @dataclass(frozen=True)

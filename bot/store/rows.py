@@ -39,7 +39,7 @@ DELIVERY_COLUMNS = (
 )
 EVENT_COLUMNS = (
     "id, inbox_id, source, type, severity, status, title, thread_key, occurred_at, outcome, "
-    "detail, decision"
+    "detail, decision, thread_alias"
 )
 INBOX_COLUMNS = "id, source, delivery_id, received_at, headers, body, attempts"
 ATTEMPT_COLUMNS = "delivery_id, at, outcome, http_status, error, duration"
@@ -94,6 +94,7 @@ def event_values(e: EventRecord) -> tuple[Any, ...]:
         e.outcome,
         json.dumps(e.detail),
         None if e.decision is None else json.dumps(e.decision),
+        e.thread_alias,
     )
 
 
@@ -111,6 +112,7 @@ def event_from_row(row: Any) -> EventRecord:
         outcome=row["outcome"],
         detail=json.loads(row["detail"]),
         decision=None if row["decision"] is None else json.loads(row["decision"]),
+        thread_alias=row["thread_alias"],
     )
 
 

@@ -363,6 +363,14 @@ class SQLStore(ABC):
         rows = await self._fetch(f"SELECT {EVENT_COLUMNS} FROM events WHERE id = ?", (event_id,))
         return event_from_row(rows[0]) if rows else None
 
+    async def thread_of_alias(self, alias: str) -> str | None:
+        rows = await self._fetch(
+            "SELECT thread_key FROM events WHERE thread_alias = ? AND thread_key IS NOT NULL "
+            f"ORDER BY occurred_at DESC, {self.dialect.insertion_order} DESC LIMIT 1",
+            (alias,),
+        )
+        return str(rows[0]["thread_key"]) if rows else None
+
     async def events_of(self, inbox_id: int) -> list[EventRecord]:
         rows = await self._fetch(
             f"SELECT {EVENT_COLUMNS} FROM events WHERE inbox_id = ? "

@@ -181,6 +181,7 @@ def _pull_request(payload: dict[str, Any]) -> dict[str, Any] | None:
         "url": pr.get("html_url"),
         "status": status,
         "thread_key": _pr_key(payload),
+        "thread_alias": _head_alias(payload, dig(pr, "head.sha")),
         "labels": {
             "branch": dig(pr, "base.ref", ""),
             "head": dig(pr, "head.ref", ""),
@@ -350,11 +351,19 @@ def _conclusion_event(kind: str, conclusion: str) -> tuple[str, str]:
     return f"{kind}.{conclusion or 'completed'}", "info"
 
 
+def _head_alias(payload: dict[str, Any], sha: Any) -> str | None:
+    """A commit's name as a conversation alias: a pull request's events carry their head
+    commit's, and a CI result of that commit that names no pull request (a fork's, or a
+    commit status) joins the pull request's thread through it."""
+    return f"github:{_repo(payload)}@{sha}" if sha else None
+
+
 def _ci_thread(payload: dict[str, Any], run: dict[str, Any]) -> str | None:
     """The pull request a CI result belongs to, when GitHub names one: its thread.
 
     GitHub lists the open pull requests whose head is the run's commit, for pull requests
-    within the repository (a fork's are not listed, and go where a branch's result goes).
+    within the repository; a fork's are not listed, and are found by their head commit
+    (``_head_alias``) when the bot has seen the pull request.
     """
     for pr in mappings(run.get("pull_requests")):
         if pr.get("number") is not None:
@@ -370,6 +379,7 @@ def _workflow_run(payload: dict[str, Any]) -> dict[str, Any]:
     if action != "completed":
         event = f"workflow_run.{action}"
     name = run.get("name") or dig(payload, "workflow.name", "workflow")
+    pr_thread = _ci_thread(payload, run)
     return {
         "event": event,
         "severity": severity,
@@ -385,7 +395,8 @@ def _workflow_run(payload: dict[str, Any]) -> dict[str, Any]:
         },
         # A run and its re-runs (same id, the next run_attempt) are one conversation: the
         # pull request's, when the run tested one.
-        "thread_key": _ci_thread(payload, run) or f"github:{_repo(payload)}:run:{run.get('id')}",
+        "thread_key": pr_thread or f"github:{_repo(payload)}:run:{run.get('id')}",
+        "thread_via": None if pr_thread else _head_alias(payload, run.get("head_sha")),
         "occurred_at": moment(run.get("updated_at")),
     }
 
@@ -410,7 +421,8 @@ def _check(kind: str) -> Handler:
             or check.get("details_url")
             or dig(payload, "repository.html_url"),
             "labels": {"branch": branch, "conclusion": conclusion},
-            "thread_key": _ci_thread(payload, check) or _ci_thread(payload, suite),
+            "thread_key": (thread := _ci_thread(payload, check) or _ci_thread(payload, suite)),
+            "thread_via": None if thread else _head_alias(payload, check.get("head_sha")),
             "occurred_at": moment(check.get("completed_at") or check.get("updated_at")),
         }
 
@@ -435,6 +447,7 @@ def _status(payload: dict[str, Any]) -> dict[str, Any]:
             "context": text(payload.get("context")),
             "branch": branches[0] if len(branches) == 1 else "",
         },
+        "thread_via": _head_alias(payload, sha),
         "occurred_at": moment(payload.get("updated_at")),
     }
 
