@@ -9,7 +9,7 @@ SECONDS = 1 / 86400  # retention_days is in days
 
 
 async def test_the_store_is_purged_behind_the_traffic_but_undelivered_work_stays(
-    tmp_path, fake_slack, make_bot
+    tmp_path, fake_slack, make_bot, clock
 ):
     fake_slack.fail_next(times=1000, status=500, channel="#stuck")  # Slack keeps failing there
     config = base_config(
@@ -20,7 +20,7 @@ async def test_the_store_is_purged_behind_the_traffic_but_undelivered_work_stays
         targets={"eng": {"slack": "#eng"}, "stuck": {"slack": "#stuck"}},
         routes=[{"match": {"repo": "acme/stuck"}, "to": ["stuck"]}, {"to": ["eng"]}],
     )
-    bot = await make_bot(config)
+    bot = await make_bot(config, clock)
     store = bot.app[STORE]
 
     async def post(number: int, repo: str = "a/b") -> None:
@@ -37,8 +37,9 @@ async def test_the_store_is_purged_behind_the_traffic_but_undelivered_work_stays
             counts = await store.counts()
             return counts == {"inbox_done": 1, "deliveries_pending": 1}
 
-        # Delivered, then purged a couple of seconds later: each round leaves nothing.
-        assert await eventually(only_the_stuck_one_is_left, timeout=15), await store.counts()
+        # Delivered, then purged a couple of (fake) seconds later: each round leaves nothing.
+        left = await eventually(only_the_stuck_one_is_left, timeout=15, clock=clock, step=1)
+        assert left, await store.counts()
 
     assert len(fake_slack.posts()) == 10
     [stuck] = await store.deliveries_for("1")
