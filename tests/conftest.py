@@ -380,6 +380,15 @@ def issue_body(number: int, repo: str = "a/b", title: str | None = None) -> byte
     )
 
 
+REAL_POLL = 0.02
+"""Real seconds between checks when only real work (no timer) is awaited."""
+
+FAKE_STEP_PAUSE = 0.002
+"""Real seconds after each step of fake time: enough for a loopback request or a store
+write a woken timer started to land before the clock moves on, and no more, so a test
+spanning a minute of fake time in hundreds of steps takes a fraction of a real second."""
+
+
 async def eventually(
     check: Callable[[], Any],
     timeout: float = 10.0,
@@ -405,7 +414,7 @@ async def eventually(
             raise AssertionError(f"{name}() still returned {result!r} after {timeout:g}s{moved}")
         if clock is not None:
             await clock.advance(step)
-        await asyncio.sleep(0.02)
+        await asyncio.sleep(FAKE_STEP_PAUSE if clock is not None else REAL_POLL)
 
 
 async def let_time_pass(clock: FakeClock, seconds: float, step: float = 0.1) -> None:
@@ -413,7 +422,7 @@ async def let_time_pass(clock: FakeClock, seconds: float, step: float = 0.1) -> 
     for asserting that something did not happen in that time."""
     for _ in range(round(seconds / step)):
         await clock.advance(step)
-        await asyncio.sleep(0.01)
+        await asyncio.sleep(FAKE_STEP_PAUSE)
     await asyncio.sleep(0.1)
 
 
