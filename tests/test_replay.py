@@ -45,11 +45,11 @@ def two_targets(tmp_path, slack_url: str) -> dict:
 
 
 async def test_replay_all_with_filters_requeues_just_those_and_shows_progress(
-    tmp_path, fake_slack, make_bot, capsys
+    tmp_path, fake_slack, make_bot, clock, capsys
 ):
     fake_slack.fail_next(times=3, error="channel_not_found", channel="#eng")
     fake_slack.fail_next(times=3, error="is_archived", channel="#ops")
-    bot = await make_bot(two_targets(tmp_path, fake_slack.url))
+    bot = await make_bot(two_targets(tmp_path, fake_slack.url), clock)
     for number in range(3):
         await post_issue(bot, number)
     store = bot.app[STORE]
@@ -57,7 +57,7 @@ async def test_replay_all_with_filters_requeues_just_those_and_shows_progress(
     async def six_dead():
         return len(await store.dead_letters()) == 6
 
-    assert await eventually(six_dead)
+    assert await eventually(six_dead, clock=clock)
 
     code, out, _ = await cli(tmp_path, capsys, "dead", "list", "--error", "ARCHIVED")
     assert code == 0
@@ -71,7 +71,8 @@ async def test_replay_all_with_filters_requeues_just_those_and_shows_progress(
     assert "replaying 3 dead letter(s) (target=eng, since " in out
     assert "[3/3] delivery" in out and "3 queued" in out
 
-    posts = await fake_slack.wait_for(3, timeout=10)  # the bot polls the store: no nudge
+    # The bot polls the store (fake seconds, moved here): the command line cannot nudge it.
+    posts = await posts_on(fake_slack, 3, clock)
     assert sorted(p.body["channel"] for p in posts) == ["#eng"] * 3
     remaining = await store.dead_letters()
     assert sorted(d["target"] for d in remaining) == ["ops"] * 3
@@ -111,16 +112,16 @@ def test_one_shot_commands_print_their_answer_without_info_logs(tmp_path, capsys
 
 
 async def test_replaying_a_request_uses_todays_routes_and_templates(
-    tmp_path, fake_slack, make_bot, capsys
+    tmp_path, fake_slack, make_bot, clock, capsys
 ):
     """The request is normalized, routed and rendered again: a fixed config applies."""
     fake_slack.fail_next(error="channel_not_found", channel="#typo")
     yesterday = base_config(
         tmp_path, fake_slack.url, targets={"eng": {"slack": "#typo"}}, routes=[{"to": ["eng"]}]
     )
-    bot = await make_bot(yesterday)
+    bot = await make_bot(yesterday, clock)
     inbox_id = await post_issue(bot, 7)
-    assert await eventually(bot.app[STORE].dead_letters)
+    assert await eventually(bot.app[STORE].dead_letters, clock=clock)
     await bot.close()
 
     templates = tmp_path / "templates" / "github"
@@ -135,11 +136,11 @@ async def test_replaying_a_request_uses_todays_routes_and_templates(
         routes=[{"to": ["eng"]}],
         templates={"dir": str(tmp_path / "templates")},
     )
-    bot = await make_bot(today)
+    bot = await make_bot(today, clock)
     code, out, _ = await cli(tmp_path, capsys, "replay", inbox_id)
     assert code == 0 and "normalized again with today's config" in out
 
-    [post] = await fake_slack.wait_for(1, timeout=10)
+    [post] = await posts_on(fake_slack, 1, clock)
     assert post.body["channel"] == "#eng"
     assert post.title == "Today: [a/b] Issue #7: issue 7"
     assert await bot.app[STORE].dead_letters() == []
