@@ -11,7 +11,7 @@ from bot.config.settings import SourceConfig, source_config
 from bot.intake.web import STORE
 from bot.providers import alertmanager
 from bot.providers.base import WebhookRequest
-from tests.conftest import base_config, dumps, eventually, fixture_bytes
+from tests.conftest import base_config, dumps, eventually, fixture_bytes, posts_on
 from tests.senders import ALERTMANAGER_TOKEN, basic, bearer
 
 GROUP = source_config(provider="alertmanager", token=ALERTMANAGER_TOKEN)
@@ -140,15 +140,15 @@ def config(tmp_path, slack_url=None, **source):
 
 
 async def test_a_storm_is_one_message_listing_ten_alerts_and_a_count(
-    tmp_path, fake_slack, make_bot
+    tmp_path, fake_slack, make_bot, clock
 ):
-    bot = await make_bot(config(tmp_path, fake_slack.url, token=ALERTMANAGER_TOKEN))
+    bot = await make_bot(config(tmp_path, fake_slack.url, token=ALERTMANAGER_TOKEN), clock)
     payload = dumps(storm(40, truncated=25))
 
     response = await bot.post("/hooks/prometheus", data=payload, headers=bearer(ALERTMANAGER_TOKEN))
 
     assert response.status == 200
-    [post] = await fake_slack.wait_for(1)
+    [post] = await posts_on(fake_slack, 1, clock)  # after group_wait, in fake seconds
     assert post.body["text"] == "🚨 Firing · critical · 40 alerts"
     section = post.body["attachments"][0]["blocks"][0]["text"]["text"]
     assert section.count("host=node-") == 10
@@ -157,9 +157,9 @@ async def test_a_storm_is_one_message_listing_ten_alerts_and_a_count(
 
 
 async def test_ha_pair_sends_the_same_notification_twice_and_it_posts_once(
-    tmp_path, fake_slack, make_bot
+    tmp_path, fake_slack, make_bot, clock
 ):
-    bot = await make_bot(config(tmp_path, fake_slack.url, token=ALERTMANAGER_TOKEN))
+    bot = await make_bot(config(tmp_path, fake_slack.url, token=ALERTMANAGER_TOKEN), clock)
     payload = body("firing__two_alerts")
     from_first = dumps(payload)
     from_second = json.dumps(payload, indent=2).encode()  # same content, other bytes
@@ -172,7 +172,7 @@ async def test_ha_pair_sends_the_same_notification_twice_and_it_posts_once(
     ).json()
 
     assert second == {"status": "duplicate", "id": first["id"]}
-    await fake_slack.wait_for(1)
+    await posts_on(fake_slack, 1, clock)
     assert len(fake_slack.posts()) == 1
 
 
