@@ -389,6 +389,12 @@ write a woken timer started to land before the clock moves on, and no more, so a
 spanning a minute of fake time in hundreds of steps takes a fraction of a real second."""
 
 
+LAST_STEP_PAUSE = 0.02
+"""Real seconds after the last step of ``let_time_pass``, for a post a timer started in it
+to reach the fake platform before the test asserts it never came (a loopback request
+takes a few milliseconds)."""
+
+
 async def eventually(
     check: Callable[[], Any],
     timeout: float = 10.0,
@@ -423,7 +429,7 @@ async def let_time_pass(clock: FakeClock, seconds: float, step: float = 0.1) -> 
     for _ in range(round(seconds / step)):
         await clock.advance(step)
         await asyncio.sleep(FAKE_STEP_PAUSE)
-    await asyncio.sleep(0.1)
+    await asyncio.sleep(LAST_STEP_PAUSE)
 
 
 async def posts_on(
