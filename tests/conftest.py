@@ -383,13 +383,14 @@ def issue_body(number: int, repo: str = "a/b", title: str | None = None) -> byte
 REAL_POLL = 0.02
 """Real seconds between checks when only real work (no timer) is awaited."""
 
-FAKE_STEP_PAUSE = 0.002
+FAKE_STEP_PAUSE = 0.02
 """Real seconds after each step of fake time: enough for a loopback request or a store
-write a woken timer started to land before the clock moves on, and no more, so a test
-spanning a minute of fake time in hundreds of steps takes a fraction of a real second."""
+write a woken timer started to land before the clock moves on, even on a loaded machine
+(at 2 ms, a provider's timeout on the fake clock fired before its answer came, and a sign
+of life was stored after its source's alarm, under four workers), and no more."""
 
 
-LAST_STEP_PAUSE = 0.02
+LAST_STEP_PAUSE = 0.1
 """Real seconds after the last step of ``let_time_pass``, for a post a timer started in it
 to reach the fake platform before the test asserts it never came (a loopback request
 takes a few milliseconds)."""
