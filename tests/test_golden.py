@@ -12,6 +12,7 @@ change has been looked at.
 
 from __future__ import annotations
 
+import functools
 import json
 import tomllib
 from collections.abc import Iterator
@@ -91,8 +92,14 @@ def entry(kind: str, render: Any, threads: bool, elapsed: float | None = None) -
     return out
 
 
+RENDERER = Renderer(markups=markups())
+"""One renderer for every sample, as the bot has: each template is compiled once."""
+
+
+@functools.cache
 def rendered(provider: str, event_name: str) -> dict[str, Any]:
-    """What the adapters would send for one sample, per event it normalizes to."""
+    """What the adapters would send for one sample, per event it normalizes to. Cached:
+    the golden test and the no-noise checks read the same bodies (and do not change them)."""
     sample = simulate.fresh(provider, event_name, NOW, fill=FILL)
     body = sample.body
     headers = {k.lower(): v for k, v in sample.headers.items()}
@@ -102,11 +109,10 @@ def rendered(provider: str, event_name: str) -> dict[str, Any]:
         return {"sample": f"{provider}/{event_name}", "messages": silence_and_recovery(source)}
     with frozen_now():  # an event whose payload names no time (a tag push) happened now
         events = PROVIDERS[provider].normalize("sample", source, request, request.json())
-    renderer = Renderer(markups=markups())
     out = [
         entry(
             event.event,
-            lambda platform, event=event: renderer.render(event, platform),
+            lambda platform, event=event: RENDERER.render(event, platform),
             event.thread_key is not None,
         )
         for event in events
