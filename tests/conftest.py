@@ -426,9 +426,11 @@ async def eventually(
 
 async def let_time_pass(clock: FakeClock, seconds: float, step: float = 0.1) -> None:
     """Move fake time ``seconds`` in steps, with real time for the bot to act after each:
-    for asserting that something did not happen in that time."""
-    for _ in range(round(seconds / step)):
-        await clock.advance(step)
+    for asserting that something did not happen in that time. The last step is what is
+    left, so time moves ``seconds`` exactly, never a rounded step past a deadline."""
+    steps, left = divmod(seconds, step)
+    for moved in [step] * int(steps) + ([left] if left > 1e-9 else []):
+        await clock.advance(moved)
         await asyncio.sleep(FAKE_STEP_PAUSE)
     await asyncio.sleep(LAST_STEP_PAUSE)
 
