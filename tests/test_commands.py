@@ -8,9 +8,11 @@ Commands here go straight to the core; ``test_slack_commands`` and
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from bot.commands import Caller, CommandCore
+from bot.commands.core import Reply, answered
 from bot.intake.web import COMMANDS, STORE
 from tests.conftest import base_config, eventually, fixture_bytes, github_headers, posts_on
 
@@ -257,3 +259,18 @@ async def test_why_names_each_matched_route_once(tmp_path, fake_slack, make_bot)
     why = await bot.command(f"why {await bot.hook(pull_request())}")
 
     assert why.count("matched route 1 (every event -> eng, ops) -> eng, ops") == 1
+
+
+async def test_a_command_that_breaks_still_answers_and_logs_the_trace(caplog):
+    """Every chat's front end awaits its command through ``answered``: a bug is an answer
+    naming the error, never a silent slash command, and the trace is in the log."""
+
+    async def broken() -> Reply:
+        raise KeyError("oops")
+
+    with caplog.at_level(logging.ERROR, logger="bot.commands"):
+        reply = await answered(broken(), command="/notify")
+    assert reply.text == "the command failed (KeyError); the bot's log says more"
+    [record] = caplog.records
+    assert record.message == "command failed" and record.exc_info is not None
+    assert record.command == "/notify"

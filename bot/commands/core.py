@@ -84,6 +84,17 @@ def _ago(seconds: float) -> str:
     return f"{format_duration(max(seconds, 0))} ago"
 
 
+async def answered(work: Awaitable[Reply], **context: Any) -> Reply:
+    """A command's reply, or, when it raised unexpectedly, a reply saying so: whoever typed
+    it always gets an answer, and the log gets the trace (with ``context``). Every chat's
+    command front end awaits its command through this."""
+    try:
+        return await work
+    except Exception as exc:
+        log.exception("command failed", extra=context)
+        return Reply(f"the command failed ({type(exc).__name__}); the bot's log says more")
+
+
 class CommandCore:
     """parse -> authorize -> apply -> reply, shared by every front end."""
 

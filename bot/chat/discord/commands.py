@@ -23,7 +23,7 @@ from nacl.signing import VerifyKey
 
 from bot.chat.discord import interactions as components
 from bot.commands.actions import ActionCore
-from bot.commands.core import CommandCore, Reply
+from bot.commands.core import CommandCore, Reply, answered
 from bot.commands.grammar import (
     SUMMARY,
     Command,
@@ -235,11 +235,7 @@ def endpoint(
             )
         if kind != APPLICATION_COMMAND:
             return web.json_response({"error": f"interaction type {kind} not handled"}, status=400)
-        try:
-            reply = await run(request.app[core_key], interaction)
-        except Exception as exc:  # the person still gets an answer, the log the trace
-            log.exception("command failed")
-            reply = Reply(f"the command failed ({type(exc).__name__}); the bot's log says more")
+        reply = await answered(run(request.app[core_key], interaction))
         return _answer(reply)
 
     return interactions

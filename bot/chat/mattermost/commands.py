@@ -21,7 +21,7 @@ from bot.chat.mattermost.platform import MATTERMOST
 from bot.chat.mattermost.signing import ACTIONS_PATH
 from bot.commands.actions import ActionCore
 from bot.commands.binding import Workspaces
-from bot.commands.core import CommandCore, Reply
+from bot.commands.core import CommandCore, Reply, answered
 from bot.commands.permissions import Caller
 from bot.config.settings import Settings
 from bot.core.errors import DeliveryError, LookupFailed
@@ -89,11 +89,9 @@ def endpoint(settings: Settings, core_key: web.AppKey[CommandCore]) -> Any:
             return web.json_response(
                 {"error": "wrong or missing token (see [mattermost] command_token)"}, status=401
             )
-        try:
-            reply = await request.app[core_key].run(str(form.get("text", "")), caller_of(form))
-        except Exception as exc:  # the person still gets an answer, the log the trace
-            log.exception("command failed")
-            reply = Reply(f"the command failed ({type(exc).__name__}); the bot's log says more")
+        reply = await answered(
+            request.app[core_key].run(str(form.get("text", "")), caller_of(form))
+        )
         return web.json_response({"response_type": "ephemeral", "text": mattermost_text(reply)})
 
     return commands

@@ -29,7 +29,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.chat.slack import interactions
 from bot.commands.actions import ActionCore
-from bot.commands.core import CommandCore, Reply
+from bot.commands.core import CommandCore, Reply, answered
 from bot.commands.permissions import Caller
 from bot.config.settings import Settings
 
@@ -91,11 +91,9 @@ def build_bolt(
     )
 
     async def on_command(ack: Any, body: dict[str, Any]) -> None:
-        try:
-            reply = await core.run(str(body.get("text", "")), caller_of(body))
-        except Exception as exc:  # the person still gets an answer, the log the trace
-            log.exception("command failed", extra={"command": body.get("command")})
-            reply = Reply(f"the command failed ({type(exc).__name__}); the bot's log says more")
+        reply = await answered(
+            core.run(str(body.get("text", "")), caller_of(body)), command=body.get("command")
+        )
         await ack(response_type="ephemeral", text=slack_text(reply))
 
     async def on_mention(ack: Any, body: dict[str, Any], event: dict[str, Any]) -> None:

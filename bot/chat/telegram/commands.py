@@ -26,7 +26,7 @@ from bot.chat.telegram.markup import escape_html
 from bot.chat.telegram.platform import TELEGRAM, Address, channel_of
 from bot.commands.actions import ActionCore
 from bot.commands.binding import Workspaces
-from bot.commands.core import CommandCore, Reply
+from bot.commands.core import CommandCore, Reply, answered
 from bot.commands.grammar import CommandError
 from bot.commands.permissions import Caller
 from bot.config.settings import Settings
@@ -141,11 +141,7 @@ def endpoint(
         message = update.get("message") if isinstance(update, dict) else None
         if not _readable(message) or (text := command_text(message)) is None:
             return web.json_response({})  # not for us: taken, so Telegram does not resend
-        try:
-            reply = await request.app[core_key].run(text, caller_of(message))
-        except Exception as exc:  # the person still gets an answer, the log the trace
-            log.exception("command failed")
-            reply = Reply(f"the command failed ({type(exc).__name__}); the bot's log says more")
+        reply = await answered(request.app[core_key].run(text, caller_of(message)))
         return answer(message, reply)
 
     return updates
