@@ -240,7 +240,20 @@ class SlackClicks:
         await slack_click(bot, button, user=user or self.user, name=name)
 
 
-class DiscordClicks:
+class _RootMessage:
+    """The conversation's message on a fake that keeps its ``roots`` (Discord, Telegram,
+    Mattermost): its bodies, first to latest, and waiting for it to be posted."""
+
+    fake: Any
+
+    def versions(self) -> list[dict[str, Any]]:
+        return self.fake.roots()[0].versions if self.fake.roots() else []
+
+    async def posted(self) -> None:
+        await self.fake.wait_until(lambda: self.fake.roots() or None)
+
+
+class DiscordClicks(_RootMessage):
     """The conversation's message in a Discord channel, and clicks on it by ``4242``."""
 
     platform = "discord"
@@ -255,12 +268,6 @@ class DiscordClicks:
 
     def _message(self) -> Posted:
         return self.fake.roots()[0]
-
-    def versions(self) -> list[dict[str, Any]]:
-        return self._message().versions if self.fake.roots() else []
-
-    async def posted(self) -> None:
-        await self.fake.wait_until(lambda: self.fake.roots() or None)
 
     def buttons(self, version: int = -1) -> dict[str, Any]:
         return components_of(self.versions()[version])
@@ -338,7 +345,7 @@ def _shown(body: dict[str, Any]) -> str:
     return TelegramMarkup().unescape(parse_html(str(body.get("text", "")))[0])
 
 
-class TelegramClicks:
+class TelegramClicks(_RootMessage):
     """The conversation's message in a Telegram supergroup, and clicks on it by ``4242``."""
 
     platform = "telegram"
@@ -353,12 +360,6 @@ class TelegramClicks:
 
     def _message(self) -> telegram.Posted:
         return self.fake.roots()[0]
-
-    def versions(self) -> list[dict[str, Any]]:
-        return self._message().versions if self.fake.roots() else []
-
-    async def posted(self) -> None:
-        await self.fake.wait_until(lambda: self.fake.roots() or None)
 
     def buttons(self, version: int = -1) -> dict[str, Any]:
         return callbacks_of(self.versions()[version])
@@ -464,7 +465,7 @@ async def mattermost_press(bot: Any, url: str, request: dict[str, Any]) -> dict[
     return dict(await response.json())
 
 
-class MattermostClicks:
+class MattermostClicks(_RootMessage):
     """The conversation's post in a Mattermost channel (the bot account's), and clicks on
     it. The server waits for the bot's answer to a click while the clicker sees it
     pending: each press runs on until answered, and ``told`` reads the answers."""
@@ -482,12 +483,6 @@ class MattermostClicks:
 
     def _message(self) -> mattermost.Posted:
         return self.fake.roots()[0]
-
-    def versions(self) -> list[dict[str, Any]]:
-        return self._message().versions if self.fake.roots() else []
-
-    async def posted(self) -> None:
-        await self.fake.wait_until(lambda: self.fake.roots() or None)
 
     def buttons(self, version: int = -1) -> dict[str, Any]:
         return attachment_actions(self.versions()[version])
