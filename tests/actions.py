@@ -21,6 +21,7 @@ from bot.chat.telegram.markup import TelegramMarkup
 from bot.core.text import ELLIPSIS
 from tests.conftest import base_config, fixture_bytes
 from tests.fakes import mattermost, telegram
+from tests.fakes.apis import FakeApi
 from tests.fakes.discord import GUILD, FakeDiscord, Posted
 from tests.fakes.mattermost import BOT_TOKEN as MATTERMOST_TOKEN
 from tests.fakes.mattermost import FakeMattermost
@@ -70,6 +71,22 @@ async def incident(bot: Any, event: str) -> None:
     body = json.dumps(payload).encode()
     response = await bot.post("/hooks/pd", data=body, headers=pagerduty_headers(body))
     assert response.status == 200
+
+
+async def pagerduty_bot(
+    clicks: Clicks, tmp_path: Any, api: FakeApi, make_bot: Any, clock: Any = None, **sections: Any
+) -> Any:
+    """A bot with the PagerDuty source on ``clicks``' platform, and its first message up."""
+    config = with_pagerduty(clicks.config(tmp_path, **sections), api.url, clicks.user)
+    bot = await make_bot(config, clock)
+    await incident(bot, "triggered")
+    await clicks.posted()
+    return bot
+
+
+async def some(found: list[Any]) -> list[Any]:
+    """``found`` as an awaitable check for ``eventually``: truthy once anything is there."""
+    return found
 
 
 def _elements(call: Call) -> list[dict[str, Any]]:

@@ -19,35 +19,22 @@ from tests.actions import (
     attachment_actions,
     incident,
     mattermost_config,
+    pagerduty_bot,
+    some,
     with_pagerduty,
 )
 from tests.conftest import eventually
-from tests.fakes.apis import FakeApi
 from tests.fakes.clock import FakeClock
 from tests.fakes.mattermost import HOOK_ID, FakeMattermost
 
 OTHER_TEAM = "other0team0id0000000000000"
 
 
-async def pd_bot(
-    tmp_path: Any, fake: FakeMattermost, api: FakeApi, make_bot: Any, **sections: Any
-) -> tuple[Any, MattermostClicks]:
-    clicks = MattermostClicks(fake)
-    config = with_pagerduty(clicks.config(tmp_path, **sections), api.url, clicks.user)
-    bot = await make_bot(config)
-    await incident(bot, "triggered")
-    await clicks.posted()
-    return bot, clicks
-
-
-async def _some(found: list[Any]) -> list[Any]:
-    return found
-
-
 async def test_acknowledge_from_a_button_that_calls_the_bot_back(
     tmp_path, fake_mattermost, pagerduty_api, make_bot
 ):
-    bot, clicks = await pd_bot(tmp_path, fake_mattermost, pagerduty_api, make_bot)
+    clicks = MattermostClicks(fake_mattermost)
+    bot = await pagerduty_bot(clicks, tmp_path, pagerduty_api, make_bot)
     [attachment] = clicks.versions()[0]["props"]["attachments"]
     actions = attachment["actions"]
     assert [(a["id"], a["name"], a["type"]) for a in actions] == [
@@ -68,7 +55,7 @@ async def test_acknowledge_from_a_button_that_calls_the_bot_back(
     assert call.headers["From"] == "alice@acme.com"
     assert list(clicks.buttons()) == ["resolve", "mute_1h"]
     assert "Acknowledged by @alice via Mattermost" in clicks.text()
-    [reply] = await eventually(lambda: _some(clicks.replies()))
+    [reply] = await eventually(lambda: some(clicks.replies()))
     assert "Acknowledged by @alice via Mattermost" in reply
 
 
@@ -79,7 +66,8 @@ async def _answers(clicks: MattermostClicks) -> list[dict[str, Any]]:
 async def test_a_context_the_bot_did_not_sign_is_refused(
     tmp_path, fake_mattermost, pagerduty_api, make_bot
 ):
-    bot, clicks = await pd_bot(tmp_path, fake_mattermost, pagerduty_api, make_bot)
+    clicks = MattermostClicks(fake_mattermost)
+    bot = await pagerduty_bot(clicks, tmp_path, pagerduty_api, make_bot)
     button = clicks.buttons()["resolve"]
     url, request = fake_mattermost.action_request(
         fake_mattermost.roots()[0], button["id"], clicks.user, "mallory"
@@ -104,7 +92,8 @@ async def test_a_context_the_bot_did_not_sign_is_refused(
 async def test_a_click_from_another_team_is_refused_ephemerally(
     tmp_path, fake_mattermost, pagerduty_api, make_bot
 ):
-    bot, clicks = await pd_bot(tmp_path, fake_mattermost, pagerduty_api, make_bot)
+    clicks = MattermostClicks(fake_mattermost)
+    bot = await pagerduty_bot(clicks, tmp_path, pagerduty_api, make_bot)
     button = clicks.buttons()["acknowledge"]
     url, request = fake_mattermost.action_request(
         fake_mattermost.roots()[0], button["id"], clicks.user, "alice", team_id=OTHER_TEAM
@@ -134,7 +123,7 @@ async def test_a_stale_click_that_reaches_the_bot_says_so(
     await clock.advance(3700)  # the mute is over; the post still offers Unmute
     await clicks.press(bot, clicks.buttons()["unmute"])
 
-    [text] = await eventually(lambda: _some(clicks.told()))
+    [text] = await eventually(lambda: some(clicks.told()))
     assert "Unmute is not possible any more: the mute is over" in text
     assert "The message now shows the current state" in text
     await fake_mattermost.wait_until(lambda: len(clicks.versions()) > 2)

@@ -11,23 +11,20 @@ from typing import Any
 import pytest
 
 from bot.intake.web import STORE
-from tests.actions import Clicks, MattermostClicks, TelegramClicks, incident, with_pagerduty
+from tests.actions import (
+    Clicks,
+    MattermostClicks,
+    TelegramClicks,
+    incident,
+    pagerduty_bot,
+    some,
+    with_pagerduty,
+)
 from tests.conftest import eventually, fixture_bytes, github_headers
 from tests.fakes.apis import FakeApi
 from tests.fakes.clock import FakeClock
 
 POLICY = ("Escalation policy", "https://pig208.pagerduty.com/escalation_policies/PY82TC6")
-
-
-async def pagerduty_bot(
-    clicks: Clicks, tmp_path: Any, api: FakeApi, make_bot: Any, clock: Any = None, **sections: Any
-) -> Any:
-    """A bot with the PagerDuty source, and its first message up."""
-    config = with_pagerduty(clicks.config(tmp_path, **sections), api.url, clicks.user)
-    bot = await make_bot(config, clock)
-    await incident(bot, "triggered")
-    await clicks.posted()
-    return bot
 
 
 async def edits(clicks: Clicks, count: int) -> list[dict[str, Any]]:
@@ -63,7 +60,7 @@ async def test_resolve_clears_the_buttons_and_pagerdutys_echo_adds_no_second_rep
     assert clicks.links(0) == clicks.links() == [POLICY]  # the pages it is about stay
     assert f"Resolved by @alice via {clicks.via}" in clicks.text()
     assert pagerduty_api.calls[0].body["incident"]["status"] == "resolved"
-    [reply] = await eventually(lambda: _some(clicks.replies()))
+    [reply] = await eventually(lambda: some(clicks.replies()))
     assert f"Resolved by @alice via {clicks.via}" in reply
 
     await incident(bot, "resolved")  # PagerDuty's own webhook for the same change
@@ -115,7 +112,7 @@ async def test_a_stale_click_says_so_and_refreshes_the_message(
     if isinstance(clicks, TelegramClicks):
         # It shows the current state already, and Telegram keeps no edit that changes
         # nothing: the refresh is asked for, and answered "message is not modified".
-        await eventually(lambda: _some(clicks.unchanged_edits()))
+        await eventually(lambda: some(clicks.unchanged_edits()))
     else:
         await edits(clicks, 2)
     assert clicks.buttons() == {}
@@ -128,7 +125,7 @@ async def test_a_double_click_acts_once(tmp_path, clicks, pagerduty_api, make_bo
     pagerduty_api.hold()  # the first click is still at PagerDuty when the second arrives
 
     await clicks.press(bot, resolve)
-    await eventually(lambda: _some(pagerduty_api.calls))
+    await eventually(lambda: some(pagerduty_api.calls))
     await clicks.press(bot, resolve)
 
     assert "Resolve is already done (or under way); nothing more to do." in await told(clicks)
@@ -184,7 +181,7 @@ async def test_only_the_allowed_may_click_and_a_refusal_says_why(
 
     await clicks.press(bot, clicks.buttons()["acknowledge"], user="9000", name="boss")
 
-    [call] = await eventually(lambda: _some(pagerduty_api.calls))
+    [call] = await eventually(lambda: some(pagerduty_api.calls))
     assert call.headers["From"] == "oncall@acme.com"  # 9000 is not in [people]
     await edits(clicks, 1)
     assert f"Acknowledged by @boss via {clicks.via}" in clicks.text()
@@ -247,7 +244,7 @@ async def test_rerun_failed_jobs_of_a_failed_workflow_run(tmp_path, clicks, gith
     assert list(clicks.buttons()) == ["mute_1h"]  # under way: no second re-run
     done = f"Re-run of failed jobs started by @alice via {clicks.via} (octocat on GitHub)"
     assert done in clicks.text()
-    [reply] = await eventually(lambda: _some(clicks.replies()))
+    [reply] = await eventually(lambda: some(clicks.replies()))
     assert done in reply  # the audit note: who asked, by their GitHub handle
     [action] = await bot.app[STORE].recent_actions()
     assert (action.action, action.outcome, action.identity) == ("rerun", "ok", "octocat")
@@ -295,10 +292,6 @@ async def test_a_refused_rerun_is_told_and_the_button_stays(
     assert 'bot_actions_total{action="rerun",outcome="failed",source="github"} 1.0' in metrics
 
 
-async def _some(found: list[Any]) -> list[Any]:
-    return found
-
-
 async def test_without_its_api_a_source_offers_only_our_mute(tmp_path, clicks, make_bot):
     config = with_pagerduty(clicks.config(tmp_path), "", clicks.user)
     del config["sources"]["pd"]["api_token"]  # the webhook alone: PagerDuty cannot be asked
@@ -322,7 +315,7 @@ async def test_the_api_token_comes_from_the_environment_per_source(
 
     await clicks.press(bot, clicks.buttons()["acknowledge"])
 
-    [call] = await eventually(lambda: _some(pagerduty_api.calls))
+    [call] = await eventually(lambda: some(pagerduty_api.calls))
     assert call.headers["Authorization"] == "Token token=pd-key-from-env"
     await edits(clicks, 1)
     assert "pd-key-from-env" not in json.dumps(clicks.versions())

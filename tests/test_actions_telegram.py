@@ -6,8 +6,6 @@ What every platform does alike is in test_actions_platforms.py."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import aiohttp
 
 from bot.chat.telegram.commands import set_webhook
@@ -18,13 +16,15 @@ from tests.actions import (
     TelegramClicks,
     callbacks_of,
     incident,
+    pagerduty_bot,
+    some,
     telegram_config,
     telegram_press,
     with_pagerduty,
 )
 from tests.conftest import eventually
-from tests.fakes.apis import PAGERDUTY_FORBIDDEN, FakeApi
-from tests.fakes.telegram import QUERY_GONE, FakeTelegram
+from tests.fakes.apis import PAGERDUTY_FORBIDDEN
+from tests.fakes.telegram import QUERY_GONE
 from tests.test_doctor_platforms import findings
 
 LONG = "incident-response-room-for-the-platform-and-data-teams"
@@ -34,24 +34,11 @@ LONG = "incident-response-room-for-the-platform-and-data-teams"
 WORDY = "this API key cannot write incidents: it is a read-only key, made by an account owner"
 
 
-async def pd_bot(
-    tmp_path: Any, fake: FakeTelegram, api: FakeApi, make_bot: Any, **sections: Any
-) -> tuple[Any, TelegramClicks]:
-    clicks = TelegramClicks(fake)
-    bot = await make_bot(with_pagerduty(clicks.config(tmp_path, **sections), api.url, "4242"))
-    await incident(bot, "triggered")
-    await clicks.posted()
-    return bot, clicks
-
-
-async def _some(found: list[Any]) -> list[Any]:
-    return found
-
-
 async def test_acknowledge_is_a_notice_and_the_keyboard_follows(
     tmp_path, fake_telegram, pagerduty_api, make_bot
 ):
-    bot, clicks = await pd_bot(tmp_path, fake_telegram, pagerduty_api, make_bot)
+    clicks = TelegramClicks(fake_telegram)
+    bot = await pagerduty_bot(clicks, tmp_path, pagerduty_api, make_bot)
     first = clicks.versions()[0]
     rows = first["reply_markup"]["inline_keyboard"]
     assert [b["text"] for b in rows[0]] == ["Acknowledge", "Resolve", "Mute this 1h"]
@@ -64,7 +51,7 @@ async def test_acknowledge_is_a_notice_and_the_keyboard_follows(
     assert call.headers["From"] == "alice@acme.com"
     assert list(clicks.buttons()) == ["resolve", "mute_1h"]
     assert "Acknowledged by @alice via Telegram" in clicks.text()
-    assert await eventually(lambda: _some(clicks.notices())) == ["Acknowledged ✓"]
+    assert await eventually(lambda: some(clicks.notices())) == ["Acknowledged ✓"]
     assert clicks.told() == []  # nothing went wrong: no alert to close
     [edit] = [c for c in fake_telegram.delivered("editMessageText")]
     assert edit.body["parse_mode"] == "HTML" and edit.body["chat_id"] == int(TELEGRAM_CHAT)
@@ -95,12 +82,13 @@ async def test_a_long_target_name_still_fits_callback_data(
 async def test_a_click_from_a_chat_that_is_no_target_is_refused_with_an_alert(
     tmp_path, fake_telegram, pagerduty_api, make_bot
 ):
-    bot, clicks = await pd_bot(tmp_path, fake_telegram, pagerduty_api, make_bot)
+    clicks = TelegramClicks(fake_telegram)
+    bot = await pagerduty_bot(clicks, tmp_path, pagerduty_api, make_bot)
 
     # The same button, forwarded into a group the bot was added to by someone else.
     await clicks.press(bot, clicks.buttons()["acknowledge"], chat="-1009999")
 
-    [refusal] = await eventually(lambda: _some(clicks.told()))
+    [refusal] = await eventually(lambda: some(clicks.told()))
     assert "(-1009999) is not one this bot takes commands and clicks from" in refusal
     assert pagerduty_api.calls == [] and len(clicks.versions()) == 1
     metrics = await (await bot.get("/metrics")).text()
@@ -112,14 +100,15 @@ async def test_a_click_from_a_chat_that_is_no_target_is_refused_with_an_alert(
 async def test_a_reason_longer_than_an_alert_is_cut_there_and_replied_whole(
     tmp_path, fake_telegram, pagerduty_api, make_bot
 ):
-    bot, clicks = await pd_bot(tmp_path, fake_telegram, pagerduty_api, make_bot)
+    clicks = TelegramClicks(fake_telegram)
+    bot = await pagerduty_bot(clicks, tmp_path, pagerduty_api, make_bot)
     # PagerDuty's 403 body (PAGERDUTY_FORBIDDEN), with a longer reason in ``errors``.
     forbidden = {"error": {**PAGERDUTY_FORBIDDEN["error"], "errors": [WORDY]}}
     pagerduty_api.answer(403, forbidden)
 
     await clicks.press(bot, clicks.buttons()["acknowledge"])
 
-    [whole] = await eventually(lambda: _some(clicks.told()))
+    [whole] = await eventually(lambda: some(clicks.told()))
     [alert] = fake_telegram.answers
     assert alert["show_alert"] is True and len(alert["text"]) == 200
     assert alert["text"].endswith("…") and whole.startswith("alice: ")
@@ -134,14 +123,15 @@ async def test_a_reason_longer_than_an_alert_is_cut_there_and_replied_whole(
 async def test_each_query_is_answered_once_and_other_buttons_only_stop_the_spinner(
     tmp_path, fake_telegram, pagerduty_api, make_bot
 ):
-    bot, clicks = await pd_bot(tmp_path, fake_telegram, pagerduty_api, make_bot)
+    clicks = TelegramClicks(fake_telegram)
+    bot = await pagerduty_bot(clicks, tmp_path, pagerduty_api, make_bot)
     update = fake_telegram.callback_query(
         fake_telegram.roots()[0], "someone-elses:button", 4242, "alice"
     )
 
     await telegram_press(bot, update)
 
-    [answer] = await eventually(lambda: _some(fake_telegram.answers))
+    [answer] = await eventually(lambda: some(fake_telegram.answers))
     assert answer == {"callback_query_id": update["callback_query"]["id"]}
     assert fake_telegram.queries == {}  # answered; a second answer would be QUERY_GONE
     assert QUERY_GONE.startswith("Bad Request: query is too old")
