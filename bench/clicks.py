@@ -33,7 +33,7 @@ from bot.config.settings import Settings
 
 CHANNELS = 100
 SIGNING_SECRET = "bench-signing-secret"
-PD_SECRET = "bench-pd-secret"
+PD_SECRET = "bench-pagerduty-webhook-secret"
 TOKEN = "xoxb-bench"
 SAMPLE = Path(__file__).parent.parent / "bot/providers/pagerduty/samples/incident__triggered.json"
 
@@ -55,6 +55,11 @@ class FakeSlack:
         channel = str(body.get("channel", ""))
         if method == "auth.test":
             return web.json_response({"ok": True, "team_id": "T0", "user_id": "UBOT"})
+        if method == "conversations.info":  # the start-up check: the bot is in each channel
+            asked = {**request.query, **(await request.post())}
+            return web.json_response(
+                {"ok": True, "channel": {"id": asked.get("channel"), "is_member": True}}
+            )
         self.ts += 1
         ts = f"1700000000.{self.ts:06d}"
         async with self.arrived:
