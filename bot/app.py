@@ -178,7 +178,11 @@ def optional_features_off(settings: Settings) -> list[str]:
 
 async def _runtime(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    store = await open_store(settings.store.url, synchronous=settings.store.synchronous)
+    store = await open_store(
+        settings.store.url,
+        synchronous=settings.store.synchronous,
+        busy_timeout=settings.store.busy_timeout,
+    )
     session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
     directory = ChannelDirectory()
     clock = app[CLOCK]

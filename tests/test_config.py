@@ -68,6 +68,7 @@ def test_environment_overrides_file_and_port_database_url_win(tmp_path, monkeypa
         (MINIMAL.replace('provider = "github"', 'provider = "gitea"'), "sources.github.provider"),
         ("[server\n", "not valid TOML"),
         (MINIMAL + '\n[store]\nurl = "mysql://u:pw@db/bot"\n', "store.url: unsupported store"),
+        (MINIMAL + '\n[store]\nbusy_timeout = "-1s"\n', "store.busy_timeout"),
     ],
 )
 def test_bad_config_is_one_line_naming_the_key(tmp_path, text, expected):

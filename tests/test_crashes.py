@@ -171,7 +171,8 @@ async def test_killed_after_slack_posted_before_marked_sent_posts_twice(tmp_path
 async def test_a_store_that_cannot_commit_answers_503_and_stores_nothing(tmp_path, slack):
     """A locked store (another process holding it past the busy timeout) is not a 500."""
     fake, port = slack
-    bot = BotProcess(write_config(tmp_path, port), tmp_path / "bot.log")
+    wait = {"BOT_STORE__BUSY_TIMEOUT": "0.2s"}  # not the default 5 s: the lock outlasts either
+    bot = BotProcess(write_config(tmp_path, port), tmp_path / "bot.log", env=wait)
     await bot.start()
     with store_locked(tmp_path):
         status, answer = await send(bot, issue_body(5), "d-5")

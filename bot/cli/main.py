@@ -237,7 +237,11 @@ def _with_store(
         async def run() -> int:
             from bot.store import open_store
 
-            store = await open_store(settings.store.url, synchronous=settings.store.synchronous)
+            store = await open_store(
+                settings.store.url,
+                synchronous=settings.store.synchronous,
+                busy_timeout=settings.store.busy_timeout,
+            )
             try:
                 return await work(store, settings, args)
             finally:
@@ -267,7 +271,13 @@ def _missing_store(url: str) -> str | None:
 def _migrate(args: argparse.Namespace, settings: Settings) -> int:
     from bot.store import migrate
 
-    done = asyncio.run(migrate(settings.store.url, synchronous=settings.store.synchronous))
+    done = asyncio.run(
+        migrate(
+            settings.store.url,
+            synchronous=settings.store.synchronous,
+            busy_timeout=settings.store.busy_timeout,
+        )
+    )
     print(f"store ready: {settings.store.url.split('://', 1)[0]} {done}")
     return 0
 
@@ -497,7 +507,9 @@ def _follow(settings: Settings, request_id: int, body: bytes, wait: float) -> in
         return 0
 
     async def run() -> int:
-        store = await open_store(url, synchronous=settings.store.synchronous)
+        store = await open_store(
+            url, synchronous=settings.store.synchronous, busy_timeout=settings.store.busy_timeout
+        )
         try:
             item = await store.get_inbox(request_id)
             if item is None or item.body != body:

@@ -110,6 +110,9 @@ class StoreConfig(_Section):
     url: str = "sqlite:///bot.db"
     retention_days: float = 7
     synchronous: Literal["normal", "full"] = "normal"
+    busy_timeout: Duration = Field(5.0, ge=0)
+    """How long an SQLite write waits for a lock another process holds (a CLI command,
+    a backup) before it fails: a webhook then answers 503, and its sender retries."""
     lease: Duration = Field(30.0, gt=0)
     """How long claimed work stays with an instance that stopped renewing it (crashed)."""
 

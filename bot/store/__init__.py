@@ -50,25 +50,26 @@ def sqlite_path(url: str) -> str | None:
     return url.removeprefix("sqlite://").removeprefix("/") or "bot.db"
 
 
-async def open_store(url: str, *, synchronous: str = "normal") -> Store:
-    """Open (and migrate) the store named by ``url``."""
-    return await _open(url, synchronous)
+async def open_store(url: str, *, synchronous: str = "normal", busy_timeout: float = 5.0) -> Store:
+    """Open (and migrate) the store named by ``url``; ``synchronous`` and
+    ``busy_timeout`` (seconds) apply to SQLite only, as ``[store]`` says."""
+    return await _open(url, synchronous, busy_timeout)
 
 
-async def migrate(url: str, *, synchronous: str = "normal") -> Migrated:
+async def migrate(url: str, *, synchronous: str = "normal", busy_timeout: float = 5.0) -> Migrated:
     """Bring the schema of the store named by ``url`` up to date; says what that took."""
-    store = await _open(url, synchronous)
+    store = await _open(url, synchronous, busy_timeout)
     await store.close()
     return store.migrated
 
 
-async def _open(url: str, synchronous: str) -> SQLiteStore | PostgresStore:
+async def _open(url: str, synchronous: str, busy_timeout: float) -> SQLiteStore | PostgresStore:
     if problem := url_problem(url):
         raise StoreUnavailable(problem)
     if (path := sqlite_path(url)) is not None:
         from bot.store.sqlite.store import SQLiteStore
 
-        return await SQLiteStore.open(path, synchronous=synchronous)
+        return await SQLiteStore.open(path, synchronous=synchronous, busy_timeout=busy_timeout)
     from bot.store.postgres.store import PostgresStore
 
     return await PostgresStore.open(url)

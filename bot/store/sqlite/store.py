@@ -82,12 +82,17 @@ class SQLiteStore(SQLStore):
         self._reader = reader
 
     @classmethod
-    async def open(cls, path: str, *, synchronous: str = "normal") -> SQLiteStore:
+    async def open(
+        cls, path: str, *, synchronous: str = "normal", busy_timeout: float = 5.0
+    ) -> SQLiteStore:
         thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
         level = "FULL" if synchronous == "full" else "NORMAL"
+        busy_ms = round(busy_timeout * 1000)
         loop = asyncio.get_running_loop()
         try:
-            writer, migrated = await loop.run_in_executor(thread, _open_writer, path, level)
+            writer, migrated = await loop.run_in_executor(
+                thread, _open_writer, path, level, busy_ms
+            )
         except sqlite3.Error as exc:  # a missing folder, no write permission, a directory
             thread.shutdown()
             raise StoreUnavailable(
@@ -95,7 +100,7 @@ class SQLiteStore(SQLStore):
                 "DATABASE_URL: the folder must exist and be writable)"
             ) from None
         reader = await aiosqlite.connect(path, isolation_level=None)
-        await reader.execute("PRAGMA busy_timeout=5000")
+        await reader.execute(f"PRAGMA busy_timeout={busy_ms}")
         reader.row_factory = aiosqlite.Row
         return cls(path, writer, thread, reader, migrated)
 
@@ -283,10 +288,10 @@ def _inbox_item(row: sqlite3.Row) -> InboxItem:
     return inbox_from_row(row, unpack(bytes(row["body"]), row["codec"]))
 
 
-def _open_writer(path: str, synchronous: str) -> tuple[sqlite3.Connection, Migrated]:
+def _open_writer(path: str, synchronous: str, busy_ms: int) -> tuple[sqlite3.Connection, Migrated]:
     """Runs on the writer thread, which owns this connection from then on."""
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute(f"PRAGMA synchronous={synchronous}")
-    conn.execute("PRAGMA busy_timeout=5000")
+    conn.execute(f"PRAGMA busy_timeout={busy_ms}")
     return conn, migrate(conn)
