@@ -86,11 +86,13 @@ def stop(bots: list[BotProcess]) -> None:
             bot.terminate()
 
 
-async def settle(url: str, expected: int, timeout: float = 120) -> None:
-    """Wait until the store records ``expected`` deliveries as sent, then for stragglers.
+async def settle(url: str, expected: int, timeout: float = 120, *, stragglers: float = 2.0) -> None:
+    """Wait until the store records ``expected`` deliveries as sent, then ``stragglers``
+    seconds for second copies.
 
-    A delivery claimed twice waits in a lane behind the first copy; lanes post once a
-    second, so a second copy of anything reaches Slack within the extra two seconds.
+    A delivery claimed twice (by two instances running at once) waits in a lane behind
+    the first copy; lanes post once a second, so a second copy of anything reaches Slack
+    within the extra two seconds. With one instance at a time there is no second claimer.
     """
     deadline = asyncio.get_running_loop().time() + timeout
     store = await open_store(url)  # one connection for every look, not one a look
@@ -100,7 +102,7 @@ async def settle(url: str, expected: int, timeout: float = 120) -> None:
             await asyncio.sleep(0.2)
     finally:
         await store.close()
-    await asyncio.sleep(2)
+    await asyncio.sleep(stragglers)
 
 
 def processes(tmp_path: Path, config: Path, *commands: str, **env: str) -> list[BotProcess]:
@@ -220,13 +222,15 @@ async def test_another_instance_edits_the_message_the_first_one_posted(
     first, second = processes(tmp_path, config, "serve", "serve")
     try:
         await start([first])
+        # One instance at a time, each holding its claims for a 30 s lease: nothing is
+        # claimed twice, so no second copy to wait for; each log is read once it exited.
         await post_to(first, pr_opened())
-        await settle(postgres_url, 1)
+        await settle(postgres_url, 1, stragglers=0)
         first.terminate()  # the second instance knows the message only from the database
         await start([second])
         await post_to(second, pr_merged())
         await fake.wait_for(1, method="chat.update", timeout=30)
-        await settle(postgres_url, 2)
+        await settle(postgres_url, 2, stragglers=0)
     finally:
         stop([first, second])
 
