@@ -2,8 +2,9 @@
 ``prometheus-alertmanager``; ``.ci/run`` installs it).
 
 Its one receiver is the bot's ``/hooks/<source>`` with a bearer token; grouping waits
-are short so a posted alert reaches the bot within a second or two. Clustering is off
-(``--cluster.listen-address=``), storage is the test's temporary folder.
+are short (no ``group_wait``, a 100 ms ``group_interval``) so a posted alert reaches the
+bot at once and a change to it at the next flush, a tenth of a second later. Clustering
+is off (``--cluster.listen-address=``), storage is the test's temporary folder.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ async def alertmanager(folder: Path, hook_url: str, token: str) -> AsyncIterator
             "receiver": "bot",
             "group_by": ["alertname"],
             "group_wait": "0s",
-            "group_interval": "1s",
+            "group_interval": "100ms",
             "repeat_interval": "1h",
         },
         "receivers": [
