@@ -40,6 +40,10 @@ async def test_silence_unsilence_and_the_resolved_webhook_in_a_real_alertmanager
             "api_url": am,
         }
         config["people"] = {clicks.user: "alice@acme.com"}
+        # The bot's own grouping (on by default for Alertmanager) would hold each alert a
+        # second of real time, and a poll more; it has its tests on fake time
+        # (test_storms, test_conversations). Here each alert goes as it comes.
+        config["routes"][0]["group_wait"] = "0s"
         bot = await aiohttp_client(TestServer(build_app(Settings(**config)), port=port))
 
         labels = {"alertname": "DiskFull", "instance": "db1", "severity": "critical"}
