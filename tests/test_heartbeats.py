@@ -272,9 +272,11 @@ async def test_a_heartbeat_fires_after_a_restart(tmp_path):
     slack_port = free_port()
     server = TestServer(fake.app, host="127.0.0.1", port=slack_port)
     await server.start_server()
+    # Two seconds of silence: fifty times what ping to exit takes (under 40 ms), so the
+    # first process never raises the alarm; the second one does, from the stored ping.
     extra = (
         '[sources.nightly]\nprovider = "heartbeat"\ntoken = "cron-token"\n'
-        'heartbeat = "4s"\nheartbeat_to = "eng"\n'
+        'heartbeat = "2s"\nheartbeat_to = "eng"\n'
     )
     bot = BotProcess(write_config(tmp_path, slack_port, extra), tmp_path / "bot.log")
     try:
@@ -288,7 +290,7 @@ async def test_a_heartbeat_fires_after_a_restart(tmp_path):
 
         await bot.start()
         [alarm] = await fake.wait_for(1, timeout=30)
-        assert alarm.body["text"].startswith("🔥 No events from nightly for 4 s (last at ")
+        assert alarm.body["text"].startswith("🔥 No events from nightly for 2 s (last at ")
         bot.terminate()
     finally:
         await server.close()
