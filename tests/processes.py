@@ -117,6 +117,8 @@ class BotProcess:
             with self.log.open("ab") as out:
                 self._spawn(out.fileno())
         assert self.process is not None
+        from tests.conftest import REAL_POLL
+
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         async with aiohttp.ClientSession() as session:
@@ -126,7 +128,7 @@ class BotProcess:
                 if self.command == "work":
                     if "working" in self.logged_messages():
                         return
-                    await asyncio.sleep(0.1)
+                    await asyncio.sleep(REAL_POLL)
                     continue
                 try:
                     async with session.get(f"{self.url}/healthz", ssl=self.tls or True) as response:
@@ -134,7 +136,7 @@ class BotProcess:
                             return
                 except aiohttp.ClientError:
                     pass
-                await asyncio.sleep(0.1)
+                await asyncio.sleep(REAL_POLL)
         raise TimeoutError(f"bot did not start: {self.log.read_text()[-2000:]}")
 
     def logged_messages(self) -> list[str]:
