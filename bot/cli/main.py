@@ -15,17 +15,17 @@ import os
 import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bot.config.settings import ConfigError, Settings, load_config
 from bot.core.errors import StoreUnavailable
-from bot.ops import logs
-from bot.pipeline.deadletters import SCAN_LIMIT, DeadLetterFilter, matching, parse_since
-from bot.pipeline.route import compile_routes
+
+if TYPE_CHECKING:
+    from bot.config.settings import Settings
+    from bot.pipeline.deadletters import DeadLetterFilter
 
 log = logging.getLogger("bot")
 
-Command = Callable[[argparse.Namespace, Settings], int]
+Command = Callable[[argparse.Namespace, "Settings"], int]
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -139,6 +139,7 @@ def _check_config(args: argparse.Namespace, settings: Settings) -> int:
     from bot.intake.web import hook_paths
     from bot.pipeline import quiet
     from bot.pipeline.heartbeats import spoken
+    from bot.pipeline.route import compile_routes
 
     print(
         f"config ok: {len(settings.sources)} sources, {len(settings.targets)} targets, "
@@ -290,11 +291,15 @@ def _refuse(message: str, code: int = 2) -> int:
 
 
 def _dead_filter(args: argparse.Namespace) -> DeadLetterFilter:
+    from bot.pipeline.deadletters import DeadLetterFilter, parse_since
+
     since = parse_since(args.since, time.time()) if args.since else None
     return DeadLetterFilter(args.target, args.source, args.error, since)
 
 
 async def _dead_list(store: Any, settings: Settings, args: argparse.Namespace) -> int:
+    from bot.pipeline.deadletters import matching
+
     try:
         chosen = _dead_filter(args)
     except ValueError as exc:
@@ -315,6 +320,7 @@ async def _dead_list(store: Any, settings: Settings, args: argparse.Namespace) -
 
 async def _replay_all(store: Any, args: argparse.Namespace) -> int:
     """Replay every dead letter the filters admit, saying how far it got as it goes."""
+    from bot.pipeline.deadletters import matching
     from bot.pipeline.replay import ReplayError, replay
 
     try:
@@ -531,7 +537,7 @@ def _follow(settings: Settings, request_id: int, body: bytes, wait: float) -> in
     return asyncio.run(run())
 
 
-def _add_dead_filters(parser: argparse.ArgumentParser, limit: int) -> None:
+def _add_dead_filters(parser: argparse.ArgumentParser, limit: int | None) -> None:
     parser.add_argument("--target", help="only deliveries to targets matching this glob")
     parser.add_argument("--source", help="only events from sources matching this glob")
     parser.add_argument("--error", help="only errors containing this text")
@@ -622,7 +628,7 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument(
         "--all", action="store_true", help="every dead letter the filters below choose"
     )
-    _add_dead_filters(replay, limit=SCAN_LIMIT)
+    _add_dead_filters(replay, limit=None)  # every match the store's scan finds
     for name, summary in CHAT_COMMANDS.items():
         sub = commands.add_parser(name, help=summary)
         sub.add_argument("words", nargs="*", metavar="WORD")
@@ -682,6 +688,11 @@ def _config_file(args: argparse.Namespace) -> str | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    # Only now the config's models (pydantic, every provider and platform): `--help` and a
+    # mistyped command answer without building them.
+    from bot.config.settings import ConfigError, load_config
+    from bot.ops import logs
+
     # A one-shot command prints its answer; its info logs (`command ... ok=True`) are noise.
     # The gallery's runs raise alarms and fail on purpose: their warnings are not news.
     quiet = {"serve": "INFO", "work": "INFO", "gallery": "ERROR"}

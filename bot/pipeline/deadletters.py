@@ -119,7 +119,9 @@ class DeadLetterFilter:
         return ", ".join(p for p in parts if p) or "all"
 
 
-async def matching(store: Store, chosen: DeadLetterFilter, limit: int) -> list[dict[str, Any]]:
-    """Dead letters admitted by ``chosen``, newest first, at most ``limit``."""
+async def matching(
+    store: Store, chosen: DeadLetterFilter, limit: int | None
+) -> list[dict[str, Any]]:
+    """Dead letters admitted by ``chosen``, newest first, at most ``limit`` (None: all)."""
     rows = await store.dead_letters(SCAN_LIMIT)
     return [row for row in rows if chosen.admits(row)][:limit]
