@@ -23,11 +23,10 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qs
 
 import aiohttp
-import discord
 
 from bot.chat import Ref
 from bot.chat.directory import ChannelDirectory
@@ -38,6 +37,11 @@ from bot.core.errors import DeliveryError, MessageGone
 from bot.core.text import shorten
 from bot.core.text import utf16_size as _size
 from bot.render.renderer import SEVERITY_COLORS, Formatter, LinkButton, Message
+
+# discord.py takes a tenth of a second of CPU to import: the functions building a
+# payload import it at the first Discord message, so a bot posting elsewhere never does.
+if TYPE_CHECKING:
+    import discord
 
 TITLE_LIMIT = 256
 AUTHOR_LIMIT = 256
@@ -106,6 +110,8 @@ def _cut(text: str, limit: int) -> str:
 
 
 def _colour(value: str) -> discord.Colour:
+    import discord
+
     try:
         return discord.Colour.from_str(value)
     except ValueError:
@@ -122,6 +128,8 @@ def embed_for(message: Message, text_links: list[LinkButton] | None = None) -> d
     ``text_links`` are link buttons shown as a last field (a webhook's message carries
     no components); by default all of them, but those the text already links. That
     field is shown whole or not at all: a link cut short would show its markup."""
+    import discord
+
     title = _cut(message.title, TITLE_LIMIT)
     footer = _cut(_plain(message.footer), FOOTER_LIMIT)
     # The headline is the author line when there is a title under it; a reply (no
@@ -169,6 +177,8 @@ def embed_for(message: Message, text_links: list[LinkButton] | None = None) -> d
 def message_payload(message: Message, text_links: list[LinkButton] | None = None) -> dict[str, Any]:
     """Body of a create or an edit: payload text never pings anyone. Without components
     (a webhook's message), the link buttons are a last field of links."""
+    import discord
+
     return {
         "embeds": [embed_for(message, text_links)],
         "allowed_mentions": discord.AllowedMentions.none().to_dict(),
