@@ -17,13 +17,10 @@ import contextlib
 import logging
 import re
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
-from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-from slack_bolt.async_app import AsyncApp
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -33,9 +30,14 @@ from bot.commands.core import CommandCore, Reply, answered
 from bot.commands.permissions import Caller
 from bot.config.settings import Settings
 
+# slack-bolt costs a twentieth of a CPU second to import: it is imported where the bolt
+# app is built or used, so a bot without Slack commands (most) never imports it.
+if TYPE_CHECKING:
+    from slack_bolt.async_app import AsyncApp
+
 log = logging.getLogger("bot.slack")
 
-BOLT = web.AppKey("slack_bolt", AsyncApp)
+BOLT: web.AppKey[AsyncApp] = web.AppKey("slack_bolt")
 VERIFIER = web.AppKey("slack_verifier", SignatureVerifier)
 # Any slash command the app is sent: the workspace may have renamed /notify.
 ANY_COMMAND = re.compile(r"^/")
@@ -77,6 +79,8 @@ def build_bolt(
     session: aiohttp.ClientSession,
     actions: ActionCore | None = None,
 ) -> AsyncApp:
+    from slack_bolt.async_app import AsyncApp
+
     client = AsyncWebClient(
         token=settings.slack.bot_token,
         base_url=settings.slack.api_url,
@@ -131,6 +135,8 @@ async def receive(request: web.Request) -> web.Response:
     Verifying before bolt sees the request keeps bolt's own refusal out of the log: it
     writes the signature and the whole body of every badly signed request.
     """
+    from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+
     body = await request.read()
     timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
     signature = request.headers.get("X-Slack-Signature", "")
@@ -163,6 +169,8 @@ async def running(
     actions: ActionCore | None = None,
 ) -> AsyncIterator[AsyncApp]:
     """The bolt app for the server's lifetime, connected over Socket Mode when set up."""
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
     bolt = build_bolt(settings, core, session, actions)
     if not socket_mode(settings):
         yield bolt

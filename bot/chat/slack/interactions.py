@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any
-
-from slack_bolt.async_app import AsyncApp
+from typing import TYPE_CHECKING, Any
 
 from bot.chat.slack.adapter import ACTION_PREFIX, LINK_PREFIX
 from bot.commands.actions import ActionCore, Answer, Click
+
+if TYPE_CHECKING:
+    from slack_bolt.async_app import AsyncApp
 
 log = logging.getLogger("bot.slack")
 
