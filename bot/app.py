@@ -45,7 +45,6 @@ from bot.intake.web import (
     STORE,
     add_routes,
 )
-from bot.ops.inspector import add_inspector
 from bot.ops.metrics import Metrics
 from bot.pipeline.route import route_warnings
 from bot.pipeline.workers import Pipeline
@@ -74,6 +73,9 @@ def build_app(settings: Settings, clock: Clock | None = None) -> web.Application
     add_routes(app)
     slack_app.add_routes(app, settings)
     if settings.inspector.token:
+        # Imported only when it is served: the inspector brings the gallery's renderer.
+        from bot.ops.inspector import add_inspector
+
         add_inspector(app, settings.inspector.token, settings.inspector.session)
     discord_interactions.add_routes(app, settings, COMMANDS, ACTIONS)
     telegram_updates.add_routes(app, settings, COMMANDS, ACTIONS)
