@@ -22,8 +22,6 @@ from importlib import resources
 from importlib.resources.abc import Traversable
 from typing import Any
 
-import aiohttp
-
 from bot.config.settings import ServerConfig, Settings
 from bot.providers import PROVIDERS
 
@@ -179,7 +177,10 @@ def hook_url(server: ServerConfig, source_name: str, url: str | None) -> str:
 
 
 async def send(url: str, request: SampleRequest, verify_tls: bool = True) -> tuple[int, str]:
-    """POST the sample; the bot's status and answer."""
+    """POST the sample; the bot's status and answer (aiohttp is imported only to send:
+    ``--list``, ``--print`` and ``explain`` do without it)."""
+    import aiohttp
+
     timeout = aiohttp.ClientTimeout(total=30)
     async with aiohttp.ClientSession(timeout=timeout) as session:
         try:

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import aiohttp
-
 from bot.chat.platform import Finding
 
 if TYPE_CHECKING:
@@ -85,7 +83,8 @@ class _Unreachable(Exception):
 
 async def _ask(adapter: Any, method: str, **params: str) -> dict[str, Any]:
     # Imported here: the settings read the platform (and so this module) for the target
-    # keys, and need not load slack_sdk for that.
+    # keys, and need not load aiohttp or slack_sdk for that.
+    import aiohttp
     from slack_sdk.errors import SlackApiError
 
     try:
