@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import signal
 from collections.abc import AsyncIterator
 
@@ -22,13 +21,13 @@ from bot.chat.discord import commands as discord_interactions
 from bot.chat.discord.guilds import channel_guild, target_guilds
 from bot.chat.mattermost import commands as mattermost_commands
 from bot.chat.slack import commands as slack_app
+from bot.chat.slack.platform import http_mode, socket_mode
 from bot.chat.slack.workspace import TokenWorkspace
 from bot.chat.telegram import commands as telegram_updates
 from bot.commands import CommandCore
 from bot.commands.actions import ActionCore
 from bot.commands.binding import Binding, Workspaces
 from bot.config.settings import Settings
-from bot.config.source import WEAK_SECRET_BYTES
 from bot.core.clock import Clock, SystemClock
 from bot.core.errors import LookupFailed
 from bot.intake.header_bytes import refuse_undecodable_headers
@@ -46,9 +45,9 @@ from bot.intake.web import (
     add_routes,
 )
 from bot.ops.metrics import Metrics
-from bot.pipeline.route import route_warnings
+from bot.ops.startup import optional_features_off, startup_warnings
 from bot.pipeline.workers import Pipeline
-from bot.store import is_shared, open_store
+from bot.store import open_store
 
 log = logging.getLogger("bot")
 
@@ -68,7 +67,7 @@ def build_app(settings: Settings, clock: Clock | None = None) -> web.Application
     app[METRICS] = Metrics()
     app[INGRESS] = IngressPolicy(settings)
     app.cleanup_ctx.append(_runtime)
-    if slack_app.http_mode(settings) or slack_app.socket_mode(settings):
+    if http_mode(settings) or socket_mode(settings):
         app.cleanup_ctx.append(_slack_commands)
     add_routes(app)
     slack_app.add_routes(app, settings)
@@ -81,31 +80,6 @@ def build_app(settings: Settings, clock: Clock | None = None) -> web.Application
     telegram_updates.add_routes(app, settings, COMMANDS, ACTIONS)
     mattermost_commands.add_routes(app, settings, COMMANDS, ACTIONS)
     return app
-
-
-def startup_warnings(settings: Settings) -> list[str]:
-    """Things an operator should fix, said once at start."""
-    warnings = []
-    if placeholders := settings.placeholder_secrets():
-        warnings.append(
-            f"{len(placeholders)} of {len(settings.sources)} sources still use the placeholder "
-            f"secret 'change-me' ({', '.join(placeholders)}): set real ones in the config "
-            "or as BOT_SOURCES__<NAME>__SECRET"
-        )
-    warnings.extend(
-        f"source {name!r} has a secret or token under {WEAK_SECRET_BYTES} bytes: anyone who "
-        "guesses it can send as the sender; use a long random one (openssl rand -hex 32)"
-        for name in settings.weak_secrets()
-    )
-    warnings.extend(route_warnings(settings))
-    for platform in registry.PLATFORMS.values():
-        warnings.extend(platform.warnings(settings))
-    if os.environ.get("DYNO") and not is_shared(settings.store.url):
-        warnings.append(
-            "running on Heroku with SQLite: the dyno disk is wiped on every restart; "
-            "add Heroku Postgres (DATABASE_URL) so accepted events survive"
-        )
-    return warnings
 
 
 def command_bindings(settings: Settings, session: aiohttp.ClientSession) -> dict[str, Binding]:
@@ -143,7 +117,7 @@ async def _learn_bindings(bindings: dict[str, Binding], settings: Settings) -> N
     """Ask at start which workspaces are ours, so the first command needs no round trip;
     a platform that does not answer yet is asked again at the next command."""
     wanted = {
-        "slack": slack_app.http_mode(settings) or slack_app.socket_mode(settings),
+        "slack": http_mode(settings) or socket_mode(settings),
         "discord": bool(settings.discord.public_key),
     }
     for name, binding in bindings.items():
@@ -163,19 +137,6 @@ def _background(settings: Settings, adapters: dict[str, ChatAdapter]) -> list[as
     """What each adapter does while the bot runs (Discord learns its webhooks' channels)."""
     work = (registry.PLATFORMS[name].background(a, settings) for name, a in adapters.items())
     return [asyncio.create_task(coroutine) for coroutine in work if coroutine is not None]
-
-
-def optional_features_off(settings: Settings) -> list[str]:
-    """What is off until its setting is given: said once at start, so nobody hunts for it."""
-    features = {
-        "Slack /notify ([slack] signing_secret or app_token)": slack_app.http_mode(settings)
-        or slack_app.socket_mode(settings),
-        "Discord /notify ([discord] public_key)": bool(settings.discord.public_key),
-        "Mattermost /notify ([mattermost] command_token)": bool(settings.mattermost.command_token),
-        "Telegram /notify ([telegram] webhook_secret)": bool(settings.telegram.webhook_secret),
-        "the inspector at /inspect ([inspector] token)": bool(settings.inspector.token),
-    }
-    return [feature for feature, on in features.items() if not on]
 
 
 async def _runtime(app: web.Application) -> AsyncIterator[None]:

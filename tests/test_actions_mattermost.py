@@ -11,8 +11,8 @@ import json
 from typing import Any
 from urllib.parse import urlsplit
 
-from bot.app import startup_warnings
 from bot.config.settings import Settings
+from bot.ops.startup import startup_warnings
 from tests.actions import (
     PUBLIC_URL,
     MattermostClicks,

@@ -75,7 +75,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
 def _say_listening(settings: Settings, listening: dict[str, Any]) -> None:
     """The port, then one line per source with the path its sender posts to."""
-    from bot.intake.web import hook_paths
+    from bot.ops.startup import hook_paths
 
     log.info("listening", extra=listening)
     for name, path in hook_paths(settings).items():
@@ -135,8 +135,7 @@ def _new_event_loop() -> asyncio.AbstractEventLoop:
 
 
 def _check_config(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.app import optional_features_off, startup_warnings
-    from bot.intake.web import hook_paths
+    from bot.ops.startup import hook_paths, optional_features_off, startup_warnings
     from bot.pipeline import quiet
     from bot.pipeline.heartbeats import spoken
     from bot.pipeline.route import compile_routes

@@ -27,6 +27,7 @@ from bot.intake.budget import BodyBudget
 from bot.intake.challenge import challenge_value
 from bot.intake.ingress import Address, IngressPolicy, Refusal
 from bot.ops.metrics import Metrics
+from bot.ops.startup import hook_paths
 from bot.pipeline.workers import Pipeline
 from bot.providers import PROVIDERS, Provider, WebhookRequest
 from bot.store import Store
@@ -359,11 +360,6 @@ class RedactingAccessLogger(AbstractAccessLogger):
                 "peer": request.remote,
             },
         )
-
-
-def hook_paths(settings: Settings) -> dict[str, str]:
-    """The URL path each source's sender posts to, by source name."""
-    return {name: f"/hooks/{name}" for name in settings.sources}
 
 
 def _version() -> str:

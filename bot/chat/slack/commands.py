@@ -25,6 +25,7 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.chat.slack import interactions
+from bot.chat.slack.platform import http_mode, socket_mode
 from bot.commands.actions import ActionCore
 from bot.commands.core import CommandCore, Reply, answered
 from bot.commands.permissions import Caller
@@ -42,14 +43,6 @@ VERIFIER = web.AppKey("slack_verifier", SignatureVerifier)
 # Any slash command the app is sent: the workspace may have renamed /notify.
 ANY_COMMAND = re.compile(r"^/")
 _MENTION = re.compile(r"^\s*<@[A-Z0-9]+(?:\|[^>]*)?>\s*")
-
-
-def http_mode(settings: Settings) -> bool:
-    return bool(settings.slack.bot_token and settings.slack.signing_secret)
-
-
-def socket_mode(settings: Settings) -> bool:
-    return bool(settings.slack.bot_token and settings.slack.app_token)
 
 
 def slack_text(reply: Reply) -> str:

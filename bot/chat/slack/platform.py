@@ -24,6 +24,16 @@ def _configured(settings: Settings) -> bool:
     return bool(settings.slack.bot_token)
 
 
+def http_mode(settings: Settings) -> bool:
+    """Slack posts commands and clicks to the bot's ``/slack/...`` endpoints."""
+    return bool(settings.slack.bot_token and settings.slack.signing_secret)
+
+
+def socket_mode(settings: Settings) -> bool:
+    """The bot receives commands and clicks over a Socket Mode connection."""
+    return bool(settings.slack.bot_token and settings.slack.app_token)
+
+
 def _takes_clicks(settings: Settings) -> bool:
     slack = settings.slack
     return bool(slack.bot_token and (slack.signing_secret or slack.app_token))
