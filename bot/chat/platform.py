@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from bot.chat.preview import Preview
 from bot.core.pacing import Pace
 from bot.render.renderer import Formatter, Markup
 
@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # the settings read the registry's target keys: no import at 
 
     from bot.chat import ChatAdapter
     from bot.chat.directory import ChannelDirectory
+    from bot.chat.preview import Preview
     from bot.config.settings import Settings
     from bot.core.clock import Clock
 
@@ -114,10 +115,23 @@ class Platform:
     """Where a mention is read by several platforms' patterns and the caller is on none
     of them (the command line), the highest precedence reads it."""
 
-    preview: Preview | None = None
-    """How ``python -m bot gallery`` shows it; without one, its calls are listed as JSON."""
+    preview_module: str | None = None
+    """The module whose ``PREVIEW`` shows it in ``python -m bot gallery`` and the
+    inspector; without one, its calls are listed as JSON. Named, not imported: the
+    drawing code is imported by what draws, not by every command reading the config."""
 
     formatter: Formatter = field(init=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "formatter", Formatter(self.markup))
+
+    @property
+    def preview(self) -> Preview | None:
+        """How the gallery shows it (``preview_module``'s ``PREVIEW``), if it has one."""
+        from bot.chat.preview import Preview
+
+        if self.preview_module is None:
+            return None
+        preview = import_module(self.preview_module).PREVIEW
+        assert isinstance(preview, Preview), f"{self.preview_module}.PREVIEW is no Preview"
+        return preview

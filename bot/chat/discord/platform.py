@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 
 from bot.chat.discord.check import check
 from bot.chat.discord.markup import DiscordMarkup
-from bot.chat.discord.preview import PREVIEW
 from bot.chat.platform import Platform, TargetKey
 from bot.core.pacing import Pace
 
@@ -98,7 +97,7 @@ def _background(adapter: ChatAdapter, settings: Settings) -> Coroutine[Any, Any,
 
 DISCORD = Platform(
     name="discord",
-    preview=PREVIEW,
+    preview_module="bot.chat.discord.preview",
     markup=DiscordMarkup(),
     target_keys=(
         TargetKey(CHANNEL_KEY, _channel_problem),

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 
 from bot.chat.mattermost.check import check
 from bot.chat.mattermost.markup import MattermostMarkup
-from bot.chat.mattermost.preview import PREVIEW
 from bot.chat.mattermost.signing import ACTIONS_PATH
 from bot.chat.platform import Platform, TargetKey
 from bot.core.pacing import Pace
@@ -126,7 +125,7 @@ def _button_warnings(settings: Settings) -> list[str]:
 
 MATTERMOST = Platform(
     name="mattermost",
-    preview=PREVIEW,
+    preview_module="bot.chat.mattermost.preview",
     markup=MattermostMarkup(),
     target_keys=(
         TargetKey(CHANNEL_KEY, _channel_problem),

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 from bot.chat.platform import Platform, TargetKey
 from bot.chat.slack.check import check
 from bot.chat.slack.markup import SlackMarkup
-from bot.chat.slack.preview import PREVIEW
 from bot.core.pacing import Pace
 
 if TYPE_CHECKING:
@@ -63,7 +62,7 @@ def _warnings(settings: Settings) -> list[str]:
 
 SLACK = Platform(
     name="slack",
-    preview=PREVIEW,
+    preview_module="bot.chat.slack.preview",
     markup=SlackMarkup(),
     target_keys=(TargetKey("slack"),),
     # About one message per second per channel, with short bursts.

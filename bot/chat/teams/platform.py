@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 from bot.chat.platform import Platform, TargetKey
 from bot.chat.teams.check import check
 from bot.chat.teams.markup import TeamsMarkup
-from bot.chat.teams.preview import PREVIEW
 from bot.core.pacing import Pace
 
 if TYPE_CHECKING:
@@ -51,7 +50,7 @@ def _adapter(
 
 TEAMS = Platform(
     name="teams",
-    preview=PREVIEW,
+    preview_module="bot.chat.teams.preview",
     markup=TeamsMarkup(),
     target_keys=(TargetKey(WEBHOOK_KEY, _problem),),
     # Power Automate throttles a flow well above this; a channel stays readable.

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 from bot.chat.platform import Platform, TargetKey
 from bot.chat.telegram.check import check
 from bot.chat.telegram.markup import TelegramMarkup
-from bot.chat.telegram.preview import PREVIEW
 from bot.core.pacing import Pace
 
 if TYPE_CHECKING:
@@ -119,7 +118,7 @@ def _lane_pace(lane: str) -> Pace:
 
 TELEGRAM = Platform(
     name=KEY,
-    preview=PREVIEW,
+    preview_module="bot.chat.telegram.preview",
     markup=TelegramMarkup(),
     target_keys=(TargetKey(KEY, _problem, extras=(TOPIC,)),),
     pace=CHAT_PACE,
