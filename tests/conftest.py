@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import compileall
 import contextlib
 import hashlib
 import hmac
@@ -63,6 +64,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help="rewrite tests/golden/ from what the samples render now (review the diff)",
     )
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Compile the project's modules once, before the workers and the hundreds of bot,
+    fake-server and benchmark processes the suite starts. With PYTHONDONTWRITEBYTECODE
+    set, as on CI machines, no interpreter writes what it compiles, so each of those
+    processes compiled every module it imports again: about 0.05-0.09 s of CPU per
+    start. Python still checks each cached file against its source."""
+    if "PYTEST_XDIST_WORKER" in os.environ:  # the controller compiled already
+        return
+    root = Path(__file__).resolve().parent.parent
+    for package in ("bot", "bench", "tests"):
+        compileall.compile_dir(root / package, quiet=1)
 
 
 def fixture_bytes(name: str) -> bytes:
