@@ -52,10 +52,17 @@ Scenario = Callable[[Options, Path], Awaitable[dict[str, Any]]]
 
 @contextlib.asynccontextmanager
 async def running(*services: Service) -> AsyncIterator[None]:
+    """Start the services side by side, stop them last first.
+
+    None needs another up to start (the bot calls Slack only to deliver an event), so
+    a scenario waits for its slowest start-up, not for the sum of them.
+    """
     async with contextlib.AsyncExitStack() as stack:
         for service in services:
             stack.push_async_callback(service.stop)
-            await service.start()
+        async with asyncio.TaskGroup() as starting:
+            for service in services:
+                starting.create_task(service.start())
         yield
 
 
