@@ -1,6 +1,8 @@
-"""The load generator, run as its own process: ``python -m bench.load < job.json``.
+"""The load generator, run as its own process: ``python -m bench.load``.
 
-It reads one job (JSON) on stdin and prints one result (JSON) on stdout. Three shapes:
+It prints ``ready``, then reads jobs from stdin (one JSON object a line) and answers
+each, when it is done, with its result (one JSON line) on stdout, until stdin ends.
+Three shapes of job:
 
 - ``closed``: ``concurrency`` requests in flight, each sent when the previous answered,
   for ``duration`` seconds (or ``count`` requests): the most a server can take.
@@ -188,10 +190,12 @@ async def run(job: Job) -> dict[str, Any]:
 
 
 def main() -> None:
-    job = Job(**json.load(sys.stdin))
-    result = runtime.run(run(job))
-    result["job"] = asdict(job)
-    json.dump(result, sys.stdout)
+    print("ready", flush=True)
+    for line in sys.stdin:
+        job = Job(**json.loads(line))
+        result = runtime.run(run(job))
+        result["job"] = asdict(job)
+        print(json.dumps(result), flush=True)
 
 
 if __name__ == "__main__":

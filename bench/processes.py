@@ -15,7 +15,7 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 
@@ -28,6 +28,14 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+class Process(Protocol):
+    """What a scenario starts before it measures and stops after."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
 
 
 class Service:
@@ -120,23 +128,66 @@ class Service:
         return self.log.read_text(errors="replace")[-2000:]
 
 
-async def run_load(job: dict[str, Any]) -> dict[str, Any]:
-    """Run one load-generator process to completion and return its result."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bench.load",
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await process.communicate(json.dumps(job).encode())
-    if process.returncode != 0:
-        raise RuntimeError(f"load generator failed: {err.decode(errors='replace')[-2000:]}")
-    result: dict[str, Any] = json.loads(out)
-    return result
+RESULT_LIMIT = 1 << 28
+"""Bytes one result line may take: the e2e scenario reports every send time."""
+
+
+class LoadProcess:
+    """The load generator's process (``python -m bench.load``), one per scenario.
+
+    It runs the scenario's jobs one after another, each on a fresh event loop and fresh
+    connections: a process per job spent longer importing aiohttp than a short slice
+    spends sending, and that start-up fell inside the slice's wall time.
+    """
+
+    def __init__(self, workdir: Path) -> None:
+        self.log = workdir / "load.log"
+        self.process: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        """Ready once it has imported everything and waits for its first job."""
+        with self.log.open("ab") as err:
+            self.process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "bench.load",
+                cwd=ROOT,
+                env={**os.environ, "PYTHONPATH": str(ROOT)},
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=err,
+                limit=RESULT_LIMIT,
+            )
+        await self._line()
+
+    async def run(self, job: dict[str, Any]) -> dict[str, Any]:
+        """Run one job to completion and return its result."""
+        assert self.process is not None and self.process.stdin is not None
+        self.process.stdin.write(json.dumps(job).encode() + b"\n")
+        await self.process.stdin.drain()
+        result: dict[str, Any] = json.loads(await self._line())
+        return result
+
+    async def stop(self) -> None:
+        """End of its jobs (stdin closed); killed if it does not finish by itself."""
+        if self.process is None or self.process.returncode is not None:
+            return
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        try:
+            await asyncio.wait_for(self.process.wait(), 2)
+        except TimeoutError:
+            self.process.kill()
+            await self.process.wait()
+
+    async def _line(self) -> bytes:
+        assert self.process is not None and self.process.stdout is not None
+        line = await self.process.stdout.readline()
+        if not line:
+            await self.process.wait()
+            tail = self.log.read_text(errors="replace")[-2000:]
+            raise RuntimeError(f"load generator failed: {tail}")
+        return line
 
 
 def channel_id(channel: int) -> str:

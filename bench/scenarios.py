@@ -16,12 +16,13 @@ from typing import Any
 
 from bench import wrk
 from bench.processes import (
+    LoadProcess,
+    Process,
     Service,
     baseline_service,
     bot_config,
     bot_service,
     fake_slack_service,
-    run_load,
 )
 from bench.stats import summarize
 
@@ -51,7 +52,7 @@ Scenario = Callable[[Options, Path], Awaitable[dict[str, Any]]]
 
 
 @contextlib.asynccontextmanager
-async def running(*services: Service) -> AsyncIterator[None]:
+async def running(*services: Process) -> AsyncIterator[None]:
     """Start the services side by side, stop them last first.
 
     None needs another up to start (the bot calls Slack only to deliver an event), so
@@ -111,8 +112,8 @@ def _bot(opts: Options, workdir: Path, **config: Any) -> tuple[Service, Service]
 async def baseline(opts: Options, workdir: Path) -> dict[str, Any]:
     """A bare aiohttp handler, same client, same concurrency: the ceiling."""
     server = baseline_service(workdir)
-    async with running(server):
-        load = ClosedLoad(opts, workdir)
+    load = ClosedLoad(opts, workdir)
+    async with running(*load.processes, server):
         await load.warm(server)
         run = await load.measure(server, opts.duration)
     return _combined([run])
@@ -121,8 +122,8 @@ async def baseline(opts: Options, workdir: Path) -> dict[str, Any]:
 async def ingest(opts: Options, workdir: Path) -> dict[str, Any]:
     """Signed pushes, verified and committed before each 2xx, while the bot posts."""
     slack, bot = _bot(opts, workdir)
-    async with running(slack, bot):
-        load = ClosedLoad(opts, workdir)
+    load = ClosedLoad(opts, workdir)
+    async with running(*load.processes, slack, bot):
         await load.warm(bot)
         run = await load.measure(bot, opts.duration)
         memory = bot.memory_kb()
@@ -143,8 +144,8 @@ async def throughput(opts: Options, workdir: Path) -> dict[str, dict[str, Any]]:
     seconds = opts.duration / slices
     servers = {"baseline": server, "ingest": bot}
     results: dict[str, list[dict[str, Any]]] = {"baseline": [], "ingest": []}
-    async with running(server, slack, bot):
-        load = ClosedLoad(opts, workdir)
+    load = ClosedLoad(opts, workdir)
+    async with running(*load.processes, server, slack, bot):
         await load.warm(bot)
         with paused(bot):
             await load.warm(server)
@@ -182,8 +183,14 @@ class ClosedLoad:
         self.opts = opts
         self.next_number = 0
         self.runs = 0
+        self.generator = LoadProcess(workdir) if opts.client == "python" else None
         if opts.client == "wrk":
             self.body, self.secret = wrk.write_body(workdir, opts.channels)
+
+    @property
+    def processes(self) -> list[Process]:
+        """The Python client's process, to start with the servers (wrk starts per run)."""
+        return [self.generator] if self.generator is not None else []
 
     async def warm(self, target: Service) -> None:
         """Unmeasured load first: connections open, caches and the database warm."""
@@ -219,7 +226,8 @@ class ClosedLoad:
             "warmup": 0,
             "first": self.next_number,
         }
-        result = await run_load(job)
+        assert self.generator is not None
+        result = await self.generator.run(job)
         result["sent"] = result["next_number"] - self.next_number
         self.next_number = result["next_number"]
         return result
@@ -274,9 +282,10 @@ async def ack(opts: Options, workdir: Path) -> dict[str, Any]:
     """Acknowledgement latency at a fixed request rate (open loop)."""
     slack, bot = _bot(opts, workdir)
     job = _open_job(opts, f"{bot.url}/hooks/github", opts.rate)
-    async with running(slack, bot):
+    load = LoadProcess(workdir)
+    async with running(load, slack, bot):
         cpu = bot.cpu_seconds()
-        result = await run_load(job)
+        result = await load.run(job)
         cpu = bot.cpu_seconds() - cpu
     return {
         "rate": opts.rate,
@@ -293,8 +302,9 @@ async def end_to_end(opts: Options, workdir: Path) -> dict[str, Any]:
     """
     slack, bot = _bot(opts, workdir)
     job = {**_open_job(opts, f"{bot.url}/hooks/github", opts.e2e_rate), "record_sends": True}
-    async with running(slack, bot):
-        result = await run_load(job)
+    load = LoadProcess(workdir)
+    async with running(load, slack, bot):
+        result = await load.run(job)
         sent: dict[str, float] = result["sent_at"]
         arrived = await _wait_for_markers(slack, set(sent), timeout=30)
     latencies = [(arrived[m] - t) * 1000 for m, t in sent.items() if m in arrived]
@@ -339,8 +349,9 @@ async def storm(opts: Options, workdir: Path) -> dict[str, Any]:
         "alerts_per_request": per_request,
         "warmup": 0,
     }
-    async with running(slack, bot):
-        result = await run_load(job)
+    load = LoadProcess(workdir)
+    async with running(load, slack, bot):
+        result = await load.run(job)
         refused = result["error_count"] * per_request
         loop = asyncio.get_running_loop()
         deadline = loop.time() + opts.storm_wait
@@ -380,10 +391,11 @@ async def memory(opts: Options, workdir: Path) -> dict[str, Any]:
         "count": opts.memory_events,
         "warmup": 0,
     }
-    async with running(slack, bot):
+    load = LoadProcess(workdir)
+    async with running(load, slack, bot):
         sampler = asyncio.create_task(_sample_rss(bot))
         started = time.monotonic()
-        result = await run_load(job)
+        result = await load.run(job)
         seeded = time.monotonic() - started
         await asyncio.sleep(opts.settle)
         sampler.cancel()
