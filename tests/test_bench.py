@@ -39,7 +39,7 @@ def test_benchmark_runs_every_scenario_and_writes_results(tmp_path: Path) -> Non
         # The storm digest is edited this often: at the bench's 5s the scenario waited
         # that long (or all of --storm-wait) for every alert to show in chat.
         "--storm-group-interval=0.5s",
-        "--storm-wait=10",
+        "--storm-wait=4",  # every alert shows after about 2 s; the test needs only some
         "--memory-events=100",
         "--settle=0.2",
         "--client=python",  # the wrk path has its own smoke run below
