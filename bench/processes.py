@@ -30,6 +30,10 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+POLL_S = 0.01
+"""How often a starting or stopping process is looked at: every scenario waits on both."""
+
+
 class Process(Protocol):
     """What a scenario starts before it measures and stops after."""
 
@@ -76,7 +80,7 @@ class Service:
                             return
                 except aiohttp.ClientError:
                     pass
-                await asyncio.sleep(0.05)
+                await asyncio.sleep(POLL_S)
         raise TimeoutError(f"{self.name} did not start: {self._tail()}")
 
     async def stop(self) -> None:
@@ -84,11 +88,21 @@ class Service:
         if self.process is None or self.process.poll() is not None:
             return
         self.process.send_signal(signal.SIGTERM)
-        try:
-            await asyncio.to_thread(self.process.wait, 2)
-        except subprocess.TimeoutExpired:
+        if not await self._exits(within=2):
             self.process.kill()
             await asyncio.to_thread(self.process.wait, 5)
+
+    async def _exits(self, within: float) -> bool:
+        """Whether the process ends within ``within`` seconds, noticed within ``POLL_S``
+        (``Popen.wait`` with a timeout backs off to 50 ms between looks)."""
+        assert self.process is not None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while self.process.poll() is None:
+            if loop.time() > deadline:
+                return False
+            await asyncio.sleep(POLL_S)
+        return True
 
     def pause(self) -> None:
         """SIGSTOP: the process takes no CPU (and does no background work) until resumed."""
