@@ -25,12 +25,12 @@ def test_benchmark_runs_every_scenario_and_writes_results(tmp_path: Path) -> Non
         sys.executable,
         "-m",
         "bench",
-        "--duration=0.5",
+        "--duration=0.25",
         "--warmup=0.1",
         "--slices=2",  # baseline and ingest still alternate (A B B A), in half the runs
         "--concurrency=4",
-        "--rate=50",
-        "--e2e-rate=40",  # 20 pushes in the half second
+        "--rate=100",
+        "--e2e-rate=80",  # 20 pushes in the quarter second
         "--channels=5",
         "--storm-alerts=40",
         "--storm-per-request=2",
