@@ -11,7 +11,7 @@ from bot.config.settings import RouteConfig
 from bot.intake.web import COMMANDS, STORE
 from bot.pipeline.grouping import Grouping, digest_message, grouping_for
 from bot.providers.alerting import STORM_GROUP_WAIT
-from tests.chats import Chat
+from tests.chats import Chat, SlackChat
 from tests.conftest import (
     base_config,
     dumps,
@@ -146,6 +146,30 @@ async def test_a_thousand_alerts_in_seconds_are_one_digest_and_a_few_edits(
     assert len(shown) == 1000
     assert {d.ref["action"] for d in shown} == {"grouped"}
     assert len({d.ref["digest"] for d in shown}) == 1  # all of them in that one message
+
+
+async def test_alerts_arriving_while_the_digest_is_posted_are_in_its_next_edit(
+    tmp_path, fake_slack, make_bot, clock
+):
+    """The lane is full of the alerts its digest shows while Slack answers the post, so
+    it turns the next alerts away: they come back for the digest's next edit, not after
+    the lane's backlog (20 messages at a message a second) as if each were a post."""
+    chat = SlackChat(fake_slack)
+    chat.use_clock(clock)
+    config = storm_config(tmp_path, chat, group_wait="1s", group_interval="2s")
+    bot = await make_bot(config, clock)
+    auth = bearer(ALERTMANAGER_TOKEN)
+    fake_slack.hold()  # Slack posts the digest; the bot hears so only on release()
+    assert (await bot.post("/hooks/prometheus", data=alerts(0, 25), headers=auth)).status == 200
+    await let_time_pass(clock, 1.5)
+    [digest] = chat.posts("ops")  # of the first 20 or more: some may still be on their way
+    assert digest.startswith("High CPU Temperature · 2") and digest.endswith(" alerts firing")
+    assert (await bot.post("/hooks/prometheus", data=alerts(25, 10), headers=auth)).status == 200
+    await let_time_pass(clock, 1.5)  # their group_wait is over while the post is in flight
+
+    fake_slack.release()
+    await let_time_pass(clock, 4)  # the digest's group_interval, a poll and a turn
+    assert chat.edits() == ["High CPU Temperature · 35 alerts firing"]
 
 
 async def test_a_lone_alert_on_a_grouping_route_is_posted_as_itself(

@@ -127,8 +127,13 @@ class DeliveryStage:
         if len(queue) >= LANE_QUEUE_LIMIT:
             # The lane is busy for a while: hand the lease back instead of sitting on it.
             pace = registry.pace(delivery.platform, lane)
-            later = self.clock.now() + self.pacer.backlog_seconds(lane, len(queue), pace)
-            await self.store.defer(delivery.id, later)
+            wait = self.pacer.backlog_seconds(lane, len(queue), pace)
+            if delivery.group_key is not None:
+                # A storm's queue is mostly what one digest shows, not a post each: the
+                # newcomer comes back for the digest's next edit, or the rest of the
+                # storm would wait out twenty posts' worth of pace.
+                wait = min(wait, delivery.group_interval)
+            await self.store.defer(delivery.id, self.clock.now() + wait)
             return
         queue.append(delivery)
         task = self._lane_tasks.get(lane)
