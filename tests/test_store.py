@@ -466,6 +466,7 @@ async def test_a_group_waits_then_is_taken_whole_and_its_digest_marks_members_se
     assert await store.take_group("route0:ops", [], NOW + 6, LEASE) == []  # all leased now
     assert await store.take_group("route0:other", held, NOW + 6, LEASE) == []
     assert await store.latest_digest("route0:ops") is None
+    assert await store.last_digest_at("route0:ops") is None
 
     digest = DigestRecord(
         "route0:ops@1", "route0:ops", {"channel": "C1", "ts": "1.0"}, {"k": {"at": 1}}, NOW, NOW
@@ -488,6 +489,7 @@ async def test_a_group_waits_then_is_taken_whole_and_its_digest_marks_members_se
     edited = dataclasses.replace(digest, entries={"k": {"at": 2}}, updated_at=NOW + 40)
     await store.save_digest(edited, [], NOW + 40, started=NOW + 40)
     assert await store.latest_digest("route0:ops") == edited
+    assert await store.last_digest_at("route0:ops") == NOW + 40
 
 
 # -- retention ----------------------------------------------------------------------------

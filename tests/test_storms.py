@@ -172,6 +172,26 @@ async def test_alerts_arriving_while_the_digest_is_posted_are_in_its_next_edit(
     assert chat.edits() == ["High CPU Temperature · 35 alerts firing"]
 
 
+async def test_every_alert_waiting_for_the_next_edit_is_in_it(
+    tmp_path, fake_slack, make_bot, clock
+):
+    """Alerts that waited for the digest's next edit all come due at that moment, more
+    than a lane holds: the edit shows every one of them, not those that made it into the
+    lane first (the others had waited one more group_interval each)."""
+    chat = SlackChat(fake_slack)
+    chat.use_clock(clock)
+    config = storm_config(tmp_path, chat, group_wait="0.5s", group_interval="3s")
+    bot = await make_bot(config, clock)
+    auth = bearer(ALERTMANAGER_TOKEN)
+    assert (await bot.post("/hooks/prometheus", data=alerts(0, 5), headers=auth)).status == 200
+    await let_time_pass(clock, 2)  # group_wait and a poll
+    assert chat.posts("ops") == ["High CPU Temperature · 5 alerts firing"]
+    assert (await bot.post("/hooks/prometheus", data=alerts(5, 45), headers=auth)).status == 200
+
+    await let_time_pass(clock, 3.5)  # the edit comes due, with the 45 waiting for it
+    assert chat.edits() == ["High CPU Temperature · 50 alerts firing"]
+
+
 async def test_a_lone_alert_on_a_grouping_route_is_posted_as_itself(
     tmp_path, poster, make_bot, clock
 ):

@@ -64,6 +64,9 @@ class DeliveryStage:
         self._lane_tasks: dict[str, asyncio.Task[None]] = {}
         self._slots = asyncio.Semaphore(settings.delivery.concurrency)
         self._sending: set[str] = set()
+        self._arriving: set[str] = set()
+        """Claimed (leased by this worker) but not yet in a lane: a digest posted
+        meanwhile takes them too, or they would wait for its next edit."""
         self._closing = False
 
     @property
@@ -77,8 +80,10 @@ class DeliveryStage:
             claimed = await self.store.claim_deliveries(
                 room, self.clock.now(), self.settings.store.lease
             )
+            self._arriving = {delivery.id for delivery in claimed}
             for delivery in claimed:
                 await self._dispatch(delivery)
+                self._arriving.discard(delivery.id)
             if len(claimed) < max(room, 1):
                 await self.wake.wait(POLL_SECONDS)
 
@@ -122,6 +127,8 @@ class DeliveryStage:
         return adapter.lane(delivery.address) if adapter else f"{delivery.platform}:unconfigured"
 
     async def _dispatch(self, delivery: DeliveryRecord) -> None:
+        if self.grouper.shown(delivery.id):
+            return  # a digest took it while it was on its way here
         lane = self._lane_of(delivery)
         queue = self._lanes.setdefault(lane, deque())
         if len(queue) >= LANE_QUEUE_LIMIT:
@@ -169,7 +176,8 @@ class DeliveryStage:
             await self._deliver_one(delivery, lane)
             return
         if held is None:
-            held = [queued.id for queue in self._lanes.values() for queued in queue]
+            queued = [waiting.id for queue in self._lanes.values() for waiting in queue]
+            held = [*queued, *self._arriving]
         members = await self.grouper.take(delivery, held)
         if not members:
             return  # a digest showed it meanwhile

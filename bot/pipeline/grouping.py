@@ -164,18 +164,26 @@ class Grouper:
         self.lease = lease
         self.clock = clock
         self._absorbed: set[str] = set()
-        """Deliveries waiting in this worker's lanes that a digest already showed."""
+        """Deliveries this worker holds (in its lanes, or claimed on their way there)
+        that a digest already showed."""
+
+    def shown(self, delivery_id: str) -> bool:
+        """Whether a digest already showed this delivery that this worker holds (said
+        once: the worker then lets go of it)."""
+        if delivery_id in self._absorbed:
+            self._absorbed.discard(delivery_id)
+            return True
+        return False
 
     async def ready(self, delivery: DeliveryRecord) -> bool:
         """False when it must not go now: a digest already showed it, or the group's
         digest was edited less than ``group_interval`` ago (it is deferred till then)."""
-        if delivery.id in self._absorbed:
-            self._absorbed.discard(delivery.id)
+        if self.shown(delivery.id):
             return False
-        digest = await self.store.latest_digest(str(delivery.group_key))
-        if digest is None or not self._joins(digest, delivery.created_at, delivery):
+        edited = await self.store.last_digest_at(str(delivery.group_key))
+        if edited is None or not self._joins(edited, delivery.created_at, delivery):
             return True
-        next_edit = digest.updated_at + delivery.group_interval
+        next_edit = edited + delivery.group_interval
         if self.clock.now() >= next_edit:
             return True
         await self.store.defer(delivery.id, next_edit)
@@ -194,11 +202,12 @@ class Grouper:
         if digest is None:
             return None
         earliest = min(member.created_at for member in members)
-        return digest if self._joins(digest, earliest, first) else None
+        return digest if self._joins(digest.updated_at, earliest, first) else None
 
     @staticmethod
-    def _joins(digest: DigestRecord, arrived: float, delivery: DeliveryRecord) -> bool:
-        return arrived - digest.updated_at <= delivery.group_interval
+    def _joins(edited: float, arrived: float, delivery: DeliveryRecord) -> bool:
+        """Whether what arrived at ``arrived`` joins a digest last edited at ``edited``."""
+        return arrived - edited <= delivery.group_interval
 
     async def show(
         self,

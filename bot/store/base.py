@@ -204,6 +204,11 @@ class Store(Protocol):
     async def latest_digest(self, group_key: str) -> DigestRecord | None:
         """The group's most recent digest, if it ever had one."""
 
+    async def last_digest_at(self, group_key: str) -> float | None:
+        """When the group's most recent digest was posted or edited (None: never). Asked
+        for each grouped delivery as it comes due, so it reads no entries: a storm's
+        digest holds one per alert, and parsing them each time made a storm quadratic."""
+
     async def save_digest(
         self, digest: DigestRecord, members: list[str], now: float, *, started: float
     ) -> None:

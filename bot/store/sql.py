@@ -331,6 +331,13 @@ class SQLStore(ABC):
         )
         return digest_from_row(rows[0]) if rows else None
 
+    async def last_digest_at(self, group_key: str) -> float | None:
+        rows = await self._fetch(
+            "SELECT updated_at FROM digests WHERE group_key = ? ORDER BY updated_at DESC LIMIT 1",
+            (group_key,),
+        )
+        return float(rows[0][0]) if rows else None
+
     async def save_digest(
         self, digest: DigestRecord, members: list[str], now: float, *, started: float
     ) -> None:
