@@ -86,6 +86,18 @@ def _parser() -> argparse.ArgumentParser:
         help="seconds the memory scenario keeps watching after the last push",
     )
     parser.add_argument(
+        "--drain-events",
+        type=int,
+        default=defaults.drain_events,
+        help="pushes sent as fast as accepted, whose backlog the drain scenario times",
+    )
+    parser.add_argument(
+        "--drain-wait",
+        type=float,
+        default=defaults.drain_wait,
+        help="seconds the drain scenario waits for the backlog to be planned",
+    )
+    parser.add_argument(
         "--slices",
         type=int,
         default=defaults.slices,
@@ -175,6 +187,8 @@ def main(argv: list[str] | None = None) -> int:
             storm_group_interval=args.storm_group_interval,
             memory_events=args.memory_events,
             settle=args.settle,
+            drain_events=args.drain_events,
+            drain_wait=args.drain_wait,
             slices=args.slices,
             client=args.client,
         )

@@ -26,6 +26,8 @@ TARGETS: list[tuple[str, str, str, Any]] = [
     ("storm", "represented", "==", "alerts"),
     ("memory", "peak_rss_mb", "<=", 200),
     ("memory", "errors", "==", 0),
+    ("drain", "drain_eps", ">=", 3000),
+    ("drain", "left", "==", 0),
 ]
 
 # What the table shows per scenario, in order.
@@ -76,6 +78,7 @@ COLUMNS: dict[str, list[str]] = {
         "client_busy",
     ],
     "memory": ["queued", "seed_rps", "normalized", "peak_rss_mb", "end_rss_mb", "errors"],
+    "drain": ["queued", "backlog", "drain_s", "drain_eps", "left", "errors"],
 }
 
 

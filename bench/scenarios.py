@@ -44,6 +44,8 @@ class Options:
     storm_group_interval: str = "5s"
     memory_events: int = 100_000
     settle: float = 2.0
+    drain_events: int = 50_000
+    drain_wait: float = 120.0
     slices: int = 4
     client: str = "wrk"  # or "python": bench.load drives the throughput scenarios
 
@@ -414,6 +416,42 @@ async def memory(opts: Options, workdir: Path) -> dict[str, Any]:
     }
 
 
+async def drain(opts: Options, workdir: Path) -> dict[str, Any]:
+    """A backlog of ``drain_events`` accepted pushes, and how fast it is planned once the
+    flood stops: events a second from the last push until no request waits in the inbox
+    (each normalized, routed, rendered and written to the outbox; posting goes on at
+    Slack's pace). During a flood the pipeline gives way to the intake, so most of the
+    pushes are still waiting when it ends."""
+    slack, bot = _bot(opts, workdir)
+    job = {
+        **_closed_job(opts, f"{bot.url}/hooks/github"),
+        "count": opts.drain_events,
+        "warmup": 0,
+    }
+    load = LoadProcess(workdir)
+    async with running(load, slack, bot):
+        result = await load.run(job)
+        flood_over = time.monotonic()
+        planned = int((await _metrics(bot)).get("bot_events_total", 0))
+        deadline = flood_over + opts.drain_wait
+        while True:
+            metrics = await _metrics(bot)
+            waiting = int(metrics.get("bot_queue_depth{inbox}", 0))
+            if waiting == 0 or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.25)
+        took = time.monotonic() - flood_over
+    backlog = result["ok"] - planned
+    return {
+        "queued": result["ok"],
+        "errors": result["error_count"],
+        "backlog": backlog,
+        "left": waiting,
+        "drain_s": round(took, 2),
+        "drain_eps": round((backlog - waiting) / took, 1) if took else 0.0,
+    }
+
+
 async def _sample_rss(service: Service) -> list[int]:
     samples: list[int] = []
     try:
@@ -463,4 +501,5 @@ SCENARIOS: dict[str, Scenario] = {
     "e2e": end_to_end,
     "storm": storm,
     "memory": memory,
+    "drain": drain,
 }

@@ -42,6 +42,7 @@ def test_benchmark_runs_every_scenario_and_writes_results(tmp_path: Path) -> Non
         "--storm-wait=4",  # every alert shows after about 2 s; the test needs only some
         "--memory-events=100",
         "--settle=0.2",
+        "--drain-events=100",
         "--client=python",  # the wrk path has its own smoke run below
         f"--output={output}",
     ]
@@ -53,7 +54,7 @@ def test_benchmark_runs_every_scenario_and_writes_results(tmp_path: Path) -> Non
 
     results = json.loads(output.read_text())
     median = results["median"]
-    assert set(median) == {"baseline", "ingest", "ack", "e2e", "storm", "memory"}
+    assert set(median) == {"baseline", "ingest", "ack", "e2e", "storm", "memory", "drain"}
     assert median["baseline"]["errors"] == 0 and median["baseline"]["requests"] > 0
     assert median["ingest"]["errors"] == 0 and median["ingest"]["requests"] > 0
     assert median["ingest"]["ratio"] > 0
@@ -66,6 +67,8 @@ def test_benchmark_runs_every_scenario_and_writes_results(tmp_path: Path) -> Non
     assert median["memory"]["peak_rss_mb"] > 0
     # A storm's alerts reach chat (all of them only once grouping lets one channel keep up).
     assert median["storm"]["errors"] == 0 and median["storm"]["represented"] > 0
+    # Every push of the drain scenario is planned, the backlog timed from the last one.
+    assert median["drain"]["queued"] == 100 and median["drain"]["left"] == 0
     assert {check["scenario"] for check in results["targets"]} >= {"ingest", "e2e", "memory"}
 
 
