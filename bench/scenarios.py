@@ -328,9 +328,8 @@ async def end_to_end(opts: Options, workdir: Path) -> dict[str, Any]:
 async def storm(opts: Options, workdir: Path) -> dict[str, Any]:
     """Alertmanager storm: many alerts in bursts, all routed to one channel.
 
-    An alert is represented once its delivery is done: posted on its own or shown in a
-    storm digest (the store marks it sent with the digest). The bot's ``/metrics``
-    backlog says how many are still waiting.
+    An alert is represented once chat shows it: counted from the fake Slack's calls
+    (the latest count in each digest's headline), not from the bot's metrics.
     """
     from bot.providers import PROVIDERS
 
@@ -358,18 +357,12 @@ async def storm(opts: Options, workdir: Path) -> dict[str, Any]:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + opts.storm_wait
         while True:
-            metrics = await _metrics(bot)
-            waiting = (
-                per_request * metrics.get("bot_queue_depth{inbox}", 0)
-                + metrics.get("bot_queue_depth{outbox}", 0)
-                + metrics.get("bot_dead_letters", 0)
-            )
-            represented = int(alerts - refused - waiting)
-            if represented >= alerts or loop.time() > deadline:
+            stats = await slack.get_json("/stats")
+            represented = sum(stats["shown"].values())
+            if represented >= alerts - refused or loop.time() > deadline:
                 break
             await asyncio.sleep(0.25)
         done = time.monotonic() - result["started_at"] if represented >= alerts else None
-        stats = await slack.get_json("/stats")
     return {
         "alerts": alerts,
         "requests": result["requests"],
