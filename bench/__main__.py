@@ -98,6 +98,18 @@ def _parser() -> argparse.ArgumentParser:
         help="seconds the drain scenario waits for the backlog to be planned",
     )
     parser.add_argument(
+        "--sustained-rate",
+        type=float,
+        default=defaults.sustained_rate,
+        help="requests/s of the sustained scenario",
+    )
+    parser.add_argument(
+        "--sustained-duration",
+        type=float,
+        default=defaults.sustained_duration,
+        help="seconds the sustained scenario sends",
+    )
+    parser.add_argument(
         "--slices",
         type=int,
         default=defaults.slices,
@@ -189,6 +201,8 @@ def main(argv: list[str] | None = None) -> int:
             settle=args.settle,
             drain_events=args.drain_events,
             drain_wait=args.drain_wait,
+            sustained_rate=args.sustained_rate,
+            sustained_duration=args.sustained_duration,
             slices=args.slices,
             client=args.client,
         )

@@ -28,6 +28,9 @@ TARGETS: list[tuple[str, str, str, Any]] = [
     ("memory", "errors", "==", 0),
     ("drain", "drain_eps", ">=", 3000),
     ("drain", "left", "==", 0),
+    ("sustained", "max_backlog_s", "<=", 1),
+    ("sustained", "p99_ms", "<=", 20),
+    ("sustained", "errors", "==", 0),
 ]
 
 # What the table shows per scenario, in order.
@@ -79,6 +82,7 @@ COLUMNS: dict[str, list[str]] = {
     ],
     "memory": ["queued", "seed_rps", "normalized", "peak_rss_mb", "end_rss_mb", "errors"],
     "drain": ["queued", "backlog", "drain_s", "drain_eps", "left", "errors"],
+    "sustained": ["rate", "rps", "p50_ms", "p99_ms", "errors", "max_backlog", "max_backlog_s"],
 }
 
 

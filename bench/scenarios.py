@@ -46,6 +46,8 @@ class Options:
     settle: float = 2.0
     drain_events: int = 50_000
     drain_wait: float = 120.0
+    sustained_rate: float = 2_000.0
+    sustained_duration: float = 60.0
     slices: int = 4
     client: str = "wrk"  # or "python": bench.load drives the throughput scenarios
 
@@ -296,6 +298,40 @@ async def ack(opts: Options, workdir: Path) -> dict[str, Any]:
     }
 
 
+async def sustained(opts: Options, workdir: Path) -> dict[str, Any]:
+    """Signed pushes at ``sustained_rate`` a second for ``sustained_duration`` (open
+    loop): whether planning keeps pace. The inbox (requests not yet normalized, routed,
+    rendered and in the outbox) is read from ``/metrics`` twice a second; its largest
+    depth is also given in seconds of arrivals."""
+    slack, bot = _bot(opts, workdir)
+    job = {
+        **_open_job(opts, f"{bot.url}/hooks/github", opts.sustained_rate),
+        "duration": opts.sustained_duration,
+    }
+    load = LoadProcess(workdir)
+    depths: list[int] = []
+
+    async def watch() -> None:
+        while True:
+            metrics = await _metrics(bot)
+            depths.append(int(metrics.get("bot_queue_depth{inbox}", 0)))
+            await asyncio.sleep(0.5)
+
+    async with running(load, slack, bot):
+        watcher = asyncio.create_task(watch())
+        result = await load.run(job)
+        watcher.cancel()
+        await asyncio.gather(watcher, return_exceptions=True)
+    deepest = max(depths, default=0)
+    return {
+        "rate": opts.sustained_rate,
+        **_answers(result),
+        "max_backlog": deepest,
+        "max_backlog_s": round(deepest / opts.sustained_rate, 2),
+        "end_backlog": depths[-1] if depths else 0,
+    }
+
+
 async def end_to_end(opts: Options, workdir: Path) -> dict[str, Any]:
     """Webhook sent -> message at the fake Slack, spread over many channels.
 
@@ -495,4 +531,5 @@ SCENARIOS: dict[str, Scenario] = {
     "storm": storm,
     "memory": memory,
     "drain": drain,
+    "sustained": sustained,
 }

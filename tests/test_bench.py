@@ -43,6 +43,8 @@ def test_benchmark_runs_every_scenario_and_writes_results(tmp_path: Path) -> Non
         "--memory-events=100",
         "--settle=0.2",
         "--drain-events=100",
+        "--sustained-rate=40",
+        "--sustained-duration=0.5",
         "--client=python",  # the wrk path has its own smoke run below
         f"--output={output}",
     ]
@@ -54,7 +56,16 @@ def test_benchmark_runs_every_scenario_and_writes_results(tmp_path: Path) -> Non
 
     results = json.loads(output.read_text())
     median = results["median"]
-    assert set(median) == {"baseline", "ingest", "ack", "e2e", "storm", "memory", "drain"}
+    assert set(median) == {
+        "baseline",
+        "ingest",
+        "ack",
+        "e2e",
+        "storm",
+        "memory",
+        "drain",
+        "sustained",
+    }
     assert median["baseline"]["errors"] == 0 and median["baseline"]["requests"] > 0
     assert median["ingest"]["errors"] == 0 and median["ingest"]["requests"] > 0
     assert median["ingest"]["ratio"] > 0
@@ -69,6 +80,8 @@ def test_benchmark_runs_every_scenario_and_writes_results(tmp_path: Path) -> Non
     assert median["storm"]["errors"] == 0 and median["storm"]["represented"] > 0
     # Every push of the drain scenario is planned, the backlog timed from the last one.
     assert median["drain"]["queued"] == 100 and median["drain"]["left"] == 0
+    # The sustained rate is sent, and every request answered.
+    assert median["sustained"]["errors"] == 0 and median["sustained"]["requests"] == 20
     assert {check["scenario"] for check in results["targets"]} >= {"ingest", "e2e", "memory"}
 
 
