@@ -47,7 +47,6 @@ from bot.intake.web import (
 from bot.ops.metrics import Metrics
 from bot.ops.startup import optional_features_off, startup_warnings
 from bot.pipeline.workers import Pipeline
-from bot.store import open_store
 
 log = logging.getLogger("bot")
 
@@ -141,11 +140,7 @@ def _background(settings: Settings, adapters: dict[str, ChatAdapter]) -> list[as
 
 async def _runtime(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    store = await open_store(
-        settings.store.url,
-        synchronous=settings.store.synchronous,
-        busy_timeout=settings.store.busy_timeout,
-    )
+    store = await settings.store.open()
     session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
     directory = ChannelDirectory()
     clock = app[CLOCK]

@@ -235,13 +235,7 @@ def _with_store(
             return _refuse(missing)
 
         async def run() -> int:
-            from bot.store import open_store
-
-            store = await open_store(
-                settings.store.url,
-                synchronous=settings.store.synchronous,
-                busy_timeout=settings.store.busy_timeout,
-            )
+            store = await settings.store.open()
             try:
                 return await work(store, settings, args)
             finally:
@@ -269,15 +263,7 @@ def _missing_store(url: str) -> str | None:
 
 
 def _migrate(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.store import migrate
-
-    done = asyncio.run(
-        migrate(
-            settings.store.url,
-            synchronous=settings.store.synchronous,
-            busy_timeout=settings.store.busy_timeout,
-        )
-    )
+    done = asyncio.run(settings.store.migrate())
     print(f"store ready: {settings.store.url.split('://', 1)[0]} {done}")
     return 0
 
@@ -499,7 +485,7 @@ def _follow(settings: Settings, request_id: int, body: bytes, wait: float) -> in
     The bot stored the request before it answered, so a store without that very body
     under ``request_id`` is another bot's: then nothing is claimed."""
     from bot.cli.outcome import outcome
-    from bot.store import open_store, sqlite_path
+    from bot.store import sqlite_path
 
     url = settings.store.url
     path = sqlite_path(url)
@@ -512,9 +498,7 @@ def _follow(settings: Settings, request_id: int, body: bytes, wait: float) -> in
         return 0
 
     async def run() -> int:
-        store = await open_store(
-            url, synchronous=settings.store.synchronous, busy_timeout=settings.store.busy_timeout
-        )
+        store = await settings.store.open()
         try:
             item = await store.get_inbox(request_id)
             if item is None or item.body != body:

@@ -46,7 +46,7 @@ from bot.config.source import (
 from bot.core.events import SEVERITIES, check_severity
 from bot.core.schedule import Digest, QuietHours, zone
 from bot.providers import PROVIDERS
-from bot.store import url_problem
+from bot.store import Migrated, Store, migrate, open_store, url_problem
 
 PLACEHOLDER_SECRET = "change-me"
 
@@ -122,6 +122,17 @@ class StoreConfig(_Section):
         if problem := url_problem(url):
             raise ValueError(problem)
         return url
+
+    async def open(self) -> Store:
+        """The store ``url`` names, opened (and migrated) with this section's SQLite
+        options: every command and ``serve`` open it so, none passing them one by one."""
+        return await open_store(
+            self.url, synchronous=self.synchronous, busy_timeout=self.busy_timeout
+        )
+
+    async def migrate(self) -> Migrated:
+        """Bring the store's schema up to date, as ``open`` would; says what that took."""
+        return await migrate(self.url, synchronous=self.synchronous, busy_timeout=self.busy_timeout)
 
 
 class DeliveryConfig(_Section):
