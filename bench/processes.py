@@ -8,6 +8,7 @@ shares an interpreter with the server it measures.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -104,32 +105,60 @@ class Service:
             await asyncio.sleep(POLL_S)
         return True
 
-    def pause(self) -> None:
-        """SIGSTOP: the process takes no CPU (and does no background work) until resumed."""
+    def pids(self) -> list[int]:
+        """The process and every process it started (``serve``'s planner), by pid."""
         assert self.process is not None
-        self.process.send_signal(signal.SIGSTOP)
+        found, index = [self.process.pid], 0
+        while index < len(found):
+            pid = found[index]
+            with contextlib.suppress(FileNotFoundError):
+                children = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+                found += [int(child) for child in children.split()]
+            index += 1
+        return found
+
+    def pause(self) -> None:
+        """SIGSTOP: the processes take no CPU (and do no background work) until resumed."""
+        self._signal(signal.SIGSTOP)
 
     def resume(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGCONT)
+        self._signal(signal.SIGCONT)
+
+    def _signal(self, signum: int) -> None:
+        for pid in self.pids():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signum)
 
     def memory_kb(self) -> dict[str, int]:
-        """Current (``VmRSS``) and peak (``VmHWM``) resident memory, from /proc."""
-        assert self.process is not None
-        found: dict[str, int] = {}
-        with open(f"/proc/{self.process.pid}/status", encoding="ascii") as status:
-            for line in status:
+        """Current (``VmRSS``) and peak (``VmHWM``) resident memory, from /proc: summed
+        over the processes, so the peak is each one's peak added (an upper bound)."""
+        found = {"VmRSS": 0, "VmHWM": 0}
+        for pid in self.pids():
+            try:
+                status = Path(f"/proc/{pid}/status").read_text()
+            except FileNotFoundError:
+                continue
+            for line in status.splitlines():
                 key, _, value = line.partition(":")
-                if key in ("VmRSS", "VmHWM"):
-                    found[key] = int(value.split()[0])
+                if key in found:
+                    found[key] += int(value.split()[0])
         return found
 
     def cpu_seconds(self) -> float:
-        """User + system CPU time the process has used so far, from /proc."""
+        """User + system CPU time the processes have used so far, from /proc (a child that
+        ended counts in its parent's ``cutime`` and ``cstime``)."""
         assert self.process is not None
-        with open(f"/proc/{self.process.pid}/stat", encoding="ascii") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        ticks = 0
+        for pid in self.pids():
+            try:
+                stat = Path(f"/proc/{pid}/stat").read_text()
+            except FileNotFoundError:  # it ended since: its parent counts it
+                continue
+            fields = stat.rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])
+            if pid == self.process.pid:
+                ticks += int(fields[13]) + int(fields[14])
+        return ticks / os.sysconf("SC_CLK_TCK")
 
     async def get_json(self, path: str) -> Any:
         return json.loads(await self.get_text(path))
