@@ -54,8 +54,14 @@ HTTP_SESSION = web.AppKey("http_session", aiohttp.ClientSession)
 DRAIN_SECONDS = 18.0
 
 
-def build_app(settings: Settings, clock: Clock | None = None) -> web.Application:
-    """The bot as an aiohttp app; ``clock`` times all its waiting (tests pass a fake one)."""
+PLANNER = web.AppKey("planner", list[str])
+
+
+def build_app(
+    settings: Settings, clock: Clock | None = None, planner: list[str] | None = None
+) -> web.Application:
+    """The bot as an aiohttp app; ``clock`` times all its waiting (tests pass a fake one);
+    ``planner``, the command of a planner process (``None``: it plans on its own loop)."""
     app = web.Application(
         client_max_size=settings.server.max_body_bytes,
         middlewares=[refuse_undecodable_headers],
@@ -65,6 +71,8 @@ def build_app(settings: Settings, clock: Clock | None = None) -> web.Application
     app[CHECKUP] = Checkup()
     app[METRICS] = Metrics()
     app[INGRESS] = IngressPolicy(settings)
+    if planner:
+        app[PLANNER] = planner
     app.cleanup_ctx.append(_runtime)
     if http_mode(settings) or socket_mode(settings):
         app.cleanup_ctx.append(_slack_commands)
@@ -145,7 +153,7 @@ async def _runtime(app: web.Application) -> AsyncIterator[None]:
     directory = ChannelDirectory()
     clock = app[CLOCK]
     adapters = registry.adapters(settings, session, directory, clock)
-    pipeline = Pipeline(settings, store, adapters, app[METRICS], directory, clock)
+    pipeline = Pipeline(settings, store, adapters, app[METRICS], directory, clock, app.get(PLANNER))
     app[STORE] = store
     app[HTTP_SESSION] = session
     app[PIPELINE] = pipeline

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import select
@@ -155,12 +156,27 @@ class BotProcess:
         _SPAWNED.append(self.process)
 
     def kill(self) -> None:
+        """SIGKILL to the bot and its planner process at once, as a container stop or
+        the OOM killer of a service's control group delivers it."""
         assert self.process is not None
+        planners = self.children()
         self.process.send_signal(signal.SIGKILL)
+        for pid in planners:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         self.process.wait(10)
         if self.log_pipe is not None:
             self.log_pipe.close()
             self.log_pipe = None
+
+    def children(self) -> list[int]:
+        """The processes the bot started (its planner), by pid."""
+        assert self.process is not None
+        path = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        try:
+            return [int(pid) for pid in path.read_text().split()]
+        except FileNotFoundError:
+            return []
 
     def terminate(self, timeout: float = 30) -> float:
         """SIGTERM, as a platform sends on deploy; returns how long the exit took."""

@@ -374,12 +374,9 @@ async def test_a_ci_result_of_no_pull_request_posts_a_message_of_its_own(
     assert not fake_slack.replies
 
 
-async def test_a_fork_pull_requests_ci_result_replies_in_its_thread_by_its_head_commit(
-    tmp_path, fake_slack, make_bot
-):
-    """GitHub lists no pull request in a fork's CI results, nor in any commit status: the
-    pull request's head commit, kept with its events, leads them to its thread."""
-    bot = await make_bot(base_config(tmp_path, fake_slack.url))
+def fork_pull_request_and_its_ci() -> list[tuple[bytes, dict[str, str]]]:
+    """A fork's pull request opened, then a failed check run and a failed status of its
+    head commit, which name no pull request: signed requests, in that order."""
     opened = sample("github", "pull_request.opened")[1]
     head = opened["pull_request"]["head"]["sha"]
     check = json.loads(fixture_bytes("github/check_run__completed_failure.json"))
@@ -389,8 +386,19 @@ async def test_a_fork_pull_requests_ci_result_replies_in_its_thread_by_its_head_
     status = {**sample("github", "status.failure")[1], "repository": opened["repository"]}
     status["sha"] = head
     requests = [("pull_request", opened), ("check_run", check), ("status", status)]
-    for number, (event, payload) in enumerate(requests):
-        body, headers = github_request(event, payload, f"fork-{number}")
+    return [
+        github_request(event, payload, f"fork-{number}")
+        for number, (event, payload) in enumerate(requests)
+    ]
+
+
+async def test_a_fork_pull_requests_ci_result_replies_in_its_thread_by_its_head_commit(
+    tmp_path, fake_slack, make_bot
+):
+    """GitHub lists no pull request in a fork's CI results, nor in any commit status: the
+    pull request's head commit, kept with its events, leads them to its thread."""
+    bot = await make_bot(base_config(tmp_path, fake_slack.url))
+    for number, (body, headers) in enumerate(fork_pull_request_and_its_ci()):
         await bot.post("/hooks/github", data=body, headers=headers)
         await fake_slack.wait_for(number + 1)
     [(message, _)] = fake_slack.messages.items()

@@ -34,13 +34,14 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from bot.intake.ingress import tls_context
     from bot.intake.listener import serve
     from bot.intake.web import RedactingAccessLogger
+    from bot.pipeline.planner_process import planner_command
 
     try:
         ssl_context = tls_context(settings.server)
     except (OSError, ValueError) as exc:
         print(f"error: [server] tls_cert/tls_key cannot be loaded: {exc}", file=sys.stderr)
         return 2
-    app = build_app(settings)
+    app = build_app(settings, planner=planner_command(settings, _config_file(args)))
     app.on_startup.append(_freeze_startup_objects)
     listening = {
         "host": settings.server.host,
@@ -103,6 +104,14 @@ def _work(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     with asyncio.Runner(loop_factory=_new_event_loop) as runner:
         runner.run(run_workers(settings))
+    return 0
+
+
+def _plan(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.pipeline.planner_worker import run_planner
+
+    with asyncio.Runner(loop_factory=_new_event_loop) as runner:
+        runner.run(run_planner(settings))
     return 0
 
 
@@ -547,6 +556,9 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands.add_parser("serve", help="HTTP server and background workers")
     commands.add_parser("work", help="background workers only (PostgreSQL: a `worker` process)")
+    commands.add_parser(
+        "plan", help="the planner process `serve` starts (normalize, route, render); not by hand"
+    )
     commands.add_parser("check-config", help="validate the config and print the routes")
     commands.add_parser("migrate", help="create or upgrade the store's schema")
     commands.add_parser(
@@ -645,6 +657,7 @@ def _parser() -> argparse.ArgumentParser:
 COMMANDS: dict[str, Command] = {
     "serve": _serve,
     "work": _work,
+    "plan": _plan,
     "check-config": _check_config,
     "migrate": _migrate,
     "doctor": _doctor,
@@ -678,7 +691,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     # A one-shot command prints its answer; its info logs (`command ... ok=True`) are noise.
     # The gallery's runs raise alarms and fail on purpose: their warnings are not news.
-    quiet = {"serve": "INFO", "work": "INFO", "gallery": "ERROR"}
+    quiet = {"serve": "INFO", "work": "INFO", "plan": "INFO", "gallery": "ERROR"}
     logs.configure(quiet.get(args.command, "WARNING"))
     try:
         settings = load_config(args.config)

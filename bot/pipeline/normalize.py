@@ -12,6 +12,7 @@ import logging
 from bot.chat.directory import ChannelDirectory
 from bot.config.settings import Settings
 from bot.core.clock import Clock, SystemClock
+from bot.core.events import Event
 from bot.ops.logs import milliseconds
 from bot.ops.metrics import Metrics
 from bot.pipeline.heartbeats import Heartbeats, signs_of_life
@@ -42,7 +43,11 @@ class NormalizeStage:
         directory: ChannelDirectory | None = None,
         clock: Clock | None = None,
         heartbeats: Heartbeats | None = None,
+        overlap_commits: bool = False,
     ) -> None:
+        """``overlap_commits``: plan the next request while the last one's commit is under
+        way, so a batch's commits share the writer's turns (the planner's own process:
+        on the web process's loop it would hold up acknowledgements)."""
         self.settings = settings
         self.store = store
         self.directory = directory
@@ -53,6 +58,7 @@ class NormalizeStage:
         self.next_stage = next_stage
         self.intake = intake
         self.heartbeats = heartbeats or Heartbeats(settings, store, next_stage.nudge, self.clock)
+        self.overlap_commits = overlap_commits
 
     async def run(self, stopping: asyncio.Event) -> None:
         while not stopping.is_set():
@@ -66,15 +72,24 @@ class NormalizeStage:
                 if items
                 else Overrides()
             )
+            committing: list[asyncio.Task[None]] = []
             for item in items:
                 await self.intake.give_way()  # an item of ten alerts takes milliseconds
-                await self.process(item, overrides)
+                await self.process(item, overrides, committing if self.overlap_commits else None)
+            await _all_committed(committing)
             if items:
                 self.next_stage.nudge()
             if len(items) < 64:
                 await self.wake.wait(POLL_SECONDS)
 
-    async def process(self, item: InboxItem, overrides: Overrides) -> None:
+    async def process(
+        self,
+        item: InboxItem,
+        overrides: Overrides,
+        committing: list[asyncio.Task[None]] | None = None,
+    ) -> None:
+        """Plan ``item`` and record the outcome; with ``committing``, the recording goes on
+        as a task added there, and the caller awaits it."""
         now = self.clock.now()
         try:
             events = self.planner.normalize(item)
@@ -88,12 +103,28 @@ class NormalizeStage:
         deliveries: list[DeliveryRecord] = []
         for event in events:
             if event.thread_via is not None:  # a fork's CI result finds its pull request
+                await _all_committed(committing or [])  # its alias may be in one of them
                 event.thread_key = await self.store.thread_of_alias(event.thread_via) or (
                     event.thread_key
                 )
             record, outbox = self.planner.plan(item, event, overrides)
             records.append(record)
             deliveries.extend(outbox)
+        recording = self._record(item, events, records, deliveries, now)
+        if committing is None:
+            await recording
+        else:
+            committing.append(asyncio.create_task(recording))
+
+    async def _record(
+        self,
+        item: InboxItem,
+        events: list[Event],
+        records: list[EventRecord],
+        deliveries: list[DeliveryRecord],
+        now: float,
+    ) -> None:
+        """Write what was planned with the request marked done; then say so."""
         await self.store.record_outcome(item.id, records, deliveries, now)
         source = self.settings.sources.get(item.source)
         if source is not None and signs_of_life(source, events):
@@ -131,3 +162,12 @@ class NormalizeStage:
             "dead",
             extra={"inbox": item.id, "source": item.source, "outcome": "dead", "error": error},
         )
+
+
+async def _all_committed(committing: list[asyncio.Task[None]]) -> None:
+    """Wait for every recording under way; the first failure is raised once all ended."""
+    outcomes = await asyncio.gather(*committing, return_exceptions=True)
+    committing.clear()
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            raise outcome

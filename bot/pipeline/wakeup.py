@@ -35,6 +35,8 @@ class Wakeup:
     def nudge(self) -> None:
         self.event.set()
 
-    async def wait(self, timeout: float) -> None:
-        await self.clock.wait(self.event, timeout)
+    async def wait(self, timeout: float) -> bool:
+        """True when it was nudged, False when ``timeout`` passed first."""
+        nudged = await self.clock.wait(self.event, timeout)
         self.event.clear()
+        return nudged

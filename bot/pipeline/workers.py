@@ -4,14 +4,15 @@
 
 Both stages read their work from the store, so a crash anywhere resumes from the store.
 The intake wakes the normalizer and the normalizer wakes the deliverer, so nothing waits
-for a poll in the common case; polling only catches leases that expired.
+for a poll in the common case; polling only catches leases that expired. The normalizer
+may run in a process of its own (``planner_process``), woken the same way over a pipe.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from bot.chat import ChatAdapter, registry
 from bot.chat.directory import ChannelDirectory
@@ -23,6 +24,7 @@ from bot.pipeline.heartbeats import Heartbeats
 from bot.pipeline.intake_load import IntakeLoad
 from bot.pipeline.mute_clock import MuteClock
 from bot.pipeline.normalize import NormalizeStage
+from bot.pipeline.planner_process import PlannerProcess
 from bot.pipeline.retention import Retention
 from bot.pipeline.wakeup import StageRun, Wakeup
 from bot.render.renderer import Renderer
@@ -42,7 +44,10 @@ class Pipeline:
         metrics: Metrics,
         directory: ChannelDirectory | None = None,
         clock: Clock | None = None,
+        planner: Sequence[str] | None = None,
     ) -> None:
+        """``planner``: the command that starts the normalizer's process (``None``: it runs
+        here, on this event loop)."""
         self.store = store
         self.clock = clock or SystemClock()
         self.inbox_wake = Wakeup.new(self.clock)
@@ -65,6 +70,13 @@ class Pipeline:
         self.deliverer = DeliveryStage(
             settings, store, adapters, metrics, self.outbox_wake, self.intake, self.clock
         )
+        self.planner = (
+            PlannerProcess(
+                planner, self.inbox_wake, self.outbox_wake, metrics, directory, self.clock
+            )
+            if planner
+            else None
+        )
         self.mute_clock = MuteClock(settings, store, self.outbox_wake.nudge, directory, self.clock)
         self.retention = Retention(settings, store, self.clock)
         self._stopping = asyncio.Event()
@@ -78,8 +90,13 @@ class Pipeline:
 
     async def start(self) -> None:
         await self.store.watch(self.inbox_wake.nudge, self.outbox_wake.nudge)
-        self._tasks = [
-            asyncio.create_task(self._supervise("normalize", self.normalizer.run)),
+        if self.planner is not None:
+            await self.planner.start()
+        else:
+            self._tasks.append(
+                asyncio.create_task(self._supervise("normalize", self.normalizer.run))
+            )
+        self._tasks += [
             asyncio.create_task(self._supervise("deliver", self.deliverer.run)),
             asyncio.create_task(self._supervise("mutes", self.mute_clock.run)),
             asyncio.create_task(self._supervise("retention", self.retention.run)),
@@ -106,6 +123,8 @@ class Pipeline:
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
+        if self.planner is not None:
+            await self.planner.stop()
         await self.deliverer.drain(max(0.0, timeout - 2))
         if self._renewing is not None:
             self._renewing.cancel()

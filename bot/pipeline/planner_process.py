@@ -1,0 +1,141 @@
+"""``serve``'s side of the planner process (``planner_worker``): start it, tell it when
+the inbox has work, hear its reports, and start it again if it dies.
+
+Started in a session of its own, so a Ctrl-C in the terminal reaches ``serve`` alone,
+which then stops the planner in order: it closes the planner's stdin, and the planner
+finishes the batch at hand and exits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from bot.chat.directory import ChannelDirectory
+from bot.config.settings import Settings
+from bot.core.clock import Clock
+from bot.ops.metrics import Metrics
+from bot.pipeline.planner_link import INBOX, count, learn_line, messages
+from bot.pipeline.wakeup import POLL_SECONDS, Wakeup
+from bot.store import is_shared
+
+log = logging.getLogger("bot.pipeline")
+
+RESTART_SECONDS = 1.0
+STOP_SECONDS = 5.0
+"""How long the planner may take to finish its batch once told to stop."""
+
+
+def planner_command(settings: Settings, config_file: str | None) -> list[str] | None:
+    """How ``serve`` starts its planner, or ``None`` to plan in its own process.
+
+    ``auto`` gives the planner a process of its own with SQLite on a machine with two
+    cores or more; with PostgreSQL, ``work`` processes are the way to more cores.
+    """
+    mode = settings.server.planner
+    if mode == "inline":
+        return None
+    if mode == "auto" and (is_shared(settings.store.url) or len(os.sched_getaffinity(0)) < 2):
+        return None
+    config = ["--config", config_file] if config_file else []
+    return [sys.executable, "-m", "bot", *config, "plan"]
+
+
+class PlannerProcess:
+    """The planner child, kept running while ``serve`` runs."""
+
+    def __init__(
+        self,
+        argv: Sequence[str],
+        inbox: Wakeup,
+        outbox: Wakeup,
+        metrics: Metrics,
+        directory: ChannelDirectory | None,
+        clock: Clock,
+    ) -> None:
+        self.argv = list(argv)
+        self.inbox = inbox
+        self.outbox = outbox
+        self.metrics = metrics
+        self.directory = directory
+        self.clock = clock
+        self.process: asyncio.subprocess.Process | None = None
+        self._stopping = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        await self._spawn()
+        self._tasks = [
+            asyncio.create_task(self._keep_running()),
+            asyncio.create_task(self._forward_nudges()),
+        ]
+        if self.directory is not None:
+            self.directory.listeners.append(self._learned)
+
+    async def stop(self, timeout: float = STOP_SECONDS) -> None:
+        """Close the planner's stdin, and wait for it to finish its batch and exit."""
+        self._stopping.set()
+        self.inbox.nudge()
+        process = self.process
+        if process is not None and process.returncode is None:
+            assert process.stdin is not None
+            process.stdin.close()
+            try:
+                await asyncio.wait_for(process.wait(), timeout)
+            except TimeoutError:
+                log.warning("the planner did not stop in time; killed", extra={"pid": process.pid})
+                process.kill()
+                await process.wait()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _spawn(self) -> None:
+        self.process = await asyncio.create_subprocess_exec(
+            *self.argv,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            start_new_session=True,
+        )
+        log.info("planner started", extra={"pid": self.process.pid})
+        for address, channel in (self.directory.known() if self.directory else {}).items():
+            self._send(learn_line(address, channel))
+        self._send(INBOX)  # work may have come while it was starting
+
+    async def _keep_running(self) -> None:
+        while True:
+            process = self.process
+            assert process is not None and process.stdout is not None
+            async for message in messages(process.stdout):
+                count(self.metrics, message.get("events"))
+                if message.get("outbox"):
+                    self.outbox.nudge()
+            code = await process.wait()
+            if self._stopping.is_set():
+                return
+            log.error(
+                "the planner process stopped; starting it again (until then, webhooks are "
+                "acknowledged and wait in the inbox)",
+                extra={"pid": process.pid, "exit_code": code, "within_s": RESTART_SECONDS},
+            )
+            await self.clock.sleep(RESTART_SECONDS)
+            await self._spawn()
+
+    async def _forward_nudges(self) -> None:
+        """One line per wakeup of the inbox, however many requests it stands for."""
+        while not self._stopping.is_set():
+            if await self.inbox.wait(POLL_SECONDS) and not self._stopping.is_set():
+                self._send(INBOX, skippable=True)
+
+    def _learned(self, address: str, channel: str) -> None:
+        self._send(learn_line(address, channel))
+
+    def _send(self, line: bytes, *, skippable: bool = False) -> None:
+        """Write to the planner's stdin; a nudge is skipped while one still waits there."""
+        process = self.process
+        if process is None or process.stdin is None or process.stdin.is_closing():
+            return
+        if skippable and process.stdin.transport.get_write_buffer_size():
+            return
+        process.stdin.write(line)

@@ -1,0 +1,125 @@
+"""``serve`` plans in a second process on the same SQLite file (``[server] planner``).
+
+The bot runs as an operator runs it; the planner process is found the way an operator
+finds it (``/proc``), and killed with real signals.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from tests.conftest import issue_body
+from tests.processes import BotProcess, write_config
+from tests.test_crashes import rows, send, until
+from tests.test_event_coverage import fork_pull_request_and_its_ci
+
+pytestmark = pytest.mark.slow
+
+
+def planner_config(tmp_path: Path, port: int, mode: str = "process") -> Path:
+    return write_config(tmp_path, port, f'[server]\nplanner = "{mode}"')
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+async def events_counted(bot: BotProcess) -> float:
+    """``bot_events_total`` as the web process's ``/metrics`` reports it."""
+    async with aiohttp.ClientSession() as session, session.get(f"{bot.url}/metrics") as answer:
+        text = await answer.text()
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("bot_events_total{")
+    )
+
+
+async def test_the_planner_process_plans_and_serve_counts_its_events(tmp_path, slack):
+    fake, port = slack
+    bot = BotProcess(planner_config(tmp_path, port), tmp_path / "bot.log")
+    await bot.start()
+    [planner] = await until(bot.children)
+    assert Path(f"/proc/{planner}/cmdline").read_bytes().split(b"\0")[-2] == b"plan"
+
+    status, _ = await send(bot, issue_body(1), "d-1")
+    assert status == 200
+    await until(lambda: len(fake.posts()) == 1)
+    assert await events_counted(bot) == 1  # counted by the planner, reported to serve
+    bot.terminate()
+    assert not alive(planner)
+
+
+async def test_a_planner_that_dies_is_started_again_and_nothing_waits(tmp_path, slack):
+    fake, port = slack
+    bot = BotProcess(planner_config(tmp_path, port), tmp_path / "bot.log")
+    await bot.start()
+    [first] = await until(bot.children)
+    os.kill(first, signal.SIGKILL)
+    await until(lambda: bot.children() not in ([], [first]))
+
+    status, _ = await send(bot, issue_body(2), "d-2")
+    assert status == 200
+    await until(lambda: len(fake.posts()) == 1)
+    log = (tmp_path / "bot.log").read_text()
+    assert "the planner process stopped; starting it again" in log
+    bot.terminate()
+
+
+async def test_when_serve_is_killed_its_planner_stops_by_itself(tmp_path, slack):
+    _, port = slack
+    bot = BotProcess(planner_config(tmp_path, port), tmp_path / "bot.log")
+    await bot.start()
+    [planner] = await until(bot.children)
+    assert bot.process is not None
+    bot.process.send_signal(signal.SIGKILL)  # serve alone, as `kill -9 <pid>` does
+    bot.process.wait(10)
+    await until(lambda: not alive(planner))
+
+    await bot.start()  # and the next start plans as before
+    status, _ = await send(bot, issue_body(3), "d-3")
+    assert status == 200
+    await until(lambda: rows(tmp_path, "SELECT state FROM inbox") == [("done",)])
+    bot.terminate()
+
+
+async def test_inline_plans_in_the_web_process(tmp_path, slack):
+    fake, port = slack
+    bot = BotProcess(planner_config(tmp_path, port, "inline"), tmp_path / "bot.log")
+    await bot.start()
+    status, _ = await send(bot, issue_body(4), "d-4")
+    assert status == 200
+    await until(lambda: len(fake.posts()) == 1)
+    assert bot.children() == []
+    assert await events_counted(bot) == 1
+    bot.terminate()
+
+
+async def test_a_backlog_planned_at_once_keeps_a_forks_ci_results_in_its_thread(tmp_path, slack):
+    """The planner plans a batch's next request while earlier ones commit; a CI result that
+    finds its pull request by the head commit waits for the pull request's commit."""
+    fake, port = slack
+    bot = BotProcess(planner_config(tmp_path, port), tmp_path / "bot.log")
+    await bot.start()
+    [planner] = await until(bot.children)
+    os.kill(planner, signal.SIGSTOP)  # the requests wait for it together, as in a backlog
+    async with aiohttp.ClientSession() as session:
+        for body, headers in fork_pull_request_and_its_ci():
+            async with session.post(f"{bot.url}/hooks/github", data=body, headers=headers) as r:
+                assert r.status == 200
+    os.kill(planner, signal.SIGCONT)
+
+    await until(lambda: len(fake.posts()) == 3)
+    threads = [call.body.get("thread_ts") for call in fake.posts()]
+    assert threads[0] is None
+    assert threads[1] is not None and threads[1] == threads[2]
+    bot.terminate()
