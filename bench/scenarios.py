@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import signal
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -165,6 +167,19 @@ async def throughput(opts: Options, workdir: Path) -> dict[str, dict[str, Any]]:
     combined = {name: _combined(runs) for name, runs in results.items()}
     combined["ingest"]["peak_rss_mb"] = round(memory["VmHWM"] / 1024, 1)
     return combined
+
+
+@contextlib.contextmanager
+def planner_held(service: Service) -> Iterator[None]:
+    """The processes ``service`` started (the bot's planner) stopped meanwhile."""
+    held = service.pids()[1:]
+    for pid in held:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        for pid in held:
+            os.kill(pid, signal.SIGCONT)
 
 
 @contextlib.contextmanager
@@ -450,7 +465,9 @@ async def drain(opts: Options, workdir: Path) -> dict[str, Any]:
     flood stops: events a second from the last push until no request waits in the inbox
     (each normalized, routed, rendered and written to the outbox; posting goes on at
     Slack's pace). During a flood the pipeline gives way to the intake, so most of the
-    pushes are still waiting when it ends."""
+    pushes are still waiting when it ends; a planner in a process of its own keeps up
+    with much of the flood, so it is held (SIGSTOP) until the flood is over, and the
+    whole backlog waits for it."""
     slack, bot = _bot(opts, workdir)
     job = {
         **_closed_job(opts, f"{bot.url}/hooks/github"),
@@ -459,9 +476,10 @@ async def drain(opts: Options, workdir: Path) -> dict[str, Any]:
     }
     load = LoadProcess(workdir)
     async with running(load, slack, bot):
-        result = await load.run(job)
+        with planner_held(bot):
+            result = await load.run(job)
+            planned = int((await _metrics(bot)).get("bot_events_total", 0))
         flood_over = time.monotonic()
-        planned = int((await _metrics(bot)).get("bot_events_total", 0))
         deadline = flood_over + opts.drain_wait
         while True:
             metrics = await _metrics(bot)
