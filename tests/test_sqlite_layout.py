@@ -161,8 +161,9 @@ def fill_outbox(path: Path, waiting: int) -> None:
             "INSERT INTO deliveries (id, event_id, inbox_id, target, platform, address, "
             "message, state, lifecycle, occurred_at, next_attempt_at, created_at, updated_at) "
             "WITH RECURSIVE k(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM k WHERE n < :waiting) "
-            "SELECT n || '.0/eng', n || '.0', n, 'eng', 'slack', 'C1', printf('%.*c', 2000, 'm'), "
-            "'pending', 'update+thread', :now, :now, :now + n, :now FROM k",
+            "SELECT n || '.0/eng', n || '.0', n, 'eng', 'slack', 'C1', "
+            "json_object('text', printf('%.*c', 2000, 'm')), 'pending', 'update+thread', "
+            ":now, :now, :now + n, :now FROM k",
             {"now": NOW, "waiting": waiting},
         )
     db.close()
@@ -192,6 +193,29 @@ async def test_a_metrics_scrape_costs_about_what_counting_the_outbox_costs(tmp_p
         took = time.perf_counter() - started
 
         assert (backlog.deliveries_pending, backlog.oldest_pending_at) == (50_000, NOW + 1)
+        assert took < 3 * counting + 0.01
+    finally:
+        await store.close()
+
+
+async def test_a_restart_on_a_big_outbox_frees_the_leases_without_reading_the_rest(tmp_path):
+    """Freeing a killed predecessor's leases read every waiting message: with a million
+    waiting, 4 s before the bot answered /healthz."""
+    path = tmp_path / "bot.db"
+    store = await open_store(f"sqlite:///{path}")
+    try:
+        fill_outbox(path, 50_000)
+        leased = {d.id for d in await store.claim_deliveries(10, NOW + 1, LEASE)}
+    finally:
+        await store.close()  # as if killed: the leases stay
+    store = await open_store(f"sqlite:///{path}")
+    try:
+        counting = counting_seconds(path)
+        started = time.perf_counter()
+        await store.recover()
+        took = time.perf_counter() - started
+
+        assert {d.id for d in await store.claim_deliveries(10, NOW + 1, LEASE)} == leased
         assert took < 3 * counting + 0.01
     finally:
         await store.close()

@@ -115,7 +115,10 @@ class SQLiteStore(SQLStore):
     async def recover(self) -> None:
         def op(conn: sqlite3.Connection) -> None:
             conn.execute("UPDATE inbox SET lease_until = NULL WHERE state = 'new'")
-            conn.execute("UPDATE deliveries SET lease_until = NULL WHERE state = 'pending'")
+            conn.execute(  # through deliveries_leased: only the held rows are read
+                "UPDATE deliveries SET lease_until = NULL "
+                "WHERE lease_until IS NOT NULL AND state = 'pending'"
+            )
 
         await self._writer.submit(op)
 
