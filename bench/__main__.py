@@ -83,7 +83,20 @@ def _parser() -> argparse.ArgumentParser:
         "--settle",
         type=float,
         default=defaults.settle,
-        help="seconds the memory scenario keeps watching after the last push",
+        help="seconds the memory scenario keeps watching after the last push, and the "
+        "outbox scenario after the bot is back up",
+    )
+    parser.add_argument(
+        "--outbox-deliveries",
+        type=int,
+        default=defaults.outbox_deliveries,
+        help="rendered messages the outbox scenario leaves waiting for a Slack that is down",
+    )
+    parser.add_argument(
+        "--outbox-seed",
+        type=int,
+        default=defaults.outbox_seed,
+        help="real pushes the bot plans before the outbox scenario copies them in SQL",
     )
     parser.add_argument(
         "--drain-events",
@@ -199,6 +212,8 @@ def main(argv: list[str] | None = None) -> int:
             storm_group_interval=args.storm_group_interval,
             memory_events=args.memory_events,
             settle=args.settle,
+            outbox_deliveries=args.outbox_deliveries,
+            outbox_seed=args.outbox_seed,
             drain_events=args.drain_events,
             drain_wait=args.drain_wait,
             sustained_rate=args.sustained_rate,

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -46,6 +47,8 @@ class Options:
     storm_group_interval: str = "5s"
     memory_events: int = 100_000
     settle: float = 2.0
+    outbox_deliveries: int = 1_000_000
+    outbox_seed: int = 500
     drain_events: int = 50_000
     drain_wait: float = 120.0
     sustained_rate: float = 2_000.0
@@ -460,6 +463,66 @@ async def memory(opts: Options, workdir: Path) -> dict[str, Any]:
     }
 
 
+async def outbox(opts: Options, workdir: Path) -> dict[str, Any]:
+    """Peak RSS while ``outbox_deliveries`` rendered messages wait in the outbox for a
+    Slack that is down, the bot running on for ``settle`` seconds (retrying, its
+    ``/metrics`` read twice a second).
+
+    Planning a million pushes one by one takes the pipeline about 15 minutes, so the
+    rows are made: the bot plans ``outbox_seed`` real signed pushes the normal way
+    (Slack answering 503) until no request waits in its inbox, is stopped, and the bench
+    copies those requests, their events and their deliveries in SQL until the outbox
+    holds ``outbox_deliveries`` (see ``multiply_outbox``). Then the bot starts again on
+    that database, timed from its process starting until ``/healthz`` answers.
+    """
+    slack, bot = _bot(opts, workdir, slack_down=True)
+    job = {
+        **_closed_job(opts, f"{bot.url}/hooks/github"),
+        "count": opts.outbox_seed,
+        "warmup": 0,
+    }
+    load = LoadProcess(workdir)
+    async with running(load, slack):
+        async with running(bot):
+            result = await load.run(job)
+            await _wait_for_inbox(bot, time.monotonic() + 60)
+            planned = int((await _metrics(bot)).get("bot_events_total", 0))
+        started = time.monotonic()
+        made = await asyncio.to_thread(multiply_outbox, workdir / "bot.db", opts.outbox_deliveries)
+        multiplied = time.monotonic() - started
+        async with running(bot):
+            ready = time.monotonic() - started - multiplied
+            sampler = asyncio.create_task(_sample_rss(bot))
+            reads: list[tuple[float, dict[str, float]]] = []
+            deadline = time.monotonic() + opts.settle
+            while not reads or time.monotonic() < deadline:
+                asked = time.monotonic()
+                metrics = await _metrics(bot)
+                reads.append((time.monotonic() - asked, metrics))
+                await asyncio.sleep(0.5)
+            sampler.cancel()
+            rss_samples = await asyncio.gather(sampler, return_exceptions=True)
+            memory = bot.memory_kb()
+        refused = (await slack.get_json("/stats"))["refused"]
+    samples = rss_samples[0] if isinstance(rss_samples[0], list) else []
+    first, last = reads[0][1], reads[-1][1]
+    return {
+        "seeded": result["ok"],
+        "errors": result["error_count"],
+        "planned": planned,
+        "deliveries": made,
+        "multiply_s": round(multiplied, 2),
+        "start_s": round(ready, 2),
+        "outbox": int(first.get("bot_queue_depth{outbox}", 0)),
+        "outbox_end": int(last.get("bot_queue_depth{outbox}", 0)),
+        "metrics_max_ms": round(max(took for took, _ in reads) * 1000, 1),
+        "retried": int(last.get("bot_deliveries_total{retried}", 0)),
+        "slack_refused": refused,
+        "peak_rss_mb": round(max([memory["VmHWM"], *samples]) / 1024, 1),
+        "end_rss_mb": round(memory["VmRSS"] / 1024, 1),
+    }
+
+
 async def drain(opts: Options, workdir: Path) -> dict[str, Any]:
     """A backlog of ``drain_events`` accepted pushes, and how fast it is planned once the
     flood stops: events a second from the last push until no request waits in the inbox
@@ -480,13 +543,7 @@ async def drain(opts: Options, workdir: Path) -> dict[str, Any]:
             result = await load.run(job)
             planned = int((await _metrics(bot)).get("bot_events_total", 0))
         flood_over = time.monotonic()
-        deadline = flood_over + opts.drain_wait
-        while True:
-            metrics = await _metrics(bot)
-            waiting = int(metrics.get("bot_queue_depth{inbox}", 0))
-            if waiting == 0 or time.monotonic() > deadline:
-                break
-            await asyncio.sleep(0.25)
+        waiting = await _wait_for_inbox(bot, flood_over + opts.drain_wait)
         took = time.monotonic() - flood_over
     backlog = result["ok"] - planned
     return {
@@ -497,6 +554,111 @@ async def drain(opts: Options, workdir: Path) -> dict[str, Any]:
         "drain_s": round(took, 2),
         "drain_eps": round((backlog - waiting) / took, 1) if took else 0.0,
     }
+
+
+async def _wait_for_inbox(bot: Service, deadline: float) -> int:
+    """Wait until no request waits in the bot's inbox (read from ``/metrics``) or the
+    ``deadline`` (``time.monotonic()``) passes; the requests still waiting."""
+    while True:
+        metrics = await _metrics(bot)
+        waiting = int(metrics.get("bot_queue_depth{inbox}", 0))
+        if waiting == 0 or time.monotonic() > deadline:
+            return waiting
+        await asyncio.sleep(0.25)
+
+
+def multiply_outbox(database: Path, deliveries: int) -> int:
+    """Copy the requests whose deliveries wait, with their events and deliveries, until
+    the outbox holds at least ``deliveries`` pending rows (one ``INSERT ... SELECT`` per
+    table, in one transaction); the number it holds.
+
+    Copy ``k`` of request ``id`` is request ``id + k * stride`` (``stride`` above every
+    id), its GitHub delivery id and body digest suffixed ``-k`` (both unique per
+    source); its events ``<request>.<n>`` and deliveries ``<event>/<target>`` are named
+    from the new request id, so every link and unique key holds. A copied delivery is
+    as just planned and never tried: no attempts, due at its ``created_at``, no lease,
+    so the restarted bot finds every copy due at once. The copied requests have no body
+    (``inbox_bodies``): a normalized request's body is read again only by a replay or
+    the inspector, and a million of them (2.3 KB compressed, a 4 KB page each) doubled
+    the copying to 80 s.
+    """
+    db = sqlite3.connect(database, isolation_level=None)
+    # A rollback journal, not the bot's WAL (which the bot sets again when it opens the
+    # file): the copies are written once, not again at the checkpoint (180 s in the WAL),
+    # and the indexes' pages stay in memory (1 GB of cache).
+    db.execute("PRAGMA journal_mode = DELETE")
+    db.execute("PRAGMA cache_size = -1000000")
+    try:
+        [(stride, pending)] = db.execute(
+            "SELECT (SELECT coalesce(max(id), 0) + 1 FROM inbox), "
+            "(SELECT count(*) FROM deliveries WHERE state = 'pending')"
+        )
+        if not pending:
+            raise RuntimeError("nothing to multiply: no delivery waits in the outbox")
+        db.execute("BEGIN")
+        db.execute(
+            "CREATE TEMP TABLE seed AS SELECT DISTINCT inbox_id AS id FROM deliveries "
+            "WHERE state = 'pending'"
+        )
+        db.execute(
+            "CREATE TEMP TABLE copies AS WITH RECURSIVE k(n) AS (SELECT 1 WHERE :copies > 0 "
+            "UNION ALL SELECT n + 1 FROM k WHERE n < :copies) SELECT n FROM k",
+            {"copies": -(-deliveries // pending) - 1},
+        )
+        request = "inbox_id + n * :stride"
+        _copy_rows(
+            db,
+            "inbox",
+            "id IN (SELECT id FROM seed)",
+            {
+                "id": "id + n * :stride",
+                "delivery_id": "delivery_id || '-' || n",
+                "body_digest": "body_digest || '-' || n",
+            },
+            stride,
+        )
+        _copy_rows(
+            db,
+            "events",
+            "inbox_id IN (SELECT id FROM seed)",
+            {"id": f"({request}) || substr(id, instr(id, '.'))", "inbox_id": request},
+            stride,
+        )
+        _copy_rows(
+            db,
+            "deliveries",
+            "state = 'pending' AND inbox_id IN (SELECT id FROM seed)",
+            {
+                "id": f"({request}) || substr(id, instr(id, '.'))",
+                "event_id": f"({request}) || substr(event_id, instr(event_id, '.'))",
+                "inbox_id": request,
+                "attempts": "0",
+                "next_attempt_at": "created_at",
+                "lease_until": "NULL",
+                "last_error": "NULL",
+                "updated_at": "created_at",
+            },
+            stride,
+        )
+        db.execute("COMMIT")
+        [(made,)] = db.execute("SELECT count(*) FROM deliveries WHERE state = 'pending'")
+    finally:
+        db.close()
+    return int(made)
+
+
+def _copy_rows(
+    db: sqlite3.Connection, table: str, where: str, fresh: dict[str, str], stride: int
+) -> None:
+    """``INSERT ... SELECT`` of ``table``'s rows matching ``where`` once per row of
+    ``copies`` (its ``n``), every column as it is but those ``fresh`` computes."""
+    columns = [row[1] for row in db.execute(f"PRAGMA table_info({table})")]
+    db.execute(
+        f"INSERT INTO {table} ({', '.join(columns)}) "
+        f"SELECT {', '.join(fresh.get(c, c) for c in columns)} FROM copies CROSS JOIN {table} "
+        f"WHERE {where} ORDER BY n, {table}.rowid",
+        {"stride": stride},
+    )
 
 
 async def _sample_rss(service: Service) -> list[int]:
@@ -548,6 +710,7 @@ SCENARIOS: dict[str, Scenario] = {
     "e2e": end_to_end,
     "storm": storm,
     "memory": memory,
+    "outbox": outbox,
     "drain": drain,
     "sustained": sustained,
 }

@@ -42,6 +42,8 @@ def test_benchmark_runs_every_scenario_and_writes_results(tmp_path: Path) -> Non
         "--storm-wait=4",  # every alert shows after about 2 s; the test needs only some
         "--memory-events=100",
         "--settle=0.2",
+        "--outbox-deliveries=2000",
+        "--outbox-seed=20",
         "--drain-events=100",
         "--sustained-rate=40",
         "--sustained-duration=0.5",
@@ -63,6 +65,7 @@ def test_benchmark_runs_every_scenario_and_writes_results(tmp_path: Path) -> Non
         "e2e",
         "storm",
         "memory",
+        "outbox",
         "drain",
         "sustained",
     }
@@ -76,6 +79,10 @@ def test_benchmark_runs_every_scenario_and_writes_results(tmp_path: Path) -> Non
     assert median["memory"]["queued"] == 100
     assert median["memory"]["delivered"] == 0
     assert median["memory"]["peak_rss_mb"] > 0
+    # The 20 pushes planned for real, copied to 2,000 waiting messages the bot then sees.
+    assert median["outbox"]["planned"] == 20
+    assert median["outbox"]["deliveries"] == median["outbox"]["outbox"] == 2000
+    assert median["outbox"]["peak_rss_mb"] > 0
     # A storm's alerts reach chat (all of them only once grouping lets one channel keep up).
     assert median["storm"]["errors"] == 0 and median["storm"]["represented"] > 0
     # Every push of the drain scenario is planned, the backlog timed from the last one.
