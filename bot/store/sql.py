@@ -131,6 +131,19 @@ def _by_age(rows: list[Any]) -> list[DeliveryRecord]:
     return sorted((delivery_from_row(row) for row in rows), key=lambda d: (d.created_at, d.id))
 
 
+BACKLOG = (
+    "SELECT (SELECT count(*) FROM inbox WHERE state = 'new') AS inbox_pending, "
+    "(SELECT received_at FROM inbox WHERE state = 'new' ORDER BY id LIMIT 1) AS inbox_oldest, "
+    "(SELECT count(*) FROM deliveries WHERE state = 'pending') AS deliveries_pending, "
+    "(SELECT min(created_at) FROM deliveries WHERE state = 'pending') AS outbox_oldest, "
+    "(SELECT count(*) FROM deliveries WHERE state = 'dead') AS dead_deliveries, "
+    "(SELECT count(*) FROM inbox WHERE state = 'dead') AS dead_requests"
+)
+"""What ``/metrics`` reads at every scrape. Each part reads a partial index, so a scrape
+costs the size of the backlog, not of the history kept for ``retention_days``; the oldest
+waiting message is one step down ``deliveries_pending_age``."""
+
+
 class SQLStore(ABC):
     """The ``Store`` methods both backends share; see the module docstring."""
 
@@ -459,18 +472,7 @@ class SQLStore(ABC):
         return [activity_from_row(row) for row in rows]
 
     async def backlog(self) -> Backlog:
-        # Each count reads a partial index, so a scrape costs the size of the backlog,
-        # not of the history kept for retention_days.
-        rows = await self._fetch(
-            "SELECT (SELECT count(*) FROM inbox WHERE state = 'new') AS inbox_pending, "
-            "(SELECT received_at FROM inbox WHERE state = 'new' ORDER BY id LIMIT 1) "
-            "AS inbox_oldest, "
-            "(SELECT count(*) FROM deliveries WHERE state = 'pending') AS deliveries_pending, "
-            "(SELECT min(created_at) FROM deliveries WHERE state = 'pending') AS outbox_oldest, "
-            "(SELECT count(*) FROM deliveries WHERE state = 'dead') AS dead_deliveries, "
-            "(SELECT count(*) FROM inbox WHERE state = 'dead') AS dead_requests"
-        )
-        row = rows[0]
+        row = (await self._fetch(BACKLOG))[0]
         oldest = [t for t in (row["inbox_oldest"], row["outbox_oldest"]) if t is not None]
         return Backlog(
             inbox_pending=row["inbox_pending"],

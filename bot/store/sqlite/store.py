@@ -49,6 +49,15 @@ _INBOX_ROWS = (
 )
 """Requests as ``_inbox_item`` reads them: the body lives in a table of its own."""
 
+FREE_LEASES = (
+    "UPDATE inbox SET lease_until = NULL WHERE lease_until IS NOT NULL AND state = 'new'",
+    "UPDATE deliveries SET lease_until = NULL WHERE lease_until IS NOT NULL AND state = 'pending'",
+)
+"""What a start frees of a killed predecessor's claims (one ``serve`` uses the file). Both
+find the claimed rows through an index of those alone (``inbox_leased``,
+``deliveries_leased``): a million requests left by a flood, or messages waiting for a
+chat that was down, are neither read nor rewritten."""
+
 SQLITE = Dialect(
     arrays=False,
     insertion_order="rowid",
@@ -114,11 +123,8 @@ class SQLiteStore(SQLStore):
 
     async def recover(self) -> None:
         def op(conn: sqlite3.Connection) -> None:
-            conn.execute("UPDATE inbox SET lease_until = NULL WHERE state = 'new'")
-            conn.execute(  # through deliveries_leased: only the held rows are read
-                "UPDATE deliveries SET lease_until = NULL "
-                "WHERE lease_until IS NOT NULL AND state = 'pending'"
-            )
+            for statement in FREE_LEASES:
+                conn.execute(statement)
 
         await self._writer.submit(op)
 
