@@ -78,6 +78,9 @@ async def test_killed_after_storing_before_processing_a_retry_is_a_duplicate(tmp
     bot = BotProcess(write_config(tmp_path, port), tmp_path / "bot.log")
     await bot.start(stallable=True)
     assert bot.log_pipe is not None
+    # Start-up's chat check logs once Slack answered: a line written after the stall
+    # would freeze the bot before it stored anything.
+    await until(lambda: "posting to Slack as" in (tmp_path / "bot.log").read_text())
     # The bot freezes at its next log write: the "accepted" line, written at the end of
     # the event loop's pass that answered, before the normalizer's turn.
     bot.log_pipe.stall()
