@@ -105,6 +105,12 @@ def _parser() -> argparse.ArgumentParser:
         help="pushes sent as fast as accepted, whose backlog the drain scenario times",
     )
     parser.add_argument(
+        "--plan-events",
+        type=int,
+        default=defaults.plan_events,
+        help="requests of each kind the plan scenario plans in-process",
+    )
+    parser.add_argument(
         "--drain-wait",
         type=float,
         default=defaults.drain_wait,
@@ -215,6 +221,7 @@ def main(argv: list[str] | None = None) -> int:
             outbox_deliveries=args.outbox_deliveries,
             outbox_seed=args.outbox_seed,
             drain_events=args.drain_events,
+            plan_events=args.plan_events,
             drain_wait=args.drain_wait,
             sustained_rate=args.sustained_rate,
             sustained_duration=args.sustained_duration,

@@ -38,6 +38,7 @@ TARGETS: list[tuple[str, str, str, Any]] = [
 
 # What the table shows per scenario, in order.
 COLUMNS: dict[str, list[str]] = {
+    "plan": ["events", "push_ms", "alert_ms", "pushes_per_cpu_s"],
     "baseline": [
         "rps",
         "p50_ms",

@@ -50,6 +50,7 @@ class Options:
     outbox_deliveries: int = 1_000_000
     outbox_seed: int = 500
     drain_events: int = 50_000
+    plan_events: int = 2_000
     drain_wait: float = 120.0
     sustained_rate: float = 2_000.0
     sustained_duration: float = 60.0
@@ -703,6 +704,13 @@ async def _wait_for_markers(slack: Service, wanted: set[str], timeout: float) ->
         await asyncio.sleep(0.05)
 
 
+async def plan(opts: Options, workdir: Path) -> dict[str, Any]:
+    """CPU per request planned, in this process (``bench.planning``)."""
+    from bench.planning import planning  # the bench imports the bot for this scenario alone
+
+    return await planning(opts, workdir)
+
+
 SCENARIOS: dict[str, Scenario] = {
     "baseline": baseline,
     "ingest": ingest,
@@ -713,4 +721,5 @@ SCENARIOS: dict[str, Scenario] = {
     "outbox": outbox,
     "drain": drain,
     "sustained": sustained,
+    "plan": plan,
 }

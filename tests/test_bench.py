@@ -45,6 +45,7 @@ def test_benchmark_runs_every_scenario_and_writes_results(tmp_path: Path) -> Non
         "--outbox-deliveries=2000",
         "--outbox-seed=20",
         "--drain-events=100",
+        "--plan-events=20",
         "--sustained-rate=40",
         "--sustained-duration=0.5",
         "--client=python",  # the wrk path has its own smoke run below
@@ -68,10 +69,12 @@ def test_benchmark_runs_every_scenario_and_writes_results(tmp_path: Path) -> Non
         "outbox",
         "drain",
         "sustained",
+        "plan",
     }
     assert median["baseline"]["errors"] == 0 and median["baseline"]["requests"] > 0
     assert median["ingest"]["errors"] == 0 and median["ingest"]["requests"] > 0
     assert median["ingest"]["ratio"] > 0
+    assert median["plan"]["push_ms"] > 0 and median["plan"]["alert_ms"] > 0
     # Every push of the end-to-end scenario reached the fake Slack.
     assert median["e2e"]["sent"] == 20
     assert median["e2e"]["delivered"] == median["e2e"]["sent"]
