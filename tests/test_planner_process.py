@@ -13,7 +13,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.conftest import issue_body
+from bot.config.settings import Settings
+from bot.pipeline.planner_process import planner_command
+from tests.conftest import base_config, issue_body
 from tests.processes import BotProcess, write_config
 from tests.test_crashes import rows, send, until
 from tests.test_event_coverage import fork_pull_request_and_its_ci
@@ -42,6 +44,15 @@ async def events_counted(bot: BotProcess) -> float:
         for line in text.splitlines()
         if line.startswith("bot_events_total{")
     )
+
+
+def test_serve_starts_the_planner_with_its_own_config_only_when_told_to(tmp_path):
+    def command(**server: str) -> list[str] | None:
+        return planner_command(Settings(**base_config(tmp_path, server=server)), "bot.toml")
+
+    assert command(planner="process")[-4:] == ["bot", "--config", "bot.toml", "plan"]
+    assert command(planner="inline") is None
+    assert command() is None  # the default: serve plans on its own loop
 
 
 async def test_the_planner_process_plans_and_serve_counts_its_events(tmp_path, slack):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import sys
 from collections.abc import Sequence
 
@@ -20,7 +19,6 @@ from bot.core.clock import Clock
 from bot.ops.metrics import Metrics
 from bot.pipeline.planner_link import INBOX, count, learn_line, messages
 from bot.pipeline.wakeup import POLL_SECONDS, Wakeup
-from bot.store import is_shared
 
 log = logging.getLogger("bot.pipeline")
 
@@ -30,15 +28,8 @@ STOP_SECONDS = 5.0
 
 
 def planner_command(settings: Settings, config_file: str | None) -> list[str] | None:
-    """How ``serve`` starts its planner, or ``None`` to plan in its own process.
-
-    ``auto`` gives the planner a process of its own with SQLite on a machine with two
-    cores or more; with PostgreSQL, ``work`` processes are the way to more cores.
-    """
-    mode = settings.server.planner
-    if mode == "inline":
-        return None
-    if mode == "auto" and (is_shared(settings.store.url) or len(os.sched_getaffinity(0)) < 2):
+    """How ``serve`` starts its planner, or ``None`` to plan in its own process."""
+    if settings.server.planner == "inline":
         return None
     config = ["--config", config_file] if config_file else []
     return [sys.executable, "-m", "bot", *config, "plan"]

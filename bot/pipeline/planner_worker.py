@@ -2,10 +2,11 @@
 
 One event loop cannot both acknowledge a flood of webhooks and plan them (normalize,
 route, render, into the outbox): at 2,000 requests a second each needs about a core. So
-where the machine has a second core, ``serve`` runs the normalize stage in this child,
+with ``[server] planner = "process"``, ``serve`` runs the normalize stage in this child,
 on the same SQLite file, and keeps the intake and chat delivery itself. SQLite in WAL
-mode lets one process read while the other writes; their commits take turns on the
-file's lock, each a few milliseconds at most.
+mode lets one process read while the other writes, but their commits take turns on the
+file's write lock: an acknowledgement that finds the planner committing waits, which
+is why this is not the default (README, "What ``serve`` runs").
 
 The two talk over the child's stdin and stdout, one JSON object a line (``planner_link``):
 the parent says when the inbox has new work and which channel a Discord webhook posts
@@ -61,7 +62,7 @@ async def run_planner(settings: Settings) -> None:
     )
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):  # a Ctrl-C reaches the whole group
+    for signum in (signal.SIGTERM, signal.SIGINT):  # a service manager stopping every process
         loop.add_signal_handler(signum, stopping.set)
     listening = asyncio.create_task(_listen(inbox, directory, stopping))
     reporting = asyncio.create_task(_report(outbox, EventCounts(metrics), stopping))
