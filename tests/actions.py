@@ -415,14 +415,20 @@ class TelegramClicks(_RootMessage):
 
     def told(self) -> list[str]:
         """What clickers were told as alerts (``show_alert``), oldest first; an alert cut
-        at Telegram's 200 characters is read whole from the reply that carries it."""
+        at Telegram's 200 characters is read whole from the reply that carries it, and
+        ends the list until that reply has arrived (it is posted after the alert)."""
         whole = iter(self._answers()) if self.fake.roots() else iter([])
         said = []
         for answer in self.fake.answers:
             if not answer.get("show_alert"):
                 continue
             text = str(answer["text"])
-            said.append(_shown(next(whole)) if text.endswith(ELLIPSIS) else text)
+            if not text.endswith(ELLIPSIS):
+                said.append(text)
+            elif (reply := next(whole, None)) is not None:
+                said.append(_shown(reply))
+            else:
+                break
         return said
 
     def notices(self) -> list[str]:
