@@ -119,13 +119,14 @@ class Service:
 
     def pause(self) -> None:
         """SIGSTOP: the processes take no CPU (and do no background work) until resumed."""
-        self._signal(signal.SIGSTOP)
+        self.signal(signal.SIGSTOP)
 
     def resume(self) -> None:
-        self._signal(signal.SIGCONT)
+        self.signal(signal.SIGCONT)
 
-    def _signal(self, signum: int) -> None:
-        for pid in self.pids():
+    def signal(self, signum: int, *, started_only: bool = False) -> None:
+        """``signum`` to every process, or to those it started alone (the planner)."""
+        for pid in self.pids()[1:] if started_only else self.pids():
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signum)
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import signal
 import sqlite3
 import time
@@ -176,14 +175,11 @@ async def throughput(opts: Options, workdir: Path) -> dict[str, dict[str, Any]]:
 @contextlib.contextmanager
 def planner_held(service: Service) -> Iterator[None]:
     """The processes ``service`` started (the bot's planner) stopped meanwhile."""
-    held = service.pids()[1:]
-    for pid in held:
-        os.kill(pid, signal.SIGSTOP)
+    service.signal(signal.SIGSTOP, started_only=True)
     try:
         yield
     finally:
-        for pid in held:
-            os.kill(pid, signal.SIGCONT)
+        service.signal(signal.SIGCONT, started_only=True)
 
 
 @contextlib.contextmanager

@@ -32,12 +32,10 @@ from bot.pipeline.heartbeats import Heartbeats
 from bot.pipeline.intake_load import IntakeLoad
 from bot.pipeline.normalize import NormalizeStage
 from bot.pipeline.planner_link import EventCounts, messages, report, stdin_reader
-from bot.pipeline.wakeup import POLL_SECONDS, Wakeup
+from bot.pipeline.wakeup import POLL_SECONDS, Wakeup, supervise
 from bot.render.renderer import Renderer
 
 log = logging.getLogger("bot.pipeline")
-
-RESTART_SECONDS = 1.0
 
 
 async def run_planner(settings: Settings) -> None:
@@ -68,12 +66,7 @@ async def run_planner(settings: Settings) -> None:
     reporting = asyncio.create_task(_report(outbox, EventCounts(metrics), stopping))
     log.info("planning", extra={"pid": os.getpid()})
     try:
-        while not stopping.is_set():
-            try:
-                await stage.run(stopping)
-            except Exception:
-                log.exception("planner crashed; restarting", extra={"stage": "normalize"})
-                await clock.sleep(RESTART_SECONDS)
+        await supervise("normalize", stage.run, stopping, clock)
     finally:
         listening.cancel()
         outbox.nudge()  # the last batch's report goes out before the store closes

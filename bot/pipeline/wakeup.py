@@ -8,6 +8,7 @@ coming due.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -19,6 +20,23 @@ POLL_SECONDS = 1.0
 CLAIM_BATCH = 64
 
 StageRun = Callable[[asyncio.Event], Awaitable[None]]
+
+RESTART_SECONDS = 1.0
+
+log = logging.getLogger("bot.pipeline")
+
+
+async def supervise(name: str, run: StageRun, stopping: asyncio.Event, clock: Clock) -> None:
+    """Run a stage until ``stopping``; one that crashed (a store hiccup) starts again after
+    a short pause, in ``serve`` and in the planner process alike."""
+    while not stopping.is_set():
+        try:
+            await run(stopping)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("stage crashed; restarting", extra={"stage": name})
+            await clock.sleep(RESTART_SECONDS)
 
 
 @dataclass

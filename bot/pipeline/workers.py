@@ -11,7 +11,6 @@ may run in a process of its own (``planner_process``), woken the same way over a
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Mapping, Sequence
 
 from bot.chat import ChatAdapter, registry
@@ -26,11 +25,9 @@ from bot.pipeline.mute_clock import MuteClock
 from bot.pipeline.normalize import NormalizeStage
 from bot.pipeline.planner_process import PlannerProcess
 from bot.pipeline.retention import Retention
-from bot.pipeline.wakeup import StageRun, Wakeup
+from bot.pipeline.wakeup import StageRun, Wakeup, supervise
 from bot.render.renderer import Renderer
 from bot.store import Store
-
-log = logging.getLogger("bot.pipeline")
 
 
 class Pipeline:
@@ -105,15 +102,7 @@ class Pipeline:
         self._renewing = asyncio.create_task(self.deliverer.keep_leases())
 
     async def _supervise(self, name: str, run: StageRun) -> None:
-        """Restart a stage that crashed (a store hiccup) after a short pause."""
-        while not self._stopping.is_set():
-            try:
-                await run(self._stopping)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("stage crashed; restarting", extra={"stage": name})
-                await self.clock.sleep(1)
+        await supervise(name, run, self._stopping, self.clock)
 
     async def stop(self, timeout: float = 20.0) -> None:
         self._stopping.set()
