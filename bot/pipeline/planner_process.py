@@ -18,11 +18,10 @@ from bot.config.settings import Settings
 from bot.core.clock import Clock
 from bot.ops.metrics import Metrics
 from bot.pipeline.planner_link import INBOX, count, learn_line, messages
-from bot.pipeline.wakeup import POLL_SECONDS, Wakeup
+from bot.pipeline.wakeup import POLL_SECONDS, RESTART_SECONDS, Wakeup
 
 log = logging.getLogger("bot.pipeline")
 
-RESTART_SECONDS = 1.0
 STOP_SECONDS = 5.0
 """How long the planner may take to finish its batch once told to stop."""
 
@@ -110,8 +109,21 @@ class PlannerProcess:
                 "acknowledged and wait in the inbox)",
                 extra={"pid": process.pid, "exit_code": code, "within_s": RESTART_SECONDS},
             )
+            await self._respawn()
+
+    async def _respawn(self) -> None:
+        """Start the planner again, asking once a second until the system lets it start
+        (processes or memory run out): until then nothing would plan, so it says so."""
+        while True:
             await self.clock.sleep(RESTART_SECONDS)
-            await self._spawn()
+            try:
+                await self._spawn()
+                return
+            except OSError as exc:
+                log.error(
+                    "cannot start the planner process; trying again",
+                    extra={"error": str(exc), "within_s": RESTART_SECONDS},
+                )
 
     async def _forward_nudges(self) -> None:
         """One line per wakeup of the inbox, however many requests it stands for."""
