@@ -68,3 +68,22 @@ async def test_background_work_gets_its_turn_between_waits_in_a_flood() -> None:
     started = time.monotonic()
     await load.give_way()  # the turn is over: held again
     assert time.monotonic() - started >= 0.1
+
+
+def test_the_intake_is_quiet_only_once_no_webhook_came_for_a_while() -> None:
+    """A backlog planned while senders are quiet may hold the store longer; one that
+    arrives while webhooks come must not make their acknowledgements wait for it."""
+    soon = IntakeLoad(quiet_after=3600)
+    assert soon.quiet  # nothing has come since the start
+    soon.arrived()
+    assert not soon.quiet
+    soon.answered()
+    assert not soon.quiet  # answered a moment ago: more may follow
+
+    at_once = IntakeLoad(quiet_after=0)
+    at_once.arrived()
+    at_once.arrived()
+    at_once.answered()
+    assert not at_once.quiet  # one still in flight
+    at_once.answered()
+    assert at_once.quiet

@@ -53,11 +53,11 @@ def _error(status: int, message: str, **extra: str) -> web.Response:
 async def receive_hook(request: web.Request) -> web.StreamResponse:
     """``POST /hooks/{source}``, counted while in flight so background work gives way."""
     intake = request.app[PIPELINE].intake
-    intake.in_flight += 1
+    intake.arrived()
     try:
         return await _receive(request)
     finally:
-        intake.in_flight -= 1
+        intake.answered()
 
 
 async def _receive(request: web.Request) -> web.StreamResponse:

@@ -36,23 +36,48 @@ only between batches of 64), which keeps a short burst's acknowledgements quick,
 this turn keeps that from starving it."""
 
 
+QUIET = 1.0
+"""Seconds without a webhook after which the intake counts as quiet: what waits then is a
+backlog (a flood that ended, a sender's replay), and background work may hold the store
+longer for it (the normalizer shares one commit among many requests)."""
+
+
 class IntakeLoad:
     """Counts the webhook requests being handled right now."""
 
     def __init__(
-        self, busy_at: int = BUSY_AT, max_defer: float = MAX_DEFER, turn: float = TURN
+        self,
+        busy_at: int = BUSY_AT,
+        max_defer: float = MAX_DEFER,
+        turn: float = TURN,
+        quiet_after: float = QUIET,
     ) -> None:
         self.in_flight = 0
         self.busy_at = busy_at
         self.max_defer = max_defer
         self.turn = turn
+        self.quiet_after = quiet_after
+        self._last_answered = -quiet_after  # monotonic time in_flight last fell to 0
         self._resumed_at = -turn  # monotonic time the last wait ended
         self._calm: asyncio.Future[None] | None = None
         self._watcher: asyncio.Task[None] | None = None  # referenced, or it may be collected
 
+    def arrived(self) -> None:
+        self.in_flight += 1
+
+    def answered(self) -> None:
+        self.in_flight -= 1
+        if not self.in_flight:
+            self._last_answered = time.monotonic()
+
     @property
     def busy(self) -> bool:
         return self.in_flight >= self.busy_at
+
+    @property
+    def quiet(self) -> bool:
+        """No webhook in flight, and none answered for ``quiet_after`` seconds."""
+        return not self.in_flight and time.monotonic() - self._last_answered >= self.quiet_after
 
     async def give_way(self) -> None:
         """Wait while the intake is busy, but no longer than ``max_defer``, unless it is
