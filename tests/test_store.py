@@ -376,6 +376,20 @@ async def test_renewed_leases_hold_deliveries_past_the_first_lease(store):
     assert await claimed_ids(store, NOW + 101) == [first]  # the renewal ran out
 
 
+async def test_a_renewal_listed_before_a_deferral_does_not_hide_the_delivery(store):
+    """A storm's digest member deferred to the digest's next edit while the lanes' lease
+    renewal was on its way: it must come back at that edit, not a whole lease later
+    (one alert of 10,000 showed 30 s late)."""
+    deferred, retried, held = await outbox(store, 3)
+    await claimed_ids(store)
+    await store.defer(deferred, NOW + 5)
+    await store.mark_retry(retried, "slack 503", NOW + 5, NOW + 1, started=NOW)
+    await store.renew_leases([deferred, retried, held], NOW + 100)
+
+    # Both come back when due; the delivery still held keeps its renewed lease.
+    assert sorted(await claimed_ids(store, NOW + 5)) == sorted([deferred, retried])
+
+
 async def test_a_dead_delivery_is_listed_and_replays_from_scratch(store):
     [delivery_id] = await outbox(store)
     await claimed_ids(store)

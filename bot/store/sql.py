@@ -223,12 +223,14 @@ class SQLStore(ABC):
         return _by_age(rows)
 
     async def renew_leases(self, delivery_ids: list[str], until: float) -> None:
+        """Only leases still held: a delivery deferred or put back for a retry since the
+        caller listed it has none, and renewing would hide it until ``until``."""
         if delivery_ids:
             d = self.dialect
             among, args = d.among("id", delivery_ids, "text")
             await self._execute(
                 f"UPDATE deliveries SET lease_until = ? WHERE {d.no_flush}state = 'pending' "
-                f"AND {among}",
+                f"AND lease_until IS NOT NULL AND {among}",
                 (until, *args),
             )
 
