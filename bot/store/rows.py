@@ -11,6 +11,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+import orjson
+
 from bot.store.records import (
     ActionRecord,
     Activity,
@@ -24,6 +26,17 @@ from bot.store.records import (
     MuteRecord,
     RerouteRecord,
 )
+
+
+def to_json(value: Any) -> str:
+    """A JSON column's text. orjson writes it in a fraction of the stdlib's time (its
+    ``json.dumps`` was 3% of planning an event, for the event's detail and each
+    message); what orjson refuses (an integer past 64 bits from a sender's payload, a
+    lone surrogate) is written by the stdlib, as before."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:
+        return json.dumps(value)
 
 
 def body_digest(body: bytes) -> str:
@@ -92,8 +105,8 @@ def event_values(e: EventRecord) -> tuple[Any, ...]:
         e.thread_key,
         e.occurred_at,
         e.outcome,
-        json.dumps(e.detail),
-        None if e.decision is None else json.dumps(e.decision),
+        to_json(e.detail),
+        None if e.decision is None else to_json(e.decision),
         e.thread_alias,
     )
 
@@ -124,7 +137,7 @@ def delivery_values(d: DeliveryRecord) -> tuple[Any, ...]:
         d.target,
         d.platform,
         d.address,
-        json.dumps(d.message),
+        to_json(d.message),
         d.state,
         d.lifecycle,
         d.thread_key,
@@ -133,7 +146,7 @@ def delivery_values(d: DeliveryRecord) -> tuple[Any, ...]:
         d.attempts,
         d.created_at,
         d.last_error,
-        json.dumps(d.ref),
+        to_json(d.ref),
         d.source,
         d.event_type,
         d.group_key,
@@ -184,7 +197,7 @@ def conversation_values(c: ConversationRecord, now: float) -> tuple[Any, ...]:
     return (
         c.target,
         c.thread_key,
-        json.dumps(c.ref),
+        to_json(c.ref),
         c.status,
         c.latest_at,
         int(c.ended),
@@ -263,7 +276,7 @@ def activity_from_row(row: Any) -> Activity:
 
 def digest_values(d: DigestRecord) -> tuple[Any, ...]:
     """Values in ``DIGEST_COLUMNS`` order."""
-    return (d.id, d.group_key, json.dumps(d.ref), json.dumps(d.entries), d.opened_at, d.updated_at)
+    return (d.id, d.group_key, to_json(d.ref), to_json(d.entries), d.opened_at, d.updated_at)
 
 
 def digest_from_row(row: Any) -> DigestRecord:
@@ -292,7 +305,7 @@ def action_values(action: ActionRecord) -> tuple[Any, ...]:
         action.outcome,
         action.answer,
         action.created_at,
-        json.dumps(action.detail),
+        to_json(action.detail),
         action.dedup_key,
         action.finished_at,
     )

@@ -10,7 +10,6 @@ intake, claiming requests, recording an outcome, purging.
 
 from __future__ import annotations
 
-import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -55,6 +54,7 @@ from bot.store.rows import (
     event_from_row,
     mute_from_row,
     reroute_from_row,
+    to_json,
 )
 
 Queue = Literal["inbox", "outbox"]
@@ -248,7 +248,7 @@ class SQLStore(ABC):
             Step(
                 "UPDATE deliveries SET state = 'sent', ref = ?, attempts = attempts + 1, "
                 "lease_until = NULL, last_error = NULL, updated_at = ? WHERE id = ?",
-                (json.dumps(ref), now, delivery_id),
+                (to_json(ref), now, delivery_id),
             )
         ]
         if conversation is not None:
@@ -356,7 +356,7 @@ class SQLStore(ABC):
     async def save_digest(
         self, digest: DigestRecord, members: list[str], now: float, *, started: float
     ) -> None:
-        ref = json.dumps({"action": "grouped", "digest": digest.id, **digest.ref})
+        ref = to_json({"action": "grouped", "digest": digest.id, **digest.ref})
         among, args = self.dialect.among("id", members, "text")
         await self._transaction(
             [
@@ -507,12 +507,12 @@ class SQLStore(ABC):
             "reason, creator, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "RETURNING id",
             (
-                json.dumps(mute.selector),
+                to_json(mute.selector),
                 mute.platform,
                 mute.channel,
                 mute.channel_name,
                 mute.everywhere,
-                json.dumps(mute.threads),
+                to_json(mute.threads),
                 mute.reason,
                 mute.creator,
                 mute.created_at,
@@ -526,7 +526,7 @@ class SQLStore(ABC):
             "INSERT INTO reroutes (selector, target, platform, address, label, creator, "
             "created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (
-                json.dumps(reroute.selector),
+                to_json(reroute.selector),
                 reroute.target,
                 reroute.platform,
                 reroute.address,
@@ -624,7 +624,7 @@ class SQLStore(ABC):
         await self._execute(
             "UPDATE actions SET outcome = ?, answer = ?, detail = ?, finished_at = ?, "
             f"dedup_key = {'dedup_key' if keep else 'NULL'} WHERE id = ?",
-            (outcome, answer, json.dumps(detail), now, action_id),
+            (outcome, answer, to_json(detail), now, action_id),
         )
 
     async def actions_of(self, target: str, thread_key: str) -> list[ActionRecord]:

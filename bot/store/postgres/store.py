@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -41,6 +40,7 @@ from bot.store.rows import (
     delivery_values,
     event_values,
     inbox_from_row,
+    to_json,
 )
 from bot.store.sql import (
     ATTEMPT_INSERT,
@@ -97,7 +97,7 @@ def _json_rows(columns: str, rows: Iterable[tuple[Any, ...]]) -> str:
     """Rows as a JSON array of objects, for ``json_populate_recordset`` (one parameter
     carries any number of rows, typed by the table itself)."""
     names = [name.strip() for name in columns.split(",")]
-    return json.dumps([dict(zip(names, sendable(row), strict=True)) for row in rows])
+    return to_json([dict(zip(names, sendable(row), strict=True)) for row in rows])
 
 
 async def _keep_session(conn: asyncpg.Connection) -> None:
@@ -243,9 +243,7 @@ class PostgresStore(SQLStore):
         by_body: bool = True,
     ) -> tuple[int, bool]:
         digest = body_digest(body) if by_body else None  # NULLs never collide
-        return await self._intake.submit(
-            (source, delivery_id, digest, now, json.dumps(headers), body)
-        )
+        return await self._intake.submit((source, delivery_id, digest, now, to_json(headers), body))
 
     async def claim_inbox(self, limit: int, now: float, lease: float) -> list[InboxItem]:
         rows = await self._fetch(
