@@ -123,8 +123,8 @@ class NormalizeStage:
         recording = self._record(item, events, records, deliveries, now)
         if committing is None:
             await recording
-            return
-        committing.append(asyncio.create_task(recording))
+        else:
+            committing.append(asyncio.create_task(recording))
 
     async def _record(
         self,
