@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
+import time
 from pathlib import Path
 
 import aiohttp
@@ -83,6 +85,30 @@ async def test_a_planner_that_dies_is_started_again_and_nothing_waits(tmp_path, 
     await until(lambda: len(fake.posts()) == 1)
     log = (tmp_path / "bot.log").read_text()
     assert "the planner process stopped; starting it again" in log
+    bot.terminate()
+
+
+async def test_what_a_killed_planner_held_is_planned_by_the_next_at_once(tmp_path, slack):
+    """Its claims would otherwise wait out their lease before the next planner took them.
+
+    The claim is written the way the planner writes one (a lease and an attempt), while
+    the planner is stopped: a real planner takes and plans a request in milliseconds, too
+    fast to be killed in between on purpose."""
+    fake, port = slack
+    bot = BotProcess(planner_config(tmp_path, port), tmp_path / "bot.log")
+    await bot.start()
+    [first] = await until(bot.children)
+    os.kill(first, signal.SIGSTOP)
+    status, _ = await send(bot, issue_body(4), "d-4")
+    assert status == 200
+    with sqlite3.connect(tmp_path / "bot.db") as db:
+        db.execute(
+            "UPDATE inbox SET lease_until = ?, attempts = attempts + 1", (time.time() + 3600,)
+        )
+    os.kill(first, signal.SIGKILL)
+
+    await until(lambda: len(fake.posts()) == 1)
+    assert rows(tmp_path, "SELECT state, attempts FROM inbox") == [("done", 2)]
     bot.terminate()
 
 

@@ -19,6 +19,7 @@ from bot.core.clock import Clock
 from bot.ops.metrics import Metrics
 from bot.pipeline.planner_link import INBOX, count, learn_line, messages
 from bot.pipeline.wakeup import POLL_SECONDS, RESTART_SECONDS, Wakeup
+from bot.store import Store
 
 log = logging.getLogger("bot.pipeline")
 
@@ -40,6 +41,7 @@ class PlannerProcess:
     def __init__(
         self,
         argv: Sequence[str],
+        store: Store,
         inbox: Wakeup,
         outbox: Wakeup,
         metrics: Metrics,
@@ -47,6 +49,7 @@ class PlannerProcess:
         clock: Clock,
     ) -> None:
         self.argv = list(argv)
+        self.store = store
         self.inbox = inbox
         self.outbox = outbox
         self.metrics = metrics
@@ -109,7 +112,15 @@ class PlannerProcess:
                 "acknowledged and wait in the inbox)",
                 extra={"pid": process.pid, "exit_code": code, "within_s": RESTART_SECONDS},
             )
+            await self._free_claims()
             await self._respawn()
+
+    async def _free_claims(self) -> None:
+        """The requests the dead planner held go to the next one at once, not a lease on."""
+        try:
+            await self.store.recover_planner()
+        except Exception:  # a store hiccup: its claims are free once their lease ends
+            log.exception("could not free the dead planner's requests; they wait for the lease")
 
     async def _respawn(self) -> None:
         """Start the planner again, asking once a second until the system lets it start

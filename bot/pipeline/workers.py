@@ -69,7 +69,7 @@ class Pipeline:
         )
         self.planner = (
             PlannerProcess(
-                planner, self.inbox_wake, self.outbox_wake, metrics, directory, self.clock
+                planner, store, self.inbox_wake, self.outbox_wake, metrics, directory, self.clock
             )
             if planner
             else None

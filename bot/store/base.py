@@ -39,6 +39,14 @@ class Store(Protocol):
         a shared store lets them expire instead.
         """
 
+    async def recover_planner(self) -> None:
+        """Called by ``serve`` when its planner process died: free the requests it held.
+
+        On SQLite that planner was the only one claiming requests, so its claims are void
+        at once, and the next planner starts on them instead of waiting out their lease
+        (30 s). A shared store lets them expire: a live peer's may be among them.
+        """
+
     async def watch(self, on_inbox: Callable[[], None], on_outbox: Callable[[], None]) -> None:
         """Call back when another process stores work (PostgreSQL: LISTEN/NOTIFY).
 

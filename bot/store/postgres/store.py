@@ -166,6 +166,9 @@ class PostgresStore(SQLStore):
     async def recover(self) -> None:
         """Nothing to do: leases held by other live instances must stay theirs."""
 
+    async def recover_planner(self) -> None:
+        """Nothing to do, as for ``recover``: a dead planner's claims expire."""
+
     async def watch(self, on_inbox: Callable[[], None], on_outbox: Callable[[], None]) -> None:
         self._listening = asyncio.create_task(
             self._listen(on_inbox, on_outbox), name="postgres-listen"

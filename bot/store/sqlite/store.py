@@ -49,8 +49,11 @@ _INBOX_ROWS = (
 )
 """Requests as ``_inbox_item`` reads them: the body lives in a table of its own."""
 
+FREE_CLAIMED_REQUESTS = (
+    "UPDATE inbox SET lease_until = NULL WHERE lease_until IS NOT NULL AND state = 'new'"
+)
 FREE_LEASES = (
-    "UPDATE inbox SET lease_until = NULL WHERE lease_until IS NOT NULL AND state = 'new'",
+    FREE_CLAIMED_REQUESTS,
     "UPDATE deliveries SET lease_until = NULL WHERE lease_until IS NOT NULL AND state = 'pending'",
 )
 """What a start frees of a killed predecessor's claims (one ``serve`` uses the file). Both
@@ -127,6 +130,9 @@ class SQLiteStore(SQLStore):
                 conn.execute(statement)
 
         await self._writer.submit(op)
+
+    async def recover_planner(self) -> None:
+        await self._writer.submit(lambda conn: conn.execute(FREE_CLAIMED_REQUESTS).rowcount)
 
     async def watch(self, on_inbox: Callable[[], None], on_outbox: Callable[[], None]) -> None:
         return None
