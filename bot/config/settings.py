@@ -90,7 +90,7 @@ class ServerConfig(_Section):
     planner: Literal["inline", "process"] = "inline"
     """Where ``serve`` plans (normalize, route, render): ``inline``, on its own event loop,
     where planning gives way to acknowledgements; ``process``, in a second process on
-    the same store, which plans a backlog about twice as fast but shares the store's
+    the same store, which plans a backlog somewhat faster but shares the store's
     write lock with the intake (README "What ``serve`` runs" has the measurements)."""
     public_url: str = ""
     """Where the bot is reached from outside (``https://bot.example.com``): the address

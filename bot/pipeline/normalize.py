@@ -79,9 +79,9 @@ class NormalizeStage:
                 if self.overlap_commits:
                     await self.process(item, overrides, committing)
                 elif self.intake.quiet:
-                    # What waits now is a backlog: sharing commits plans it about half
-                    # again as fast (BENCHMARKS.md, drain), and no acknowledgement waits
-                    # for them. Each request is its own commit again once webhooks come.
+                    # What waits now is a backlog: sharing commits plans it nearly twice
+                    # as fast (BENCHMARKS.md, drain), and no acknowledgement waits for
+                    # them. Each request is its own commit again once webhooks come.
                     await self.process(item, overrides, committing)
                     await asyncio.sleep(0)  # its write joins the queue; a webhook may come in
                 else:
