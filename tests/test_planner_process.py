@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
-import time
 from pathlib import Path
 
 import aiohttp
@@ -19,7 +17,7 @@ from bot.config.settings import Settings
 from bot.pipeline.planner_process import planner_command
 from tests.conftest import base_config, issue_body
 from tests.processes import BotProcess, write_config
-from tests.test_crashes import rows, send, until
+from tests.test_crashes import SLOW_TEMPLATE, rows, send, until
 from tests.test_event_coverage import fork_pull_request_and_its_ci
 
 pytestmark = pytest.mark.slow
@@ -89,25 +87,27 @@ async def test_a_planner_that_dies_is_started_again_and_nothing_waits(tmp_path, 
 
 
 async def test_what_a_killed_planner_held_is_planned_by_the_next_at_once(tmp_path, slack):
-    """Its claims would otherwise wait out their lease before the next planner took them.
-
-    The claim is written the way the planner writes one (a lease and an attempt), while
-    the planner is stopped: a real planner takes and plans a request in milliseconds, too
-    fast to be killed in between on purpose."""
+    """Its claims would otherwise wait out their lease (30 s) before the next planner took
+    them. A slow template keeps the planner on the request long enough to kill it."""
     fake, port = slack
-    bot = BotProcess(planner_config(tmp_path, port), tmp_path / "bot.log")
+    templates = tmp_path / "templates" / "github"
+    templates.mkdir(parents=True)
+    (templates / "issues.j2").write_text(SLOW_TEMPLATE)
+    config = write_config(
+        tmp_path,
+        port,
+        f'[server]\nplanner = "process"\n[templates]\ndir = "{tmp_path / "templates"}"',
+    )
+    bot = BotProcess(config, tmp_path / "bot.log")
     await bot.start()
     [first] = await until(bot.children)
-    os.kill(first, signal.SIGSTOP)
     status, _ = await send(bot, issue_body(4), "d-4")
     assert status == 200
-    with sqlite3.connect(tmp_path / "bot.db") as db:
-        db.execute(
-            "UPDATE inbox SET lease_until = ?, attempts = attempts + 1", (time.time() + 3600,)
-        )
-    os.kill(first, signal.SIGKILL)
+    claimed = "SELECT id FROM inbox WHERE state = 'new' AND lease_until IS NOT NULL"
+    await until(lambda: rows(tmp_path, claimed))
+    os.kill(first, signal.SIGKILL)  # it dies holding the request, mid-render
 
-    await until(lambda: len(fake.posts()) == 1)
+    await until(lambda: len(fake.posts()) == 1, timeout=20)  # well within the lease
     assert rows(tmp_path, "SELECT state, attempts FROM inbox") == [("done", 2)]
     bot.terminate()
 
