@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+from functools import partial
 from pathlib import Path
 
 import aiohttp
@@ -85,8 +86,11 @@ class BotProcess:
         env: dict[str, str] | None = None,
         tls: ssl.SSLContext | None = None,
         command: str = "serve",
+        cpus: set[int] | None = None,
     ) -> None:
+        """``cpus``: the cores it may run on (``taskset``), by default this process's."""
         self.config = config
+        self.cpus = cpus
         self.log = log
         self.command = command
         self.tls = tls
@@ -152,6 +156,7 @@ class BotProcess:
             env=self.env,
             stdout=output,
             stderr=subprocess.STDOUT,
+            preexec_fn=None if self.cpus is None else partial(os.sched_setaffinity, 0, self.cpus),
         )
         _SPAWNED.append(self.process)
 

@@ -6,6 +6,7 @@ finds it (``/proc``), and killed with real signals.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 from pathlib import Path
@@ -46,13 +47,36 @@ async def events_counted(bot: BotProcess) -> float:
     )
 
 
-def test_serve_starts_the_planner_with_its_own_config_only_when_told_to(tmp_path):
-    def command(**server: str) -> list[str] | None:
-        return planner_command(Settings(**base_config(tmp_path, server=server)), "bot.toml")
+def test_serve_plans_in_a_second_process_where_a_second_core_can_run_it(tmp_path):
+    def command(cpus: int, **server: str) -> list[str] | None:
+        return planner_command(Settings(**base_config(tmp_path, server=server)), "bot.toml", cpus)
 
-    assert command(planner="process")[-4:] == ["bot", "--config", "bot.toml", "plan"]
-    assert command(planner="inline") is None
-    assert command() is None  # the default: serve plans on its own loop
+    assert command(2)[-4:] == ["bot", "--config", "bot.toml", "plan"]  # the default, auto
+    assert command(1) is None  # one core: the two processes would only take turns on it
+    assert command(1, planner="process") is not None
+    assert command(8, planner="inline") is None
+
+
+def listening_line(bot: BotProcess) -> dict[str, object]:
+    lines = [json.loads(line) for line in bot.log.read_text().splitlines() if line.startswith("{")]
+    [line] = [line for line in lines if line["message"] == "listening"]
+    return line
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two cores to give the bot")
+@pytest.mark.parametrize(("cpus", "planner"), [({0}, "inline"), ({0, 1}, "process")])
+async def test_by_default_the_cores_it_may_use_choose_where_it_plans(
+    tmp_path, slack, cpus, planner
+):
+    fake, port = slack
+    bot = BotProcess(write_config(tmp_path, port), tmp_path / "bot.log", cpus=cpus)
+    await bot.start()
+    status, _ = await send(bot, issue_body(4), "d-4")
+    assert status == 200
+    await until(lambda: len(fake.posts()) == 1)
+    assert listening_line(bot)["planner"] == planner
+    assert len(bot.children()) == (planner == "process")
+    bot.terminate()
 
 
 async def test_the_planner_process_plans_and_serve_counts_its_events(tmp_path, slack):

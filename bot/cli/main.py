@@ -41,13 +41,15 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     except (OSError, ValueError) as exc:
         print(f"error: [server] tls_cert/tls_key cannot be loaded: {exc}", file=sys.stderr)
         return 2
-    app = build_app(settings, planner=planner_command(settings, _config_file(args)))
+    planner = planner_command(settings, _config_file(args))
+    app = build_app(settings, planner=planner)
     app.on_startup.append(_freeze_startup_objects)
     listening = {
         "host": settings.server.host,
         "port": settings.server.port,
         "tls": ssl_context is not None,
         "store": settings.store.url.split(":", 1)[0],
+        "planner": "process" if planner else "inline",
     }
     server = serve(
         app,

@@ -87,11 +87,12 @@ class ServerConfig(_Section):
     """How long an idle kept-alive connection stays open (a partial request is idle)."""
     max_connections: int = Field(1000, ge=1)
     """Open connections at most; past it a new one is answered 503 and closed."""
-    planner: Literal["inline", "process"] = "inline"
-    """Where ``serve`` plans (normalize, route, render): ``inline``, on its own event loop,
-    where planning gives way to acknowledgements; ``process``, in a second process on
-    the same store, which plans a backlog somewhat faster but shares the store's
-    write lock with the intake (README "What ``serve`` runs" has the measurements)."""
+    planner: Literal["auto", "inline", "process"] = "auto"
+    """Where ``serve`` plans (normalize, route, render): ``process``, in a second process
+    on the same store, on another core; ``inline``, on ``serve``'s own event loop, where
+    planning gives way to acknowledgements; ``auto``, ``process`` where this process may
+    run on two cores or more and ``inline`` on one (README "What ``serve`` runs" has the
+    measurements)."""
     public_url: str = ""
     """Where the bot is reached from outside (``https://bot.example.com``): the address
     Mattermost's action buttons call back (``/mattermost/actions``)."""

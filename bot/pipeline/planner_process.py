@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -27,12 +28,33 @@ STOP_SECONDS = 5.0
 """How long the planner may take to finish its batch once told to stop."""
 
 
-def planner_command(settings: Settings, config_file: str | None) -> list[str] | None:
-    """How ``serve`` starts its planner, or ``None`` to plan in its own process."""
-    if settings.server.planner == "inline":
+def planner_command(
+    settings: Settings, config_file: str | None, cpus: int | None = None
+) -> list[str] | None:
+    """How ``serve`` starts its planner, or ``None`` to plan in its own process.
+    ``cpus``: the cores ``auto`` counts (by default, those this process may run on)."""
+    if chosen_planner(settings.server.planner, usable_cpus() if cpus is None else cpus) == "inline":
         return None
     config = ["--config", config_file] if config_file else []
     return [sys.executable, "-m", "bot", *config, "plan"]
+
+
+def chosen_planner(setting: str, cpus: int) -> str:
+    """``auto`` plans in a second process where a second core can run it. On one core the
+    two processes would only take turns, and planning, no longer on the intake's loop,
+    could not give way to acknowledgements."""
+    if setting != "auto":
+        return setting
+    return "process" if cpus >= 2 else "inline"
+
+
+def usable_cpus() -> int:
+    """The cores this process may run on: its affinity, which a container's cpuset
+    limits (``os.cpu_count`` counts the host's)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS has no affinity
+        return os.cpu_count() or 1
 
 
 class PlannerProcess:
