@@ -136,6 +136,7 @@ def click_body(channel: str, post: dict[str, Any]) -> bytes:
 def signed(body: bytes) -> dict[str, str]:
     stamp = str(int(time.time()))
     signature = SignatureVerifier(SIGNING_SECRET).generate_signature(timestamp=stamp, body=body)
+    assert signature is not None  # None only without a signing secret
     return {
         "X-Slack-Request-Timestamp": stamp,
         "X-Slack-Signature": signature,

@@ -171,6 +171,13 @@ class Service:
     def _tail(self) -> str:
         return self.log.read_text(errors="replace")[-2000:]
 
+    def state(self) -> str:
+        """Whether it still runs, and the end of its log: what a failed run needs said."""
+        assert self.process is not None
+        code = self.process.poll()
+        alive = "running" if code is None else f"exited with {code}"
+        return f"{self.name} {alive}; its log ends:\n{self._tail()}"
+
 
 RESULT_LIMIT = 1 << 28
 """Bytes one result line may take: the e2e scenario reports every send time."""

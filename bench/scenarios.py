@@ -229,14 +229,17 @@ class ClosedLoad:
         url = f"{target.url}/hooks/github"
         self.runs += 1
         if self.opts.client == "wrk":
-            result = await wrk.run_wrk(
-                url,
-                body=self.body,
-                secret=self.secret,
-                prefix=f"wrk{self.runs}",
-                seconds=max(1, round(seconds)),
-                connections=self.opts.concurrency,
-            )
+            try:
+                result = await wrk.run_wrk(
+                    url,
+                    body=self.body,
+                    secret=self.secret,
+                    prefix=f"wrk{self.runs}",
+                    seconds=max(1, round(seconds)),
+                    connections=self.opts.concurrency,
+                )
+            except RuntimeError as exc:  # seen once: "connection refused" from a bot up before
+                raise RuntimeError(f"{exc}\n{target.state()}") from None
             result["sent"] = result["requests"]
             return result
         job = {

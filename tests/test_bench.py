@@ -161,3 +161,16 @@ def test_a_median_ratio_just_short_of_the_target_is_a_miss() -> None:
     assert ratio_check["value"] == 0.446
     assert not ratio_check["met"]
     assert "(got 0.446)" in render_table(median, check_targets(median), repeat=3)
+
+
+async def test_a_server_that_died_says_so_with_the_end_of_its_log(tmp_path: Path) -> None:
+    """A load generator's failure ("connection refused") then names the server's state."""
+    from bench.processes import Service
+
+    code = "import sys; print('cannot listen: port taken'); sys.exit(3)"
+    server = Service("bot", ["-c", code], tmp_path / "bot.log", port=1)
+    with pytest.raises(RuntimeError):
+        await server.start(timeout=10)
+    assert server.process is not None
+    server.process.wait(10)
+    assert server.state().startswith("bot exited with 3; its log ends:\ncannot listen: port taken")
