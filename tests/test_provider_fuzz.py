@@ -95,3 +95,21 @@ def test_an_annotation_that_is_not_text_still_renders():
     for platform in ("slack", "discord"):
         message = RENDERER.render(event, platform)
         assert not message.text.startswith("event received; template"), message.text
+
+
+@pytest.mark.parametrize("field", ["assignee", "priority"])
+def test_a_pagerduty_name_that_is_not_text_still_renders(field):
+    """Found by the fuzzing above: an assignee's or a priority's summary that is a list."""
+    [(_, payload)] = [c for c in fixtures("pagerduty") if c[0] == "incident__escalated"]
+    incident = payload["event"]["data"]
+    if field == "assignee":
+        incident["assignees"][0]["summary"] = [None]
+    else:
+        incident["priority"]["summary"] = ["P1"]
+    request = WebhookRequest({}, json.dumps(payload).encode())
+    [event] = PROVIDERS["pagerduty"].normalize("fuzz", SOURCES["pagerduty"], request, payload)
+    for platform in ("slack", "discord"):
+        message = RENDERER.render(event, platform)
+        assert not message.text.startswith("event received; template"), message.text
+        fields = {field.name: field.value for field in message.fields}
+        assert fields["Escalation policy"] == "Default"  # the rest of the message is there
