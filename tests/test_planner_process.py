@@ -15,7 +15,7 @@ import aiohttp
 import pytest
 
 from bot.config.settings import Settings
-from bot.pipeline.planner_process import planner_command
+from bot.pipeline.planner_process import planner_command, usable_cpus
 from tests.conftest import base_config, issue_body
 from tests.processes import BotProcess, write_config
 from tests.test_crashes import SLOW_TEMPLATE, rows, send, until
@@ -63,12 +63,25 @@ def listening_line(bot: BotProcess) -> dict[str, object]:
     return line
 
 
-@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two cores to give the bot")
-@pytest.mark.parametrize(("cpus", "planner"), [({0}, "inline"), ({0, 1}, "process")])
+def test_auto_counts_the_cores_a_quota_leaves_not_only_those_it_may_run_on(tmp_path):
+    cpu_max = tmp_path / "cpu.max"
+    affinity = len(os.sched_getaffinity(0))
+    cpu_max.write_text("100000 100000\n")  # docker run --cpus=1
+    assert usable_cpus(cpu_max) == 1.0
+    cpu_max.write_text("max 100000\n")  # no quota
+    assert usable_cpus(cpu_max) == affinity
+    cpu_max.write_text("150000 100000\n")
+    assert usable_cpus(cpu_max) == min(affinity, 1.5)
+    assert usable_cpus(tmp_path / "absent") == affinity  # no cgroup v2
+
+
+@pytest.mark.skipif(usable_cpus() < 2, reason="needs two cores to give the bot")
+@pytest.mark.parametrize(("cores", "planner"), [(1, "inline"), (2, "process")])
 async def test_by_default_the_cores_it_may_use_choose_where_it_plans(
-    tmp_path, slack, cpus, planner
+    tmp_path, slack, cores, planner
 ):
     fake, port = slack
+    cpus = set(sorted(os.sched_getaffinity(0))[:cores])
     bot = BotProcess(write_config(tmp_path, port), tmp_path / "bot.log", cpus=cpus)
     await bot.start()
     status, _ = await send(bot, issue_body(4), "d-4")

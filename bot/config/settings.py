@@ -91,8 +91,8 @@ class ServerConfig(_Section):
     """Where ``serve`` plans (normalize, route, render): ``process``, in a second process
     on the same store, on another core; ``inline``, on ``serve``'s own event loop, where
     planning gives way to acknowledgements; ``auto``, ``process`` where this process may
-    run on two cores or more and ``inline`` on one (README "What ``serve`` runs" has the
-    measurements)."""
+    use two cores or more (its affinity, and a cgroup's CPU quota) and ``inline`` with
+    less (README "What ``serve`` runs" has the measurements)."""
     public_url: str = ""
     """Where the bot is reached from outside (``https://bot.example.com``): the address
     Mattermost's action buttons call back (``/mattermost/actions``)."""

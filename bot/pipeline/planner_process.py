@@ -13,6 +13,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from bot.chat.directory import ChannelDirectory
 from bot.config.settings import Settings
@@ -29,17 +30,17 @@ STOP_SECONDS = 5.0
 
 
 def planner_command(
-    settings: Settings, config_file: str | None, cpus: int | None = None
+    settings: Settings, config_file: str | None, cpus: float | None = None
 ) -> list[str] | None:
     """How ``serve`` starts its planner, or ``None`` to plan in its own process.
-    ``cpus``: the cores ``auto`` counts (by default, those this process may run on)."""
+    ``cpus``: the cores ``auto`` counts (by default, ``usable_cpus()``)."""
     if chosen_planner(settings.server.planner, usable_cpus() if cpus is None else cpus) == "inline":
         return None
     config = ["--config", config_file] if config_file else []
     return [sys.executable, "-m", "bot", *config, "plan"]
 
 
-def chosen_planner(setting: str, cpus: int) -> str:
+def chosen_planner(setting: str, cpus: float) -> str:
     """``auto`` plans in a second process where a second core can run it. On one core the
     two processes would only take turns, and planning, no longer on the intake's loop,
     could not give way to acknowledgements."""
@@ -48,13 +49,25 @@ def chosen_planner(setting: str, cpus: int) -> str:
     return "process" if cpus >= 2 else "inline"
 
 
-def usable_cpus() -> int:
-    """The cores this process may run on: its affinity, which a container's cpuset
-    limits (``os.cpu_count`` counts the host's)."""
+CPU_MAX = Path("/sys/fs/cgroup/cpu.max")
+"""cgroup v2's CPU quota: ``max 100000`` (none), or ``100000 100000`` (one core's time)."""
+
+
+def usable_cpus(cpu_max: Path = CPU_MAX) -> float:
+    """The cores this process may use: its affinity (which a container's cpuset limits),
+    or less under a CPU quota (``docker run --cpus=1``). ``os.cpu_count`` counts the
+    host's, which is what a container sees there."""
     try:
-        return len(os.sched_getaffinity(0))
+        cores = float(len(os.sched_getaffinity(0)))
     except AttributeError:  # macOS has no affinity
-        return os.cpu_count() or 1
+        cores = float(os.cpu_count() or 1)
+    try:
+        quota, period = cpu_max.read_text().split()
+        if quota != "max":
+            cores = min(cores, int(quota) / int(period))
+    except (OSError, ValueError):  # no cgroup v2 here, or a file not as documented
+        pass
+    return cores
 
 
 class PlannerProcess:
