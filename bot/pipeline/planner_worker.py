@@ -2,11 +2,11 @@
 
 One event loop cannot both acknowledge a flood of webhooks and plan them (normalize,
 route, render, into the outbox): at 2,000 requests a second each needs about a core. So
-with ``[server] planner = "process"``, ``serve`` runs the normalize stage in this child,
-on the same SQLite file, and keeps the intake and chat delivery itself. SQLite in WAL
-mode lets one process read while the other writes, but their commits take turns on the
-file's write lock: an acknowledgement that finds the planner committing waits, which
-is why this is not the default (README, "What ``serve`` runs").
+on two cores (``[server] planner``, ``auto`` or ``process``) ``serve`` runs the normalize
+stage in this child, on the same SQLite file, and keeps the intake and chat delivery
+itself. SQLite in WAL mode lets one process read while the other writes, but their
+commits take turns on the file's write lock: an acknowledgement that finds the planner
+committing waits (README, "What ``serve`` runs", has both measured).
 
 The two talk over the child's stdin and stdout, one JSON object a line (``planner_link``):
 the parent says when the inbox has new work and which channel a Discord webhook posts
