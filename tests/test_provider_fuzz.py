@@ -19,7 +19,7 @@ from bot.chat.registry import markups
 from bot.config.settings import source_config
 from bot.providers import PROVIDERS
 from bot.providers.base import WebhookRequest
-from bot.render.renderer import Renderer
+from bot.render.renderer import Message, Renderer
 from tests.conftest import examples
 from tests.senders import EXAMPLE_SOURCES
 
@@ -86,14 +86,18 @@ def test_mutated_payloads_never_raise(provider):
     check()
 
 
+def rendered(provider: str, payload: Any) -> list[Message]:
+    """``payload``'s one event, rendered for Slack and for Discord."""
+    request = WebhookRequest({}, json.dumps(payload).encode())
+    [event] = PROVIDERS[provider].normalize("fuzz", SOURCES[provider], request, payload)
+    return [RENDERER.render(event, platform) for platform in ("slack", "discord")]
+
+
 def test_an_annotation_that_is_not_text_still_renders():
     """Found by the fuzzing above: a description that is a list (unhashable)."""
     [(_, payload)] = [c for c in fixtures("alertmanager") if c[0] == "resolved__single_alert"]
     payload["alerts"][0]["annotations"]["description"] = [None]
-    request = WebhookRequest({}, json.dumps(payload).encode())
-    [event] = PROVIDERS["alertmanager"].normalize("fuzz", SOURCES["alertmanager"], request, payload)
-    for platform in ("slack", "discord"):
-        message = RENDERER.render(event, platform)
+    for message in rendered("alertmanager", payload):
         assert not message.text.startswith("event received; template"), message.text
 
 
@@ -106,10 +110,7 @@ def test_a_pagerduty_name_that_is_not_text_still_renders(field):
         incident["assignees"][0]["summary"] = [None]
     else:
         incident["priority"]["summary"] = ["P1"]
-    request = WebhookRequest({}, json.dumps(payload).encode())
-    [event] = PROVIDERS["pagerduty"].normalize("fuzz", SOURCES["pagerduty"], request, payload)
-    for platform in ("slack", "discord"):
-        message = RENDERER.render(event, platform)
+    for message in rendered("pagerduty", payload):
         assert not message.text.startswith("event received; template"), message.text
-        fields = {field.name: field.value for field in message.fields}
-        assert fields["Escalation policy"] == "Default"  # the rest of the message is there
+        shown = {shown.name: shown.value for shown in message.fields}
+        assert shown["Escalation policy"] == "Default"  # the rest of the message is there
